@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# `npm test`: everything, in order of cost. npm puts node_modules/.bin first on PATH, so `node` here is the
+# Node 24 binary from the `node` package, not the machine's.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+node scripts/print-node-version.ts
+echo "== lint (biome)"; npx biome check .
+echo "== type-check (tsc)"; npx tsc -p tsconfig.json
+echo "== unit tests"; npx vitest run --project unit
+echo "== integration tests (real Kafka, MirrorMaker 2, moto)"; npx vitest run --project integration
