@@ -1,0 +1,118 @@
+import { z } from 'zod';
+
+/**
+ * Schemas of what lives in SSM and Secrets Manager (DESIGN.md, "The contract with clients"). Everything read
+ * back from a store passes one of these: a parameter edited by hand is refused with every problem listed.
+ */
+
+export const securityProtocols = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
+export type SecurityProtocol = (typeof securityProtocols)[number];
+
+const saslSchema = z
+  .object({
+    mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer']),
+    /** For `oauthbearer` (MSK IAM): the region the token is signed for. */
+    region: z.string().optional(),
+  })
+  .strict();
+
+/** `bootstrapServers` accepts `"h1:9092,h2:9092"` (Kafka's own form, and Aiven's URI) or an array. */
+const bootstrapServers = z.preprocess(
+  (v) =>
+    typeof v === 'string'
+      ? v
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s.length > 0)
+      : v,
+  z
+    .array(z.string().regex(/^[^\s:,]+:\d{1,5}$/, 'expected host:port'))
+    .min(1, 'expected at least one host:port'),
+);
+
+/** `/mm2-failover/<name>/clusters/<role>`: written once by the operator. */
+export const clusterParameterSchema = z
+  .object({
+    alias: z.string().min(1),
+    bootstrapServers,
+    securityProtocol: z.enum(securityProtocols),
+    sasl: saslSchema.optional(),
+  })
+  .strict();
+export type ClusterParameter = z.output<typeof clusterParameterSchema>;
+
+const tlsCredentials = z
+  .object({
+    /** PEM CA bundle; absent when the brokers use a publicly trusted certificate. */
+    ca: z
+      .string()
+      .includes('-----BEGIN CERTIFICATE-----', { message: 'expected a PEM certificate' })
+      .optional(),
+    cert: z.string().includes('-----BEGIN CERTIFICATE-----', { message: 'expected a PEM certificate' }),
+    key: z.string().includes('PRIVATE KEY-----', { message: 'expected a PEM private key' }),
+  })
+  .strict();
+const saslCredentials = z
+  .object({
+    username: z.string().min(1),
+    password: z.string().min(1),
+    ca: z
+      .string()
+      .includes('-----BEGIN CERTIFICATE-----', { message: 'expected a PEM certificate' })
+      .optional(),
+  })
+  .strict();
+/** `none` and `msk-iam` need no stored credentials; a CA alone is allowed for TLS without client auth. */
+const noCredentials = z
+  .object({ ca: z.string().includes('-----BEGIN CERTIFICATE-----').optional() })
+  .strict();
+
+/** `mm2-failover/<name>/clusters/<role>`: written once by the operator. */
+export const clusterCredentialsSchema = z.union([tlsCredentials, saslCredentials, noCredentials]);
+export type ClusterCredentials = z.output<typeof clusterCredentialsSchema>;
+
+const topicRouteSchema = z
+  .object({
+    /** Topic to produce to on the active cluster. */
+    produce: z.string().min(1),
+    /** Topics to subscribe to on the active cluster (active-active: the local one and the remote one). */
+    subscribe: z.array(z.string().min(1)).min(1),
+  })
+  .strict();
+export type TopicRoute = z.output<typeof topicRouteSchema>;
+
+/** `/mm2-failover/<name>/active`: written only by failover and failback. */
+export const activeConfigSchema = z
+  .object({
+    /** Fencing token: +1 on every switch. */
+    epoch: z.int().min(0),
+    cluster: z.enum(['primary', 'secondary']),
+    alias: z.string().min(1),
+    bootstrapServers: z.array(z.string().min(1)).min(1),
+    securityProtocol: z.enum(securityProtocols),
+    sasl: saslSchema.optional(),
+    credentialsSecret: z.string().min(1),
+    /** Logical topic → where to produce and what to subscribe to on the active cluster. */
+    topics: z.record(z.string(), topicRouteSchema),
+    switchedAt: z.iso.datetime(),
+    reason: z.string(),
+  })
+  .strict();
+export type ActiveConfig = z.output<typeof activeConfigSchema>;
+
+/** `mm2-failover/<name>/active-credentials`: `{ epoch, cluster, ...credentials }`. */
+export const activeCredentialsSchema = z
+  .object({
+    epoch: z.int().min(0),
+    cluster: z.enum(['primary', 'secondary']),
+    ca: z.string().optional(),
+    cert: z.string().optional(),
+    key: z.string().optional(),
+    username: z.string().optional(),
+    password: z.string().optional(),
+  })
+  .strict();
+export type ActiveCredentials = z.output<typeof activeCredentialsSchema>;
+
+export const automationStates = ['enabled', 'disabled'] as const;
+export const automationSchema = z.enum(automationStates);

@@ -1,0 +1,42 @@
+import type { ClusterRole } from './schema.ts';
+
+/**
+ * Where everything of a deployment lives (the contract in DESIGN.md). One function so the functions, the CDK
+ * stack, the client library and the drill can never disagree on a name.
+ */
+export interface DeploymentPaths {
+  /** `/mm2-failover/<name>` */
+  root: string;
+  /** Operator-written: `{ alias, bootstrapServers, securityProtocol, sasl? }`. */
+  clusterParameter(role: ClusterRole): string;
+  /** Operator-written: `{ ca, cert, key }` or `{ username, password }`. */
+  clusterSecret(role: ClusterRole): string;
+  /** The active configuration JSON every client reads. */
+  activeParameter: string;
+  /** The active cluster's credentials, with the epoch. */
+  activeCredentialsSecret: string;
+  /** Plain String parameter for simple readers: comma-separated bootstrap servers. */
+  activeBootstrapParameter: string;
+  /** `enabled` | `disabled`: alarm-triggered failovers run only when enabled. */
+  automationParameter: string;
+  /** Latest probe result, for the status function and the failover preflight. */
+  lastProbeParameter: string;
+  /** CloudWatch metrics namespace. */
+  metricsNamespace: string;
+}
+
+export function deploymentPaths(name: string): DeploymentPaths {
+  const root = `/mm2-failover/${name}`;
+  return {
+    root,
+    clusterParameter: (role) => `${root}/clusters/${role}`,
+    // Secrets Manager names may not start with '/', so secrets drop the leading slash.
+    clusterSecret: (role) => `mm2-failover/${name}/clusters/${role}`,
+    activeParameter: `${root}/active`,
+    activeCredentialsSecret: `mm2-failover/${name}/active-credentials`,
+    activeBootstrapParameter: `${root}/active/bootstrap-servers`,
+    automationParameter: `${root}/automation`,
+    lastProbeParameter: `${root}/status/last-probe`,
+    metricsNamespace: 'MM2Failover',
+  };
+}

@@ -1,0 +1,199 @@
+import { z } from 'zod';
+
+/**
+ * The deployment config (`failover.config.json`). Validated at `cdk synth` and again at every function's cold
+ * start; defaults live here next to their field.
+ */
+
+const name = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9-]{0,39}$/,
+    'expected 1-40 lowercase letters, digits or dashes, starting with a letter or digit',
+  );
+
+/** MM2 cluster alias: it becomes a topic prefix (`primary.orders`), so no separators or spaces. */
+const alias = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected letters, digits, _ or - (it becomes a topic prefix)');
+
+export const authKinds = ['mtls', 'sasl-scram', 'sasl-plain', 'msk-iam', 'none'] as const;
+export type AuthKind = (typeof authKinds)[number];
+
+const clusterSchema = z
+  .object({
+    /** The MM2 cluster alias (`clusters = primary, secondary` in mm2.properties). */
+    alias,
+    /** How clients authenticate; the credentials live in the cluster's secret. */
+    auth: z.enum(authKinds),
+    /** SCRAM digest, for `sasl-scram`. */
+    scramMechanism: z.enum(['scram-sha-256', 'scram-sha-512']).default('scram-sha-512'),
+    /** Use TLS for SASL connections (SASL_SSL). MSK IAM and mTLS always use TLS. */
+    tls: z.boolean().default(true),
+    /** Brokers the cluster should have; fewer alive makes the verdict `degraded`. */
+    expectedBrokers: z.int().min(1).default(3),
+    /** An existing secret's full ARN, when the operator keeps credentials elsewhere; otherwise the contract name. */
+    secretArn: z.string().startsWith('arn:').optional(),
+    /** AWS region of an MSK cluster (MSK IAM signing). */
+    region: z.string().optional(),
+  })
+  .strict();
+
+const detectionSchema = z
+  .object({
+    /** Seconds between probe cycles inside one invocation. 10 s matches CloudWatch's finest alarm period. */
+    probeIntervalSeconds: z.int().min(1).max(60).default(10),
+    /** Alarm period over the 1-second high-resolution metrics: CloudWatch allows 10, 20 or 30 s. */
+    alarmPeriodSeconds: z.union([z.literal(10), z.literal(20), z.literal(30)]).default(10),
+    /** N: datapoints the alarm looks at. */
+    evaluationPeriods: z.int().min(1).max(30).default(3),
+    /** M: of those, how many must say "down" (M of N). */
+    datapointsToAlarm: z.int().min(1).max(30).default(3),
+    /** Hard deadline for one probe cycle of one cluster. Under the interval so cycles never overlap. */
+    cycleDeadlineMs: z.int().min(500).max(60_000).default(7_000),
+    /** kafkajs connect timeout: a refused or silent broker is judged on this, not on kafkajs' 30 s default. */
+    connectTimeoutMs: z.int().min(100).max(30_000).default(2_000),
+    /** kafkajs request timeout: a hung broker (TCP accepted, never answers) is judged on this. */
+    requestTimeoutMs: z.int().min(200).max(60_000).default(4_000),
+    /** Failover re-probes the primary this many times, all must fail, before it believes the alarm. */
+    confirmProbes: z.int().min(1).max(10).default(3),
+    /** Pause between confirmation probes. */
+    confirmIntervalMs: z.int().min(0).max(30_000).default(1_000),
+    /** Canary topic produced on each cluster with acks=all and read back through MM2 on the other. */
+    canaryTopic: z.string().min(1).default('mm2-failover-canary'),
+  })
+  .strict()
+  .refine((d) => d.datapointsToAlarm <= d.evaluationPeriods, {
+    message: 'datapointsToAlarm (M) must not exceed evaluationPeriods (N)',
+    path: ['datapointsToAlarm'],
+  })
+  .refine((d) => d.cycleDeadlineMs < d.probeIntervalSeconds * 1000 || d.probeIntervalSeconds === 1, {
+    message: 'cycleDeadlineMs must be shorter than probeIntervalSeconds so cycles never overlap',
+    path: ['cycleDeadlineMs'],
+  });
+
+const safetySchema = z
+  .object({
+    /** Automatic failover is refused when the last measured backlog exceeds this (records, all partitions). */
+    maxLagRecords: z.int().min(0).default(10_000),
+    /** ... or when the last replicated record is older than this. */
+    maxLagSeconds: z.int().min(0).default(60),
+    /** No automatic switch within this many minutes of the last one (stops flapping clusters ping-ponging). */
+    cooldownMinutes: z.int().min(0).default(30),
+    /** Refuse to fail over to an unhealthy secondary unless forced by hand. */
+    requireHealthySecondary: z.boolean().default(true),
+  })
+  .strict();
+
+const kafkaConnectMirror = z
+  .object({
+    kind: z.literal('kafka-connect'),
+    /** Connect REST URL of the worker(s) writing into the secondary (the forward mirror). */
+    forwardUrl: z.url(),
+    /** Connect REST URL of the worker(s) writing into the primary (the reverse mirror during failback). */
+    reverseUrl: z.url(),
+    /** Connector name prefix; connectors are `<prefix>-<source>-to-<target>-{source,checkpoint,heartbeat}`. */
+    connectorPrefix: z.string().min(1).default('mm2'),
+  })
+  .strict();
+
+const aivenMirror = z
+  .object({
+    kind: z.literal('aiven'),
+    apiUrl: z.url().default('https://api.aiven.io'),
+    project: z.string().min(1),
+    /** The Aiven for Apache Kafka MirrorMaker 2 service. */
+    service: z.string().min(1),
+    /** Name of the Secrets Manager secret holding `{ "token": "..." }`. */
+    tokenSecret: z.string().min(1),
+  })
+  .strict();
+
+const manualMirror = z.object({ kind: z.literal('manual') }).strict();
+
+const failbackSchema = z
+  .object({
+    /** Topic on the secondary that receives the primary's never-replicated tail. */
+    quarantineTopic: z.string().min(1).default('mm2-failover.quarantine'),
+    /** The primary must have been healthy this long before failback starts. */
+    stableSeconds: z.int().min(0).default(300),
+    /** Catch-up is done when the reverse backlog is at most this many records. */
+    catchUpMaxLagRecords: z.int().min(0).default(0),
+    /**
+     * Which clients move first. Consumers first means they drain what the reverse mirror copied before
+     * producers arrive, so no record is produced where nobody reads it yet.
+     */
+    switchOrder: z.enum(['consumers-first', 'producers-first']).default('consumers-first'),
+  })
+  .strict();
+
+const vpcSchema = z
+  .object({
+    vpcId: z.string().startsWith('vpc-'),
+    subnetIds: z.array(z.string().startsWith('subnet-')).min(1),
+    securityGroupIds: z.array(z.string().startsWith('sg-')).min(1),
+  })
+  .strict();
+
+export const deploymentConfigSchema = z
+  .object({
+    $schema: z.string().optional(),
+    /** The deployment; every parameter and secret lives under `/mm2-failover/<name>/`. */
+    name,
+    mode: z.enum(['active-passive', 'active-active']),
+    replicationPolicy: z.enum(['default', 'identity']),
+    /** Separator of the default replication policy (`replication.policy.separator`). */
+    separator: z.string().min(1).default('.'),
+    clusters: z.object({ primary: clusterSchema, secondary: clusterSchema }).strict(),
+    /** Logical topic names to watch and map. */
+    topics: z.array(z.string().min(1)).min(1),
+    consumerGroups: z.array(z.string().min(1)).default([]),
+    detection: detectionSchema.default(detectionSchema.parse({})),
+    safety: safetySchema.default(safetySchema.parse({})),
+    mirror: z.discriminatedUnion('kind', [kafkaConnectMirror, aivenMirror, manualMirror]),
+    failback: failbackSchema.default(failbackSchema.parse({})),
+    notifications: z
+      .object({ emails: z.array(z.email()).default([]) })
+      .strict()
+      .default({ emails: [] }),
+    /** Extra regions the active configuration is also written to (clients there read it locally). */
+    regions: z
+      .array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region like eu-west-1'))
+      .default([]),
+    vpc: vpcSchema.optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.clusters.primary.alias === c.clusters.secondary.alias) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clusters', 'secondary', 'alias'],
+        message: 'must differ from the primary alias',
+      });
+    }
+    if (c.mode === 'active-active' && c.replicationPolicy === 'identity') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['replicationPolicy'],
+        message: "active-active needs 'default': IdentityReplicationPolicy cannot detect replication cycles",
+      });
+    }
+    const seen = new Set<string>();
+    c.topics.forEach((t, i) => {
+      if (seen.has(t))
+        ctx.addIssue({ code: 'custom', path: ['topics', i], message: `duplicate topic '${t}'` });
+      seen.add(t);
+    });
+  });
+
+export type DeploymentConfig = z.output<typeof deploymentConfigSchema>;
+export type DeploymentConfigInput = z.input<typeof deploymentConfigSchema>;
+export type ClusterRole = 'primary' | 'secondary';
+export type ClusterConfig = DeploymentConfig['clusters']['primary'];
+export type MirrorConfig = DeploymentConfig['mirror'];
+
+export const clusterRoles: readonly ClusterRole[] = ['primary', 'secondary'];
+
+export function otherRole(role: ClusterRole): ClusterRole {
+  return role === 'primary' ? 'secondary' : 'primary';
+}

@@ -1,0 +1,33 @@
+import type { z } from 'zod';
+import { ValidationError, type ValidationProblem } from '../errors.ts';
+
+/** Turn zod issues into problems listed by dotted path (`clusters.primary.auth`). */
+export function problemsOf(error: z.ZodError): ValidationProblem[] {
+  return error.issues.map((issue) => ({
+    path: issue.path
+      .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
+      .join('.')
+      .replace(/\.\[/g, '['),
+    message: issue.message,
+  }));
+}
+
+/** Parse `input` with `schema` or throw a ValidationError naming every problem; never a partial result. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, subject: string): z.output<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw new ValidationError(subject, problemsOf(result.error));
+  return result.data;
+}
+
+/** Parse a JSON text, reporting bad JSON as a ValidationError too (someone edited a parameter by hand). */
+export function parseJsonOrThrow<S extends z.ZodType>(schema: S, text: string, subject: string): z.output<S> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e: unknown) {
+    throw new ValidationError(subject, [
+      { path: '', message: `expected JSON, got text that does not parse (${(e as Error).message})` },
+    ]);
+  }
+  return parseOrThrow(schema, value, subject);
+}

@@ -1,0 +1,88 @@
+/**
+ * The product's error hierarchy. Every error has a stable `name`, chains its `cause`, and says whether a retry
+ * could help. Messages say what was expected and what was found, and never contain a secret.
+ */
+export class Mm2FailoverError extends Error {
+  readonly retriable: boolean;
+  constructor(message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'Mm2FailoverError';
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+/** One problem found while validating input: where (a dotted path) and what. */
+export interface ValidationProblem {
+  path: string;
+  message: string;
+}
+
+/** Input from outside (a payload, the config file, a parameter read back) did not pass its schema. */
+export class ValidationError extends Mm2FailoverError {
+  readonly problems: ValidationProblem[];
+  readonly subject: string;
+  constructor(subject: string, problems: ValidationProblem[]) {
+    super(
+      `invalid ${subject}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${problems
+        .map((p) => `  - ${p.path || '(root)'}: ${p.message}`)
+        .join('\n')}`,
+    );
+    this.name = 'ValidationError';
+    this.subject = subject;
+    this.problems = problems;
+  }
+}
+
+/** A parameter or secret that the contract says must exist does not. */
+export class MissingConfigurationError extends Mm2FailoverError {
+  readonly resource: string;
+  constructor(resource: string, options: { cause?: unknown } = {}) {
+    super(`missing ${resource}`, { ...options, retriable: false });
+    this.name = 'MissingConfigurationError';
+    this.resource = resource;
+  }
+}
+
+/** The store denied access (IAM). */
+export class AccessDeniedError extends Mm2FailoverError {
+  constructor(resource: string, options: { cause?: unknown } = {}) {
+    super(`access denied to ${resource}`, { ...options, retriable: false });
+    this.name = 'AccessDeniedError';
+  }
+}
+
+/** A Kafka operation failed; `reason` is machine-readable (connect-refused, timeout, auth-failed, ...). */
+export class KafkaOperationError extends Mm2FailoverError {
+  readonly reason: string;
+  constructor(reason: string, message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
+    super(message, { retriable: true, ...options });
+    this.name = 'KafkaOperationError';
+    this.reason = reason;
+  }
+}
+
+/** An operation was refused by a safety rule; nothing was changed. */
+export class RefusedError extends Mm2FailoverError {
+  readonly reasons: string[];
+  constructor(what: string, reasons: string[]) {
+    super(`${what} refused: ${reasons.join('; ')}`);
+    this.name = 'RefusedError';
+    this.reasons = reasons;
+  }
+}
+
+/** Another invocation holds the lock. */
+export class LockHeldError extends Mm2FailoverError {
+  readonly holder: string;
+  constructor(lock: string, holder: string) {
+    super(`lock ${lock} is held by ${holder}`, { retriable: true });
+    this.name = 'LockHeldError';
+    this.holder = holder;
+  }
+}
+
+/** Describe any thrown value in one line without ever printing an object (which could hold a secret). */
+export function describeError(e: unknown): string {
+  if (e instanceof Error) return `${e.name}: ${e.message}`;
+  return typeof e === 'string' ? e : 'unknown error';
+}

@@ -1,0 +1,147 @@
+import {
+  type ActiveConfig,
+  type ActiveCredentials,
+  activeConfigSchema,
+  activeCredentialsSchema,
+  type ClusterCredentials,
+  type ClusterParameter,
+  clusterCredentialsSchema,
+  clusterParameterSchema,
+} from '../config/contract.ts';
+import type { DeploymentPaths } from '../config/paths.ts';
+import type { ClusterRole } from '../config/schema.ts';
+import { parseJsonOrThrow } from '../config/validate.ts';
+import { MissingConfigurationError } from '../errors.ts';
+import { Redacted } from './redacted.ts';
+import type { ParameterStore, SecretStore } from './stores.ts';
+
+export interface Stores {
+  parameters: ParameterStore;
+  secrets: SecretStore;
+}
+
+/** A cluster as the operator described it: its parameter, and its credentials (redacted). */
+export interface ClusterDefinition {
+  role: ClusterRole;
+  parameter: ClusterParameter;
+  credentials: Redacted<ClusterCredentials>;
+}
+
+export async function readClusterDefinition(
+  stores: Stores,
+  paths: DeploymentPaths,
+  role: ClusterRole,
+  secretId = paths.clusterSecret(role),
+): Promise<ClusterDefinition> {
+  const name = paths.clusterParameter(role);
+  const [param, secret] = await Promise.all([stores.parameters.get(name), stores.secrets.get(secretId)]);
+  if (!param)
+    throw new MissingConfigurationError(`parameter ${name} (the ${role} cluster's bootstrap and protocol)`);
+  if (!secret) throw new MissingConfigurationError(`secret ${secretId} (the ${role} cluster's credentials)`);
+  const parameter = parseJsonOrThrow(clusterParameterSchema, param.value, `parameter ${name}`);
+  // The secret's text is never echoed: a JSON error message would quote it.
+  const credentials = parseSecretJson(secret, `secret ${secretId}`);
+  return { role, parameter, credentials: new Redacted(credentials) };
+}
+
+function parseSecretJson(secret: Redacted<string>, subject: string): ClusterCredentials {
+  let value: unknown;
+  try {
+    value = JSON.parse(secret.reveal());
+  } catch {
+    value = Symbol('not JSON');
+  }
+  const result = clusterCredentialsSchema.safeParse(value);
+  if (!result.success) {
+    // Only paths and the kinds of problem: never the values.
+    throw new MissingConfigurationError(
+      `${subject} in a usable form: expected JSON { ca?, cert, key } or { username, password }`,
+    );
+  }
+  return result.data;
+}
+
+/** What one read of the active configuration found. */
+export type ActiveRead =
+  | {
+      kind: 'consistent';
+      config: ActiveConfig;
+      credentials: Redacted<ActiveCredentials>;
+      parameterVersion: number;
+    }
+  /** The parameter's epoch differs from the secret's: a switch is in flight; read again. */
+  | { kind: 'torn'; parameterEpoch: number; secretEpoch: number }
+  | { kind: 'absent' };
+
+/** Read the active parameter and secret once, and say whether they agree. Never returns a mixed pair. */
+export async function readActiveOnce(stores: Stores, paths: DeploymentPaths): Promise<ActiveRead> {
+  const param = await stores.parameters.get(paths.activeParameter);
+  if (!param) return { kind: 'absent' };
+  const config = parseJsonOrThrow(activeConfigSchema, param.value, `parameter ${paths.activeParameter}`);
+  const secret = await stores.secrets.get(paths.activeCredentialsSecret);
+  if (!secret) throw new MissingConfigurationError(`secret ${paths.activeCredentialsSecret}`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(secret.reveal());
+  } catch {
+    raw = undefined;
+  }
+  const creds = activeCredentialsSchema.safeParse(raw);
+  if (!creds.success) {
+    throw new MissingConfigurationError(
+      `secret ${paths.activeCredentialsSecret} in a usable form: expected JSON { epoch, cluster, ...credentials }`,
+    );
+  }
+  if (creds.data.epoch !== config.epoch || creds.data.cluster !== config.cluster) {
+    return { kind: 'torn', parameterEpoch: config.epoch, secretEpoch: creds.data.epoch };
+  }
+  return {
+    kind: 'consistent',
+    config,
+    credentials: new Redacted(creds.data),
+    parameterVersion: param.version,
+  };
+}
+
+export type ActiveWriteStep = 'secret' | 'parameter' | 'plain-parameters';
+/** The fencing order: a reader that sees the new parameter can already read the matching secret. */
+export const activeWriteOrder: readonly ActiveWriteStep[] = ['secret', 'parameter', 'plain-parameters'];
+
+/** Perform one step of an active-configuration switch. Each step is idempotent, so a crashed switch resumes. */
+export async function writeActiveStep(
+  stores: Stores,
+  paths: DeploymentPaths,
+  step: ActiveWriteStep,
+  next: ActiveConfig,
+  credentials: Redacted<ClusterCredentials>,
+): Promise<void> {
+  switch (step) {
+    case 'secret': {
+      const body: ActiveCredentials = { epoch: next.epoch, cluster: next.cluster, ...credentials.reveal() };
+      await stores.secrets.put(paths.activeCredentialsSecret, new Redacted(JSON.stringify(body)));
+      return;
+    }
+    case 'parameter':
+      await stores.parameters.put(paths.activeParameter, JSON.stringify(activeConfigSchema.parse(next)), {
+        description: `mm2-failover active configuration, epoch ${next.epoch}`,
+      });
+      return;
+    case 'plain-parameters':
+      await stores.parameters.put(paths.activeBootstrapParameter, next.bootstrapServers.join(','));
+      return;
+  }
+}
+
+/** Write a whole switch in the fencing order. */
+export async function writeActive(
+  stores: Stores,
+  paths: DeploymentPaths,
+  next: ActiveConfig,
+  credentials: Redacted<ClusterCredentials>,
+  onStep?: (step: ActiveWriteStep) => Promise<void> | void,
+): Promise<void> {
+  for (const step of activeWriteOrder) {
+    await writeActiveStep(stores, paths, step, next, credentials);
+    await onStep?.(step);
+  }
+}

@@ -1,0 +1,41 @@
+import {
+  CreateSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { Redacted } from './redacted.ts';
+import { mapAwsError } from './ssm-parameter-store.ts';
+import type { SecretStore } from './stores.ts';
+
+/** Secrets Manager behind {@link SecretStore}. Values are strings (JSON by convention), never logged. */
+export class SecretsManagerStore implements SecretStore {
+  readonly #sm: Pick<SecretsManagerClient, 'send'>;
+  constructor(sm: Pick<SecretsManagerClient, 'send'>) {
+    this.#sm = sm;
+  }
+
+  async get(name: string): Promise<Redacted<string> | undefined> {
+    try {
+      const out = await this.#sm.send(new GetSecretValueCommand({ SecretId: name }));
+      return out.SecretString === undefined ? undefined : new Redacted(out.SecretString);
+    } catch (e: unknown) {
+      if ((e as { name?: string }).name === 'ResourceNotFoundException') return undefined;
+      throw mapAwsError(e, `secret ${name}`);
+    }
+  }
+
+  async put(name: string, value: Redacted<string>): Promise<void> {
+    try {
+      await this.#sm.send(new PutSecretValueCommand({ SecretId: name, SecretString: value.reveal() }));
+    } catch (e: unknown) {
+      if ((e as { name?: string }).name !== 'ResourceNotFoundException')
+        throw mapAwsError(e, `secret ${name}`);
+      try {
+        await this.#sm.send(new CreateSecretCommand({ Name: name, SecretString: value.reveal() }));
+      } catch (e2: unknown) {
+        throw mapAwsError(e2, `secret ${name}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,25 @@
+import type { Redacted } from './redacted.ts';
+
+/**
+ * The small interfaces through which the product's logic touches AWS stores. Logic takes these, so unit tests
+ * pass fakes and integration tests pass the real adapters pointed at moto.
+ */
+
+export interface StoredParameter {
+  value: string;
+  version: number;
+}
+
+export interface ParameterStore {
+  /** `undefined` when the parameter does not exist. */
+  get(name: string): Promise<StoredParameter | undefined>;
+  /** Creates or overwrites; returns the new version. */
+  put(name: string, value: string, options?: { description?: string }): Promise<{ version: number }>;
+}
+
+export interface SecretStore {
+  /** `undefined` when the secret does not exist. The value is the secret string, redacted by construction. */
+  get(name: string): Promise<Redacted<string> | undefined>;
+  /** Creates the secret if missing, otherwise stores a new AWSCURRENT version. */
+  put(name: string, value: Redacted<string>): Promise<void>;
+}
