@@ -81,8 +81,68 @@ export class LockHeldError extends Mm2FailoverError {
   }
 }
 
+/**
+ * The active parameter and secret kept disagreeing on the epoch for longer than the reader's deadline: a switch
+ * is in flight, or one stopped half-way (secret written, parameter not). The reader never returns a mixed pair.
+ */
+export class TornReadError extends Mm2FailoverError {
+  readonly parameterEpoch: number;
+  readonly secretEpoch: number;
+  constructor(resource: string, parameterEpoch: number, secretEpoch: number, waitedMs: number) {
+    super(
+      `${resource} still torn after ${waitedMs} ms: expected the parameter's epoch (${parameterEpoch}) to equal ` +
+        `the secret's (${secretEpoch}); a switch is in flight or stopped half-way`,
+      { retriable: true },
+    );
+    this.name = 'TornReadError';
+    this.parameterEpoch = parameterEpoch;
+    this.secretEpoch = secretEpoch;
+  }
+}
+
+/** The active configuration's epoch went down. Epochs only grow, so the lower one is stale and is not followed. */
+export class EpochRegressionError extends Mm2FailoverError {
+  constructor(resource: string, currentEpoch: number, foundEpoch: number) {
+    super(
+      `${resource}: expected an epoch of at least ${currentEpoch}, found ${foundEpoch}; keeping epoch ${currentEpoch} ` +
+        '(epochs only grow: was the parameter rewritten by hand?)',
+    );
+    this.name = 'EpochRegressionError';
+  }
+}
+
+/**
+ * A record handed to a following producer could not be acknowledged by any active cluster before its deadline,
+ * or the producer was closed first. The caller still owns the record: nothing was dropped silently.
+ */
+export class SendFailedError extends Mm2FailoverError {
+  readonly reason: 'timeout' | 'closed' | 'unknown-topic' | 'rejected';
+  readonly attempts: number;
+  constructor(
+    reason: SendFailedError['reason'],
+    message: string,
+    options: { cause?: unknown; attempts: number; retriable?: boolean },
+  ) {
+    super(message, { cause: options.cause, retriable: options.retriable ?? reason === 'timeout' });
+    this.name = 'SendFailedError';
+    this.reason = reason;
+    this.attempts = options.attempts;
+  }
+}
+
 /** Describe any thrown value in one line without ever printing an object (which could hold a secret). */
 export function describeError(e: unknown): string {
   if (e instanceof Error) return `${e.name}: ${e.message}`;
   return typeof e === 'string' ? e : 'unknown error';
+}
+
+/** An MM2 internal record (heartbeat, checkpoint, offset sync) does not have the shape Kafka writes. */
+export class Mm2RecordError extends Mm2FailoverError {
+  /** Which record and part: `checkpoint value`, `offset-sync key`, ... */
+  readonly record: string;
+  constructor(record: string, message: string, options: { cause?: unknown } = {}) {
+    super(`malformed MM2 ${record}: ${message}`, { ...options, retriable: false });
+    this.name = 'Mm2RecordError';
+    this.record = record;
+  }
 }
