@@ -1,13 +1,17 @@
+import { replicationPolicy } from '../kafka/replication-policy.ts';
 import type { TopicRoute } from './contract.ts';
 import type { ClusterRole, DeploymentConfig } from './schema.ts';
 
-/** MM2's name for `topic` from cluster `sourceAlias` on the other side, under the configured policy. */
+/**
+ * MM2's name for `topic` from cluster `sourceAlias` on the other side, under the configured policy
+ * (`ReplicationPolicy.formatRemoteTopic`; see shared/kafka/replication-policy.ts for the other names).
+ */
 export function remoteTopicName(
   config: Pick<DeploymentConfig, 'replicationPolicy' | 'separator'>,
   sourceAlias: string,
   topic: string,
 ): string {
-  return config.replicationPolicy === 'identity' ? topic : `${sourceAlias}${config.separator}${topic}`;
+  return replicationPolicy(config).formatRemoteTopic(sourceAlias, topic);
 }
 
 /**
