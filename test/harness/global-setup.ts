@@ -1,0 +1,11 @@
+// vitest global setup for the integration project: one harness (default policy, MM2 in Connect mode,
+// mTLS listener, moto) for every test file, torn down after the run. Test files reach it through
+// `harness()` in client.ts.
+import type { TestProject } from 'vitest/node';
+import { type Harness, startHarness } from './harness.ts';
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const harness: Harness = await startHarness({ log: (line) => console.error(`[harness] ${line}`) });
+  project.provide('harness', harness.info);
+  return () => harness.stop();
+}
