@@ -1,0 +1,569 @@
+import type { KafkaConfig } from 'kafkajs';
+import Cluster from 'kafkajs/src/cluster/index.js';
+import LoggerConsole from 'kafkajs/src/loggers/console.js';
+import { createLogger } from 'kafkajs/src/loggers/index.js';
+import defaultSocketFactory from 'kafkajs/src/network/socketFactory.js';
+import { errorCodes } from 'kafkajs/src/protocol/error.js';
+import apiKeys from 'kafkajs/src/protocol/requests/apiKeys.js';
+import { requests } from 'kafkajs/src/protocol/requests/index.js';
+import { KafkaOperationError } from '../errors.ts';
+
+/**
+ * A small, cluster-level Kafka client for the probe, lag measurement and offset translation: the operations
+ * kafkajs' public API either lacks or makes slow.
+ *
+ * - `metadata` reports leaderless partitions (leader -1) instead of throwing (kafkajs #1460).
+ * - `listOffsets` groups partitions by leader and sends one ListOffsets per broker, in parallel: 10,000
+ *   partitions cost one round trip per broker instead of one admin call per topic.
+ * - `fetch` reads a partition from an offset without a consumer group (no join, no commit): MirrorClient's way
+ *   of reading checkpoints and offset syncs.
+ * - `produce` writes to given partitions with acks=all and reports each partition's outcome.
+ *
+ * Every per-partition error is returned, not thrown; a connection-level failure throws (kafkajs errors, which
+ * `classifyKafkaError` maps to a reason). It is built on kafkajs' own Cluster/Broker classes (internal, typed in
+ * kafkajs-internals.d.ts) so auth, TLS, SASL and API version negotiation are kafkajs'.
+ */
+export interface ClusterClient {
+  /** Metadata for `topics` (all topics when empty), brokers and controller. Leaderless partitions included. */
+  metadata(topics: readonly string[]): Promise<ClusterMetadata>;
+  /** Offsets for many partitions, one request per leader broker, using the last metadata (refreshed if needed). */
+  listOffsets(partitions: readonly TopicPartition[], spec: OffsetSpec): Promise<PartitionOffset[]>;
+  /** Records from `offset` on, up to about `maxBytes` per partition, from the partitions' leaders. */
+  fetch(requests: readonly FetchRequest[], options?: { maxWaitMs?: number }): Promise<FetchResult[]>;
+  /** Write records to specific partitions (acks=all by default), one request per leader. */
+  produce(
+    topic: string,
+    records: readonly ProduceRecord[],
+    options: { timeoutMs: number; acks?: -1 | 1 },
+  ): Promise<ProduceResult[]>;
+  /** Create a topic; `exists` when it already did. */
+  createTopic(spec: CreateTopicSpec): Promise<'created' | 'exists'>;
+  close(): Promise<void>;
+}
+
+export interface BrokerInfo {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+}
+export interface PartitionInfo {
+  partition: number;
+  /** -1 when the partition has no leader. */
+  leader: number;
+  replicas: number[];
+  isr: number[];
+  offlineReplicas: number[];
+  /** Kafka error type (`LEADER_NOT_AVAILABLE`, ...) or undefined. */
+  error?: string;
+}
+export interface TopicInfo {
+  topic: string;
+  /** `UNKNOWN_TOPIC_OR_PARTITION` when the topic does not exist. */
+  error?: string;
+  partitions: PartitionInfo[];
+}
+export interface ClusterMetadata {
+  clusterId: string | null;
+  controllerId: number | null;
+  brokers: BrokerInfo[];
+  topics: Map<string, TopicInfo>;
+}
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+/** `latest` is the high watermark (what consumers can read); `{ timestamp }` the first offset at or after it. */
+export type OffsetSpec = 'earliest' | 'latest' | { timestamp: number };
+export interface PartitionOffset extends TopicPartition {
+  /** Undefined with an error, or for a timestamp past the last record (Kafka answers -1). */
+  offset?: bigint;
+  error?: string;
+}
+export interface FetchRequest extends TopicPartition {
+  offset: bigint;
+  maxBytes?: number;
+}
+export interface FetchedRecord {
+  offset: bigint;
+  timestamp: number;
+  key: Buffer | null;
+  value: Buffer | null;
+}
+export interface FetchResult extends TopicPartition {
+  /** Data records at or after the requested offset (control records and earlier batch members dropped). */
+  records: FetchedRecord[];
+  /**
+   * Where the next fetch should start: one past the last offset the broker returned, control records included
+   * (a transaction marker has an offset but is not a record). Equal to the requested offset when nothing came.
+   */
+  nextOffset: bigint;
+  highWatermark?: bigint;
+  logStartOffset?: bigint;
+  error?: string;
+}
+export interface ProduceRecord {
+  partition: number;
+  key?: Buffer | string | null;
+  value: Buffer | string | null;
+  timestamp?: number;
+}
+export interface ProduceResult extends TopicPartition {
+  baseOffset?: bigint;
+  error?: string;
+}
+export interface CreateTopicSpec {
+  topic: string;
+  numPartitions: number;
+  replicationFactor: number;
+  configs?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+const EARLIEST = -2;
+const LATEST = -1;
+const READ_UNCOMMITTED = 0;
+const NO_LEADER = 'LEADER_NOT_AVAILABLE';
+
+const errorTypeByCode = new Map(errorCodes.map((e) => [e.code, e.type]));
+function errorType(code: number): string | undefined {
+  return code === 0 ? undefined : (errorTypeByCode.get(code) ?? `ERROR_CODE_${code}`);
+}
+
+// Decoded response shapes (kafkajs decoders, versions negotiated with the broker).
+interface RawMetadata {
+  clusterId?: string | null;
+  controllerId?: number;
+  brokers: { nodeId: number; host: string; port: number; rack?: string | null }[];
+  topicMetadata: {
+    topicErrorCode: number;
+    topic: string;
+    partitionMetadata: {
+      partitionErrorCode: number;
+      partitionId: number;
+      leader: number;
+      replicas: number[];
+      isr: number[];
+      offlineReplicas?: number[];
+    }[];
+  }[];
+}
+interface RawListOffsets {
+  responses: {
+    topic: string;
+    partitions: { partition: number; errorCode: number; offset?: string; offsets?: string[] }[];
+  }[];
+}
+interface RawFetch {
+  errorCode?: number;
+  responses: {
+    topicName: string;
+    partitions: {
+      partition: number;
+      errorCode: number;
+      highWatermark: string;
+      lastStartOffset?: string;
+      messages: {
+        offset: string;
+        timestamp: string;
+        key: Buffer | null;
+        value: Buffer | null;
+        isControlRecord?: boolean;
+      }[];
+    }[];
+  }[];
+}
+interface RawProduce {
+  topics: { topicName: string; partitions: { partition: number; errorCode: number; baseOffset: string }[] }[];
+}
+interface RawCreateTopics {
+  topicErrors: { topic: string; errorCode: number }[];
+}
+
+type Broker = Cluster['brokerPool']['brokers'][string];
+
+/**
+ * Send a request whose response is decoded but not "parsed": kafkajs' parse step throws on the first
+ * partition-level error code, and those are exactly what a probe needs to see.
+ */
+async function sendLenient<T>(broker: Broker, apiKey: number, definition: object, args: object): Promise<T> {
+  const built = broker.lookupRequest(apiKey, definition)(args);
+  try {
+    return (await broker.connectionPool.send({
+      ...built,
+      response: { ...built.response, parse: async (data: unknown) => data },
+    })) as T;
+  } catch (e: unknown) {
+    if ((e as { name?: string }).name === 'KafkaJSConnectionClosedError')
+      await broker.disconnect().catch(() => {});
+    throw e;
+  }
+}
+
+export interface ClusterClientOptions {
+  /** Metadata older than this is refreshed before offsets/fetch/produce are routed (default 5 s). */
+  metadataMaxAgeMs?: number;
+}
+
+class KafkajsClusterClient implements ClusterClient {
+  readonly #cluster: Cluster;
+  readonly #requestTimeoutMs: number;
+  readonly #metadataMaxAgeMs: number;
+  #last: { metadata: ClusterMetadata; topics: Set<string>; at: number } | undefined;
+  #connected: Promise<void> | undefined;
+
+  constructor(config: KafkaConfig, options: ClusterClientOptions) {
+    const logger = createLogger({
+      level: config.logLevel ?? 1,
+      logCreator: config.logCreator ?? LoggerConsole,
+    });
+    this.#requestTimeoutMs = config.requestTimeout ?? 30_000;
+    this.#metadataMaxAgeMs = options.metadataMaxAgeMs ?? 5_000;
+    this.#cluster = new Cluster({
+      logger,
+      socketFactory: config.socketFactory ?? defaultSocketFactory(),
+      brokers: config.brokers,
+      ssl: config.ssl,
+      sasl: config.sasl,
+      clientId: config.clientId,
+      connectionTimeout: config.connectionTimeout,
+      authenticationTimeout: config.authenticationTimeout,
+      reauthenticationThreshold: config.reauthenticationThreshold,
+      requestTimeout: this.#requestTimeoutMs,
+      enforceRequestTimeout: config.enforceRequestTimeout ?? true,
+      metadataMaxAge: this.#metadataMaxAgeMs,
+      retry: config.retry,
+      // A probe must never create the topics it asks about with the broker's defaults.
+      allowAutoTopicCreation: false,
+      maxInFlightRequests: null,
+      isolationLevel: READ_UNCOMMITTED,
+    });
+    const pool = this.#cluster.brokerPool;
+    const createBroker = pool.createBroker;
+    pool.createBroker = (brokerOptions: object) => {
+      const broker = createBroker(brokerOptions);
+      broker.metadata = (topics: string[] = []) =>
+        sendLenient(broker, apiKeys.Metadata, requests.Metadata, { topics, allowAutoTopicCreation: false });
+      return broker;
+    };
+  }
+
+  #connect(): Promise<void> {
+    if (!this.#connected) {
+      this.#connected = this.#cluster.connect().catch((e: unknown) => {
+        this.#connected = undefined;
+        throw e;
+      });
+    }
+    return this.#connected;
+  }
+
+  async metadata(topics: readonly string[]): Promise<ClusterMetadata> {
+    await this.#connect();
+    const pool = this.#cluster.brokerPool;
+    await pool.refreshMetadata([...topics]);
+    const raw = pool.metadata as RawMetadata;
+    const metadata: ClusterMetadata = {
+      clusterId: raw.clusterId ?? null,
+      controllerId: raw.controllerId ?? null,
+      brokers: raw.brokers.map((b) => ({
+        nodeId: b.nodeId,
+        host: b.host,
+        port: b.port,
+        rack: b.rack ?? null,
+      })),
+      topics: new Map(
+        raw.topicMetadata.map((t) => {
+          const error = errorType(t.topicErrorCode);
+          const info: TopicInfo = {
+            topic: t.topic,
+            ...(error ? { error } : {}),
+            partitions: t.partitionMetadata
+              .map((p) => {
+                const pError = errorType(p.partitionErrorCode);
+                return {
+                  partition: p.partitionId,
+                  leader: p.leader,
+                  replicas: p.replicas,
+                  isr: p.isr,
+                  offlineReplicas: p.offlineReplicas ?? [],
+                  ...(pError ? { error: pError } : {}),
+                };
+              })
+              .sort((a, b) => a.partition - b.partition),
+          };
+          return [t.topic, info];
+        }),
+      ),
+    };
+    this.#last = { metadata, topics: new Set(topics), at: Date.now() };
+    return metadata;
+  }
+
+  /** Metadata covering `topics`, reusing the last answer while it is fresh. */
+  async #metadataFor(topics: Iterable<string>): Promise<ClusterMetadata> {
+    const wanted = new Set(topics);
+    const last = this.#last;
+    if (
+      last &&
+      Date.now() - last.at < this.#metadataMaxAgeMs &&
+      [...wanted].every((t) => last.metadata.topics.has(t))
+    ) {
+      return last.metadata;
+    }
+    return this.metadata([...new Set([...(last?.topics ?? []), ...wanted])]);
+  }
+
+  /** Partitions grouped by leader; the ones without a leader (or unknown) come back as `orphans`. */
+  async #byLeader<T extends TopicPartition>(
+    items: readonly T[],
+  ): Promise<{ groups: Map<number, T[]>; orphans: { item: T; error: string }[] }> {
+    const metadata = await this.#metadataFor(items.map((i) => i.topic));
+    const groups = new Map<number, T[]>();
+    const orphans: { item: T; error: string }[] = [];
+    for (const item of items) {
+      const topic = metadata.topics.get(item.topic);
+      const partition = topic?.partitions.find((p) => p.partition === item.partition);
+      if (!topic || topic.error === 'UNKNOWN_TOPIC_OR_PARTITION' || !partition) {
+        orphans.push({ item, error: topic?.error ?? 'UNKNOWN_TOPIC_OR_PARTITION' });
+      } else if (partition.leader < 0) {
+        orphans.push({ item, error: partition.error ?? NO_LEADER });
+      } else {
+        const group = groups.get(partition.leader) ?? [];
+        group.push(item);
+        groups.set(partition.leader, group);
+      }
+    }
+    return { groups, orphans };
+  }
+
+  async #broker(nodeId: number): Promise<Broker> {
+    return this.#cluster.brokerPool.findBroker({ nodeId });
+  }
+
+  async listOffsets(partitions: readonly TopicPartition[], spec: OffsetSpec): Promise<PartitionOffset[]> {
+    if (partitions.length === 0) return [];
+    await this.#connect();
+    const timestamp = spec === 'earliest' ? EARLIEST : spec === 'latest' ? LATEST : spec.timestamp;
+    const { groups, orphans } = await this.#byLeader(partitions);
+    const results: PartitionOffset[] = orphans.map(({ item, error }) => ({
+      topic: item.topic,
+      partition: item.partition,
+      error,
+    }));
+    const perBroker = await Promise.all(
+      [...groups].map(async ([nodeId, items]) => {
+        const broker = await this.#broker(nodeId);
+        const byTopic = groupByTopic(items);
+        const raw = await sendLenient<RawListOffsets>(broker, apiKeys.ListOffsets, requests.ListOffsets, {
+          replicaId: -1,
+          isolationLevel: READ_UNCOMMITTED,
+          topics: [...byTopic].map(([topic, ps]) => ({
+            topic,
+            partitions: ps.map((partition) => ({ partition, timestamp })),
+          })),
+        });
+        return raw.responses.flatMap((r) =>
+          r.partitions.map((p): PartitionOffset => {
+            const error = errorType(p.errorCode);
+            const offsetText = p.offset ?? p.offsets?.[p.offsets.length - 1];
+            const offset = offsetText === undefined ? undefined : BigInt(offsetText);
+            return {
+              topic: r.topic,
+              partition: p.partition,
+              ...(error ? { error } : offset === undefined || offset < 0n ? {} : { offset }),
+            };
+          }),
+        );
+      }),
+    );
+    if (
+      perBroker.some((rs) =>
+        rs.some((r) => r.error === 'NOT_LEADER_FOR_PARTITION' || r.error === 'NOT_LEADER_OR_FOLLOWER'),
+      )
+    ) {
+      this.#last = undefined; // leadership moved: route by fresh metadata next time
+    }
+    return results.concat(perBroker.flat());
+  }
+
+  async fetch(items: readonly FetchRequest[], options: { maxWaitMs?: number } = {}): Promise<FetchResult[]> {
+    if (items.length === 0) return [];
+    await this.#connect();
+    const { groups, orphans } = await this.#byLeader(items);
+    const results: FetchResult[] = orphans.map(({ item, error }) => ({
+      topic: item.topic,
+      partition: item.partition,
+      records: [],
+      nextOffset: item.offset,
+      error,
+    }));
+    const wanted = new Map(items.map((i) => [`${i.topic}\u0000${i.partition}`, i.offset]));
+    const perBroker = await Promise.all(
+      [...groups].map(async ([nodeId, group]) => {
+        const broker = await this.#broker(nodeId);
+        const byTopic = new Map<string, FetchRequest[]>();
+        for (const item of group) byTopic.set(item.topic, [...(byTopic.get(item.topic) ?? []), item]);
+        const raw = await sendLenient<RawFetch>(broker, apiKeys.Fetch, requests.Fetch, {
+          replicaId: -1,
+          isolationLevel: READ_UNCOMMITTED,
+          maxWaitTime: Math.min(options.maxWaitMs ?? 0, this.#requestTimeoutMs),
+          minBytes: 1,
+          maxBytes: 64 * 1024 * 1024,
+          rackId: '',
+          topics: [...byTopic].map(([topic, reqs]) => ({
+            topic,
+            partitions: reqs.map((r) => ({
+              partition: r.partition,
+              fetchOffset: r.offset.toString(),
+              maxBytes: r.maxBytes ?? 1024 * 1024,
+            })),
+          })),
+        });
+        return raw.responses.flatMap((r) =>
+          r.partitions.map((p): FetchResult => {
+            const error = errorType(p.errorCode);
+            const from = wanted.get(`${r.topicName}\u0000${p.partition}`) ?? 0n;
+            let nextOffset = from;
+            for (const m of p.messages) {
+              const o = BigInt(m.offset);
+              if (o >= nextOffset) nextOffset = o + 1n;
+            }
+            return {
+              topic: r.topicName,
+              partition: p.partition,
+              nextOffset: error ? from : nextOffset,
+              // Brokers answer with whole batches, which may start before the requested offset.
+              records: error
+                ? []
+                : p.messages
+                    .filter((m) => !m.isControlRecord && BigInt(m.offset) >= from)
+                    .map((m) => ({
+                      offset: BigInt(m.offset),
+                      timestamp: Number(m.timestamp),
+                      key: m.key,
+                      value: m.value,
+                    })),
+              ...(error ? { error } : {}),
+              ...(p.highWatermark !== undefined && BigInt(p.highWatermark) >= 0n
+                ? { highWatermark: BigInt(p.highWatermark) }
+                : {}),
+              ...(p.lastStartOffset !== undefined && BigInt(p.lastStartOffset) >= 0n
+                ? { logStartOffset: BigInt(p.lastStartOffset) }
+                : {}),
+            };
+          }),
+        );
+      }),
+    );
+    return results.concat(perBroker.flat());
+  }
+
+  async produce(
+    topic: string,
+    records: readonly ProduceRecord[],
+    options: { timeoutMs: number; acks?: -1 | 1 },
+  ): Promise<ProduceResult[]> {
+    if (records.length === 0) return [];
+    await this.#connect();
+    const { groups, orphans } = await this.#byLeader(records.map((r) => ({ ...r, topic })));
+    const results: ProduceResult[] = orphans.map(({ item, error }) => ({
+      topic,
+      partition: item.partition,
+      error,
+    }));
+    const perBroker = await Promise.all(
+      [...groups].map(async ([nodeId, group]) => {
+        const broker = await this.#broker(nodeId);
+        const byPartition = new Map<number, ProduceRecord[]>();
+        for (const r of group) byPartition.set(r.partition, [...(byPartition.get(r.partition) ?? []), r]);
+        const raw = await sendLenient<RawProduce>(broker, apiKeys.Produce, requests.Produce, {
+          acks: options.acks ?? -1,
+          timeout: options.timeoutMs,
+          compression: 0,
+          topicData: [
+            {
+              topic,
+              partitions: [...byPartition].map(([partition, rs]) => ({
+                partition,
+                messages: rs.map((r) => ({
+                  key: r.key ?? null,
+                  value: r.value,
+                  timestamp: r.timestamp ?? Date.now(),
+                  headers: {},
+                })),
+              })),
+            },
+          ],
+        });
+        return raw.topics.flatMap((t) =>
+          t.partitions.map((p): ProduceResult => {
+            const error = errorType(p.errorCode);
+            return {
+              topic: t.topicName,
+              partition: p.partition,
+              ...(error ? { error } : { baseOffset: BigInt(p.baseOffset) }),
+            };
+          }),
+        );
+      }),
+    );
+    return results.concat(perBroker.flat());
+  }
+
+  async createTopic(spec: CreateTopicSpec): Promise<'created' | 'exists'> {
+    await this.#connect();
+    const metadata = this.#last?.metadata ?? (await this.metadata([spec.topic]));
+    // KRaft brokers forward CreateTopics to the active controller, so any live broker will do.
+    const nodeId =
+      metadata.controllerId !== null && metadata.brokers.some((b) => b.nodeId === metadata.controllerId)
+        ? metadata.controllerId
+        : metadata.brokers[0]?.nodeId;
+    if (nodeId === undefined)
+      throw new KafkaOperationError('no-brokers', 'cannot create a topic: metadata lists no broker');
+    const broker = await this.#broker(nodeId);
+    const raw = await sendLenient<RawCreateTopics>(broker, apiKeys.CreateTopics, requests.CreateTopics, {
+      topics: [
+        {
+          topic: spec.topic,
+          numPartitions: spec.numPartitions,
+          replicationFactor: spec.replicationFactor,
+          replicaAssignment: [],
+          configEntries: Object.entries(spec.configs ?? {}).map(([name, value]) => ({ name, value })),
+        },
+      ],
+      validateOnly: false,
+      timeout: spec.timeoutMs ?? this.#requestTimeoutMs,
+    });
+    this.#last = undefined;
+    const error = errorType(raw.topicErrors.find((t) => t.topic === spec.topic)?.errorCode ?? 0);
+    if (error === undefined) return 'created';
+    if (error === 'TOPIC_ALREADY_EXISTS') return 'exists';
+    throw new KafkaOperationError(
+      error.includes('AUTHORIZATION') ? 'auth-failed' : 'protocol-error',
+      `creating topic ${spec.topic} failed: ${error}`,
+      { retriable: false },
+    );
+  }
+
+  async close(): Promise<void> {
+    this.#connected = undefined;
+    this.#last = undefined;
+    await this.#cluster.disconnect();
+  }
+}
+
+function groupByTopic(items: readonly TopicPartition[]): Map<string, number[]> {
+  const byTopic = new Map<string, number[]>();
+  for (const { topic, partition } of items) {
+    const ps = byTopic.get(topic);
+    if (ps) ps.push(partition);
+    else byTopic.set(topic, [partition]);
+  }
+  return byTopic;
+}
+
+/** Create a {@link ClusterClient} for a kafkajs config (from `buildKafkaConfig`). Connects lazily. */
+export function createClusterClient(config: KafkaConfig, options: ClusterClientOptions = {}): ClusterClient {
+  return new KafkajsClusterClient(config, options);
+}

@@ -1,0 +1,177 @@
+import { KafkaOperationError } from '../errors.ts';
+import type { ClusterClient, FetchedRecord } from './cluster-client.ts';
+import { reasonForErrorType } from './failure-reason.ts';
+
+/**
+ * Reads a compacted topic (MM2's checkpoints or offset syncs) from the beginning to its current end and keeps the
+ * last value per key, the way MirrorClient does — without a consumer group (no join, nothing committed). Kept per
+ * container, later `refresh()` calls read only what was appended since, so a probe cycle pays for new records only.
+ * A topic that was recreated or truncated under us (end before our position, start after it) is re-read.
+ */
+export interface LatestByKeyOptions<K, V> {
+  topic: string;
+  /** Identity of a key (what "the same key" means); also the map key of {@link LatestSnapshot.entries}. */
+  keyId: (key: K) => string;
+  decodeKey: (bytes: Buffer | null) => K;
+  decodeValue: (bytes: Buffer | null) => V;
+  /** Records of no interest are skipped before their value is decoded (e.g. other consumer groups). */
+  accept?: (key: K) => boolean;
+  /** Bytes per partition per fetch (default 1 MiB). */
+  maxBytes?: number;
+}
+
+export interface LatestEntry<K, V> {
+  key: K;
+  value: V;
+  /** The record's offset and timestamp in the internal topic. */
+  offset: bigint;
+  partition: number;
+  timestamp: number;
+}
+
+export interface LatestSnapshot<K, V> {
+  topic: string;
+  /** False when the topic does not exist on the cluster (yet). */
+  exists: boolean;
+  entries: Map<string, LatestEntry<K, V>>;
+  /** Records that did not decode (skipped and counted; a healthy MM2 writes none). */
+  malformed: number;
+  /** The first decoding problem seen, for the log: a description, never the bytes. */
+  firstMalformed?: string;
+  /** End offsets (per partition) the snapshot covers. */
+  readUpTo: Map<number, bigint>;
+}
+
+type Reader = Pick<ClusterClient, 'metadata' | 'listOffsets' | 'fetch'>;
+
+export class LatestByKeyReader<K, V> {
+  readonly #options: LatestByKeyOptions<K, V>;
+  readonly #entries = new Map<string, LatestEntry<K, V>>();
+  readonly #positions = new Map<number, bigint>();
+  #malformed = 0;
+  #firstMalformed: string | undefined;
+
+  constructor(options: LatestByKeyOptions<K, V>) {
+    this.#options = options;
+  }
+
+  get topic(): string {
+    return this.#options.topic;
+  }
+
+  /** Forget everything read so far (the next refresh starts from the beginning). */
+  reset(): void {
+    this.#entries.clear();
+    this.#positions.clear();
+    this.#malformed = 0;
+    this.#firstMalformed = undefined;
+  }
+
+  /** Read up to the topic's current end and return the last value per key. */
+  async refresh(client: Reader): Promise<LatestSnapshot<K, V>> {
+    const { topic } = this.#options;
+    const metadata = await client.metadata([topic]);
+    const info = metadata.topics.get(topic);
+    if (!info || info.error === 'UNKNOWN_TOPIC_OR_PARTITION' || info.partitions.length === 0) {
+      this.reset();
+      return this.#snapshot(false);
+    }
+    const partitions = info.partitions.map((p) => ({ topic, partition: p.partition }));
+    const [starts, ends] = await Promise.all([
+      client.listOffsets(partitions, 'earliest'),
+      client.listOffsets(partitions, 'latest'),
+    ]);
+    const failed = [...starts, ...ends].find((o) => o.error !== undefined || o.offset === undefined);
+    if (failed) {
+      throw readError(topic, failed.partition, failed.error ?? 'no offset returned');
+    }
+    const end = new Map(ends.map((o) => [o.partition, o.offset ?? 0n]));
+    const start = new Map(starts.map((o) => [o.partition, o.offset ?? 0n]));
+    for (const [partition, endOffset] of end) {
+      const position = this.#positions.get(partition);
+      const startOffset = start.get(partition) ?? 0n;
+      if (position !== undefined && (position > endOffset || position < startOffset)) {
+        // Recreated or truncated under us: what we hold may no longer be true.
+        this.reset();
+        break;
+      }
+    }
+    for (const [partition] of end) {
+      if (!this.#positions.has(partition)) this.#positions.set(partition, start.get(partition) ?? 0n);
+    }
+
+    let pending = [...end].filter(([p, e]) => (this.#positions.get(p) ?? 0n) < e).map(([p]) => p);
+    let stalls = 0;
+    while (pending.length > 0) {
+      const results = await client.fetch(
+        pending.map((partition) => ({
+          topic,
+          partition,
+          offset: this.#positions.get(partition) ?? 0n,
+          maxBytes: this.#options.maxBytes ?? 1024 * 1024,
+        })),
+      );
+      let progressed = false;
+      for (const r of results) {
+        if (r.error) throw readError(topic, r.partition, r.error);
+        for (const record of r.records) this.#apply(r.partition, record);
+        const before = this.#positions.get(r.partition) ?? 0n;
+        if (r.nextOffset > before) {
+          this.#positions.set(r.partition, r.nextOffset);
+          progressed = true;
+        }
+      }
+      // A batch emptied by compaction can hold offsets without records; never spin on it.
+      stalls = progressed ? 0 : stalls + 1;
+      if (stalls >= 3) break;
+      pending = pending.filter((p) => (this.#positions.get(p) ?? 0n) < (end.get(p) ?? 0n));
+    }
+    return this.#snapshot(true, end);
+  }
+
+  #apply(partition: number, record: FetchedRecord): void {
+    const o = this.#options;
+    let key: K;
+    try {
+      key = o.decodeKey(record.key);
+    } catch (e: unknown) {
+      this.#noteMalformed(partition, record, e);
+      return;
+    }
+    if (o.accept && !o.accept(key)) return;
+    const id = o.keyId(key);
+    if (record.value === null) {
+      this.#entries.delete(id); // tombstone
+      return;
+    }
+    try {
+      const value = o.decodeValue(record.value);
+      this.#entries.set(id, { key, value, offset: record.offset, partition, timestamp: record.timestamp });
+    } catch (e: unknown) {
+      this.#noteMalformed(partition, record, e);
+    }
+  }
+
+  #noteMalformed(partition: number, record: FetchedRecord, e: unknown): void {
+    this.#malformed += 1;
+    this.#firstMalformed ??= `${this.#options.topic}-${partition}@${record.offset}: ${e instanceof Error ? e.message : 'undecodable'}`;
+  }
+
+  #snapshot(exists: boolean, end: Map<number, bigint> = new Map()): LatestSnapshot<K, V> {
+    return {
+      topic: this.#options.topic,
+      exists,
+      entries: new Map(this.#entries),
+      malformed: this.#malformed,
+      ...(this.#firstMalformed ? { firstMalformed: this.#firstMalformed } : {}),
+      readUpTo: new Map(end),
+    };
+  }
+}
+
+function readError(topic: string, partition: number, kafkaError: string): KafkaOperationError {
+  return new KafkaOperationError(
+    reasonForErrorType(kafkaError),
+    `reading ${topic}-${partition} failed: ${kafkaError}`,
+  );
+}
