@@ -1,0 +1,283 @@
+import { activeConfigSchema } from '../config/contract.ts';
+import { deploymentPaths } from '../config/paths.ts';
+import { parseJsonOrThrow } from '../config/validate.ts';
+import { describeError, EpochRegressionError, MissingConfigurationError } from '../errors.ts';
+import type { Stores } from '../store/active-config.ts';
+import {
+  type ActiveClientConfig,
+  defaultTornReadDeadlineMs,
+  type KafkaClientOptions,
+  loadActiveConfig,
+} from './active-client-config.ts';
+import { type ClientLogger, defaultClientLogger } from './client-logger.ts';
+import { type Clock, systemClock } from './clock.ts';
+
+/** Called with the new configuration after a switch (and the one it replaces). */
+export type ActiveConfigListener = (
+  next: ActiveClientConfig,
+  previous: ActiveClientConfig,
+) => void | Promise<void>;
+
+/**
+ * What the following producer and consumer need from a watcher: the current configuration and a way to hear
+ * about switches. A test can pass its own.
+ */
+export interface ActiveConfigSource {
+  /** The last good configuration. Throws before the first successful load. */
+  current(): ActiveClientConfig;
+  /** Returns a function that unsubscribes. */
+  subscribe(listener: ActiveConfigListener): () => void;
+  /** The longest a switch can go unnoticed (interval plus jitter), so followers can size their waits. */
+  readonly maxPollDelayMs: number;
+}
+
+export interface WatchActiveConfigOptions {
+  deployment: string;
+  stores: Stores;
+  kafka: KafkaClientOptions;
+  /**
+   * Mean time between polls of the active parameter. Each poll is one `GetParameter` call; the secret is read
+   * only when the epoch changes. Default 5,000 ms: the Powertools Parameters default cache age, and one
+   * poll interval is most of a producer's follow time. Watch the account's shared SSM throughput (40 TPS by
+   * default) when many processes watch: 200 processes at 5 s use 40.
+   */
+  intervalMs?: number;
+  /** Each wait is `intervalMs` × (1 ± `jitter`), so a fleet started together does not poll in lockstep. Default 0.2. */
+  jitter?: number;
+  tornReadDeadlineMs?: number;
+  /** Called with every failed poll (the last good configuration stays current). Default: logged as a warning. */
+  onError?: (error: Error) => void;
+  logger?: ClientLogger;
+  clock?: Clock;
+}
+
+export const defaultPollIntervalMs = 5_000;
+export const defaultJitter = 0.2;
+
+/** What one poll did. */
+export type PollOutcome =
+  | { kind: 'unchanged'; epoch: number }
+  | { kind: 'switched'; from: number; to: number }
+  | { kind: 'failed'; error: Error };
+
+/** Health of the watcher, for an application's own health check. */
+export interface WatcherStatus {
+  epoch: number | undefined;
+  lastSuccessAt: number | undefined;
+  consecutiveFailures: number;
+  lastError: Error | undefined;
+}
+
+/**
+ * Keeps the active configuration of a deployment current and tells subscribers when it switches.
+ *
+ * Each poll reads only the JSON parameter (one cheap `GetParameter`); when its epoch differs, the parameter and
+ * the secret are read together with the torn-read check of {@link loadActiveConfig}. On any error — missing
+ * parameter or secret, JSON edited by hand into something invalid, denied access, a lower epoch — the last
+ * good configuration stays current, the error goes to `onError`, and the next poll tries again.
+ *
+ * @example
+ * ```ts
+ * const watcher = new ActiveConfigWatcher({
+ *   deployment: 'orders-dr',
+ *   stores: createAwsStores({ region: 'eu-west-1' }),
+ *   kafka: { clientId: 'billing' },
+ *   onError: (e) => logger.warn('active configuration not refreshed', { error: e.name }),
+ * });
+ * const first = await watcher.start(); // throws if the configuration cannot be read at all
+ * watcher.subscribe((next, prev) => logger.info('switched', { from: prev.cluster, to: next.cluster }));
+ * // ... on shutdown
+ * await watcher.stop();
+ * ```
+ */
+export class ActiveConfigWatcher implements ActiveConfigSource {
+  readonly #options: WatchActiveConfigOptions;
+  readonly #clock: Clock;
+  readonly #logger: ClientLogger;
+  readonly #intervalMs: number;
+  readonly #jitter: number;
+  readonly #parameterName: string;
+  readonly #listeners = new Set<ActiveConfigListener>();
+  #current: ActiveClientConfig | undefined;
+  #abort: AbortController | undefined;
+  #loop: Promise<void> | undefined;
+  #polling: Promise<PollOutcome> | undefined;
+  #status: WatcherStatus = {
+    epoch: undefined,
+    lastSuccessAt: undefined,
+    consecutiveFailures: 0,
+    lastError: undefined,
+  };
+
+  constructor(options: WatchActiveConfigOptions) {
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger ?? defaultClientLogger;
+    this.#intervalMs = options.intervalMs ?? defaultPollIntervalMs;
+    this.#jitter = Math.min(Math.max(options.jitter ?? defaultJitter, 0), 1);
+    if (!(this.#intervalMs > 0)) throw new RangeError(`intervalMs: expected > 0, got ${this.#intervalMs}`);
+    this.#parameterName = deploymentPaths(options.deployment).activeParameter;
+  }
+
+  get maxPollDelayMs(): number {
+    return Math.ceil(this.#intervalMs * (1 + this.#jitter));
+  }
+
+  /**
+   * Load the configuration (with the torn-read retry) and start polling in the background.
+   * @throws the load's error (missing, invalid, denied, torn): an application should not start without it.
+   */
+  async start(): Promise<ActiveClientConfig> {
+    if (this.#loop) return this.current();
+    const first = await this.#load();
+    this.#current = first;
+    this.#markSuccess(first.epoch);
+    const abort = new AbortController();
+    this.#abort = abort;
+    this.#loop = this.#run(abort.signal);
+    return first;
+  }
+
+  /** Stop polling; resolves once no poll is running. Subscribers are kept (a restart reuses them). */
+  async stop(): Promise<void> {
+    this.#abort?.abort();
+    await this.#loop;
+    this.#loop = undefined;
+    this.#abort = undefined;
+  }
+
+  current(): ActiveClientConfig {
+    if (!this.#current) throw new Error('ActiveConfigWatcher: call start() before current()');
+    return this.#current;
+  }
+
+  subscribe(listener: ActiveConfigListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  status(): WatcherStatus {
+    return { ...this.#status };
+  }
+
+  /** The delay before the next poll: the interval with ± jitter. */
+  nextDelayMs(): number {
+    const spread = this.#intervalMs * this.#jitter;
+    return Math.round(this.#intervalMs - spread + 2 * spread * this.#clock.random());
+  }
+
+  /**
+   * Poll now (the background loop calls this; tests and benchmarks may too). Concurrent calls share one poll.
+   * Never throws: failures come back as `{ kind: 'failed' }` and go to `onError`.
+   */
+  poll(): Promise<PollOutcome> {
+    this.#polling ??= this.#pollOnce().finally(() => {
+      this.#polling = undefined;
+    });
+    return this.#polling;
+  }
+
+  async #run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await this.#clock.sleep(this.nextDelayMs(), signal);
+      if (signal.aborted) return;
+      await this.poll();
+    }
+  }
+
+  async #pollOnce(): Promise<PollOutcome> {
+    const previous = this.#current;
+    if (!previous) {
+      return this.#fail(new Error('ActiveConfigWatcher: poll() before a successful start()'));
+    }
+    let next: ActiveClientConfig;
+    try {
+      const param = await this.#options.stores.parameters.get(this.#parameterName);
+      if (!param) {
+        throw new MissingConfigurationError(
+          `parameter ${this.#parameterName} (the active configuration; it existed before, was it deleted?)`,
+        );
+      }
+      const polled = parseJsonOrThrow(activeConfigSchema, param.value, `parameter ${this.#parameterName}`);
+      if (polled.epoch < previous.epoch) {
+        throw new EpochRegressionError(`parameter ${this.#parameterName}`, previous.epoch, polled.epoch);
+      }
+      if (polled.epoch === previous.epoch) {
+        this.#markSuccess(previous.epoch);
+        return { kind: 'unchanged', epoch: previous.epoch };
+      }
+      next = await this.#load();
+      // The second read may race yet another write; it is consistent by construction, but must not go back.
+      if (next.epoch < previous.epoch) {
+        throw new EpochRegressionError(`parameter ${this.#parameterName}`, previous.epoch, next.epoch);
+      }
+    } catch (e: unknown) {
+      return this.#fail(e instanceof Error ? e : new Error(describeError(e), { cause: e }));
+    }
+    this.#current = next;
+    this.#markSuccess(next.epoch);
+    this.#logger.info('active configuration switched', {
+      deployment: this.#options.deployment,
+      from: { cluster: previous.cluster, epoch: previous.epoch },
+      to: { cluster: next.cluster, epoch: next.epoch },
+      reason: next.reason,
+    });
+    for (const listener of [...this.#listeners]) {
+      try {
+        await listener(next, previous);
+      } catch (e: unknown) {
+        // A failing subscriber must not stop the others or the watcher; it is reported, not swallowed.
+        this.#logger.error('a subscriber failed to handle the switch', { error: describeError(e) });
+      }
+    }
+    return { kind: 'switched', from: previous.epoch, to: next.epoch };
+  }
+
+  #load(): Promise<ActiveClientConfig> {
+    return loadActiveConfig({
+      deployment: this.#options.deployment,
+      stores: this.#options.stores,
+      kafka: this.#options.kafka,
+      tornReadDeadlineMs: this.#options.tornReadDeadlineMs ?? defaultTornReadDeadlineMs,
+      clock: this.#clock,
+    });
+  }
+
+  #markSuccess(epoch: number): void {
+    this.#status = {
+      epoch,
+      lastSuccessAt: this.#clock.now(),
+      consecutiveFailures: 0,
+      lastError: undefined,
+    };
+  }
+
+  #fail(error: Error): PollOutcome {
+    this.#status = {
+      ...this.#status,
+      consecutiveFailures: this.#status.consecutiveFailures + 1,
+      lastError: error,
+    };
+    if (this.#options.onError) {
+      try {
+        this.#options.onError(error);
+      } catch (e: unknown) {
+        this.#logger.error('onError threw', { error: describeError(e) });
+      }
+    } else {
+      this.#logger.warn('active configuration not refreshed; keeping the last good one', {
+        deployment: this.#options.deployment,
+        epoch: this.#current?.epoch,
+        error: describeError(error),
+      });
+    }
+    return { kind: 'failed', error };
+  }
+}
+
+/** Create and start a watcher in one call. See {@link ActiveConfigWatcher}. */
+export async function watchActiveConfig(options: WatchActiveConfigOptions): Promise<ActiveConfigWatcher> {
+  const watcher = new ActiveConfigWatcher(options);
+  await watcher.start();
+  return watcher;
+}

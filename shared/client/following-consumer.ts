@@ -1,0 +1,359 @@
+import type { ConsumerConfig, ConsumerRunConfig, EachMessagePayload } from 'kafkajs';
+import type { ClusterRole } from '../config/schema.ts';
+import { describeError } from '../errors.ts';
+import type { ActiveClientConfig } from './active-client-config.ts';
+import type { ActiveConfigSource } from './active-config-watcher.ts';
+import { type ClientLogger, defaultClientLogger } from './client-logger.ts';
+import { type Clock, systemClock } from './clock.ts';
+import { type ConsumerLike, type KafkaFactory, type KafkaLike, kafkajsFactory } from './kafka-clients.ts';
+import { race } from './race.ts';
+import { logicalTopicOf, subscriptionOf } from './topic-routes.ts';
+
+/** What the application's handler receives: kafkajs' payload plus where the record came from. */
+export interface FollowingMessagePayload extends EachMessagePayload {
+  /** The logical topic (`orders`) the record's topic (`orders`, `primary.orders`, `K1.orders`) maps to. */
+  logicalTopic: string;
+  /** The cluster the record was read from, and the epoch of the configuration that pointed there. */
+  cluster: ClusterRole;
+  epoch: number;
+}
+
+export interface ConsumerDrainOptions {
+  /**
+   * The old cluster's topics must have stopped growing for this long before the consumer leaves: every
+   * following producer, in every process, has moved by then. Default: the source's longest poll delay + 1 s.
+   */
+  quietMs?: number;
+  /** Give up draining after this long (a producer that never moves, or a cluster too slow). Default 30,000 ms. */
+  timeoutMs?: number;
+  /** How often end offsets and committed offsets are compared while draining. Default 250 ms. */
+  checkIntervalMs?: number;
+}
+
+export interface FollowingConsumerOptions {
+  /** Usually an {@link ActiveConfigWatcher}, started. */
+  source: ActiveConfigSource;
+  /** The consumer group; the same id is used on every cluster (offsets live per cluster). */
+  groupId: string;
+  /** Logical topics (keys of the active configuration's `topics`). Each expands to what the mapping subscribes to. */
+  topics: string[];
+  /** Called for every record, one at a time per partition. Throwing makes kafkajs deliver the record again. */
+  eachMessage: (payload: FollowingMessagePayload) => Promise<void>;
+  /**
+   * Where to start in a partition the group has no committed offset for on the cluster it joins. Default `true`:
+   * after a switch with no translated offsets, reading the mirrored topic from its start duplicates records;
+   * starting at its end could skip some that were never read.
+   */
+  fromBeginning?: boolean;
+  /** kafkajs consumer options. `allowAutoTopicCreation` defaults to `false`: a mapped topic must exist. */
+  consumer?: Omit<ConsumerConfig, 'groupId'>;
+  /** kafkajs `run` options other than the handler (autoCommit, partitionsConsumedConcurrently, ...). */
+  run?: Omit<ConsumerRunConfig, 'eachMessage' | 'eachBatch'>;
+  /**
+   * Before leaving a cluster that still answers, keep consuming there until the group has read everything and
+   * the topics have been quiet for `quietMs`, so records produced just before the switch are not left behind.
+   * A cluster that does not answer is left at once. `false` leaves immediately. Default `{}` (on).
+   */
+  drain?: ConsumerDrainOptions | false;
+  /** Bound on connecting + subscribing on a cluster, per attempt. Default 30,000 ms. */
+  startTimeoutMs?: number;
+  /** Bound on each admin call while draining, and on disconnecting. Default 5,000 ms. */
+  callTimeoutMs?: number;
+  retryBackoffMs?: number;
+  onSwitch?: (event: ConsumerSwitchEvent) => void;
+  logger?: ClientLogger;
+  clock?: Clock;
+  kafkaFactory?: KafkaFactory;
+}
+
+export interface ConsumerSwitchEvent {
+  from: { cluster: ClusterRole; epoch: number };
+  to: { cluster: ClusterRole; epoch: number };
+  /** The topics now subscribed to on the new cluster. */
+  topics: string[];
+  drain: DrainResult;
+}
+
+export type DrainResult =
+  | { kind: 'drained' }
+  | { kind: 'disabled' }
+  /** Gave up at the deadline with this many records of the group still unread on the old cluster. */
+  | { kind: 'timeout'; leftBehind: number }
+  /** The old cluster did not answer (dead or hung): nothing could be read there. */
+  | { kind: 'unreachable'; error: string };
+
+interface Generation {
+  readonly config: ActiveClientConfig;
+  readonly kafka: KafkaLike;
+  readonly consumer: ConsumerLike;
+  readonly topics: string[];
+}
+
+/**
+ * A consumer that follows the active configuration. On a switch it drains the old cluster if it still answers
+ * (see {@link ConsumerDrainOptions}), disconnects there (committing what was processed), and joins the same
+ * group on the new cluster, subscribed to the topics the new mapping names: the mirrored `primary.orders` after
+ * a failover with the default policy, and both `orders` and `K1.orders` in active-active.
+ *
+ * Delivery is at-least-once: offsets that were not translated to the new cluster mean re-reading mirrored
+ * records, so handlers must tolerate duplicates.
+ *
+ * @example
+ * ```ts
+ * const consumer = new FollowingConsumer({
+ *   source: watcher,
+ *   groupId: 'billing',
+ *   topics: ['orders'],
+ *   eachMessage: async ({ logicalTopic, cluster, message }) => bill(JSON.parse(String(message.value))),
+ * });
+ * await consumer.start();
+ * // ... on shutdown
+ * await consumer.stop();
+ * ```
+ */
+export class FollowingConsumer {
+  readonly #options: FollowingConsumerOptions;
+  readonly #clock: Clock;
+  readonly #logger: ClientLogger;
+  readonly #factory: KafkaFactory;
+  readonly #fromBeginning: boolean;
+  readonly #startTimeoutMs: number;
+  readonly #callTimeoutMs: number;
+  readonly #retryBackoffMs: number;
+  #gen: Generation | undefined;
+  #target: ActiveClientConfig | undefined;
+  #switching: Promise<void> | undefined;
+  #unsubscribe: (() => void) | undefined;
+  #closed = false;
+  readonly #stopping = new AbortController();
+
+  constructor(options: FollowingConsumerOptions) {
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger ?? defaultClientLogger;
+    this.#factory = options.kafkaFactory ?? kafkajsFactory;
+    this.#fromBeginning = options.fromBeginning ?? true;
+    this.#startTimeoutMs = options.startTimeoutMs ?? 30_000;
+    this.#callTimeoutMs = options.callTimeoutMs ?? 5_000;
+    this.#retryBackoffMs = options.retryBackoffMs ?? 500;
+  }
+
+  /** The configuration the running kafkajs consumer was built from (undefined while switching). */
+  get active(): ActiveClientConfig | undefined {
+    return this.#gen?.config;
+  }
+
+  /**
+   * Join the group on the active cluster and start consuming; then follow switches.
+   * @throws when a logical topic is not in the mapping, or the active cluster cannot be joined now.
+   */
+  async start(): Promise<void> {
+    if (this.#closed) throw new Error('FollowingConsumer: start() after stop()');
+    if (this.#gen) return;
+    const config = this.#options.source.current();
+    const { unmapped } = subscriptionOf(config.topics, this.#options.topics);
+    if (unmapped.length > 0) {
+      throw new Error(
+        `FollowingConsumer: expected mapped logical topics (${Object.keys(config.topics).join(', ') || 'none'}), ` +
+          `got unmapped ${unmapped.map((t) => `'${t}'`).join(', ')}`,
+      );
+    }
+    this.#gen = await this.#startOn(config);
+    this.#unsubscribe = this.#options.source.subscribe((next) => this.#follow(next));
+    const latest = this.#options.source.current();
+    if (latest.epoch !== config.epoch) this.#follow(latest);
+  }
+
+  /** Resolves once no switch is in progress. */
+  async settled(): Promise<void> {
+    while (this.#switching) await this.#switching;
+  }
+
+  /** Stop following, leave the group (committing what was processed) and disconnect. No drain. */
+  async stop(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unsubscribe?.();
+    this.#stopping.abort();
+    await this.settled();
+    const gen = this.#gen;
+    this.#gen = undefined;
+    if (gen) await this.#disconnect(gen);
+  }
+
+  #follow(next: ActiveClientConfig): void {
+    if (this.#closed) return;
+    this.#target = next;
+    this.#switching ??= this.#runSwitches().finally(() => {
+      this.#switching = undefined;
+    });
+  }
+
+  async #runSwitches(): Promise<void> {
+    let from = this.#gen ? { cluster: this.#gen.config.cluster, epoch: this.#gen.config.epoch } : undefined;
+    let drain: DrainResult = { kind: 'disabled' };
+    let backoffMs = this.#retryBackoffMs;
+    for (;;) {
+      const target = this.#target;
+      const old = this.#gen;
+      if (!target || this.#closed || (old && target.epoch === old.config.epoch)) return;
+      if (old) {
+        drain = await this.#drain(old);
+        if (drain.kind === 'timeout' || drain.kind === 'unreachable') {
+          this.#logger.warn('left the old cluster without draining it', {
+            cluster: old.config.cluster,
+            drain,
+          });
+        }
+        await this.#disconnect(old);
+        this.#gen = undefined;
+        from = { cluster: old.config.cluster, epoch: old.config.epoch };
+        continue; // a newer configuration may have arrived while draining
+      }
+      try {
+        this.#gen = await this.#startOn(target);
+      } catch (e: unknown) {
+        this.#logger.error('cannot join the group on the active cluster yet; retrying', {
+          cluster: target.cluster,
+          epoch: target.epoch,
+          error: describeError(e),
+        });
+        await this.#clock.sleep(backoffMs, this.#stopping.signal);
+        backoffMs = Math.min(backoffMs * 2, 5_000);
+        continue;
+      }
+      backoffMs = this.#retryBackoffMs;
+      const to = { cluster: target.cluster, epoch: target.epoch };
+      this.#logger.info('consumer switched', { from, to, topics: this.#gen.topics, drain });
+      if (from) this.#options.onSwitch?.({ from, to, topics: this.#gen.topics, drain });
+    }
+  }
+
+  async #startOn(config: ActiveClientConfig): Promise<Generation> {
+    const { topics, unmapped } = subscriptionOf(config.topics, this.#options.topics);
+    if (unmapped.length > 0) {
+      this.#logger.error('the active configuration does not map some logical topics; not consuming them', {
+        epoch: config.epoch,
+        unmapped,
+      });
+    }
+    if (topics.length === 0) {
+      throw new Error(
+        `epoch ${config.epoch} maps none of the logical topics ${this.#options.topics.join(', ')}`,
+      );
+    }
+    const kafka = this.#factory(config.kafka.reveal());
+    const consumer = kafka.consumer({
+      allowAutoTopicCreation: false,
+      ...this.#options.consumer,
+      groupId: this.#options.groupId,
+    });
+    const gen: Generation = { config, kafka, consumer, topics };
+    const { eachMessage } = this.#options;
+    const started = await race(
+      (async () => {
+        await consumer.connect();
+        await consumer.subscribe({ topics, fromBeginning: this.#fromBeginning });
+        await consumer.run({
+          ...this.#options.run,
+          eachMessage: (payload) =>
+            eachMessage({
+              ...payload,
+              logicalTopic: logicalTopicOf(config.topics, payload.topic),
+              cluster: config.cluster,
+              epoch: config.epoch,
+            }),
+        });
+      })(),
+      { clock: this.#clock, timeoutMs: this.#startTimeoutMs },
+    );
+    if (started.kind !== 'value') {
+      await this.#disconnect(gen);
+      if (started.kind === 'error') throw started.error;
+      throw new Error(
+        `joining group '${this.#options.groupId}' on ${config.cluster} took over ${this.#startTimeoutMs} ms`,
+      );
+    }
+    return gen;
+  }
+
+  async #disconnect(gen: Generation): Promise<void> {
+    const done = await race(gen.consumer.disconnect(), {
+      clock: this.#clock,
+      timeoutMs: this.#callTimeoutMs,
+    });
+    if (done.kind !== 'value') {
+      this.#logger.warn('old consumer did not disconnect cleanly; left to be collected', {
+        cluster: gen.config.cluster,
+        outcome: done.kind === 'error' ? describeError(done.error) : done.kind,
+      });
+    }
+  }
+
+  /**
+   * Keep the old consumer running until the group's committed offsets reach the end of every partition and
+   * the end has not moved for `quietMs` — or until the deadline, or until the cluster stops answering.
+   */
+  async #drain(gen: Generation): Promise<DrainResult> {
+    const options = this.#options.drain;
+    if (options === false) return { kind: 'disabled' };
+    const quietMs = options?.quietMs ?? this.#options.source.maxPollDelayMs + 1_000;
+    const timeoutMs = options?.timeoutMs ?? 30_000;
+    const checkIntervalMs = options?.checkIntervalMs ?? 250;
+    const admin = gen.kafka.admin();
+    const call = async <T>(p: Promise<T>): Promise<T> => {
+      const r = await race(p, {
+        clock: this.#clock,
+        timeoutMs: this.#callTimeoutMs,
+        signal: this.#stopping.signal,
+      });
+      if (r.kind === 'value') return r.value;
+      if (r.kind === 'error') throw r.error;
+      throw new Error(r.kind === 'timeout' ? `no answer within ${this.#callTimeoutMs} ms` : 'stopped');
+    };
+    const started = this.#clock.now();
+    let lastEnds = '';
+    let lastChange = started;
+    let firstHigh: Map<string, bigint> | undefined;
+    let behind = 0n;
+    try {
+      await call(admin.connect());
+      for (;;) {
+        const ends = new Map<string, { high: bigint; low: bigint }>();
+        for (const topic of gen.topics) {
+          for (const p of await call(admin.fetchTopicOffsets(topic))) {
+            ends.set(`${topic}:${p.partition}`, { high: BigInt(p.high), low: BigInt(p.low) });
+          }
+        }
+        const committed = new Map<string, bigint>();
+        for (const t of await call(
+          admin.fetchOffsets({ groupId: this.#options.groupId, topics: gen.topics }),
+        )) {
+          for (const p of t.partitions) committed.set(`${t.topic}:${p.partition}`, BigInt(p.offset));
+        }
+        const now = this.#clock.now();
+        const fingerprint = [...ends].map(([tp, e]) => `${tp}=${e.high}`).join(',');
+        if (fingerprint !== lastEnds) {
+          lastEnds = fingerprint;
+          lastChange = now;
+        }
+        firstHigh ??= new Map([...ends].map(([tp, e]) => [tp, e.high]));
+        behind = 0n;
+        for (const [tp, { high, low }] of ends) {
+          const c = committed.get(tp) ?? -1n;
+          // No committed offset yet: the group starts at the log start, or (latest) at the end seen first.
+          const position = c >= 0n ? c : this.#fromBeginning ? low : (firstHigh.get(tp) ?? high);
+          if (high > position) behind += high - position;
+        }
+        if (behind === 0n && now - lastChange >= quietMs) return { kind: 'drained' };
+        if (now - started >= timeoutMs) return { kind: 'timeout', leftBehind: Number(behind) };
+        if (this.#stopping.signal.aborted) return { kind: 'timeout', leftBehind: Number(behind) };
+        await this.#clock.sleep(checkIntervalMs, this.#stopping.signal);
+      }
+    } catch (e: unknown) {
+      return { kind: 'unreachable', error: describeError(e) };
+    } finally {
+      await race(admin.disconnect(), { clock: this.#clock, timeoutMs: this.#callTimeoutMs });
+    }
+  }
+}

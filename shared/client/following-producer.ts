@@ -1,0 +1,401 @@
+import type { CompressionTypes, Message, ProducerConfig, RecordMetadata } from 'kafkajs';
+import type { ClusterRole } from '../config/schema.ts';
+import { describeError, SendFailedError } from '../errors.ts';
+import type { ActiveClientConfig } from './active-client-config.ts';
+import type { ActiveConfigSource } from './active-config-watcher.ts';
+import { type ClientLogger, defaultClientLogger } from './client-logger.ts';
+import { type Clock, systemClock } from './clock.ts';
+import { type KafkaFactory, kafkajsFactory, type ProducerLike } from './kafka-clients.ts';
+import { race } from './race.ts';
+import { routeOf } from './topic-routes.ts';
+
+export interface FollowingProducerOptions {
+  /** Usually an {@link ActiveConfigWatcher}, started. */
+  source: ActiveConfigSource;
+  /** kafkajs producer options. `allowAutoTopicCreation` defaults to `false`: a mapped topic must exist. */
+  producer?: ProducerConfig;
+  /**
+   * How long one `send` may take in all, across reconnects and switches, before it is rejected with
+   * {@link SendFailedError} (`reason: 'timeout'`). Default 30,000 ms.
+   */
+  sendTimeoutMs?: number;
+  /**
+   * On a switch, how long sends already in flight on the old cluster may take to be acknowledged there before
+   * they are abandoned and retried on the new cluster. A dead cluster never answers, so this bounds the pause.
+   * Default 3,000 ms.
+   */
+  drainTimeoutMs?: number;
+  /** Bound on disconnecting a retired client (a hung cluster can hold `disconnect()` for a request timeout). Default 5,000 ms. */
+  disconnectTimeoutMs?: number;
+  /** Wait between retries on the same cluster after a retriable error. Default 250 ms, doubling to 2 s. */
+  retryBackoffMs?: number;
+  /** Told after each switch, once the new cluster is in use. */
+  onSwitch?: (event: ProducerSwitchEvent) => void;
+  logger?: ClientLogger;
+  clock?: Clock;
+  /** How kafkajs clients are built; replaced in unit tests. */
+  kafkaFactory?: KafkaFactory;
+}
+
+export interface ProducerSwitchEvent {
+  from: { cluster: ClusterRole; epoch: number };
+  to: { cluster: ClusterRole; epoch: number };
+  /** Sends that were still in flight on the old cluster after `drainTimeoutMs` and were retried on the new one. */
+  abandonedInFlight: number;
+}
+
+/** A record batch for a logical topic; the producer maps it to the active cluster's topic. */
+export interface FollowingProducerRecord {
+  /** The logical topic (a key of the active configuration's `topics`), e.g. `orders`. */
+  topic: string;
+  messages: Message[];
+  /** Default -1 (all in-sync replicas): an acknowledgement must mean the record survives a broker. */
+  acks?: number;
+  timeout?: number;
+  compression?: CompressionTypes;
+}
+
+export interface FollowingSendResult {
+  /** The cluster that acknowledged the records. */
+  cluster: ClusterRole;
+  epoch: number;
+  /** The topic actually written (`orders`, or `primary.orders` after a failover with the default policy). */
+  topic: string;
+  /** How many times the batch was handed to a cluster (more than 1: retried, possibly duplicated). */
+  attempts: number;
+  records: RecordMetadata[];
+}
+
+interface Generation {
+  readonly config: ActiveClientConfig;
+  readonly producer: ProducerLike;
+  /** Resolves once connected; rejects only when the generation is retired before it connected. */
+  readonly ready: Promise<void>;
+  /** Aborted when this generation is retired: sends still waiting on it move to the next one. */
+  readonly retired: AbortController;
+  inFlight: number;
+  readonly idle: Set<() => void>;
+}
+
+/**
+ * A producer that follows the active configuration: on a switch it builds a kafkajs producer for the new
+ * cluster, moves new sends to it, gives sends in flight on the old cluster `drainTimeoutMs` to be acknowledged,
+ * retries the rest on the new cluster, then disconnects the old producer.
+ *
+ * Every `send` either resolves with the cluster that acknowledged it, or rejects with {@link SendFailedError}:
+ * a record the application handed over is never dropped silently. Delivery is at-least-once: a send abandoned
+ * on a dying cluster may have been written there too (and then be mirrored), so consumers must tolerate
+ * duplicates.
+ *
+ * @example
+ * ```ts
+ * const watcher = await watchActiveConfig({ deployment: 'orders-dr', stores, kafka: { clientId: 'shop' } });
+ * const producer = new FollowingProducer({ source: watcher });
+ * await producer.connect();
+ * const result = await producer.send({ topic: 'orders', messages: [{ key: id, value: JSON.stringify(order) }] });
+ * // result.cluster === 'primary', result.topic === 'orders'; after a failover: 'secondary', 'primary.orders'
+ * ```
+ */
+export class FollowingProducer {
+  readonly #options: FollowingProducerOptions;
+  readonly #clock: Clock;
+  readonly #logger: ClientLogger;
+  readonly #factory: KafkaFactory;
+  readonly #sendTimeoutMs: number;
+  readonly #drainTimeoutMs: number;
+  readonly #disconnectTimeoutMs: number;
+  readonly #retryBackoffMs: number;
+  #gen: Generation | undefined;
+  #target: ActiveClientConfig | undefined;
+  #switching: Promise<void> | undefined;
+  #unsubscribe: (() => void) | undefined;
+  #closed = false;
+  /** Fires when a new generation is installed, so retry waits on the old one end early. */
+  #switched = new AbortController();
+
+  constructor(options: FollowingProducerOptions) {
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger ?? defaultClientLogger;
+    this.#factory = options.kafkaFactory ?? kafkajsFactory;
+    this.#sendTimeoutMs = options.sendTimeoutMs ?? 30_000;
+    this.#drainTimeoutMs = options.drainTimeoutMs ?? 3_000;
+    this.#disconnectTimeoutMs = options.disconnectTimeoutMs ?? 5_000;
+    this.#retryBackoffMs = options.retryBackoffMs ?? 250;
+  }
+
+  /** The configuration new sends use, once connected. */
+  get active(): ActiveClientConfig | undefined {
+    return this.#gen?.config;
+  }
+
+  /**
+   * Connect to the active cluster and start following switches.
+   * @throws the connect error when the active cluster cannot be reached now (nothing keeps running).
+   */
+  async connect(): Promise<void> {
+    if (this.#closed) throw new Error('FollowingProducer: connect() after disconnect()');
+    if (this.#gen) return;
+    const config = this.#options.source.current();
+    const producer = this.#newProducer(config);
+    await producer.connect();
+    this.#gen = this.#generation(config, producer, Promise.resolve());
+    this.#unsubscribe = this.#options.source.subscribe((next) => this.#follow(next));
+    // A switch may have been published between reading current() and subscribing.
+    const latest = this.#options.source.current();
+    if (latest.epoch !== config.epoch) this.#follow(latest);
+  }
+
+  /**
+   * Send to a logical topic on whichever cluster is active. Resolves when a cluster acknowledged the records.
+   * @throws {SendFailedError} `unknown-topic` (not in the mapping), `rejected` (the cluster refused them for a
+   *   reason a retry cannot fix, e.g. too large), `timeout` (no cluster acknowledged them within
+   *   `sendTimeoutMs`; they may still have been written), `closed` (the producer was disconnected first).
+   */
+  async send(record: FollowingProducerRecord): Promise<FollowingSendResult> {
+    const deadline = this.#clock.now() + this.#sendTimeoutMs;
+    let attempts = 0;
+    let lastError: unknown;
+    let backoffMs = this.#retryBackoffMs;
+    for (;;) {
+      const gen = this.#gen;
+      if (this.#closed || !gen) {
+        throw new SendFailedError(
+          'closed',
+          `send to '${record.topic}' refused: the producer is ${this.#closed ? 'disconnected' : 'not connected yet'}` +
+            (attempts > 0 ? ` (after ${attempts} attempt(s); it may have been written)` : ''),
+          { attempts, cause: lastError },
+        );
+      }
+      const route = routeOf(gen.config.topics, record.topic);
+      if (!route) {
+        throw new SendFailedError(
+          'unknown-topic',
+          `send to '${record.topic}' refused: expected one of the mapped topics ` +
+            `(${Object.keys(gen.config.topics).join(', ') || 'none'}) in epoch ${gen.config.epoch}`,
+          { attempts },
+        );
+      }
+      const remaining = deadline - this.#clock.now();
+      if (remaining <= 0) throw this.#timeout(record, attempts, lastError);
+
+      const ready = await race(gen.ready, {
+        clock: this.#clock,
+        timeoutMs: remaining,
+        signal: gen.retired.signal,
+      });
+      if (ready.kind === 'timeout') throw this.#timeout(record, attempts, lastError);
+      if (ready.kind !== 'value') continue; // retired before it connected: the next generation takes over
+
+      attempts += 1;
+      gen.inFlight += 1;
+      const sent = gen.producer.send({
+        topic: route.produce,
+        messages: record.messages,
+        acks: record.acks ?? -1,
+        ...(record.timeout === undefined ? {} : { timeout: record.timeout }),
+        ...(record.compression === undefined ? {} : { compression: record.compression }),
+      });
+      const outcome = await race(sent, {
+        clock: this.#clock,
+        timeoutMs: deadline - this.#clock.now(),
+        signal: gen.retired.signal,
+      });
+      this.#settled(gen);
+      switch (outcome.kind) {
+        case 'value':
+          return {
+            cluster: gen.config.cluster,
+            epoch: gen.config.epoch,
+            topic: route.produce,
+            attempts,
+            records: outcome.value,
+          };
+        case 'timeout':
+          throw this.#timeout(record, attempts, lastError);
+        case 'aborted':
+          // Abandoned on a retired cluster: it may have landed there, so a retry may duplicate, never lose.
+          continue;
+        case 'error': {
+          lastError = outcome.error;
+          if (this.#closed) continue; // reported as 'closed' at the top of the loop
+          if (this.#gen !== gen) continue; // a switch happened meanwhile: retry on the new cluster
+          if (!isRetriableSendError(outcome.error)) {
+            throw new SendFailedError(
+              'rejected',
+              `send to '${record.topic}' (${route.produce} on ${gen.config.cluster}, epoch ${gen.config.epoch}) ` +
+                `rejected: ${describeError(outcome.error)}`,
+              { attempts, cause: outcome.error },
+            );
+          }
+          // Retriable on this cluster: wait a little, or less if a switch arrives first.
+          await this.#clock.sleep(
+            Math.min(backoffMs, Math.max(0, deadline - this.#clock.now())),
+            this.#switched.signal,
+          );
+          backoffMs = Math.min(backoffMs * 2, 2_000);
+          continue;
+        }
+      }
+    }
+  }
+
+  /** Resolves once no switch is in progress (the newest configuration is in use and the old client is gone). */
+  async settled(): Promise<void> {
+    while (this.#switching) await this.#switching;
+  }
+
+  /**
+   * Stop following and disconnect. Sends still waiting reject with `closed`; sends in flight get
+   * `drainTimeoutMs` to be acknowledged first.
+   */
+  async disconnect(): Promise<void> {
+    if (this.#closed) return;
+    this.#unsubscribe?.();
+    this.#target = undefined;
+    await this.settled();
+    this.#closed = true;
+    const gen = this.#gen;
+    this.#switched.abort();
+    if (gen) await this.#retire(gen);
+  }
+
+  #follow(next: ActiveClientConfig): void {
+    if (this.#closed) return;
+    this.#target = next;
+    this.#switching ??= this.#runSwitches().finally(() => {
+      this.#switching = undefined;
+    });
+  }
+
+  async #runSwitches(): Promise<void> {
+    for (;;) {
+      const target = this.#target;
+      const old = this.#gen;
+      if (!target || !old || this.#closed || target.epoch === old.config.epoch) return;
+      const producer = this.#newProducer(target);
+      const retired = new AbortController();
+      const gen = this.#generation(
+        target,
+        producer,
+        this.#connectUntilReady(producer, target, retired.signal),
+        retired,
+      );
+      // From here new sends wait for the new cluster; sends in flight on the old one get drainTimeoutMs.
+      this.#gen = gen;
+      const switched = this.#switched;
+      this.#switched = new AbortController();
+      switched.abort();
+      const abandoned = await this.#retire(old);
+      this.#logger.info('producer switched', {
+        from: { cluster: old.config.cluster, epoch: old.config.epoch },
+        to: { cluster: target.cluster, epoch: target.epoch },
+        abandonedInFlight: abandoned,
+      });
+      this.#options.onSwitch?.({
+        from: { cluster: old.config.cluster, epoch: old.config.epoch },
+        to: { cluster: target.cluster, epoch: target.epoch },
+        abandonedInFlight: abandoned,
+      });
+    }
+  }
+
+  /** Keep trying to connect until it works or this generation is retired (a newer switch, or disconnect). */
+  async #connectUntilReady(
+    producer: ProducerLike,
+    config: ActiveClientConfig,
+    retired: AbortSignal,
+  ): Promise<void> {
+    let backoffMs = this.#retryBackoffMs;
+    for (;;) {
+      const connected = await race(producer.connect(), { clock: this.#clock, signal: retired });
+      if (connected.kind === 'value') return;
+      if (connected.kind === 'aborted') throw new Error('generation retired before it connected');
+      this.#logger.warn('cannot connect the producer to the active cluster yet; retrying', {
+        cluster: config.cluster,
+        epoch: config.epoch,
+        error: describeError(connected.kind === 'error' ? connected.error : 'timeout'),
+      });
+      await this.#clock.sleep(backoffMs, retired);
+      backoffMs = Math.min(backoffMs * 2, 5_000);
+    }
+  }
+
+  /** Give in-flight sends `drainTimeoutMs`, abandon the rest to the next generation, disconnect. */
+  async #retire(gen: Generation): Promise<number> {
+    if (gen.inFlight > 0) {
+      const drained = new Promise<void>((resolve) => {
+        gen.idle.add(resolve);
+      });
+      await race(drained, { clock: this.#clock, timeoutMs: this.#drainTimeoutMs });
+    }
+    const abandoned = gen.inFlight;
+    gen.retired.abort();
+    const disconnected = await race(gen.producer.disconnect(), {
+      clock: this.#clock,
+      timeoutMs: this.#disconnectTimeoutMs,
+    });
+    if (disconnected.kind !== 'value') {
+      this.#logger.warn('old producer did not disconnect cleanly; left to be collected', {
+        cluster: gen.config.cluster,
+        epoch: gen.config.epoch,
+        outcome: disconnected.kind === 'error' ? describeError(disconnected.error) : disconnected.kind,
+      });
+    }
+    return abandoned;
+  }
+
+  #settled(gen: Generation): void {
+    gen.inFlight -= 1;
+    if (gen.inFlight === 0) {
+      for (const resolve of gen.idle) resolve();
+      gen.idle.clear();
+    }
+  }
+
+  #generation(
+    config: ActiveClientConfig,
+    producer: ProducerLike,
+    ready: Promise<void>,
+    retired = new AbortController(),
+  ): Generation {
+    ready.catch(() => {}); // observed by sends through race(); an unobserved rejection must not crash the app
+    return { config, producer, ready, retired, inFlight: 0, idle: new Set() };
+  }
+
+  #newProducer(config: ActiveClientConfig): ProducerLike {
+    return this.#factory(config.kafka.reveal()).producer({
+      allowAutoTopicCreation: false,
+      ...this.#options.producer,
+    });
+  }
+
+  #timeout(record: FollowingProducerRecord, attempts: number, lastError: unknown): SendFailedError {
+    return new SendFailedError(
+      'timeout',
+      `send to '${record.topic}' not acknowledged within ${this.#sendTimeoutMs} ms after ${attempts} attempt(s)` +
+        `${lastError === undefined ? '' : ` (last error: ${describeError(lastError)})`}; it may still have been written`,
+      { attempts, cause: lastError },
+    );
+  }
+}
+
+/**
+ * Whether retrying a failed send can help. kafkajs wraps the real cause in `KafkaJSNumberOfRetriesExceeded`
+ * (and similar), so the innermost KafkaJS error decides; anything that is not a KafkaJS error (a bad message
+ * value, a bug) is final.
+ */
+export function isRetriableSendError(e: unknown): boolean {
+  let current: unknown = e;
+  for (let depth = 0; depth < 8; depth += 1) {
+    if (!(current instanceof Error)) return false;
+    const cause = (current as { cause?: unknown }).cause;
+    if (current.name === 'KafkaJSNumberOfRetriesExceeded' && cause instanceof Error) {
+      current = cause;
+      continue;
+    }
+    if (!current.name.startsWith('KafkaJS')) return false;
+    return (current as { retriable?: unknown }).retriable === true;
+  }
+  return false;
+}

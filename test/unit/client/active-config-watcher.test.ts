@@ -1,0 +1,327 @@
+import { describe, expect, it } from 'vitest';
+import type { ActiveClientConfig } from '#shared/client/active-client-config.ts';
+import { ActiveConfigWatcher } from '#shared/client/active-config-watcher.ts';
+import type { ActiveConfig } from '#shared/config/contract.ts';
+import { deploymentPaths } from '#shared/config/paths.ts';
+import {
+  AccessDeniedError,
+  EpochRegressionError,
+  MissingConfigurationError,
+  ValidationError,
+} from '#shared/errors.ts';
+import type { Stores } from '#shared/store/active-config.ts';
+import { writeActive } from '#shared/store/active-config.ts';
+import { Redacted } from '#shared/store/redacted.ts';
+import { FakeStores } from '../../fakes/stores.ts';
+import { FakeClock } from './fake-clock.ts';
+import { MemoryLogger } from './fakes.ts';
+
+const paths = deploymentPaths('d');
+const creds = new Redacted({ username: 'app', password: 'hunter2' });
+
+function active(epoch: number, cluster: 'primary' | 'secondary'): ActiveConfig {
+  return {
+    epoch,
+    cluster,
+    alias: cluster,
+    bootstrapServers: [`${cluster}:9092`],
+    securityProtocol: 'SASL_SSL',
+    sasl: { mechanism: 'scram-sha-512' },
+    credentialsSecret: paths.activeCredentialsSecret,
+    topics: { orders: { produce: cluster === 'primary' ? 'orders' : 'primary.orders', subscribe: ['x'] } },
+    switchedAt: '2026-11-21T10:00:00.000Z',
+    reason: `to ${cluster}`,
+  };
+}
+
+/** Counts store calls by kind, as the benchmark does. */
+function counting(stores: FakeStores): Stores & { calls: { parameter: number; secret: number } } {
+  const calls = { parameter: 0, secret: 0 };
+  return {
+    calls,
+    parameters: {
+      get: (name) => {
+        calls.parameter += 1;
+        return stores.parameters.get(name);
+      },
+      put: (name, value, options) => stores.parameters.put(name, value, options),
+    },
+    secrets: {
+      get: (name) => {
+        calls.secret += 1;
+        return stores.secrets.get(name);
+      },
+      put: (name, value) => stores.secrets.put(name, value),
+    },
+  };
+}
+
+async function setup(): Promise<{
+  stores: FakeStores;
+  counted: ReturnType<typeof counting>;
+  watcher: ActiveConfigWatcher;
+  errors: Error[];
+  switches: Array<[ActiveClientConfig, ActiveClientConfig]>;
+  clock: FakeClock;
+}> {
+  const stores = new FakeStores();
+  await writeActive(stores, paths, active(1, 'primary'), creds);
+  const counted = counting(stores);
+  const errors: Error[] = [];
+  const switches: Array<[ActiveClientConfig, ActiveClientConfig]> = [];
+  const clock = new FakeClock();
+  const watcher = new ActiveConfigWatcher({
+    deployment: 'd',
+    stores: counted,
+    kafka: { clientId: 'test' },
+    onError: (e) => errors.push(e),
+    clock,
+    logger: new MemoryLogger(),
+  });
+  watcher.subscribe((next, prev) => {
+    switches.push([next, prev]);
+  });
+  await watcher.poll(); // before start: refused, reported
+  errors.length = 0;
+  return { stores, counted, watcher, errors, switches, clock };
+}
+
+describe('ActiveConfigWatcher', () => {
+  it('reads only the parameter on a poll when the epoch has not changed', async () => {
+    const { counted, watcher, switches } = await setup();
+    await startWithoutLoop(watcher);
+    const before = { ...counted.calls };
+
+    const outcomes = [await watcher.poll(), await watcher.poll(), await watcher.poll()];
+
+    expect(outcomes.map((o) => o.kind)).toEqual(['unchanged', 'unchanged', 'unchanged']);
+    expect(counted.calls.parameter - before.parameter).toBe(3);
+    expect(counted.calls.secret - before.secret).toBe(0);
+    expect(switches).toHaveLength(0);
+  });
+
+  it('reads the secret and calls back with the new and previous configuration when the epoch changes', async () => {
+    const { stores, counted, watcher, switches } = await setup();
+    await startWithoutLoop(watcher);
+    await writeActive(stores, paths, active(2, 'secondary'), creds);
+    const secretReadsBefore = counted.calls.secret;
+
+    const outcome = await watcher.poll();
+
+    expect(outcome).toEqual({ kind: 'switched', from: 1, to: 2 });
+    expect(counted.calls.secret - secretReadsBefore).toBe(1);
+    expect(switches).toHaveLength(1);
+    const [next, prev] = switches[0] ?? [];
+    expect(next?.cluster).toBe('secondary');
+    expect(next?.kafka.reveal().brokers).toEqual(['secondary:9092']);
+    expect(next?.topics.orders?.produce).toBe('primary.orders');
+    expect(prev?.epoch).toBe(1);
+    expect(watcher.current().epoch).toBe(2);
+  });
+
+  it.each([
+    [
+      'the parameter was deleted',
+      (s: FakeStores) => s.params.delete(paths.activeParameter),
+      MissingConfigurationError,
+      /missing parameter \/mm2-failover\/d\/active/,
+    ],
+    [
+      'the parameter was edited by hand into bad JSON',
+      (s: FakeStores) => s.params.set(paths.activeParameter, { value: '{ "epoch": 2', version: 7 }),
+      ValidationError,
+      /invalid parameter \/mm2-failover\/d\/active.*\n.*expected JSON/,
+    ],
+    [
+      'the secret is missing at the new epoch',
+      (s: FakeStores) => {
+        s.params.set(paths.activeParameter, { value: JSON.stringify(active(2, 'secondary')), version: 7 });
+        s.secretValues.delete(paths.activeCredentialsSecret);
+      },
+      MissingConfigurationError,
+      /missing secret mm2-failover\/d\/active-credentials/,
+    ],
+    [
+      'the epoch went down',
+      (s: FakeStores) =>
+        s.params.set(paths.activeParameter, { value: JSON.stringify(active(0, 'secondary')), version: 7 }),
+      EpochRegressionError,
+      /expected an epoch of at least 1, found 0; keeping epoch 1/,
+    ],
+  ])(
+    'keeps the last good configuration and reports a named error when %s',
+    async (_what, breakIt, type, message) => {
+      // Arrange
+      const { stores, watcher, errors, switches } = await setup();
+      await startWithoutLoop(watcher);
+      breakIt(stores);
+
+      // Act
+      const outcome = await watcher.poll();
+
+      // Assert
+      expect(outcome.kind).toBe('failed');
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toBeInstanceOf(type);
+      expect(errors[0]?.message).toMatch(message);
+      expect(watcher.current().epoch).toBe(1);
+      expect(watcher.current().cluster).toBe('primary');
+      expect(switches).toHaveLength(0);
+      expect(watcher.status()).toMatchObject({ epoch: 1, consecutiveFailures: 1, lastError: errors[0] });
+    },
+  );
+
+  it('keeps the last good configuration when access is denied, and follows once access is back', async () => {
+    // Arrange: a store that denies reads while `denied` is set.
+    const stores = new FakeStores();
+    await writeActive(stores, paths, active(1, 'primary'), creds);
+    let denied = false;
+    const guarded: Stores = {
+      parameters: {
+        get: async (name) => {
+          if (denied) throw new AccessDeniedError(`parameter ${name}`);
+          return stores.parameters.get(name);
+        },
+        put: stores.parameters.put,
+      },
+      secrets: stores.secrets,
+    };
+    const errors: Error[] = [];
+    const watcher = new ActiveConfigWatcher({
+      deployment: 'd',
+      stores: guarded,
+      kafka: { clientId: 't' },
+      onError: (e) => errors.push(e),
+      clock: new FakeClock(),
+    });
+    await startWithoutLoop(watcher);
+    denied = true;
+    await writeActive(stores, paths, active(2, 'secondary'), creds);
+
+    // Act
+    const whileDenied = [await watcher.poll(), await watcher.poll()];
+    denied = false;
+    const after = await watcher.poll();
+
+    // Assert
+    expect(whileDenied.map((o) => o.kind)).toEqual(['failed', 'failed']);
+    expect(errors.map((e) => e.name)).toEqual(['AccessDeniedError', 'AccessDeniedError']);
+    expect(errors[0]?.message).toBe('access denied to parameter /mm2-failover/d/active');
+    expect(after).toEqual({ kind: 'switched', from: 1, to: 2 });
+    expect(watcher.status()).toMatchObject({ epoch: 2, consecutiveFailures: 0 });
+  });
+
+  it('recovers on a later poll after the hand-edited parameter is repaired by the next switch', async () => {
+    const { stores, watcher, errors } = await setup();
+    await startWithoutLoop(watcher);
+    stores.params.set(paths.activeParameter, { value: 'not json', version: 3 });
+    await watcher.poll();
+
+    await writeActive(stores, paths, active(2, 'secondary'), creds);
+    const outcome = await watcher.poll();
+
+    expect(errors).toHaveLength(1);
+    expect(outcome).toEqual({ kind: 'switched', from: 1, to: 2 });
+  });
+
+  it('keeps polling and tells a second subscriber even when the first one throws', async () => {
+    const stores = new FakeStores();
+    await writeActive(stores, paths, active(1, 'primary'), creds);
+    const logger = new MemoryLogger();
+    const w = new ActiveConfigWatcher({
+      deployment: 'd',
+      stores,
+      kafka: { clientId: 't' },
+      logger,
+      clock: new FakeClock(),
+    });
+    w.subscribe(() => {
+      throw new Error('subscriber bug');
+    });
+    const seen: number[] = [];
+    w.subscribe((next) => {
+      seen.push(next.epoch);
+    });
+    await startWithoutLoop(w);
+    await writeActive(stores, paths, active(2, 'secondary'), creds);
+
+    const outcome = await w.poll();
+
+    expect(outcome.kind).toBe('switched');
+    expect(seen).toEqual([2]);
+    expect(
+      logger.lines.some((l) => l.level === 'error' && String(l.attributes?.error).includes('subscriber bug')),
+    ).toBe(true);
+  });
+
+  it('waits the interval plus or minus the jitter between polls', () => {
+    const clock = new FakeClock();
+    const w = new ActiveConfigWatcher({
+      deployment: 'd',
+      stores: new FakeStores(),
+      kafka: { clientId: 't' },
+      intervalMs: 5_000,
+      jitter: 0.2,
+      clock,
+    });
+
+    const delays = [0, 0.5, 0.999].map((r) => {
+      clock.randomValue = r;
+      return w.nextDelayMs();
+    });
+
+    expect(delays).toEqual([4_000, 5_000, 5_998]);
+    expect(w.maxPollDelayMs).toBe(6_000);
+  });
+
+  it('polls in the background after start() until stop()', async () => {
+    // Arrange: each background sleep lets the test count polls; stop after the third.
+    const stores = new FakeStores();
+    await writeActive(stores, paths, active(1, 'primary'), creds);
+    const counted = counting(stores);
+    const clock = new FakeClock();
+    const w = new ActiveConfigWatcher({ deployment: 'd', stores: counted, kafka: { clientId: 't' }, clock });
+    let stopped: Promise<void> | undefined;
+    clock.onSleep = async () => {
+      if (clock.sleeps.length === 3) {
+        await writeActive(stores, paths, active(2, 'secondary'), creds);
+      }
+      if (clock.sleeps.length === 4) stopped = w.stop();
+    };
+
+    // Act
+    const first = await w.start();
+    await waitUntil(() => stopped !== undefined);
+    await stopped;
+
+    // Assert: start read both; 3 polls read the parameter; the third saw epoch 2 and read the secret once more.
+    expect(first.epoch).toBe(1);
+    expect(w.current().epoch).toBe(2);
+    expect(counted.calls.secret).toBe(2);
+    expect(counted.calls.parameter).toBe(1 + 3 + 1);
+    expect(clock.sleeps.every((ms) => ms >= 4_000 && ms <= 6_000)).toBe(true);
+  });
+
+  it('fails start() with the named error when the configuration cannot be read at all', async () => {
+    const w = new ActiveConfigWatcher({
+      deployment: 'd',
+      stores: new FakeStores(),
+      kafka: { clientId: 't' },
+      clock: new FakeClock(),
+    });
+
+    await expect(w.start()).rejects.toBeInstanceOf(MissingConfigurationError);
+    expect(() => w.current()).toThrow(/start\(\)/);
+  });
+});
+
+/** Start without letting the background loop run: its first sleep never returns before the test ends. */
+async function startWithoutLoop(watcher: ActiveConfigWatcher): Promise<void> {
+  await watcher.start();
+  await watcher.stop();
+}
+
+async function waitUntil(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 1_000 && !condition(); i += 1) await new Promise((r) => setImmediate(r));
+  if (!condition()) throw new Error('condition not reached');
+}

@@ -1,0 +1,243 @@
+import type { ConsumerRunConfig, ConsumerSubscribeTopics, ProducerRecord, RecordMetadata } from 'kafkajs';
+import type { ActiveClientConfig } from '#shared/client/active-client-config.ts';
+import type { ActiveConfigListener, ActiveConfigSource } from '#shared/client/active-config-watcher.ts';
+import type { ClientLogger } from '#shared/client/client-logger.ts';
+import type { AdminLike, ConsumerLike, KafkaFactory, ProducerLike } from '#shared/client/kafka-clients.ts';
+import type { TopicRoute } from '#shared/config/contract.ts';
+import type { ClusterRole } from '#shared/config/schema.ts';
+import { Redacted } from '#shared/store/redacted.ts';
+
+/** A promise with its resolve/reject exposed, to hold a fake Kafka call open as long as a test wants. */
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+export function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** An active configuration as the watcher would hand it out; brokers name the cluster for the fake factory. */
+export function activeConfig(
+  cluster: ClusterRole,
+  epoch: number,
+  topics: Record<string, TopicRoute> = { orders: { produce: 'orders', subscribe: ['orders'] } },
+): ActiveClientConfig {
+  return {
+    deployment: 'd',
+    epoch,
+    cluster,
+    alias: cluster,
+    bootstrapServers: [`${cluster}:9092`],
+    securityProtocol: 'PLAINTEXT',
+    kafka: new Redacted({ brokers: [`${cluster}:9092`], clientId: 'test' }),
+    topics,
+    switchedAt: '2026-11-21T10:00:00.000Z',
+    reason: 'test',
+    parameterVersion: epoch,
+  };
+}
+
+/** A source the test publishes switches through, as the watcher would. */
+export class FakeSource implements ActiveConfigSource {
+  readonly maxPollDelayMs = 10;
+  #current: ActiveClientConfig;
+  readonly #listeners = new Set<ActiveConfigListener>();
+  constructor(initial: ActiveClientConfig) {
+    this.#current = initial;
+  }
+  current(): ActiveClientConfig {
+    return this.#current;
+  }
+  subscribe(listener: ActiveConfigListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+  get listenerCount(): number {
+    return this.#listeners.size;
+  }
+  async publish(next: ActiveClientConfig): Promise<void> {
+    const previous = this.#current;
+    this.#current = next;
+    for (const l of this.#listeners) await l(next, previous);
+  }
+}
+
+type SendBehaviour = (record: ProducerRecord) => Promise<RecordMetadata[]>;
+
+export class FakeProducer implements ProducerLike {
+  readonly sends: ProducerRecord[] = [];
+  connects = 0;
+  disconnects = 0;
+  readonly cluster: string;
+  readonly #behaviour: () => { connect?: () => Promise<void>; send?: SendBehaviour };
+  constructor(cluster: string, behaviour: () => { connect?: () => Promise<void>; send?: SendBehaviour }) {
+    this.cluster = cluster;
+    this.#behaviour = behaviour;
+  }
+  async connect(): Promise<void> {
+    this.connects += 1;
+    await this.#behaviour().connect?.();
+  }
+  async disconnect(): Promise<void> {
+    this.disconnects += 1;
+  }
+  send(record: ProducerRecord): Promise<RecordMetadata[]> {
+    this.sends.push(record);
+    const send = this.#behaviour().send;
+    if (send) return send(record);
+    return Promise.resolve([{ topicName: record.topic, partition: 0, errorCode: 0, baseOffset: '0' }]);
+  }
+}
+
+export class FakeConsumer implements ConsumerLike {
+  readonly subscriptions: ConsumerSubscribeTopics[] = [];
+  runConfig: ConsumerRunConfig | undefined;
+  disconnects = 0;
+  readonly cluster: string;
+  readonly groupId: string;
+  readonly #onSubscribe: () => Promise<void>;
+  readonly #log: string[];
+  constructor(cluster: string, groupId: string, onSubscribe: () => Promise<void>, log: string[]) {
+    this.cluster = cluster;
+    this.groupId = groupId;
+    this.#onSubscribe = onSubscribe;
+    this.#log = log;
+  }
+  async connect(): Promise<void> {}
+  async disconnect(): Promise<void> {
+    this.disconnects += 1;
+    this.#log.push(`disconnect consumer ${this.cluster}`);
+  }
+  async subscribe(subscription: ConsumerSubscribeTopics): Promise<void> {
+    await this.#onSubscribe();
+    this.subscriptions.push(subscription);
+    this.#log.push(`subscribe ${this.cluster} ${subscription.topics.join(',')}`);
+  }
+  async run(config?: ConsumerRunConfig): Promise<void> {
+    this.runConfig = config;
+  }
+  /** Deliver one record as kafkajs would. */
+  async deliver(topic: string, partition: number, offset: string): Promise<void> {
+    const eachMessage = this.runConfig?.eachMessage;
+    if (!eachMessage) throw new Error('consumer not running');
+    await eachMessage({
+      topic,
+      partition,
+      message: { key: null, value: Buffer.from(offset), offset, timestamp: '0', attributes: 0, headers: {} },
+      heartbeat: async () => {},
+      pause: () => () => {},
+    });
+  }
+}
+
+/** End offsets and the group's committed offsets on one fake cluster, as `topic:partition` → offset. */
+export class FakeAdmin implements AdminLike {
+  readonly high = new Map<string, number>();
+  readonly committed = new Map<string, number>();
+  unreachable = false;
+  calls = 0;
+  readonly #log: string[];
+  constructor(log: string[]) {
+    this.#log = log;
+  }
+  async connect(): Promise<void> {
+    if (this.unreachable)
+      throw Object.assign(new Error('Connection refused'), { name: 'KafkaJSConnectionError' });
+  }
+  async disconnect(): Promise<void> {}
+  async fetchTopicOffsets(topic: string) {
+    this.calls += 1;
+    this.#log.push(`ends ${topic}`);
+    return [...this.high]
+      .filter(([tp]) => tp.startsWith(`${topic}:`))
+      .map(([tp, high]) => ({
+        partition: Number(tp.split(':')[1]),
+        offset: String(high),
+        high: String(high),
+        low: '0',
+      }));
+  }
+  async fetchOffsets(options: { groupId: string; topics?: string[] }) {
+    return (options.topics ?? []).map((topic) => ({
+      topic,
+      partitions: [...this.high.keys()]
+        .filter((tp) => tp.startsWith(`${topic}:`))
+        .map((tp) => ({ partition: Number(tp.split(':')[1]), offset: String(this.committed.get(tp) ?? -1) })),
+    }));
+  }
+}
+
+/** Fake clusters keyed by name (`primary`, `secondary`); each remembers the clients built for it. */
+export class FakeKafka {
+  readonly log: string[] = [];
+  readonly producers: FakeProducer[] = [];
+  readonly consumers: FakeConsumer[] = [];
+  readonly admins = new Map<string, FakeAdmin>();
+  /** Per cluster: how connect and send behave for producers built from now on (read at call time). */
+  readonly producerBehaviour = new Map<string, { connect?: () => Promise<void>; send?: SendBehaviour }>();
+  /** Per cluster: subscribe hook (throw to simulate a missing topic). */
+  readonly subscribeBehaviour = new Map<string, () => Promise<void>>();
+
+  readonly factory: KafkaFactory = (config) => {
+    const brokers = config.brokers as string[];
+    const cluster = (brokers[0] ?? '').split(':')[0] ?? '';
+    return {
+      producer: () => {
+        const p = new FakeProducer(cluster, () => this.producerBehaviour.get(cluster) ?? {});
+        this.producers.push(p);
+        return p;
+      },
+      consumer: (c) => {
+        const consumer = new FakeConsumer(
+          cluster,
+          c.groupId,
+          () => this.subscribeBehaviour.get(cluster)?.() ?? Promise.resolve(),
+          this.log,
+        );
+        this.consumers.push(consumer);
+        return consumer;
+      },
+      admin: () => this.admin(cluster),
+    };
+  };
+
+  admin(cluster: string): FakeAdmin {
+    let admin = this.admins.get(cluster);
+    if (!admin) {
+      admin = new FakeAdmin(this.log);
+      this.admins.set(cluster, admin);
+    }
+    return admin;
+  }
+
+  producersOf(cluster: string): FakeProducer[] {
+    return this.producers.filter((p) => p.cluster === cluster);
+  }
+}
+
+/** A logger that keeps what it was told, so tests can assert warnings (and that no secret reached it). */
+export class MemoryLogger implements ClientLogger {
+  readonly lines: Array<{ level: string; message: string; attributes?: Record<string, unknown> }> = [];
+  info(message: string, attributes?: Record<string, unknown>): void {
+    this.lines.push({ level: 'info', message, ...(attributes ? { attributes } : {}) });
+  }
+  warn(message: string, attributes?: Record<string, unknown>): void {
+    this.lines.push({ level: 'warn', message, ...(attributes ? { attributes } : {}) });
+  }
+  error(message: string, attributes?: Record<string, unknown>): void {
+    this.lines.push({ level: 'error', message, ...(attributes ? { attributes } : {}) });
+  }
+}
+
+/** A kafkajs-shaped error, without importing kafkajs' internals. */
+export function kafkaError(name: string, retriable: boolean, cause?: Error): Error {
+  return Object.assign(new Error(`${name} happened`), { name, retriable, ...(cause ? { cause } : {}) });
+}

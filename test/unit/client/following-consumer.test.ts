@@ -1,0 +1,217 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type ConsumerSwitchEvent,
+  FollowingConsumer,
+  type FollowingConsumerOptions,
+  type FollowingMessagePayload,
+} from '#shared/client/following-consumer.ts';
+import { activeConfig, FakeKafka, FakeSource, MemoryLogger } from './fakes.ts';
+
+const failover = { orders: { produce: 'primary.orders', subscribe: ['primary.orders'] } };
+
+async function started(
+  options: Partial<FollowingConsumerOptions> = {},
+  initial = activeConfig('primary', 1),
+) {
+  const kafka = new FakeKafka();
+  const source = new FakeSource(initial);
+  const received: FollowingMessagePayload[] = [];
+  const switches: ConsumerSwitchEvent[] = [];
+  const logger = new MemoryLogger();
+  const consumer = new FollowingConsumer({
+    source,
+    groupId: 'billing',
+    topics: ['orders'],
+    eachMessage: async (payload) => {
+      received.push(payload);
+    },
+    kafkaFactory: kafka.factory,
+    logger,
+    retryBackoffMs: 5,
+    onSwitch: (e) => switches.push(e),
+    drain: { quietMs: 20, timeoutMs: 2_000, checkIntervalMs: 5 },
+    ...options,
+  });
+  await consumer.start();
+  return { kafka, source, consumer, received, switches, logger };
+}
+
+describe('FollowingConsumer', () => {
+  it('subscribes to the local and the remote topic in active-active, labelling records with their logical topic', async () => {
+    // Arrange
+    const { kafka, received } = await started(
+      {},
+      activeConfig('secondary', 4, { orders: { produce: 'orders', subscribe: ['orders', 'K1.orders'] } }),
+    );
+    const consumer = kafka.consumers[0];
+
+    // Act
+    await consumer?.deliver('K1.orders', 0, '7');
+    await consumer?.deliver('orders', 1, '3');
+
+    // Assert
+    expect(consumer?.groupId).toBe('billing');
+    expect(consumer?.subscriptions).toEqual([{ topics: ['orders', 'K1.orders'], fromBeginning: true }]);
+    expect(received.map((r) => [r.logicalTopic, r.topic, r.cluster, r.epoch])).toEqual([
+      ['orders', 'K1.orders', 'secondary', 4],
+      ['orders', 'orders', 'secondary', 4],
+    ]);
+  });
+
+  it('refuses to start with a logical topic the mapping does not name', async () => {
+    const kafka = new FakeKafka();
+    const consumer = new FollowingConsumer({
+      source: new FakeSource(activeConfig('primary', 1)),
+      groupId: 'g',
+      topics: ['orders', 'payments'],
+      eachMessage: async () => {},
+      kafkaFactory: kafka.factory,
+    });
+
+    await expect(consumer.start()).rejects.toThrow(
+      /expected mapped logical topics \(orders\), got unmapped 'payments'/,
+    );
+    expect(kafka.consumers).toHaveLength(0);
+  });
+
+  it('on a switch, keeps reading the old cluster until the group has caught up and it is quiet, then moves', async () => {
+    // Arrange: the group has read 8 of 10 records on the primary.
+    const { kafka, source, consumer, switches, received } = await started();
+    const admin = kafka.admin('primary');
+    admin.high.set('orders:0', 10);
+    admin.committed.set('orders:0', 8);
+    const old = kafka.consumers[0];
+
+    // Act: the switch arrives; the drain must wait while the group is behind.
+    await source.publish(activeConfig('secondary', 2, failover));
+    await waitUntil(() => admin.calls >= 3);
+    const disconnectedWhileBehind = old?.disconnects;
+    await old?.deliver('orders', 0, '8');
+    await old?.deliver('orders', 0, '9');
+    admin.committed.set('orders:0', 10);
+    await consumer.settled();
+
+    // Assert
+    expect(disconnectedWhileBehind).toBe(0);
+    expect(received.map((r) => `${r.cluster}:${r.message.offset}`)).toEqual(['primary:8', 'primary:9']);
+    const order = kafka.log.filter((l) => !l.startsWith('ends'));
+    expect(order).toEqual([
+      'subscribe primary orders',
+      'disconnect consumer primary',
+      'subscribe secondary primary.orders',
+    ]);
+    expect(switches).toEqual([
+      {
+        from: { cluster: 'primary', epoch: 1 },
+        to: { cluster: 'secondary', epoch: 2 },
+        topics: ['primary.orders'],
+        drain: { kind: 'drained' },
+      },
+    ]);
+    expect(consumer.active?.epoch).toBe(2);
+  });
+
+  it('labels records read after the switch with the new cluster and maps the mirrored topic back to the logical one', async () => {
+    const { kafka, source, consumer, received } = await started({ drain: false });
+
+    await source.publish(activeConfig('secondary', 2, failover));
+    await consumer.settled();
+    await kafka.consumers[1]?.deliver('primary.orders', 0, '0');
+
+    expect(received.map((r) => [r.logicalTopic, r.topic, r.cluster, r.epoch])).toEqual([
+      ['orders', 'primary.orders', 'secondary', 2],
+    ]);
+  });
+
+  it('leaves at once, saying so, when the old cluster does not answer', async () => {
+    const { kafka, source, consumer, switches, logger } = await started();
+    kafka.admin('primary').unreachable = true;
+
+    await source.publish(activeConfig('secondary', 2, failover));
+    await consumer.settled();
+
+    expect(switches[0]?.drain).toEqual({
+      kind: 'unreachable',
+      error: 'KafkaJSConnectionError: Connection refused',
+    });
+    expect(kafka.consumers[1]?.subscriptions[0]?.topics).toEqual(['primary.orders']);
+    expect(logger.lines.some((l) => l.level === 'warn' && l.message.includes('without draining'))).toBe(true);
+  });
+
+  it('gives up draining at the deadline and reports how many records it left behind', async () => {
+    const { kafka, source, consumer, switches } = await started({
+      drain: { quietMs: 10, timeoutMs: 50, checkIntervalMs: 5 },
+    });
+    const admin = kafka.admin('primary');
+    admin.high.set('orders:0', 10);
+    admin.high.set('orders:1', 4);
+    admin.committed.set('orders:0', 7);
+    admin.committed.set('orders:1', 4);
+
+    await source.publish(activeConfig('secondary', 2, failover));
+    await consumer.settled();
+
+    expect(switches[0]?.drain).toEqual({ kind: 'timeout', leftBehind: 3 });
+    expect(kafka.consumers[1]?.subscriptions).toHaveLength(1);
+  });
+
+  it('counts a partition with no committed offset as unread from its start when reading from the beginning', async () => {
+    const { kafka, source, consumer, switches } = await started({
+      drain: { quietMs: 10, timeoutMs: 50, checkIntervalMs: 5 },
+    });
+    kafka.admin('primary').high.set('orders:0', 5);
+
+    await source.publish(activeConfig('secondary', 2, failover));
+    await consumer.settled();
+
+    expect(switches[0]?.drain).toEqual({ kind: 'timeout', leftBehind: 5 });
+  });
+
+  it('moves without draining when drain is off', async () => {
+    const { kafka, source, consumer, switches } = await started({ drain: false });
+    kafka.admin('primary').high.set('orders:0', 10);
+
+    await source.publish(activeConfig('secondary', 2, failover));
+    await consumer.settled();
+
+    expect(switches[0]?.drain).toEqual({ kind: 'disabled' });
+    expect(kafka.admin('primary').calls).toBe(0);
+  });
+
+  it('keeps trying to join on the new cluster until its mapped topic exists', async () => {
+    const { kafka, source, consumer } = await started({ drain: false });
+    let tries = 0;
+    kafka.subscribeBehaviour.set('secondary', async () => {
+      tries += 1;
+      if (tries < 3)
+        throw Object.assign(new Error('This server does not host this topic-partition'), {
+          name: 'KafkaJSProtocolError',
+        });
+    });
+
+    await source.publish(activeConfig('secondary', 2, failover));
+    await consumer.settled();
+
+    expect(tries).toBe(3);
+    const onSecondary = kafka.consumers.filter((c) => c.cluster === 'secondary');
+    expect(onSecondary).toHaveLength(3);
+    expect(onSecondary.slice(0, 2).every((c) => c.disconnects === 1)).toBe(true);
+    expect(onSecondary[2]?.subscriptions[0]?.topics).toEqual(['primary.orders']);
+  });
+
+  it('leaves the group and stops following on stop()', async () => {
+    const { kafka, source, consumer } = await started();
+
+    await consumer.stop();
+    await source.publish(activeConfig('secondary', 2, failover));
+
+    expect(kafka.consumers).toHaveLength(1);
+    expect(kafka.consumers[0]?.disconnects).toBe(1);
+    expect(source.listenerCount).toBe(0);
+  });
+});
+
+async function waitUntil(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 1_000 && !condition(); i += 1) await new Promise((r) => setTimeout(r, 1));
+  if (!condition()) throw new Error('condition not reached');
+}

@@ -1,0 +1,281 @@
+import {
+  KafkaJSConnectionError,
+  KafkaJSNonRetriableError,
+  KafkaJSNumberOfRetriesExceeded,
+  KafkaJSProtocolError,
+  KafkaJSRequestTimeoutError,
+  type RecordMetadata,
+} from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import {
+  FollowingProducer,
+  type FollowingProducerOptions,
+  isRetriableSendError,
+  type ProducerSwitchEvent,
+} from '#shared/client/following-producer.ts';
+import { SendFailedError } from '#shared/errors.ts';
+import { activeConfig, deferred, FakeKafka, FakeSource, MemoryLogger } from './fakes.ts';
+
+const failover = { orders: { produce: 'primary.orders', subscribe: ['primary.orders'] } };
+const connectionError = () => new KafkaJSConnectionError('Connection error: connect ECONNREFUSED');
+const tooLarge = () =>
+  new KafkaJSProtocolError({
+    message: 'The request included a message larger than the max message size the server will accept',
+    type: 'MESSAGE_TOO_LARGE',
+    code: 10,
+    retriable: false,
+  } as unknown as string);
+
+async function connected(options: Partial<FollowingProducerOptions> = {}) {
+  const kafka = new FakeKafka();
+  const source = new FakeSource(activeConfig('primary', 1));
+  const switches: ProducerSwitchEvent[] = [];
+  const producer = new FollowingProducer({
+    source,
+    kafkaFactory: kafka.factory,
+    logger: new MemoryLogger(),
+    drainTimeoutMs: 1_000,
+    retryBackoffMs: 5,
+    onSwitch: (e) => switches.push(e),
+    ...options,
+  });
+  await producer.connect();
+  return { kafka, source, producer, switches };
+}
+
+const message = (value: string) => ({ topic: 'orders', messages: [{ value }] });
+
+describe('FollowingProducer', () => {
+  it('sends to the mapped topic with acks=all and says which cluster acknowledged', async () => {
+    const { kafka, producer } = await connected();
+
+    const result = await producer.send(message('a'));
+
+    expect(result).toMatchObject({ cluster: 'primary', epoch: 1, topic: 'orders', attempts: 1 });
+    expect(kafka.producersOf('primary')[0]?.sends).toEqual([
+      { topic: 'orders', messages: [{ value: 'a' }], acks: -1 },
+    ]);
+  });
+
+  it('sends to the new cluster and its mapped topic after a switch, and disconnects the old producer', async () => {
+    const { kafka, source, producer, switches } = await connected();
+
+    await source.publish(activeConfig('secondary', 2, failover));
+    const result = await producer.send(message('b'));
+    await producer.settled();
+
+    expect(result).toMatchObject({ cluster: 'secondary', epoch: 2, topic: 'primary.orders' });
+    expect(kafka.producersOf('secondary')[0]?.sends.map((s) => s.topic)).toEqual(['primary.orders']);
+    expect(kafka.producersOf('primary')[0]?.disconnects).toBe(1);
+    expect(switches).toEqual([
+      {
+        from: { cluster: 'primary', epoch: 1 },
+        to: { cluster: 'secondary', epoch: 2 },
+        abandonedInFlight: 0,
+      },
+    ]);
+  });
+
+  it('retries on the new cluster a send that failed on the old one while the switch was happening', async () => {
+    // Arrange: the primary holds the send open, then fails it after the switch arrived.
+    const { kafka, source, producer } = await connected();
+    const onPrimary = deferred<RecordMetadata[]>();
+    kafka.producerBehaviour.set('primary', { send: () => onPrimary.promise });
+    const sending = producer.send(message('c'));
+    await waitUntil(() => kafka.producersOf('primary')[0]?.sends.length === 1);
+
+    // Act
+    await source.publish(activeConfig('secondary', 2, failover));
+    onPrimary.reject(
+      new KafkaJSNumberOfRetriesExceeded(connectionError(), { retryCount: 2, retryTime: 100 }),
+    );
+    const result = await sending;
+
+    // Assert
+    expect(result).toMatchObject({ cluster: 'secondary', topic: 'primary.orders', attempts: 2 });
+    expect(kafka.producersOf('secondary')[0]?.sends.map((s) => s.messages)).toEqual([[{ value: 'c' }]]);
+  });
+
+  it('abandons a send the old cluster never answers after drainTimeoutMs and delivers it on the new one', async () => {
+    const { kafka, source, producer, switches } = await connected({ drainTimeoutMs: 20 });
+    kafka.producerBehaviour.set('primary', { send: () => new Promise<RecordMetadata[]>(() => {}) });
+    const sending = producer.send(message('d'));
+    await waitUntil(() => kafka.producersOf('primary')[0]?.sends.length === 1);
+
+    await source.publish(activeConfig('secondary', 2, failover));
+    const result = await sending;
+    await producer.settled();
+
+    expect(result).toMatchObject({ cluster: 'secondary', attempts: 2 });
+    expect(switches[0]?.abandonedInFlight).toBe(1);
+    expect(kafka.producersOf('primary')[0]?.disconnects).toBe(1);
+  });
+
+  it('resolves with the old cluster, without resending, when it acknowledges during the drain', async () => {
+    const { kafka, source, producer } = await connected();
+    const onPrimary = deferred<RecordMetadata[]>();
+    kafka.producerBehaviour.set('primary', { send: () => onPrimary.promise });
+    const sending = producer.send(message('e'));
+    await waitUntil(() => kafka.producersOf('primary')[0]?.sends.length === 1);
+
+    await source.publish(activeConfig('secondary', 2, failover));
+    onPrimary.resolve([{ topicName: 'orders', partition: 0, errorCode: 0, baseOffset: '41' }]);
+    const result = await sending;
+    await producer.settled();
+
+    expect(result).toMatchObject({ cluster: 'primary', epoch: 1, topic: 'orders', attempts: 1 });
+    expect(result.records[0]?.baseOffset).toBe('41');
+    expect(kafka.producersOf('secondary')[0]?.sends ?? []).toEqual([]);
+  });
+
+  it('keeps every one of many concurrent sends across a switch: each resolves on one cluster or the other', async () => {
+    // Arrange: the primary answers every other send and fails the rest once the switch is there.
+    const { kafka, source, producer } = await connected({ drainTimeoutMs: 20 });
+    const held: Array<ReturnType<typeof deferred<RecordMetadata[]>>> = [];
+    kafka.producerBehaviour.set('primary', {
+      send: () => {
+        const d = deferred<RecordMetadata[]>();
+        held.push(d);
+        return d.promise;
+      },
+    });
+    const sends = Array.from({ length: 20 }, (_, i) => producer.send(message(`m${i}`)));
+    await waitUntil(() => held.length === 20);
+
+    // Act
+    await source.publish(activeConfig('secondary', 2, failover));
+    held.forEach((d, i) => {
+      if (i % 2 === 0) d.resolve([]);
+      else if (i % 4 === 1) d.reject(connectionError());
+      // i % 4 === 3: never answered, abandoned after the drain timeout
+    });
+    const results = await Promise.all(sends);
+
+    // Assert
+    expect(results.filter((r) => r.cluster === 'primary')).toHaveLength(10);
+    expect(results.filter((r) => r.cluster === 'secondary')).toHaveLength(10);
+    const resent = kafka
+      .producersOf('secondary')[0]
+      ?.sends.map((s) => s.messages[0]?.value)
+      .sort();
+    expect(resent).toEqual(
+      Array.from({ length: 20 }, (_, i) => `m${i}`)
+        .filter((_, i) => i % 2 === 1)
+        .sort(),
+    );
+  });
+
+  it('rejects with SendFailedError "rejected" when the cluster refuses the record for good', async () => {
+    const { kafka, producer } = await connected();
+    kafka.producerBehaviour.set('primary', { send: () => Promise.reject(tooLarge()) });
+
+    const err = await producer.send(message('big')).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(SendFailedError);
+    expect(err).toMatchObject({ reason: 'rejected', attempts: 1, retriable: false });
+    expect((err as Error).message).toMatch(
+      /'orders' \(orders on primary, epoch 1\) rejected: KafkaJSProtocolError/,
+    );
+    expect((err as Error).cause).toBeInstanceOf(KafkaJSProtocolError);
+  });
+
+  it('rejects with SendFailedError "timeout" when the only cluster keeps failing until sendTimeoutMs', async () => {
+    const { kafka, producer } = await connected({ sendTimeoutMs: 100 });
+    kafka.producerBehaviour.set('primary', { send: () => Promise.reject(connectionError()) });
+
+    const err = await producer.send(message('f')).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(SendFailedError);
+    expect(err).toMatchObject({ reason: 'timeout', retriable: true });
+    expect((err as SendFailedError).attempts).toBeGreaterThan(1);
+    expect((err as Error).message).toMatch(/may still have been written/);
+    expect((err as Error).cause).toBeInstanceOf(KafkaJSConnectionError);
+  });
+
+  it('rejects a logical topic that the active mapping does not name', async () => {
+    const { kafka, producer } = await connected();
+
+    const err = await producer
+      .send({ topic: 'payments', messages: [{ value: 'x' }] })
+      .catch((e: unknown) => e);
+
+    expect(err).toMatchObject({ name: 'SendFailedError', reason: 'unknown-topic' });
+    expect((err as Error).message).toMatch(/expected one of the mapped topics \(orders\) in epoch 1/);
+    expect(kafka.producersOf('primary')[0]?.sends).toEqual([]);
+  });
+
+  it('holds sends until the new cluster accepts connections, then delivers them there', async () => {
+    const { kafka, source, producer } = await connected();
+    let attempts = 0;
+    kafka.producerBehaviour.set('secondary', {
+      connect: async () => {
+        attempts += 1;
+        if (attempts < 3) throw connectionError();
+      },
+    });
+
+    await source.publish(activeConfig('secondary', 2, failover));
+    const result = await producer.send(message('g'));
+
+    expect(attempts).toBe(3);
+    expect(result.cluster).toBe('secondary');
+  });
+
+  it('rejects sends still waiting with SendFailedError "closed" when disconnected', async () => {
+    const { kafka, source, producer } = await connected();
+    kafka.producerBehaviour.set('secondary', { connect: () => Promise.reject(connectionError()) });
+    await source.publish(activeConfig('secondary', 2, failover));
+    const sending = producer.send(message('h'));
+
+    await producer.disconnect();
+    const err = await sending.catch((e: unknown) => e);
+
+    expect(err).toMatchObject({ name: 'SendFailedError', reason: 'closed' });
+    expect(source.listenerCount).toBe(0);
+    await expect(producer.send(message('i'))).rejects.toMatchObject({ reason: 'closed' });
+  });
+
+  it('follows only the newest configuration when switches arrive faster than it can connect', async () => {
+    const { kafka, source, producer } = await connected();
+    const gate = deferred<void>();
+    kafka.producerBehaviour.set('secondary', { connect: () => gate.promise });
+
+    await source.publish(activeConfig('secondary', 2, failover));
+    await source.publish(activeConfig('primary', 3));
+    gate.resolve();
+    const result = await producer.send(message('j'));
+    await producer.settled();
+
+    expect(result).toMatchObject({ cluster: 'primary', epoch: 3, topic: 'orders' });
+    expect(kafka.producersOf('secondary')[0]?.sends).toEqual([]);
+    expect(producer.active?.epoch).toBe(3);
+  });
+});
+
+describe('isRetriableSendError', () => {
+  it.each([
+    ['a connection error', connectionError(), true],
+    ['a request timeout', new KafkaJSRequestTimeoutError('Request timed out'), true],
+    [
+      'retries exhausted on a connection error',
+      new KafkaJSNumberOfRetriesExceeded(connectionError(), { retryCount: 1, retryTime: 1 }),
+      true,
+    ],
+    ['a record too large', tooLarge(), false],
+    [
+      'retries exhausted on a record too large',
+      new KafkaJSNumberOfRetriesExceeded(tooLarge(), { retryCount: 0, retryTime: 1 }),
+      false,
+    ],
+    ['an invalid message', new KafkaJSNonRetriableError('Invalid message without value'), false],
+    ['a TypeError from the application', new TypeError('x is not a function'), false],
+    ['a thrown string', 'boom', false],
+  ])('says %s is %s', (_what, error, expected) => {
+    expect(isRetriableSendError(error)).toBe(expected);
+  });
+});
+
+async function waitUntil(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 1_000 && !condition(); i += 1) await new Promise((r) => setTimeout(r, 1));
+  if (!condition()) throw new Error('condition not reached');
+}
