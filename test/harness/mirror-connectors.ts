@@ -45,6 +45,11 @@ export function mirrorSettings(direction: MirrorDirection): Properties {
   };
 }
 
+/** The same mirror the other way round (failback's secondary -> primary), with the same policy. */
+export function reverseOf(direction: MirrorDirection): MirrorDirection {
+  return { ...direction, source: direction.target, target: direction.source };
+}
+
 /** `mm2-primary-secondary-source` etc.: stable per direction, so a re-created mirror resumes its offsets. */
 export function mirrorConnectorNames(direction: MirrorDirection): MirrorConnectorNames {
   const base = `mm2-${direction.source.alias}-${direction.target.alias}`;
