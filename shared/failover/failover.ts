@@ -1,0 +1,443 @@
+import { activeConfigSchema, automationSchema } from '../config/contract.ts';
+import { type DeploymentPaths, deploymentPaths } from '../config/paths.ts';
+import type { DeploymentConfig } from '../config/schema.ts';
+import { parseJsonOrThrow, parseOrThrow } from '../config/validate.ts';
+import { describeError, Mm2FailoverError } from '../errors.ts';
+import { readActiveOnce, readClusterDefinition, type Stores } from '../store/active-config.ts';
+import type { JournalEntry, RunJournal } from '../store/dynamo-journal.ts';
+import type { DeploymentLock } from '../store/dynamo-lock.ts';
+import { type ExecutionOutcome, executePlan } from './execute.ts';
+import type { FailoverRequest } from './input.ts';
+import { type Notifier, type RegionOutcome, refusedNotification } from './notification.ts';
+import {
+  type GroupOffsetOutcome,
+  type GroupOffsetPlan,
+  planGroupOffsets,
+  type SecondaryGroupOffsets,
+} from './offset-translation.ts';
+import {
+  buildPlan,
+  type CurrentActive,
+  type FailoverPlan,
+  failoverPlanSchema,
+  type TopicRpo,
+} from './plan.ts';
+import {
+  type Finding,
+  type PreflightReport,
+  preflight,
+  type ReadReplicationLag,
+  type ReprobeCluster,
+} from './preflight.ts';
+
+/**
+ * The failover: validate (done by the caller with `parseFailoverInput`), check the automation switch, take the
+ * lock, resume an interrupted run or preflight and plan a new one, execute it as journaled steps, notify,
+ * release. Exactly one switch however many triggers arrive: the lock serialises them, the journal's run id is
+ * the target epoch (a run starts once), and a trigger that finds the secondary active reports and stops.
+ */
+
+export interface FailoverLogger {
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+}
+
+export interface FailoverDeps {
+  config: DeploymentConfig;
+  /** SSM and Secrets Manager of the function's own region. */
+  stores: Stores;
+  /** Stores in an extra region from `config.regions`. */
+  regionStores(region: string): Stores;
+  /** The function's own region: skipped if the config lists it among the extra regions. */
+  homeRegion?: string;
+  lock: DeploymentLock;
+  journal: RunJournal;
+  reprobe: ReprobeCluster;
+  readLag: ReadReplicationLag;
+  secondaryGroups: SecondaryGroupOffsets;
+  notifier: Notifier;
+  clock: { now(): number; sleep(ms: number): Promise<void> };
+  logger: FailoverLogger;
+}
+
+export interface FailoverInvocation extends FailoverRequest {
+  /** Lock holder id: the Lambda request id, which an async retry of the same event keeps. */
+  invocationId: string;
+}
+
+export interface SwitchedResult {
+  status: 'switched';
+  resumed: boolean;
+  epoch: number;
+  from: FailoverPlan['from'];
+  to: { cluster: 'primary' | 'secondary'; alias: string; bootstrapServers: string[] };
+  switchMs: number;
+  durationMs: number;
+  groups: GroupOffsetOutcome[];
+  rpo: TopicRpo[];
+  regions: RegionOutcome[];
+  notified: boolean;
+  warnings: string[];
+}
+
+export type FailoverResult =
+  | SwitchedResult
+  | { status: 'already-active'; epoch: number; cluster: 'secondary'; switchedAt: string }
+  | { status: 'refused'; refusals: Finding[]; warnings: Finding[]; preflight?: PreflightReport }
+  | {
+      status: 'dry-run';
+      /** What a real run would do now. */
+      wouldDo:
+        | 'switch'
+        | 'refuse'
+        | 'nothing: the secondary is already active'
+        | 'resume an interrupted switch';
+      preflight?: PreflightReport;
+      plan?: FailoverPlan;
+      inProgress?: { runId: string; stepsDone: string[] };
+    };
+
+/** The journal's run id of the switch to `epoch`: zero-padded so that the newest sorts last. */
+export function failoverRunId(epoch: number): string {
+  return String(epoch).padStart(10, '0');
+}
+
+export async function runFailover(request: FailoverInvocation, deps: FailoverDeps): Promise<FailoverResult> {
+  const startedAt = deps.clock.now();
+  const paths = deploymentPaths(deps.config.name);
+  const log = deps.logger;
+
+  if (request.trigger === 'alarm') {
+    const refusal = await automationRefusal(deps.stores, paths);
+    if (refusal) {
+      log.warn('automatic failover refused', { code: refusal.code });
+      await notifyRefusal(deps, request, [refusal], []);
+      return { status: 'refused', refusals: [refusal], warnings: [] };
+    }
+  }
+  if (request.dryRun) return dryRun(request, startedAt, paths, deps);
+
+  const lease = await deps.lock.acquire(request.invocationId, 'failover');
+  if (lease.tookOverFrom)
+    log.warn('took the lock over from a holder whose lease ran out', { from: lease.tookOverFrom });
+  try {
+    const latest = await deps.journal.latest();
+    let current = await readCurrent(deps, paths);
+    if (latest?.status === 'in-progress') {
+      const plan = storedPlan(latest);
+      if (current.epoch <= plan.next.epoch) {
+        log.info('resuming an interrupted failover', {
+          runId: latest.runId,
+          done: latest.steps.map((s) => s.name),
+        });
+        return switched(plan, await execute(plan, latest, request.invocationId, paths, deps), startedAt);
+      }
+      // The active configuration moved past this run's epoch (written by hand or another tool): the run's
+      // plan is history, not something to finish.
+      log.warn('abandoning a stale failover run', { runId: latest.runId, activeEpoch: current.epoch });
+      await deps.journal.finish(
+        latest.runId,
+        'abandoned',
+        { reason: `active epoch ${current.epoch} is past the run's ${plan.next.epoch}` },
+        request.invocationId,
+      );
+      current = await readCurrent(deps, paths);
+    }
+    if (current.cluster === 'secondary' && !current.torn) {
+      log.info('the secondary is already active; nothing to do', { epoch: current.epoch });
+      return {
+        status: 'already-active',
+        epoch: current.epoch,
+        cluster: 'secondary',
+        switchedAt: current.switchedAt ?? '',
+      };
+    }
+
+    const report = await preflight(
+      { request, config: deps.config, now: deps.clock.now(), ...lastSwitch(current) },
+      { reprobe: deps.reprobe, readLag: deps.readLag, sleep: deps.clock.sleep },
+    );
+    if (!report.ok) {
+      log.warn('failover refused by preflight', { codes: report.refusals.map((r) => r.code) });
+      if (request.trigger === 'alarm') await notifyRefusal(deps, request, report.refusals, report.warnings);
+      return { status: 'refused', refusals: report.refusals, warnings: report.warnings, preflight: report };
+    }
+
+    const plan = await makePlan(request, startedAt, current, report, paths, deps);
+    const runId = failoverRunId(plan.next.epoch);
+    await deps.journal.begin(runId, plan, request.invocationId);
+    log.info('failover planned', {
+      runId,
+      from: plan.from.cluster,
+      to: plan.to.cluster,
+      epoch: plan.next.epoch,
+    });
+    const entry: JournalEntry = {
+      kind: 'failover',
+      runId,
+      status: 'in-progress',
+      plan,
+      steps: [],
+      startedAt: plan.startedAt,
+      startedBy: request.invocationId,
+      updatedAt: plan.startedAt,
+    };
+    return switched(plan, await execute(plan, entry, request.invocationId, paths, deps), startedAt);
+  } finally {
+    await deps.lock.release(request.invocationId).catch((e: unknown) => {
+      // The lease runs out on its own; a failed release must not hide the run's own outcome or error.
+      log.warn('could not release the failover lock', { error: describeError(e) });
+    });
+  }
+}
+
+async function dryRun(
+  request: FailoverInvocation,
+  startedAt: number,
+  paths: DeploymentPaths,
+  deps: FailoverDeps,
+): Promise<FailoverResult> {
+  const latest = await deps.journal.latest();
+  const current = await readCurrent(deps, paths);
+  if (latest?.status === 'in-progress') {
+    const plan = storedPlan(latest);
+    if (current.epoch <= plan.next.epoch) {
+      return {
+        status: 'dry-run',
+        wouldDo: 'resume an interrupted switch',
+        plan,
+        inProgress: { runId: latest.runId, stepsDone: latest.steps.map((s) => s.name) },
+      };
+    }
+  }
+  if (current.cluster === 'secondary' && !current.torn) {
+    return { status: 'dry-run', wouldDo: 'nothing: the secondary is already active' };
+  }
+  const report = await preflight(
+    { request, config: deps.config, now: deps.clock.now(), ...lastSwitch(current) },
+    { reprobe: deps.reprobe, readLag: deps.readLag, sleep: deps.clock.sleep },
+  );
+  // The plan is built even when preflight refuses: it shows what a forced run would change.
+  const plan = await makePlan(request, startedAt, current, report, paths, deps);
+  return { status: 'dry-run', wouldDo: report.ok ? 'switch' : 'refuse', preflight: report, plan };
+}
+
+async function makePlan(
+  request: FailoverInvocation,
+  startedAt: number,
+  current: Current,
+  report: PreflightReport,
+  paths: DeploymentPaths,
+  deps: FailoverDeps,
+): Promise<FailoverPlan> {
+  const config = deps.config;
+  const credentialsSource = config.clusters.secondary.secretArn ?? paths.clusterSecret('secondary');
+  const [target, offsets] = await Promise.all([
+    readClusterDefinition(deps.stores, paths, 'secondary', credentialsSource),
+    planOffsetsSafely(config, deps.secondaryGroups),
+  ]);
+  const extraRegions = config.regions.filter((r) => r !== deps.homeRegion);
+  return buildPlan({
+    config,
+    paths,
+    request,
+    startedAt,
+    now: deps.clock.now(),
+    current,
+    target,
+    credentialsSource,
+    offsets,
+    lag: report.lag,
+    extraRegions,
+    warnings: [
+      ...report.warnings.map((w) => w.message),
+      ...(current.torn
+        ? [
+            `the active configuration was torn (a switch left unfinished); epoch ${current.epoch + 1} supersedes it`,
+          ]
+        : []),
+    ],
+  });
+}
+
+/** Offsets must not stop a switch: a cluster-level failure marks every group as not translated. */
+async function planOffsetsSafely(
+  config: DeploymentConfig,
+  secondary: SecondaryGroupOffsets,
+): Promise<GroupOffsetPlan[]> {
+  try {
+    return await planGroupOffsets(config, secondary);
+  } catch (e: unknown) {
+    const error = `could not read MM2 checkpoints on the secondary: ${describeError(e)}`;
+    return config.consumerGroups.map((group) => ({
+      group,
+      state: 'unknown',
+      members: 0,
+      decision: 'error',
+      partitions: [],
+      error,
+    }));
+  }
+}
+
+async function execute(
+  plan: FailoverPlan,
+  entry: JournalEntry,
+  holder: string,
+  paths: DeploymentPaths,
+  deps: FailoverDeps,
+): Promise<ExecutionOutcome> {
+  return executePlan(
+    { plan, runId: entry.runId, holder, done: entry.steps },
+    {
+      paths,
+      stores: deps.stores,
+      regionStores: deps.regionStores,
+      secondaryGroups: deps.secondaryGroups,
+      journal: deps.journal,
+      notifier: deps.notifier,
+      now: deps.clock.now,
+      logger: deps.logger,
+      readTargetCredentials: async () =>
+        (await readClusterDefinition(deps.stores, paths, plan.to.cluster, plan.credentialsSource))
+          .credentials,
+    },
+  ).then(async (outcome) => {
+    await deps.journal.finish(
+      entry.runId,
+      'completed',
+      {
+        switchedAt: new Date(outcome.switchedAt).toISOString(),
+        groups: outcome.groups.map((g) => ({ group: g.group, outcome: g.outcome })),
+        regions: outcome.regions,
+        notified: outcome.notified,
+      },
+      holder,
+    );
+    return outcome;
+  });
+}
+
+function switched(plan: FailoverPlan, outcome: ExecutionOutcome, invokedAt: number): SwitchedResult {
+  const runStart = outcome.resumed ? Date.parse(plan.startedAt) : invokedAt;
+  return {
+    status: 'switched',
+    resumed: outcome.resumed,
+    epoch: plan.next.epoch,
+    from: plan.from,
+    to: plan.to,
+    switchMs: outcome.switchedAt - runStart,
+    durationMs: outcome.completedAt - runStart,
+    groups: outcome.groups,
+    rpo: plan.rpo,
+    regions: outcome.regions,
+    notified: outcome.notified,
+    warnings: plan.warnings,
+  };
+}
+
+function storedPlan(entry: JournalEntry): FailoverPlan {
+  return parseOrThrow(failoverPlanSchema, entry.plan, `plan of failover run ${entry.runId} in the journal`);
+}
+
+/** The active configuration before the switch; `torn` when the parameter and the secret disagree. */
+interface Current extends CurrentActive {
+  torn: boolean;
+}
+
+/**
+ * Read the active configuration. Absent: the primary is active by definition at epoch 0 (the very first
+ * activation). Torn after a few reads: a switch was left unfinished by something that kept no journal; the
+ * next epoch is past both halves, so this switch supersedes it.
+ */
+async function readCurrent(
+  deps: Pick<FailoverDeps, 'stores' | 'clock' | 'config'>,
+  paths: DeploymentPaths,
+): Promise<Current> {
+  const { stores, clock } = deps;
+  for (let attempt = 0; ; attempt++) {
+    const read = await readActiveOnce(stores, paths);
+    if (read.kind === 'absent') {
+      return {
+        cluster: 'primary',
+        alias: deps.config.clusters.primary.alias,
+        epoch: 0,
+        assumed: true,
+        torn: false,
+      };
+    }
+    if (read.kind === 'consistent') {
+      const c = read.config;
+      return {
+        cluster: c.cluster,
+        alias: c.alias,
+        epoch: c.epoch,
+        assumed: false,
+        switchedAt: c.switchedAt,
+        torn: false,
+      };
+    }
+    if (attempt >= 2) {
+      const param = await stores.parameters.get(paths.activeParameter);
+      if (!param)
+        throw new Mm2FailoverError(`parameter ${paths.activeParameter} vanished while being read`, {
+          retriable: true,
+        });
+      const c = parseJsonOrThrow(activeConfigSchema, param.value, `parameter ${paths.activeParameter}`);
+      return {
+        cluster: c.cluster,
+        alias: c.alias,
+        epoch: Math.max(read.parameterEpoch, read.secretEpoch),
+        assumed: false,
+        switchedAt: c.switchedAt,
+        torn: true,
+      };
+    }
+    await clock.sleep(200);
+  }
+}
+
+function lastSwitch(current: Current): { lastSwitchAt?: string } {
+  // Epoch 0 is the initial activation, not a switch: it starts no cooldown.
+  return current.epoch > 0 && current.switchedAt ? { lastSwitchAt: current.switchedAt } : {};
+}
+
+/**
+ * The automation switch: alarm-triggered failovers run only when it says `enabled`. Absent means enabled (the
+ * stack creates it so; deleting it must not silently disarm failover). Anything else is refused: a hand-edited
+ * `Enabled` is not a decision to automate.
+ */
+async function automationRefusal(stores: Stores, paths: DeploymentPaths): Promise<Finding | undefined> {
+  const param = await stores.parameters.get(paths.automationParameter);
+  if (!param) return undefined;
+  const state = automationSchema.safeParse(param.value.trim());
+  if (state.success && state.data === 'enabled') return undefined;
+  return {
+    code: 'automation-disabled',
+    message: state.success
+      ? `automation is disabled (parameter ${paths.automationParameter}); manual failover still runs`
+      : `parameter ${paths.automationParameter} holds neither 'enabled' nor 'disabled' (got ${JSON.stringify(param.value.slice(0, 20))}): automatic failover stays off`,
+  };
+}
+
+async function notifyRefusal(
+  deps: FailoverDeps,
+  request: FailoverRequest,
+  refusals: Finding[],
+  warnings: Finding[],
+): Promise<void> {
+  try {
+    await deps.notifier.publish(
+      refusedNotification({
+        deployment: deps.config.name,
+        reason: request.reason,
+        requestedBy: request.requestedBy,
+        refusals,
+        warnings,
+      }),
+    );
+  } catch (e: unknown) {
+    deps.logger.warn('could not publish the refusal notification', { error: describeError(e) });
+  }
+}

@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import { problemsOf } from '../config/validate.ts';
+import { ValidationError } from '../errors.ts';
+
+/**
+ * What may start a failover: the EventBridge event of the failover composite alarm going to ALARM, or a manual
+ * invocation. Both pass a schema here, before anything is read or written; a refusal lists every problem.
+ */
+
+/**
+ * EventBridge "CloudWatch Alarm State Change" (source `aws.cloudwatch`). Not strict: AWS adds fields over time
+ * (`configuration`, `reasonData`, ...), and they change nothing here.
+ */
+export const alarmStateChangeEventSchema = z.object({
+  version: z.string(),
+  id: z.string().min(1),
+  'detail-type': z.literal('CloudWatch Alarm State Change'),
+  source: z.literal('aws.cloudwatch'),
+  account: z.string(),
+  time: z.iso.datetime({ offset: true }),
+  region: z.string().min(1),
+  resources: z.array(z.string()),
+  detail: z.object({
+    alarmName: z.string().min(1),
+    state: z.object({
+      // Only the transition to ALARM starts a failover; the EventBridge rule filters on it, and an OK event
+      // arriving anyway is refused rather than acted upon.
+      value: z.literal('ALARM', { error: (i) => `expected 'ALARM', got ${JSON.stringify(i.input)}` }),
+      reason: z.string().default(''),
+      timestamp: z.string(),
+    }),
+    previousState: z.object({ value: z.string() }).optional(),
+  }),
+});
+export type AlarmStateChangeEvent = z.output<typeof alarmStateChangeEventSchema>;
+
+/** `{ action: 'failover', reason, requestedBy, dryRun?, force? }`. Strict: a typo such as `forced` is refused. */
+export const manualFailoverSchema = z
+  .object({
+    action: z.literal('failover', { error: (i) => `expected 'failover', got ${JSON.stringify(i.input)}` }),
+    /** Why; it goes into the active configuration, the journal and the notification. */
+    reason: z
+      .string()
+      .trim()
+      .min(3, 'expected a reason of at least 3 characters')
+      .max(500, 'expected at most 500 characters'),
+    /** Who; a person or a system, for the record. */
+    requestedBy: z
+      .string()
+      .trim()
+      .min(1, 'expected who is asking')
+      .max(128, 'expected at most 128 characters')
+      .regex(/^\P{Cc}*$/u, 'expected no control characters'),
+    /** Return the complete plan and write nothing. */
+    dryRun: z.boolean().default(false),
+    /** Skip the confirmation that the primary is down, the lag budget and the healthy-secondary rule. */
+    force: z.boolean().default(false),
+  })
+  .strict();
+export type ManualFailover = z.output<typeof manualFailoverSchema>;
+
+/** Every trigger, normalised. */
+export interface FailoverRequest {
+  trigger: 'alarm' | 'manual';
+  reason: string;
+  requestedBy: string;
+  dryRun: boolean;
+  force: boolean;
+  /** The alarm event's id, for the record. */
+  eventId?: string;
+}
+
+const anyObject = z.record(z.string(), z.unknown());
+
+/**
+ * Parse one invocation payload into a {@link FailoverRequest}, or throw a {@link ValidationError} listing every
+ * problem by path. An object with `source` or `detail-type` is judged as an alarm event, anything else as a
+ * manual request, so the problems listed are those of the shape the caller evidently meant.
+ */
+export function parseFailoverInput(input: unknown): FailoverRequest {
+  const object = anyObject.safeParse(input);
+  if (!object.success || Array.isArray(input)) {
+    throw new ValidationError('failover input', [
+      {
+        path: '',
+        message: `expected an object: { action: 'failover', reason, requestedBy, dryRun?, force? } or a CloudWatch Alarm State Change event, got ${describeKind(input)}`,
+      },
+    ]);
+  }
+  if ('source' in object.data || 'detail-type' in object.data) {
+    const parsed = alarmStateChangeEventSchema.safeParse(input);
+    if (!parsed.success) throw new ValidationError('alarm event', problemsOf(parsed.error));
+    const { detail } = parsed.data;
+    return {
+      trigger: 'alarm',
+      reason: `alarm ${detail.alarmName} went to ALARM${detail.state.reason ? `: ${detail.state.reason}` : ''}`,
+      requestedBy: `alarm:${detail.alarmName}`,
+      dryRun: false,
+      force: false,
+      eventId: parsed.data.id,
+    };
+  }
+  const parsed = manualFailoverSchema.safeParse(input);
+  if (!parsed.success) throw new ValidationError('manual failover request', problemsOf(parsed.error));
+  return {
+    trigger: 'manual',
+    reason: parsed.data.reason,
+    requestedBy: parsed.data.requestedBy,
+    dryRun: parsed.data.dryRun,
+    force: parsed.data.force,
+  };
+}
+
+function describeKind(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v;
+}

@@ -1,0 +1,199 @@
+import type { ClusterRole, DeploymentConfig } from '../config/schema.ts';
+import { describeError } from '../errors.ts';
+import type { FailoverRequest } from './input.ts';
+
+/**
+ * Preflight: what must hold before clients are moved. Every check runs and every failed one is listed, so an
+ * operator sees all reasons at once. Nothing here writes.
+ *
+ * - the primary is re-probed `detection.confirmProbes` times, `confirmIntervalMs` apart, and every probe must say
+ *   `down` (skipped when forced: the operator has decided);
+ * - the secondary is probed and must not be `down` when `safety.requireHealthySecondary` (unless forced);
+ * - the replication lag last measured must be within `safety.maxLagRecords` / `maxLagSeconds` (unless forced);
+ * - an automatic trigger is refused within `safety.cooldownMinutes` of the last switch.
+ */
+
+export type Verdict = 'up' | 'degraded' | 'down';
+export interface ProbeOutcome {
+  verdict: Verdict;
+  reasons: string[];
+}
+/** One fresh probe of one cluster with a hard deadline (the health module's per-cluster probe). */
+export type ReprobeCluster = (role: ClusterRole) => Promise<ProbeOutcome>;
+
+/** Replication lag as the prober last measured it, per topic and in total. */
+export interface ReplicationLag {
+  /** When it was measured (ISO 8601). */
+  measuredAt: string;
+  /** Records on the primary not yet on the secondary, all partitions; undefined when it could not be measured. */
+  backlogRecords?: number;
+  /** Age of the newest replicated data (seconds); undefined when unknown. */
+  lagSeconds?: number;
+  topics: Array<{ topic: string; backlogRecords?: number; lagSeconds?: number }>;
+}
+/** The last measured lag (the probe stores it in SSM), or undefined when none was ever stored. */
+export type ReadReplicationLag = () => Promise<ReplicationLag | undefined>;
+
+export type RefusalCode =
+  | 'automation-disabled'
+  | 'cooldown'
+  | 'primary-not-down'
+  | 'secondary-unhealthy'
+  | 'lag-unknown'
+  | 'lag-records'
+  | 'lag-seconds';
+
+export interface Finding {
+  code: RefusalCode | 'secondary-degraded' | 'forced' | 'lag-read-failed';
+  message: string;
+}
+
+export interface PreflightReport {
+  ok: boolean;
+  refusals: Finding[];
+  warnings: Finding[];
+  /** The confirmation probes of the primary, in order (empty when forced). */
+  primaryProbes: ProbeOutcome[];
+  secondary?: ProbeOutcome;
+  lag?: ReplicationLag;
+}
+
+export interface PreflightInput {
+  request: Pick<FailoverRequest, 'trigger' | 'force'>;
+  config: Pick<DeploymentConfig, 'detection' | 'safety'>;
+  /** The last switch, when there was one (epoch > 0): the cooldown runs from it. */
+  lastSwitchAt?: string;
+  now: number;
+}
+
+export interface PreflightDeps {
+  reprobe: ReprobeCluster;
+  readLag: ReadReplicationLag;
+  sleep(ms: number): Promise<void>;
+}
+
+export async function preflight(input: PreflightInput, deps: PreflightDeps): Promise<PreflightReport> {
+  const { request, config, now } = input;
+  const forced = request.trigger === 'manual' && request.force;
+  const refusals: Finding[] = [];
+  const warnings: Finding[] = [];
+  if (forced) {
+    warnings.push({
+      code: 'forced',
+      message: 'forced by hand: primary confirmation, lag budget and healthy-secondary rule not enforced',
+    });
+  }
+
+  if (request.trigger === 'alarm' && input.lastSwitchAt !== undefined) {
+    const since = now - Date.parse(input.lastSwitchAt);
+    const cooldownMs = config.safety.cooldownMinutes * 60_000;
+    if (since < cooldownMs) {
+      refusals.push({
+        code: 'cooldown',
+        message: `the last switch was ${Math.round(since / 1000)} s ago, within the ${config.safety.cooldownMinutes} min cooldown for automatic failover`,
+      });
+    }
+  }
+
+  // The secondary and the primary are probed at the same time: the confirmation takes seconds on its own.
+  const [primaryProbes, secondary, lag] = await Promise.all([
+    forced ? Promise.resolve([]) : confirmDown(config.detection, deps),
+    probeSafely(deps.reprobe, 'secondary'),
+    readLagSafely(deps.readLag),
+  ]);
+
+  const notDown = primaryProbes.find((p) => p.verdict !== 'down');
+  if (notDown) {
+    refusals.push({
+      code: 'primary-not-down',
+      message: `the primary is not confirmed down: re-probe ${primaryProbes.length} of ${config.detection.confirmProbes} says '${notDown.verdict}'${notDown.reasons.length ? ` (${notDown.reasons.join('; ')})` : ''}`,
+    });
+  }
+
+  if (secondary.verdict === 'down') {
+    const finding: Finding = {
+      code: 'secondary-unhealthy',
+      message: `the secondary is down${secondary.reasons.length ? ` (${secondary.reasons.join('; ')})` : ''}`,
+    };
+    if (config.safety.requireHealthySecondary && !forced) refusals.push(finding);
+    else warnings.push(finding);
+  } else if (secondary.verdict === 'degraded') {
+    warnings.push({
+      code: 'secondary-degraded',
+      message: `the secondary is degraded${secondary.reasons.length ? ` (${secondary.reasons.join('; ')})` : ''}`,
+    });
+  }
+
+  const lagFindings = judgeLag(lag.value, config.safety);
+  if (lag.error) warnings.push({ code: 'lag-read-failed', message: lag.error });
+  if (forced) warnings.push(...lagFindings);
+  else refusals.push(...lagFindings);
+
+  const report: PreflightReport = { ok: refusals.length === 0, refusals, warnings, primaryProbes, secondary };
+  if (lag.value) report.lag = lag.value;
+  return report;
+}
+
+/** All confirmation probes must say down; the first that does not ends the confirmation. */
+async function confirmDown(
+  detection: Pick<DeploymentConfig['detection'], 'confirmProbes' | 'confirmIntervalMs'>,
+  deps: PreflightDeps,
+): Promise<ProbeOutcome[]> {
+  const outcomes: ProbeOutcome[] = [];
+  for (let i = 0; i < detection.confirmProbes; i++) {
+    if (i > 0) await deps.sleep(detection.confirmIntervalMs);
+    const outcome = await probeSafely(deps.reprobe, 'primary');
+    outcomes.push(outcome);
+    if (outcome.verdict !== 'down') break;
+  }
+  return outcomes;
+}
+
+/**
+ * A probe that throws has a bug, not an answer. For the secondary that means "not known healthy"; for the
+ * primary it must not count as "down", so it is reported as `degraded`, which refuses the confirmation.
+ */
+async function probeSafely(reprobe: ReprobeCluster, role: ClusterRole): Promise<ProbeOutcome> {
+  try {
+    return await reprobe(role);
+  } catch (e: unknown) {
+    return {
+      verdict: role === 'secondary' ? 'down' : 'degraded',
+      reasons: [`the probe itself failed: ${describeError(e)}`],
+    };
+  }
+}
+
+async function readLagSafely(
+  readLag: ReadReplicationLag,
+): Promise<{ value?: ReplicationLag | undefined; error?: string }> {
+  try {
+    return { value: await readLag() };
+  } catch (e: unknown) {
+    return { error: `could not read the last measured lag: ${describeError(e)}` };
+  }
+}
+
+function judgeLag(lag: ReplicationLag | undefined, safety: DeploymentConfig['safety']): Finding[] {
+  if (!lag || (lag.backlogRecords === undefined && lag.lagSeconds === undefined)) {
+    return [
+      { code: 'lag-unknown', message: 'no replication lag has been measured: the data loss is unknown' },
+    ];
+  }
+  const findings: Finding[] = [];
+  if (lag.backlogRecords === undefined) {
+    findings.push({ code: 'lag-unknown', message: `the backlog was not measured (at ${lag.measuredAt})` });
+  } else if (lag.backlogRecords > safety.maxLagRecords) {
+    findings.push({
+      code: 'lag-records',
+      message: `the last measured backlog, ${lag.backlogRecords} records at ${lag.measuredAt}, exceeds the budget of ${safety.maxLagRecords}`,
+    });
+  }
+  if (lag.lagSeconds !== undefined && lag.lagSeconds > safety.maxLagSeconds) {
+    findings.push({
+      code: 'lag-seconds',
+      message: `the last measured replication lag, ${lag.lagSeconds} s at ${lag.measuredAt}, exceeds the budget of ${safety.maxLagSeconds} s`,
+    });
+  }
+  return findings;
+}

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { deploymentPaths } from '#shared/config/paths.ts';
+import { LockHeldError } from '#shared/errors.ts';
+import { initialiseActiveConfig } from '#shared/failover/initialise-active.ts';
+import { readActiveOnce } from '#shared/store/active-config.ts';
+import { FakeClock, FakeLock, PRIMARY_CREDS, seededStores, testConfig } from './fakes.ts';
+
+const paths = deploymentPaths('orders-dr');
+
+describe('initialiseActiveConfig', () => {
+  it('points clients at the primary with epoch 0 and the primary credentials, in the fencing order', async () => {
+    const config = testConfig();
+    const stores = seededStores(config);
+
+    const result = await initialiseActiveConfig({ requestedBy: 'drill' }, { config, stores, now: () => 0 });
+
+    expect(result.status).toBe('initialised');
+    expect(stores.writes).toEqual([
+      `secret ${paths.activeCredentialsSecret}`,
+      `parameter ${paths.activeParameter}`,
+      `parameter ${paths.activeBootstrapParameter}`,
+    ]);
+    const read = await readActiveOnce(stores, paths);
+    expect(read.kind === 'consistent' && read.config).toMatchObject({
+      epoch: 0,
+      cluster: 'primary',
+      bootstrapServers: ['127.0.0.1:19092'],
+      topics: { orders: { produce: 'orders', subscribe: ['orders'] } },
+      reason: 'initial activation (requested by drill)',
+    });
+    expect(read.kind === 'consistent' && read.credentials.reveal()).toEqual({
+      epoch: 0,
+      cluster: 'primary',
+      ...PRIMARY_CREDS,
+    });
+  });
+
+  it('never overwrites an existing active configuration', async () => {
+    const config = testConfig();
+    const stores = seededStores(config);
+    await initialiseActiveConfig({ requestedBy: 'drill' }, { config, stores });
+    stores.writes.length = 0;
+
+    const result = await initialiseActiveConfig({ requestedBy: 'someone else' }, { config, stores });
+
+    expect(result).toEqual({ status: 'exists', epoch: 0, cluster: 'primary' });
+    expect(stores.writes).toEqual([]);
+  });
+
+  it('holds the lock while writing and gives it back, and does not write while a failover holds it', async () => {
+    const config = testConfig();
+    const stores = seededStores(config);
+    const lock = new FakeLock(new FakeClock());
+    await lock.acquire('failover-run');
+
+    await expect(
+      initialiseActiveConfig({ requestedBy: 'drill' }, { config, stores, lock, holder: 'init' }),
+    ).rejects.toBeInstanceOf(LockHeldError);
+    expect(stores.writes).toEqual([]);
+    await lock.release('failover-run');
+    await initialiseActiveConfig({ requestedBy: 'drill' }, { config, stores, lock, holder: 'init' });
+    expect(lock.holder).toBeUndefined();
+  });
+});
