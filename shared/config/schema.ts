@@ -36,6 +36,17 @@ const clusterSchema = z
     secretArn: z.string().startsWith('arn:').optional(),
     /** AWS region of an MSK cluster (MSK IAM signing). */
     region: z.string().optional(),
+    /**
+     * The MSK cluster's ARN, for `msk-iam`: the stack scopes the functions' `kafka-cluster:*` permissions to
+     * this cluster and its topics and groups (`cdk synth` refuses an `msk-iam` cluster without it).
+     */
+    mskClusterArn: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster\/[^/]+\/[^/]+$/,
+        'expected an MSK cluster ARN like arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>',
+      )
+      .optional(),
   })
   .strict();
 

@@ -1,0 +1,219 @@
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Effect, type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { deploymentPaths } from '#shared/config/paths.ts';
+import type { ClusterRole, DeploymentConfig } from '#shared/config/schema.ts';
+import { clusterRoles } from '#shared/config/schema.ts';
+import type { FunctionName } from '../function-catalog.ts';
+import type { ContractStore } from './contract-store.ts';
+import type { Notifications } from './notifications.ts';
+
+export interface AccessContext {
+  config: DeploymentConfig;
+  store: ContractStore;
+  table: ITable;
+  notifications: Notifications;
+}
+
+/**
+ * What each function may touch, and nothing else: the deployment's own parameter paths and secret ARNs, the
+ * table, the topic, and the metrics namespace. Every statement has a `sid` so a reviewer can find it in the
+ * template.
+ */
+export function grantFunctionAccess(name: FunctionName, role: IRole, ctx: AccessContext): void {
+  const statements = accessStatements(name, ctx);
+  for (const statement of statements) role.addToPrincipalPolicy(statement);
+  if (name === 'failover' || name === 'failback') {
+    // sns:Publish on the topic, plus kms:GenerateDataKey*/Decrypt on its key (and nothing else).
+    ctx.notifications.topic.grantPublish(role);
+  }
+}
+
+function accessStatements(name: FunctionName, ctx: AccessContext): PolicyStatement[] {
+  const { config, store } = ctx;
+  const p = store.paths;
+  const clusterParameters = clusterRoles.map((r) => p.clusterParameter(r));
+  const everyParameter = [
+    ...clusterParameters,
+    p.activeParameter,
+    p.activeBootstrapParameter,
+    p.automationParameter,
+    p.lastProbeParameter,
+  ];
+  const clusterSecrets = clusterRoles.map((r) => store.clusterSecretArns[r]);
+  const activeSecret = store.activeCredentials.secretArn;
+
+  switch (name) {
+    case 'probe':
+      return [
+        readParameters(ctx, [...clusterParameters, p.activeParameter]),
+        writeParameters(ctx, 'WriteLastProbe', [p.lastProbeParameter]),
+        readSecrets(clusterSecrets),
+        putMetrics(config),
+        ...kafkaAccess(config, 'probe'),
+      ];
+    case 'failover':
+    case 'failback':
+      return [
+        readParameters(ctx, everyParameter),
+        writeParameters(ctx, 'WriteActiveParameters', [p.activeParameter, p.activeBootstrapParameter]),
+        readSecrets([...clusterSecrets, activeSecret]),
+        new PolicyStatement({
+          sid: 'WriteActiveCredentials',
+          actions: ['secretsmanager:PutSecretValue'],
+          resources: [activeSecret],
+        }),
+        ...extraRegionWrites(ctx),
+        journal(ctx, 'read-write'),
+        putMetrics(config),
+        ...mirrorTokenAccess(ctx, name),
+        ...kafkaAccess(config, name),
+      ];
+    case 'status':
+      return [
+        readParameters(ctx, everyParameter),
+        // Only the active secret: its epoch tells status whether a switch is in flight. No cluster credentials.
+        readSecrets([activeSecret]),
+        journal(ctx, 'read'),
+      ];
+  }
+}
+
+function readParameters(ctx: AccessContext, names: string[]): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'ReadDeploymentParameters',
+    actions: ['ssm:GetParameter', 'ssm:GetParameters'],
+    resources: names.map((n) => ctx.store.parameterArn(n)),
+  });
+}
+
+function writeParameters(ctx: AccessContext, sid: string, names: string[]): PolicyStatement {
+  return new PolicyStatement({
+    sid,
+    actions: ['ssm:PutParameter'],
+    resources: names.map((n) => ctx.store.parameterArn(n)),
+  });
+}
+
+function readSecrets(arns: string[]): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'ReadDeploymentSecrets',
+    actions: ['secretsmanager:GetSecretValue'],
+    resources: arns,
+  });
+}
+
+/**
+ * Extra regions: the active parameters and secret are written there too. The stack does not deploy to those
+ * regions, so the secret may not exist yet: the first switch creates it (SecretsManagerStore.put falls back to
+ * CreateSecret), hence CreateSecret, scoped to that one name.
+ */
+function extraRegionWrites(ctx: AccessContext): PolicyStatement[] {
+  const { config, store } = ctx;
+  if (config.regions.length === 0) return [];
+  const p = store.paths;
+  return [
+    new PolicyStatement({
+      sid: 'WriteActiveParametersInExtraRegions',
+      actions: ['ssm:GetParameter', 'ssm:PutParameter'],
+      resources: config.regions.flatMap((region) => [
+        store.parameterArn(p.activeParameter, region),
+        store.parameterArn(p.activeBootstrapParameter, region),
+      ]),
+    }),
+    new PolicyStatement({
+      sid: 'WriteActiveCredentialsInExtraRegions',
+      actions: [
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:CreateSecret',
+      ],
+      resources: config.regions.map((region) => store.secretNameArn(p.activeCredentialsSecret, region)),
+    }),
+  ];
+}
+
+/**
+ * The lock and journal table (items `lock#<deployment>` and `journal#<deployment>` / `<kind>#<runId>`): the
+ * item actions that shared/store/dynamo-lock.ts and dynamo-journal.ts send, TransactWriteItems included (it is
+ * authorized per contained Put/Update/ConditionCheck).
+ */
+function journal(ctx: AccessContext, mode: 'read' | 'read-write'): PolicyStatement {
+  const read = ['dynamodb:GetItem', 'dynamodb:Query'];
+  const write = [
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:ConditionCheckItem',
+  ];
+  return new PolicyStatement({
+    sid: mode === 'read' ? 'ReadJournal' : 'LockAndJournal',
+    actions: mode === 'read' ? read : [...read, ...write],
+    resources: [ctx.table.tableArn],
+  });
+}
+
+function putMetrics(config: DeploymentConfig): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'PutMetricsInOwnNamespace',
+    actions: ['cloudwatch:PutMetricData'],
+    // IAM-WILDCARD: cloudwatch:PutMetricData supports no resource-level permissions; "*" is the only resource
+    // AWS accepts. The `cloudwatch:namespace` condition narrows it to this product's namespace.
+    resources: ['*'],
+    conditions: { StringEquals: { 'cloudwatch:namespace': deploymentPaths(config.name).metricsNamespace } },
+  });
+}
+
+/** The Aiven API token, for failback's mirror controller. */
+function mirrorTokenAccess(ctx: AccessContext, name: FunctionName): PolicyStatement[] {
+  const { mirror } = ctx.config;
+  if (name !== 'failback' || mirror.kind !== 'aiven') return [];
+  return [
+    new PolicyStatement({
+      sid: 'ReadMirrorApiToken',
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: [ctx.store.secretNameArn(mirror.tokenSecret)],
+    }),
+  ];
+}
+
+/**
+ * MSK IAM authentication: the Kafka operations themselves are IAM actions. Scoped to the cluster's ARN and to
+ * topics and groups *of that cluster* (topic names include MM2's prefixed and internal topics, which the
+ * config cannot enumerate).
+ */
+function kafkaAccess(config: DeploymentConfig, name: 'probe' | 'failover' | 'failback'): PolicyStatement[] {
+  const roles = clusterRoles.filter((r) => config.clusters[r].auth === 'msk-iam');
+  if (roles.length === 0) return [];
+  const clusterArns = roles.map((r) => mskClusterArnOf(config, r));
+  const base = [
+    'kafka-cluster:Connect',
+    'kafka-cluster:DescribeCluster',
+    'kafka-cluster:DescribeTopic',
+    'kafka-cluster:CreateTopic',
+    'kafka-cluster:ReadData',
+    'kafka-cluster:WriteData',
+    'kafka-cluster:DescribeGroup',
+    'kafka-cluster:AlterGroup',
+  ];
+  // Failback purges the old primary's stale records (Kafka's DeleteRecords is authorized as DELETE on topic).
+  const extra = name === 'failback' ? ['kafka-cluster:DeleteTopic', 'kafka-cluster:AlterTopic'] : [];
+  return [
+    new PolicyStatement({
+      sid: 'KafkaOnDeploymentClusters',
+      effect: Effect.ALLOW,
+      actions: [...base, ...extra],
+      resources: clusterArns.flatMap((arn) => [
+        arn,
+        `${arn.replace(':cluster/', ':topic/')}/*`,
+        `${arn.replace(':cluster/', ':group/')}/*`,
+      ]),
+    }),
+  ];
+}
+
+function mskClusterArnOf(config: DeploymentConfig, role: ClusterRole): string {
+  const arn = config.clusters[role].mskClusterArn;
+  // checkDeployable() refuses an msk-iam cluster without its ARN before any construct is built.
+  if (!arn) throw new Error(`clusters.${role}.mskClusterArn is required for msk-iam`);
+  return arn;
+}
