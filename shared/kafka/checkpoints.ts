@@ -31,6 +31,8 @@ export interface Checkpoints {
   topic: string;
   /** False when the checkpoints topic does not exist (MM2's checkpoint connector never ran). */
   exists: boolean;
+  /** False when a `shouldContinue` stopped the read before the end. */
+  complete: boolean;
   /** Last checkpoint per (topic, partition), grouped by consumer group, sorted by topic then partition. */
   byGroup: Map<string, Checkpoint[]>;
   /** Records that did not decode as checkpoints (skipped). */
@@ -65,8 +67,8 @@ export class CheckpointReader {
     });
   }
 
-  async read(client: Reader): Promise<Checkpoints> {
-    return toCheckpoints(await this.#reader.refresh(client));
+  async read(client: Reader, options: { shouldContinue?: () => boolean } = {}): Promise<Checkpoints> {
+    return toCheckpoints(await this.#reader.refresh(client, options));
   }
 
   reset(): void {
@@ -104,6 +106,7 @@ function toCheckpoints(snapshot: LatestSnapshot<CheckpointKey, CheckpointValue>)
   return {
     topic: snapshot.topic,
     exists: snapshot.exists,
+    complete: snapshot.complete,
     byGroup,
     malformed: snapshot.malformed,
     ...(snapshot.firstMalformed ? { firstMalformed: snapshot.firstMalformed } : {}),

@@ -7,6 +7,7 @@ import { errorCodes } from 'kafkajs/src/protocol/error.js';
 import apiKeys from 'kafkajs/src/protocol/requests/apiKeys.js';
 import { requests } from 'kafkajs/src/protocol/requests/index.js';
 import { KafkaOperationError } from '../errors.ts';
+import { reasonForErrorType } from './failure-reason.ts';
 
 /**
  * A small, cluster-level Kafka client for the probe, lag measurement and offset translation: the operations
@@ -24,8 +25,11 @@ import { KafkaOperationError } from '../errors.ts';
  * kafkajs-internals.d.ts) so auth, TLS, SASL and API version negotiation are kafkajs'.
  */
 export interface ClusterClient {
-  /** Metadata for `topics` (all topics when empty), brokers and controller. Leaderless partitions included. */
-  metadata(topics: readonly string[]): Promise<ClusterMetadata>;
+  /**
+   * Metadata for `topics` (all topics when empty), brokers and controller. Leaderless partitions included.
+   * With `maxAgeMs`, an earlier answer that covers `topics` and is younger than that is returned instead.
+   */
+  metadata(topics: readonly string[], options?: { maxAgeMs?: number }): Promise<ClusterMetadata>;
   /** Offsets for many partitions, one request per leader broker, using the last metadata (refreshed if needed). */
   listOffsets(partitions: readonly TopicPartition[], spec: OffsetSpec): Promise<PartitionOffset[]>;
   /** Records from `offset` on, up to about `maxBytes` per partition, from the partitions' leaders. */
@@ -36,6 +40,8 @@ export interface ClusterClient {
     records: readonly ProduceRecord[],
     options: { timeoutMs: number; acks?: -1 | 1 },
   ): Promise<ProduceResult[]>;
+  /** A consumer group's committed offsets (all topics), from its coordinator; offsets -1 (none) left out. */
+  groupOffsets(groupId: string): Promise<GroupOffset[]>;
   /** Create a topic; `exists` when it already did. */
   createTopic(spec: CreateTopicSpec): Promise<'created' | 'exists'>;
   close(): Promise<void>;
@@ -112,6 +118,10 @@ export interface ProduceResult extends TopicPartition {
   baseOffset?: bigint;
   error?: string;
 }
+export interface GroupOffset extends TopicPartition {
+  offset?: bigint;
+  error?: string;
+}
 export interface CreateTopicSpec {
   topic: string;
   numPartitions: number;
@@ -175,6 +185,10 @@ interface RawFetch {
 }
 interface RawProduce {
   topics: { topicName: string; partitions: { partition: number; errorCode: number; baseOffset: string }[] }[];
+}
+interface RawOffsetFetch {
+  errorCode?: number;
+  responses: { topic: string; partitions: { partition: number; offset: string; errorCode: number }[] }[];
 }
 interface RawCreateTopics {
   topicErrors: { topic: string; errorCode: number }[];
@@ -258,7 +272,16 @@ class KafkajsClusterClient implements ClusterClient {
     return this.#connected;
   }
 
-  async metadata(topics: readonly string[]): Promise<ClusterMetadata> {
+  async metadata(topics: readonly string[], options: { maxAgeMs?: number } = {}): Promise<ClusterMetadata> {
+    const last = this.#last;
+    if (
+      options.maxAgeMs !== undefined &&
+      last &&
+      Date.now() - last.at < options.maxAgeMs &&
+      topics.every((t) => last.metadata.topics.has(t))
+    ) {
+      return last.metadata;
+    }
     await this.#connect();
     const pool = this.#cluster.brokerPool;
     await pool.refreshMetadata([...topics]);
@@ -509,6 +532,38 @@ class KafkajsClusterClient implements ClusterClient {
       }),
     );
     return results.concat(perBroker.flat());
+  }
+
+  async groupOffsets(groupId: string): Promise<GroupOffset[]> {
+    await this.#connect();
+    // FindCoordinator goes through a known broker: make sure the pool has some.
+    if (Object.keys(this.#cluster.brokerPool.brokers).length === 0)
+      await this.metadata(['__consumer_offsets']);
+    const coordinator = await this.#cluster.findGroupCoordinator({ groupId });
+    const raw = await sendLenient<RawOffsetFetch>(coordinator, apiKeys.OffsetFetch, requests.OffsetFetch, {
+      groupId,
+      topics: [],
+    });
+    const groupError = errorType(raw.errorCode ?? 0);
+    if (groupError) {
+      throw new KafkaOperationError(
+        reasonForErrorType(groupError),
+        `offsets of group ${groupId}: ${groupError}`,
+      );
+    }
+    return raw.responses.flatMap((r) =>
+      r.partitions
+        .map((p): GroupOffset => {
+          const error = errorType(p.errorCode);
+          const offset = BigInt(p.offset);
+          return {
+            topic: r.topic,
+            partition: p.partition,
+            ...(error ? { error } : offset >= 0n ? { offset } : {}),
+          };
+        })
+        .filter((o) => o.error !== undefined || o.offset !== undefined),
+    );
   }
 
   async createTopic(spec: CreateTopicSpec): Promise<'created' | 'exists'> {

@@ -39,6 +39,7 @@ declare module 'kafkajs/src/cluster/index.js' {
     connect(): Promise<void>;
     disconnect(): Promise<void>;
     isConnected(): boolean;
+    findGroupCoordinator(options: { groupId: string }): Promise<KafkajsBroker>;
   }
   export = Cluster;
 }
@@ -58,11 +59,17 @@ declare module 'kafkajs/src/network/socketFactory.js' {
 }
 
 declare module 'kafkajs/src/protocol/requests/index.js' {
-  export const requests: Record<'Metadata' | 'ListOffsets' | 'Fetch' | 'Produce' | 'CreateTopics', object>;
+  export const requests: Record<
+    'Metadata' | 'ListOffsets' | 'Fetch' | 'Produce' | 'CreateTopics' | 'OffsetFetch',
+    object
+  >;
 }
 
 declare module 'kafkajs/src/protocol/requests/apiKeys.js' {
-  const apiKeys: Record<'Metadata' | 'ListOffsets' | 'Fetch' | 'Produce' | 'CreateTopics', number>;
+  const apiKeys: Record<
+    'Metadata' | 'ListOffsets' | 'Fetch' | 'Produce' | 'CreateTopics' | 'OffsetFetch',
+    number
+  >;
   export = apiKeys;
 }
 

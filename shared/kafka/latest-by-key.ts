@@ -33,6 +33,8 @@ export interface LatestSnapshot<K, V> {
   topic: string;
   /** False when the topic does not exist on the cluster (yet). */
   exists: boolean;
+  /** False when reading stopped before the end (see `shouldContinue`). */
+  complete: boolean;
   entries: Map<string, LatestEntry<K, V>>;
   /** Records that did not decode (skipped and counted; a healthy MM2 writes none). */
   malformed: number;
@@ -67,8 +69,15 @@ export class LatestByKeyReader<K, V> {
     this.#firstMalformed = undefined;
   }
 
-  /** Read up to the topic's current end and return the last value per key. */
-  async refresh(client: Reader): Promise<LatestSnapshot<K, V>> {
+  /**
+   * Read up to the topic's current end and return the last value per key. `shouldContinue` is asked before
+   * each further fetch: when it says no, the snapshot is returned with `complete: false` and the next refresh
+   * carries on from there (a first read of a big topic spread over several probe cycles).
+   */
+  async refresh(
+    client: Reader,
+    options: { shouldContinue?: () => boolean } = {},
+  ): Promise<LatestSnapshot<K, V>> {
     const { topic } = this.#options;
     const metadata = await client.metadata([topic]);
     const info = metadata.topics.get(topic);
@@ -103,6 +112,7 @@ export class LatestByKeyReader<K, V> {
     let pending = [...end].filter(([p, e]) => (this.#positions.get(p) ?? 0n) < e).map(([p]) => p);
     let stalls = 0;
     while (pending.length > 0) {
+      if (options.shouldContinue && !options.shouldContinue()) break;
       const results = await client.fetch(
         pending.map((partition) => ({
           topic,
@@ -126,7 +136,7 @@ export class LatestByKeyReader<K, V> {
       if (stalls >= 3) break;
       pending = pending.filter((p) => (this.#positions.get(p) ?? 0n) < (end.get(p) ?? 0n));
     }
-    return this.#snapshot(true, end);
+    return this.#snapshot(true, end, pending.length === 0 || stalls >= 3);
   }
 
   #apply(partition: number, record: FetchedRecord): void {
@@ -157,10 +167,11 @@ export class LatestByKeyReader<K, V> {
     this.#firstMalformed ??= `${this.#options.topic}-${partition}@${record.offset}: ${e instanceof Error ? e.message : 'undecodable'}`;
   }
 
-  #snapshot(exists: boolean, end: Map<number, bigint> = new Map()): LatestSnapshot<K, V> {
+  #snapshot(exists: boolean, end: Map<number, bigint> = new Map(), complete = true): LatestSnapshot<K, V> {
     return {
       topic: this.#options.topic,
       exists,
+      complete,
       entries: new Map(this.#entries),
       malformed: this.#malformed,
       ...(this.#firstMalformed ? { firstMalformed: this.#firstMalformed } : {}),

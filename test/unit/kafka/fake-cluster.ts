@@ -4,6 +4,7 @@ import type {
   CreateTopicSpec,
   FetchRequest,
   FetchResult,
+  GroupOffset,
   OffsetSpec,
   PartitionOffset,
   ProduceRecord,
@@ -95,7 +96,24 @@ export class FakeCluster implements ClusterClient {
     if (this.failWith) throw this.failWith;
   }
 
-  async metadata(topics: readonly string[]): Promise<ClusterMetadata> {
+  /** Committed offsets per group: `group -> "topic\u0000partition" -> offset`. */
+  groups = new Map<string, Map<string, bigint>>();
+
+  commit(group: string, topic: string, partition: number, offset: bigint): void {
+    const g = this.groups.get(group) ?? new Map<string, bigint>();
+    g.set(`${topic}\u0000${partition}`, offset);
+    this.groups.set(group, g);
+  }
+
+  async groupOffsets(groupId: string): Promise<GroupOffset[]> {
+    await this.#enter('groupOffsets', groupId);
+    return [...(this.groups.get(groupId) ?? new Map<string, bigint>())].map(([k, offset]) => {
+      const [topic = '', partition = '0'] = k.split('\u0000');
+      return { topic, partition: Number(partition), offset };
+    });
+  }
+
+  async metadata(topics: readonly string[], _options?: { maxAgeMs?: number }): Promise<ClusterMetadata> {
     await this.#enter('metadata', topics);
     const names = topics.length === 0 ? [...this.topics.keys()] : topics;
     return {

@@ -1,0 +1,172 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { probeCluster } from '#shared/health/cluster-probe.ts';
+import { Deadline } from '#shared/health/deadline.ts';
+import { FakeCluster } from '../kafka/fake-cluster.ts';
+
+const input = {
+  role: 'primary' as const,
+  alias: 'primary',
+  deployment: 'orders-dr',
+  expectedBrokers: 3,
+  watchedTopics: ['orders'],
+  canaryTopic: 'canary',
+  requestTimeoutMs: 4_000,
+};
+
+function refused(): Error {
+  const e = new Error('Connection error: connect ECONNREFUSED 127.0.0.1:9092');
+  e.name = 'KafkaJSConnectionError';
+  Object.assign(e, { code: 'ECONNREFUSED' });
+  return e;
+}
+
+describe('probeCluster', () => {
+  let cluster: FakeCluster;
+  beforeEach(() => {
+    cluster = new FakeCluster().addTopic('orders', 6, { rf: 3 }).addTopic('canary', 3, { rf: 3 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('says up and writes one canary per partition with acks=all when the cluster is healthy', async () => {
+    // Act
+    const { health, clientFailed } = await probeCluster(input, {
+      client: cluster,
+      deadline: Deadline.in(7_000),
+      clock: Date.now,
+    });
+    // Assert
+    expect(health).toMatchObject({
+      role: 'primary',
+      verdict: 'up',
+      reasons: [],
+      brokersAlive: 3,
+      partitions: { watched: 6, leaderless: 0, underReplicated: 0 },
+      canary: { topic: 'canary', partitions: 3, written: 3, writableRatio: 1, created: false },
+    });
+    expect(clientFailed).toBe(false);
+    expect(cluster.calls.find((c) => c.op === 'produce')?.detail).toEqual({
+      topic: 'canary',
+      partitions: [0, 1, 2],
+      acks: -1,
+    });
+    const record = cluster.partition('canary', 0).log[0];
+    expect(JSON.parse(record?.value?.toString() ?? '{}')).toMatchObject({
+      deployment: 'orders-dr',
+      cluster: 'primary',
+    });
+  });
+
+  it('counts leaderless and under-replicated partitions that kafkajs would refuse to describe', async () => {
+    cluster.partition('orders', 1).leader = -1;
+    cluster.partition('orders', 2).isr = [1];
+    const { health } = await probeCluster(input, {
+      client: cluster,
+      deadline: Deadline.in(7_000),
+      clock: Date.now,
+    });
+    expect(health.verdict).toBe('degraded');
+    expect(health.partitions).toEqual({ watched: 6, leaderless: 1, underReplicated: 1 });
+    expect(health.reasons).toEqual(['no-leader', 'under-replicated']);
+  });
+
+  it('creates the canary topic with one partition per broker when it is missing', async () => {
+    cluster.topics.delete('canary');
+    const { health } = await probeCluster(input, {
+      client: cluster,
+      deadline: Deadline.in(7_000),
+      clock: Date.now,
+    });
+    expect(cluster.calls.find((c) => c.op === 'createTopic')?.detail).toMatchObject({
+      topic: 'canary',
+      numPartitions: 3,
+      replicationFactor: 3,
+    });
+    expect(health.canary).toMatchObject({ partitions: 3, written: 3, created: true });
+    expect(health.verdict).toBe('up');
+  });
+
+  it('says down with not-writable when acks=all fails on every canary partition', async () => {
+    for (const p of [0, 1, 2]) cluster.partition('canary', p).produceError = 'NOT_ENOUGH_REPLICAS';
+    const { health } = await probeCluster(input, {
+      client: cluster,
+      deadline: Deadline.in(7_000),
+      clock: Date.now,
+    });
+    expect(health).toMatchObject({
+      verdict: 'down',
+      reasons: ['not-writable'],
+      canary: { written: 0, writableRatio: 0 },
+    });
+    expect(health.detail).toBe('canary produce: 3 of 3 partitions failed (NOT_ENOUGH_REPLICAS)');
+  });
+
+  it('says degraded with a fractional writable ratio when some canary partitions fail', async () => {
+    cluster.partition('canary', 2).produceError = 'NOT_ENOUGH_REPLICAS';
+    const { health } = await probeCluster(input, {
+      client: cluster,
+      deadline: Deadline.in(7_000),
+      clock: Date.now,
+    });
+    expect(health.verdict).toBe('degraded');
+    expect(health.canary?.writableRatio).toBeCloseTo(2 / 3);
+  });
+
+  it('says down with connect-refused and asks for a new client when the cluster refuses connections', async () => {
+    cluster.failWith = refused();
+    const { health, clientFailed } = await probeCluster(input, {
+      client: cluster,
+      deadline: Deadline.in(7_000),
+      clock: Date.now,
+    });
+    expect(health).toMatchObject({ verdict: 'down', reasons: ['connect-refused'], brokersAlive: 0 });
+    expect(health.detail).toContain('ECONNREFUSED');
+    expect(clientFailed).toBe(true);
+  });
+
+  it('says down with timeout at the deadline when the cluster never answers (a hung broker)', async () => {
+    // Arrange
+    vi.useFakeTimers();
+    cluster.gate = new Promise(() => {});
+    // Act
+    const pending = probeCluster(input, { client: cluster, deadline: Deadline.in(5_000), clock: Date.now });
+    await vi.advanceTimersByTimeAsync(5_000);
+    const { health, clientFailed } = await pending;
+    // Assert
+    expect(health).toMatchObject({ verdict: 'down', reasons: ['timeout'] });
+    expect(health.latencyMs).toBe(5_000);
+    expect(clientFailed).toBe(true);
+  });
+
+  it('reports missing watched topics as topic-missing', async () => {
+    const { health } = await probeCluster(
+      { ...input, watchedTopics: ['orders', 'nope'] },
+      {
+        client: cluster,
+        deadline: Deadline.in(7_000),
+        clock: Date.now,
+      },
+    );
+    expect(health).toMatchObject({
+      verdict: 'degraded',
+      reasons: ['topic-missing'],
+      missingTopics: ['nope'],
+    });
+  });
+
+  it('asks metadata for the watched topics, the canary and the extra topics in one request', async () => {
+    await probeCluster(
+      { ...input, extraTopics: ['primary.checkpoints.internal'] },
+      {
+        client: cluster,
+        deadline: Deadline.in(7_000),
+        clock: Date.now,
+      },
+    );
+    expect(cluster.calls[0]).toEqual({
+      op: 'metadata',
+      detail: ['orders', 'canary', 'primary.checkpoints.internal'],
+    });
+  });
+});
