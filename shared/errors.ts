@@ -146,3 +146,19 @@ export class Mm2RecordError extends Mm2FailoverError {
     this.record = record;
   }
 }
+
+/** A call to the system running MirrorMaker 2 (Kafka Connect REST, Aiven's API) failed or was refused. */
+export class MirrorControlError extends Mm2FailoverError {
+  /** The HTTP status, when there was an answer. */
+  readonly status: number | undefined;
+  constructor(message: string, options: { status?: number; retriable?: boolean; cause?: unknown } = {}) {
+    super(message, {
+      cause: options.cause,
+      retriable:
+        options.retriable ??
+        (options.status === undefined || options.status >= 500 || options.status === 409),
+    });
+    this.name = 'MirrorControlError';
+    this.status = options.status;
+  }
+}

@@ -96,6 +96,23 @@ export const activeConfigSchema = z
     topics: z.record(z.string(), topicRouteSchema),
     switchedAt: z.iso.datetime(),
     reason: z.string(),
+    /**
+     * Only during a staged failback switch: clients of `role` stay on this cluster (credentials in its operator
+     * secret `credentialsSecret`) until the next epoch, while the other role already uses the fields above.
+     */
+    holdback: z
+      .object({
+        role: z.enum(['producers', 'consumers']),
+        cluster: z.enum(['primary', 'secondary']),
+        alias: z.string().min(1),
+        bootstrapServers: z.array(z.string().min(1)).min(1),
+        securityProtocol: z.enum(securityProtocols),
+        sasl: saslSchema.optional(),
+        credentialsSecret: z.string().min(1),
+        topics: z.record(z.string(), topicRouteSchema),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type ActiveConfig = z.output<typeof activeConfigSchema>;

@@ -103,7 +103,7 @@ const kafkaConnectMirror = z
     forwardUrl: z.url(),
     /** Connect REST URL of the worker(s) writing into the primary (the reverse mirror during failback). */
     reverseUrl: z.url(),
-    /** Connector name prefix; connectors are `<prefix>-<source>-to-<target>-{source,checkpoint,heartbeat}`. */
+    /** Connector name prefix; connectors are `<prefix>-<source alias>-<target alias>-{source,checkpoint,heartbeat}`. */
     connectorPrefix: z.string().min(1).default('mm2'),
   })
   .strict();
@@ -135,6 +135,11 @@ const failbackSchema = z
      * producers arrive, so no record is produced where nobody reads it yet.
      */
     switchOrder: z.enum(['consumers-first', 'producers-first']).default('consumers-first'),
+    /**
+     * Seconds between the two stages of the switch (first role moved, then the other). At least the clients'
+     * configuration refresh (5 s in the client library, up to 300 s with the Lambda extension's cache).
+     */
+    switchStageSeconds: z.int().min(0).max(900).default(30),
   })
   .strict();
 

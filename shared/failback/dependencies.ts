@@ -1,0 +1,216 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import { Kafka, type KafkaConfig } from 'kafkajs';
+import { deploymentPaths } from '../config/paths.ts';
+import type { ClusterRole, DeploymentConfig } from '../config/schema.ts';
+import { MissingConfigurationError } from '../errors.ts';
+import { clusterKafkaConfig } from '../failover/dependencies.ts';
+import { kafkaGroupOffsets } from '../failover/kafka-group-offsets.ts';
+import { type ClientCache, configFingerprint, type KafkaClientCache } from '../kafka/client-factory.ts';
+import { type ClusterClient, createClusterClient } from '../kafka/cluster-client.ts';
+import { replicationPolicy } from '../kafka/replication-policy.ts';
+import { DynamoJournal } from '../store/dynamo-journal.ts';
+import { DynamoLock } from '../store/dynamo-lock.ts';
+import { Redacted } from '../store/redacted.ts';
+import { SecretsManagerStore } from '../store/secrets-manager-store.ts';
+import { SsmParameterStore } from '../store/ssm-parameter-store.ts';
+import { AivenController } from './aiven-controller.ts';
+import type { FailbackCluster } from './cluster-ops.ts';
+import type { FailbackInvocation } from './failback.ts';
+import type { Fetch } from './http-json.ts';
+import { failbackJournal } from './journal.ts';
+import { KafkaConnectController } from './kafka-connect-controller.ts';
+import { KafkajsCluster } from './kafkajs-cluster.ts';
+import { ManualController } from './manual-controller.ts';
+import type { MirrorController } from './mirror-controller.ts';
+import type { MirrorStep } from './payload.ts';
+import type { FailbackDeps } from './phase-context.ts';
+
+/**
+ * Wires failback's dependencies from long-lived clients, once per container (the handler) or per test (the
+ * integration tests, with clients pointed at the harness and moto).
+ */
+export interface FailbackClients {
+  ssm: Pick<SSMClient, 'send'>;
+  secretsManager: Pick<SecretsManagerClient, 'send'>;
+  dynamodb: Pick<DynamoDBClient, 'send'>;
+  kafka: KafkaClientCache;
+  clusterClients: ClientCache<ClusterClient>;
+  fetch?: Fetch;
+  /** Builds a kafkajs instance (tests may tune logging). */
+  createKafka?: (config: KafkaConfig) => Kafka;
+}
+
+export interface FailbackSettings {
+  config: DeploymentConfig;
+  table: string;
+  leaseMs?: number;
+}
+
+export interface FailbackWiring {
+  deps: FailbackDeps;
+  invocation: (holder: string, deadlineAt: number) => FailbackInvocation;
+  close(): Promise<void>;
+}
+
+export function failbackDependencies(
+  settings: FailbackSettings,
+  clients: FailbackClients,
+  ports: Pick<FailbackDeps, 'logger'> & Partial<Pick<FailbackDeps, 'clock' | 'sleep'>>,
+): FailbackWiring {
+  const { config } = settings;
+  const paths = deploymentPaths(config.name);
+  const stores = {
+    parameters: new SsmParameterStore(clients.ssm),
+    secrets: new SecretsManagerStore(clients.secretsManager),
+  };
+  const clock = ports.clock ?? { now: () => Date.now() };
+  const policy = replicationPolicy(config);
+  const createKafka = clients.createKafka ?? ((c: KafkaConfig) => new Kafka(c));
+  const clusters = new Map<ClusterRole, Promise<KafkajsCluster>>();
+  const cluster = (role: ClusterRole): Promise<KafkajsCluster> => {
+    let c = clusters.get(role);
+    if (!c) {
+      c = (async () => {
+        const kafkaConfig = await clusterKafkaConfig(stores, config, role);
+        const name = `${config.name}/${role}/failback`;
+        // The checkpoints that translate offsets *into* this cluster were written by the flow from the other one.
+        const other = role === 'primary' ? config.clusters.secondary.alias : config.clusters.primary.alias;
+        return new KafkajsCluster({
+          alias: config.clusters[role].alias,
+          kafka: createKafka(kafkaConfig),
+          groups: kafkaGroupOffsets({
+            admin: () => clients.kafka.admin(name, kafkaConfig),
+            cluster: () =>
+              clients.clusterClients.get(name, configFingerprint(kafkaConfig), async () =>
+                createClusterClient(kafkaConfig),
+              ),
+            checkpointsTopic: policy.checkpointsTopic(other),
+            onFailure: () => {
+              clients.kafka.forget(name);
+              clients.clusterClients.forget(name);
+            },
+          }),
+        });
+      })();
+      c.catch(() => clusters.delete(role));
+      clusters.set(role, c);
+    }
+    return c;
+  };
+  const lazy = (role: ClusterRole): FailbackCluster =>
+    lazyCluster(config.clusters[role].alias, () => cluster(role));
+  let aivenToken: Promise<Redacted<string>> | undefined;
+  const mirror = (confirmed: ReadonlySet<MirrorStep>): MirrorController => {
+    const m = config.mirror;
+    const aliases = {
+      primaryAlias: config.clusters.primary.alias,
+      secondaryAlias: config.clusters.secondary.alias,
+    };
+    switch (m.kind) {
+      case 'kafka-connect':
+        return new KafkaConnectController({
+          forwardUrl: m.forwardUrl,
+          reverseUrl: m.reverseUrl,
+          connectorPrefix: m.connectorPrefix,
+          ...aliases,
+          ...(clients.fetch ? { fetch: clients.fetch } : {}),
+        });
+      case 'aiven':
+        return new AivenController({
+          apiUrl: m.apiUrl,
+          project: m.project,
+          service: m.service,
+          token: () => {
+            aivenToken ??= readAivenToken(stores.secrets, m.tokenSecret);
+            aivenToken.catch(() => {
+              aivenToken = undefined;
+            });
+            return aivenToken;
+          },
+          ...aliases,
+          ...(clients.fetch ? { fetch: clients.fetch } : {}),
+        });
+      case 'manual':
+        return new ManualController({ ...aliases, confirmed });
+    }
+  };
+  const lock = new DynamoLock(clients.dynamodb, {
+    table: settings.table,
+    deployment: config.name,
+    ...(settings.leaseMs ? { leaseMs: settings.leaseMs } : {}),
+    clock,
+  });
+  const runJournal = new DynamoJournal(clients.dynamodb, {
+    table: settings.table,
+    deployment: config.name,
+    kind: 'failback',
+    lock,
+    clock,
+  });
+  return {
+    deps: {
+      config,
+      paths,
+      stores,
+      primary: lazy('primary'),
+      secondary: lazy('secondary'),
+      mirror,
+      clock,
+      sleep: ports.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+      logger: ports.logger,
+    },
+    invocation: (holder, deadlineAt) => ({ journal: failbackJournal(runJournal), lock, holder, deadlineAt }),
+    async close() {
+      for (const c of clusters.values()) await (await c.catch(() => undefined))?.close();
+      clusters.clear();
+    },
+  };
+}
+
+async function readAivenToken(
+  secrets: { get(name: string): Promise<Redacted<string> | undefined> },
+  name: string,
+): Promise<Redacted<string>> {
+  const secret = await secrets.get(name);
+  if (!secret) throw new MissingConfigurationError(`secret ${name} (the Aiven API token)`);
+  let token: unknown;
+  try {
+    token = (JSON.parse(secret.reveal()) as { token?: unknown }).token;
+  } catch {
+    token = undefined;
+  }
+  if (typeof token !== 'string' || token.length === 0) {
+    throw new MissingConfigurationError(`secret ${name} in a usable form: expected JSON { "token": "..." }`);
+  }
+  return new Redacted(token);
+}
+
+/** A cluster whose client is built on first use (its parameter and secret are read then). */
+function lazyCluster(alias: string, get: () => Promise<FailbackCluster>): FailbackCluster {
+  const call =
+    <K extends keyof FailbackCluster>(k: K) =>
+    async (...args: unknown[]) =>
+      ((await get())[k] as (...a: unknown[]) => unknown)(...args);
+  return {
+    alias,
+    health: async () => {
+      try {
+        return await (await get()).health();
+      } catch (e: unknown) {
+        return { healthy: false, detail: (e as Error).message };
+      }
+    },
+    offsets: call('offsets') as FailbackCluster['offsets'],
+    read: call('read') as FailbackCluster['read'],
+    ensureTopic: call('ensureTopic') as FailbackCluster['ensureTopic'],
+    append: call('append') as FailbackCluster['append'],
+    deleteRecordsBefore: call('deleteRecordsBefore') as FailbackCluster['deleteRecordsBefore'],
+    readOffsetSyncs: call('readOffsetSyncs') as FailbackCluster['readOffsetSyncs'],
+    readCheckpoints: call('readCheckpoints') as FailbackCluster['readCheckpoints'],
+    describeGroup: call('describeGroup') as FailbackCluster['describeGroup'],
+    committedOffsets: call('committedOffsets') as FailbackCluster['committedOffsets'],
+    commitOffsets: call('commitOffsets') as FailbackCluster['commitOffsets'],
+  };
+}

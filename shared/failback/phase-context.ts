@@ -1,0 +1,72 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { DeploymentPaths } from '../config/paths.ts';
+import type { DeploymentConfig } from '../config/schema.ts';
+import type { Stores } from '../store/active-config.ts';
+import type { FailbackCluster } from './cluster-ops.ts';
+import type { MirrorController, MirrorOutcome } from './mirror-controller.ts';
+import type { ExecutablePhase, FailbackRequest, MirrorStep } from './payload.ts';
+import type { FailbackState } from './state.ts';
+
+/** Everything a phase touches, passed in (STYLE.md: narrow dependencies, no singletons). */
+export interface FailbackDeps {
+  config: DeploymentConfig;
+  paths: DeploymentPaths;
+  stores: Stores;
+  primary: FailbackCluster;
+  secondary: FailbackCluster;
+  /** The mirror controller; `manual` needs the steps confirmed so far. */
+  mirror: (confirmed: ReadonlySet<MirrorStep>) => MirrorController;
+  clock: { now(): number };
+  sleep: (ms: number) => Promise<void>;
+  logger: Pick<Logger, 'info' | 'warn'>;
+}
+
+/** Catch-up progress, reported on every invocation that measures it. */
+export interface CatchUpProgress {
+  /** Records not yet mirrored, summed over partitions (and directions in active-active). */
+  remaining: number;
+  /** Per direction (`secondary->primary`, `primary->secondary`). */
+  directions: Record<string, number>;
+  thresholdRecords: number;
+  percent: number;
+  /** Estimated seconds until the threshold is reached, from the rate since catch-up began; null when unknown. */
+  etaSeconds: number | null;
+}
+
+export type PhaseOutcome =
+  | { kind: 'done'; summary: unknown }
+  /** Needs something from outside (an operator's step, a confirmation, a healthy cluster) before it can go on. */
+  | {
+      kind: 'waiting';
+      reason: string;
+      waitingFor?: MirrorStep | 'confirm' | 'primary-stable';
+      instructions?: string[];
+    }
+  /** Progress was made and journaled, but the invocation's deadline came first. */
+  | { kind: 'deadline'; summary: unknown };
+
+export interface PhaseContext {
+  deps: FailbackDeps;
+  request: FailbackRequest;
+  state: FailbackState;
+  mirror: MirrorController;
+  /** Journal the state as it is now (renews the lock's lease too). */
+  save(): Promise<void>;
+  /** Milliseconds left before this invocation must stop starting work. */
+  remainingMs(): number;
+  /** Progress of catch-up, set by the phase that measured it. */
+  progress?: CatchUpProgress;
+}
+
+export type PhaseRunner = (ctx: PhaseContext) => Promise<PhaseOutcome>;
+export type PhaseRunners = Record<ExecutablePhase, PhaseRunner>;
+
+/** Turn a mirror outcome that needs an operator into a `waiting` outcome. */
+export function waitingForMirror(outcome: MirrorOutcome & { done: false }): PhaseOutcome {
+  return {
+    kind: 'waiting',
+    reason: `waiting for an operator to confirm '${outcome.waitingFor}'`,
+    waitingFor: outcome.waitingFor,
+    instructions: outcome.instructions,
+  };
+}

@@ -1,0 +1,84 @@
+import { measureLag } from './catch-up.ts';
+import type { PartitionPosition } from './mirror-controller.ts';
+import { type PhaseContext, type PhaseOutcome, waitingForMirror } from './phase-context.ts';
+import { lastReplicatedPositions, offsetSyncsLocations } from './salvage.ts';
+
+const POLL_MS = 2_000;
+
+/**
+ * Restore: the reverse mirror off, the forward mirror on again, without copying back what the reverse mirror
+ * wrote into the primary.
+ *
+ * 1. Drain: clients left on the secondary (a late configuration refresh) may still have written there; the reverse
+ *    mirror keeps running until its lag is 0 on two measurements in a row.
+ * 2. Remove the reverse mirror, counting what it copied after the producer cut (those records reach the secondary
+ *    a second time once the forward mirror runs from the cut).
+ * 3. Forward mirror on from the producer cut (Kafka Connect offsets API). A controller that cannot position it
+ *    (Aiven) empties the secondary's stale copies instead, so the re-enabled flow rebuilds them from the primary.
+ */
+export async function runRestore(ctx: PhaseContext): Promise<PhaseOutcome> {
+  const { deps, state } = ctx;
+  const cut = state.switch?.producerCut;
+  if (cut === undefined) throw new Error('restore needs the producer cut from switch');
+  state.restore ??= {
+    reverseStopped: false,
+    forwardOffsetsSet: false,
+    forwardStarted: false,
+    duplicatesOnSecondary: null,
+    secondaryRebuilt: false,
+  };
+  const r = state.restore;
+  if (!r.reverseStopped) {
+    let zeroes = 0;
+    while (zeroes < 2) {
+      const lag = await measureLag(ctx, 'reverse');
+      zeroes = lag === 0 ? zeroes + 1 : 0;
+      if (zeroes >= 2) break;
+      if (ctx.remainingMs() < POLL_MS) {
+        return { kind: 'deadline', summary: { drainingReverse: true, reverseLag: lag } };
+      }
+      await deps.sleep(POLL_MS);
+    }
+    const atCut = state.switch?.reverseAtCut;
+    const final = await lastReplicatedPositions(ctx.mirror, 'reverse', offsetSyncsLocations(ctx, 'reverse'));
+    if (atCut !== undefined && final.source === 'connect-offsets') {
+      let dup = 0;
+      for (const [k, v] of final.positions) dup += Math.max(0, v - (atCut[k] ?? -1));
+      r.duplicatesOnSecondary = dup;
+    }
+    const removed = await ctx.mirror.removeReverse();
+    if (!removed.done) return waitingForMirror(removed);
+    r.reverseStopped = true;
+    await ctx.save();
+  }
+  if (!r.forwardStarted) {
+    let startAt: PartitionPosition[] | undefined;
+    if (ctx.mirror.canSetForwardOffsets) {
+      startAt = Object.entries(cut).map(([k, offset]) => {
+        const i = k.lastIndexOf(':');
+        return { topic: k.slice(0, i), partition: Number(k.slice(i + 1)), offset };
+      });
+    } else if (!r.secondaryRebuilt) {
+      const highs = await deps.secondary.offsets(deps.config.topics);
+      const byTopic = new Map<string, { partition: number; offset: number }[]>();
+      for (const o of highs)
+        byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), { partition: o.partition, offset: o.high }]);
+      for (const [topic, partitions] of byTopic) await deps.secondary.deleteRecordsBefore(topic, partitions);
+      r.secondaryRebuilt = true;
+      await ctx.save();
+    }
+    const started = await ctx.mirror.startForward(startAt);
+    if (!started.done) return waitingForMirror(started);
+    r.forwardOffsetsSet = startAt !== undefined;
+    r.forwardStarted = true;
+    await ctx.save();
+  }
+  return {
+    kind: 'done',
+    summary: {
+      forwardRestartedAt: cut,
+      duplicatesOnSecondary: r.duplicatesOnSecondary,
+      secondaryRebuilt: r.secondaryRebuilt,
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import type { ReverseFlowSpec } from './mirror-controller.ts';
+import { type PhaseContext, type PhaseOutcome, waitingForMirror } from './phase-context.ts';
+import { copyTails } from './salvage.ts';
+import { tpKey } from './state.ts';
+
+/** What the reverse flow mirrors back: the deployment's topics, never the quarantine topic. */
+export function reverseFlowSpec(ctx: Pick<PhaseContext, 'deps'>, requestedBefore: boolean): ReverseFlowSpec {
+  const { config } = ctx.deps;
+  return {
+    topics: config.topics,
+    excludeTopics: [config.failback.quarantineTopic],
+    groups: config.consumerGroups,
+    requestedBefore,
+  };
+}
+
+/**
+ * Reverse: start MM2 secondary → primary. Before that, the primary's log ends are taken once more: everything
+ * below them is stale (it reached the secondary, or salvage copied it to quarantine) and purge may delete it;
+ * anything the primary received since salvage measured (a stray producer) is salvaged first, so the stale end
+ * never hides an unsalvaged record. The forward mirror was stopped by salvage: with the identity policy MM2
+ * cannot detect a cycle, so both directions must never run at once.
+ */
+export async function runReverse(ctx: PhaseContext): Promise<PhaseOutcome> {
+  const { deps, state } = ctx;
+  const salvage = state.salvage;
+  if (salvage === undefined || !salvage.forwardStopped) {
+    throw new Error('reverse needs a finished salvage (the forward mirror stopped)');
+  }
+  if (state.reverse === undefined) {
+    const now = await deps.primary.offsets(deps.config.topics);
+    let grew = false;
+    for (const o of now) {
+      const p = salvage.partitions[tpKey(o.topic, o.partition)];
+      if (p !== undefined && o.high > p.logEnd) {
+        deps.logger.warn('failback reverse: the primary received records after salvage; salvaging them too', {
+          topic: o.topic,
+          partition: o.partition,
+          from: p.logEnd,
+          to: o.high,
+        });
+        p.logEnd = o.high;
+        grew = true;
+      }
+    }
+    if (grew) {
+      await ctx.save();
+      if ((await copyTails(ctx)) === 'deadline')
+        return { kind: 'deadline', summary: { salvagingLateRecords: true } };
+    }
+    const staleEnd: Record<string, number> = {};
+    for (const p of Object.values(salvage.partitions)) staleEnd[tpKey(p.topic, p.partition)] = p.logEnd;
+    // Journaled before asking, so that a reverse flow found existing on a retry is known to be ours.
+    state.reverse = { staleEnd, started: false };
+    await ctx.save();
+  }
+  if (!state.reverse.started) {
+    const outcome = await ctx.mirror.startReverse(reverseFlowSpec(ctx, true));
+    if (!outcome.done) return waitingForMirror(outcome);
+    state.reverse.started = true;
+    await ctx.save();
+    deps.logger.info('failback reverse: reverse mirror started', { detail: outcome.detail });
+  }
+  return { kind: 'done', summary: { staleEnd: state.reverse.staleEnd } };
+}

@@ -1,0 +1,190 @@
+import type { ActiveConfig } from '../config/contract.ts';
+import type { DeploymentConfig } from '../config/schema.ts';
+import { topicMapping } from '../config/topic-mapping.ts';
+import { RefusedError } from '../errors.ts';
+import {
+  commitGroupOffsets,
+  type GroupOffsetOutcome,
+  planGroupOffsets,
+} from '../failover/offset-translation.ts';
+import {
+  type ClusterDefinition,
+  readActiveOnce,
+  readClusterDefinition,
+  writeActive,
+} from '../store/active-config.ts';
+import type { PhaseContext, PhaseOutcome } from './phase-context.ts';
+import { lastReplicatedPositions, offsetSyncsLocations } from './salvage.ts';
+import { tpKey } from './state.ts';
+
+type Role = 'producers' | 'consumers';
+
+/**
+ * Switch: clients back to the primary in two fenced stages (each epoch + 1, written secret → parameter → plain
+ * parameters like failover). Stage 1 moves the first role of `failback.switchOrder` and keeps the other role on the
+ * secondary through the active configuration's `holdback`; stage 2, `failback.switchStageSeconds` later, moves
+ * everyone. Consumers move with their offsets translated back from the reverse mirror's checkpoints on the primary
+ * (committed where the group has no members there and is behind, like failover does on the secondary).
+ *
+ * The moment producers move is the cut: the primary's log ends then are journaled, and the forward mirror
+ * restarts there (restore), so it copies what clients write to the primary and not what the reverse mirror wrote.
+ */
+export async function runSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
+  const { deps, state } = ctx;
+  const { config, stores, paths } = deps;
+  const order: Role[] =
+    config.failback.switchOrder === 'consumers-first'
+      ? ['consumers', 'producers']
+      : ['producers', 'consumers'];
+  state.switch ??= { stagesWritten: 0, epochs: [], groups: [] };
+  const sw = state.switch;
+  const [primaryDef, secondaryDef] = await Promise.all([
+    readClusterDefinition(
+      stores,
+      paths,
+      'primary',
+      config.clusters.primary.secretArn ?? paths.clusterSecret('primary'),
+    ),
+    readClusterDefinition(
+      stores,
+      paths,
+      'secondary',
+      config.clusters.secondary.secretArn ?? paths.clusterSecret('secondary'),
+    ),
+  ]);
+
+  for (let stage = sw.stagesWritten + 1; stage <= 2; stage += 1) {
+    const epoch = state.startEpoch + stage;
+    const role = order[stage - 1] as Role;
+    const active = await readActiveOnce(stores, paths);
+    const written =
+      active.kind === 'consistent' && active.config.epoch >= epoch && active.config.cluster === 'primary';
+    if (!written) {
+      if (active.kind === 'consistent' && active.config.epoch !== epoch - 1) {
+        throw new RefusedError('failback switch', [
+          `expected the active configuration at epoch ${epoch - 1} (written by this failback or the failover it undoes), found epoch ${active.config.epoch} on ${active.config.cluster}: someone else switched; run failback again after checking`,
+        ]);
+      }
+      if (stage === 2 && sw.firstStageAt !== undefined) {
+        const waitMs =
+          Date.parse(sw.firstStageAt) + config.failback.switchStageSeconds * 1000 - deps.clock.now();
+        if (waitMs > 0) {
+          if (waitMs > ctx.remainingMs()) {
+            return {
+              kind: 'deadline',
+              summary: { stagesWritten: sw.stagesWritten, secondStageInSeconds: Math.ceil(waitMs / 1000) },
+            };
+          }
+          await deps.sleep(waitMs);
+        }
+      }
+      if (role === 'consumers') sw.groups = summarise(await translateGroupsBack(ctx));
+      if (role === 'producers') {
+        sw.producerCut = Object.fromEntries(
+          (await deps.primary.offsets(config.topics)).map((o) => [tpKey(o.topic, o.partition), o.high]),
+        );
+        const reverse = await lastReplicatedPositions(
+          ctx.mirror,
+          'reverse',
+          offsetSyncsLocations(ctx, 'reverse'),
+        );
+        sw.reverseAtCut = Object.fromEntries(reverse.positions);
+      }
+      await ctx.save();
+      const next = activeConfigFor(config, {
+        epoch,
+        primary: primaryDef,
+        activeCredentialsSecret: paths.activeCredentialsSecret,
+        reason: `failback ${state.runId} stage ${stage}/2 (${role} to the primary): ${state.reason}`,
+        switchedAt: new Date(deps.clock.now()).toISOString(),
+        holdback:
+          stage === 1
+            ? {
+                role: order[1] as Role,
+                secondary: secondaryDef,
+                secretId: config.clusters.secondary.secretArn ?? paths.clusterSecret('secondary'),
+              }
+            : undefined,
+      });
+      await writeActive(stores, paths, next, primaryDef.credentials);
+      deps.logger.info('failback switch: stage written', { stage, epoch, moved: role });
+    }
+    sw.stagesWritten = stage;
+    sw.epochs = [...new Set([...sw.epochs, epoch])];
+    if (stage === 1) sw.firstStageAt ??= new Date(deps.clock.now()).toISOString();
+    await ctx.save();
+  }
+  return {
+    kind: 'done',
+    summary: {
+      order: config.failback.switchOrder,
+      epochs: sw.epochs,
+      groups: sw.groups,
+      producerCut: sw.producerCut,
+    },
+  };
+}
+
+export function activeConfigFor(
+  config: DeploymentConfig,
+  o: {
+    epoch: number;
+    primary: ClusterDefinition;
+    activeCredentialsSecret: string;
+    reason: string;
+    switchedAt: string;
+    holdback: { role: Role; secondary: ClusterDefinition; secretId: string } | undefined;
+  },
+): ActiveConfig {
+  const p = o.primary.parameter;
+  const next: ActiveConfig = {
+    epoch: o.epoch,
+    cluster: 'primary',
+    alias: config.clusters.primary.alias,
+    bootstrapServers: p.bootstrapServers,
+    securityProtocol: p.securityProtocol,
+    ...(p.sasl ? { sasl: p.sasl } : {}),
+    credentialsSecret: o.activeCredentialsSecret,
+    topics: topicMapping(config, 'primary'),
+    switchedAt: o.switchedAt,
+    reason: o.reason.slice(0, 1000),
+  };
+  if (o.holdback !== undefined) {
+    const s = o.holdback.secondary.parameter;
+    next.holdback = {
+      role: o.holdback.role,
+      cluster: 'secondary',
+      alias: config.clusters.secondary.alias,
+      bootstrapServers: s.bootstrapServers,
+      securityProtocol: s.securityProtocol,
+      ...(s.sasl ? { sasl: s.sasl } : {}),
+      credentialsSecret: o.holdback.secretId,
+      topics: topicMapping(config, 'secondary'),
+    };
+  }
+  return next;
+}
+
+/**
+ * Offsets translated back with the failover's own translation (MirrorClient semantics), seen from the primary:
+ * the config's roles swapped, so "the secondary side" is the primary, and the primary cluster adapter reads the
+ * reverse mirror's `<secondary alias>.checkpoints.internal`.
+ */
+export async function translateGroupsBack(ctx: PhaseContext): Promise<GroupOffsetOutcome[]> {
+  const { config, primary } = ctx.deps;
+  const swapped: DeploymentConfig = {
+    ...config,
+    clusters: { primary: config.clusters.secondary, secondary: config.clusters.primary },
+  };
+  const plans = await planGroupOffsets(swapped, primary);
+  return commitGroupOffsets(plans, primary);
+}
+
+function summarise(outcomes: GroupOffsetOutcome[]) {
+  return outcomes.map((o) => ({
+    group: o.group,
+    committed: o.committed.length,
+    untranslated: [],
+    ...(o.outcome === 'committed' || o.outcome === 'up-to-date' ? {} : { skipped: o.error ?? o.outcome }),
+  }));
+}
