@@ -31,8 +31,8 @@ export interface ExecuteDeps {
   readTargetCredentials(): Promise<Redacted<ClusterCredentials>>;
   now(): number;
   logger: {
-    info(message: string, extra?: Record<string, unknown>): void;
-    warn(message: string, extra?: Record<string, unknown>): void;
+    info(message: string, ...extra: Array<Record<string, unknown>>): void;
+    warn(message: string, ...extra: Array<Record<string, unknown>>): void;
   };
 }
 

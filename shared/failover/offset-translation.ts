@@ -122,7 +122,8 @@ export async function planGroupOffsets(
       try {
         const { state, members } = await secondary.describeGroup(group);
         if (mine.length === 0) return { group, state, members, decision: 'no-checkpoints', partitions: [] };
-        const committed = await committedMap(secondary, group, topics);
+        // Only topics MM2 checkpointed: they exist on the secondary (asking about one that does not fails).
+        const committed = await committedMap(secondary, group, [...new Set(mine.map((c) => c.topic))]);
         const active = members > 0;
         const partitions = mine.map((c): PartitionOffset => {
           const translated = toSafeInt(c.downstreamOffset);

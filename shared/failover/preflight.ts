@@ -1,5 +1,6 @@
 import type { ClusterRole, DeploymentConfig } from '../config/schema.ts';
 import { describeError } from '../errors.ts';
+import { confirmedDown, isFitTarget, lagWithinBudget } from '../health/detection-policy.ts';
 import type { FailoverRequest } from './input.ts';
 
 /**
@@ -102,15 +103,17 @@ export async function preflight(input: PreflightInput, deps: PreflightDeps): Pro
     readLagSafely(deps.readLag),
   ]);
 
-  const notDown = primaryProbes.find((p) => p.verdict !== 'down');
-  if (notDown) {
+  if (!forced && !confirmedDown(primaryProbes, config.detection.confirmProbes)) {
+    const notDown = primaryProbes.find((p) => p.verdict !== 'down');
     refusals.push({
       code: 'primary-not-down',
-      message: `the primary is not confirmed down: re-probe ${primaryProbes.length} of ${config.detection.confirmProbes} says '${notDown.verdict}'${notDown.reasons.length ? ` (${notDown.reasons.join('; ')})` : ''}`,
+      message: notDown
+        ? `the primary is not confirmed down: re-probe ${primaryProbes.length} of ${config.detection.confirmProbes} says '${notDown.verdict}'${notDown.reasons.length ? ` (${notDown.reasons.join('; ')})` : ''}`
+        : `the primary is not confirmed down: ${primaryProbes.length} of ${config.detection.confirmProbes} re-probes ran`,
     });
   }
 
-  if (secondary.verdict === 'down') {
+  if (!isFitTarget(secondary)) {
     const finding: Finding = {
       code: 'secondary-unhealthy',
       message: `the secondary is down${secondary.reasons.length ? ` (${secondary.reasons.join('; ')})` : ''}`,
@@ -174,26 +177,29 @@ async function readLagSafely(
   }
 }
 
+/**
+ * The budget rule is the health module's (`lagWithinBudget`: both figures must be known and within budget);
+ * each of its problems becomes a finding with a code an operator or a test can act on.
+ */
 function judgeLag(lag: ReplicationLag | undefined, safety: DeploymentConfig['safety']): Finding[] {
-  if (!lag || (lag.backlogRecords === undefined && lag.lagSeconds === undefined)) {
+  if (!lag) {
     return [
       { code: 'lag-unknown', message: 'no replication lag has been measured: the data loss is unknown' },
     ];
   }
-  const findings: Finding[] = [];
-  if (lag.backlogRecords === undefined) {
-    findings.push({ code: 'lag-unknown', message: `the backlog was not measured (at ${lag.measuredAt})` });
-  } else if (lag.backlogRecords > safety.maxLagRecords) {
-    findings.push({
-      code: 'lag-records',
-      message: `the last measured backlog, ${lag.backlogRecords} records at ${lag.measuredAt}, exceeds the budget of ${safety.maxLagRecords}`,
-    });
-  }
-  if (lag.lagSeconds !== undefined && lag.lagSeconds > safety.maxLagSeconds) {
-    findings.push({
-      code: 'lag-seconds',
-      message: `the last measured replication lag, ${lag.lagSeconds} s at ${lag.measuredAt}, exceeds the budget of ${safety.maxLagSeconds} s`,
-    });
-  }
-  return findings;
+  const judged = lagWithinBudget(
+    {
+      ...(lag.lagSeconds === undefined ? {} : { lagSeconds: lag.lagSeconds }),
+      ...(lag.backlogRecords === undefined ? {} : { backlogRecords: lag.backlogRecords }),
+    },
+    safety,
+  );
+  return judged.problems.map((problem): Finding => {
+    const code = problem.includes('unknown')
+      ? 'lag-unknown'
+      : problem.includes('backlog')
+        ? 'lag-records'
+        : 'lag-seconds';
+    return { code, message: `${problem} (measured at ${lag.measuredAt})` };
+  });
 }

@@ -289,7 +289,7 @@ describe('runFailover', () => {
   it('changes nothing and notifies when preflight refuses an automatic failover', async () => {
     const h = failoverHarness();
     await primaryActive(h, 3);
-    h.lag = { measuredAt: '2026-11-21T11:59:00.000Z', backlogRecords: 99_999, topics: [] };
+    h.lag = { measuredAt: '2026-11-21T11:59:00.000Z', backlogRecords: 99_999, lagSeconds: 5, topics: [] };
 
     const result = await runFailover(alarm(), h.deps);
 

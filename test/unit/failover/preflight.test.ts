@@ -158,6 +158,15 @@ describe('preflight', () => {
     expect(codes(await preflight(input, deps))).toEqual(['lag-unknown']);
   });
 
+  it('refuses with lag-unknown when only the backlog was measured, naming the missing figure', async () => {
+    const { deps, input } = setup({ lag: { measuredAt: goodLag.measuredAt, backlogRecords: 3, topics: [] } });
+
+    const report = await preflight(input, deps);
+
+    expect(codes(report)).toEqual(['lag-unknown']);
+    expect(report.refusals[0]?.message).toContain('replication lag (seconds) unknown');
+  });
+
   it('refuses with lag-unknown and warns when the measurement cannot be read', async () => {
     const { deps, input } = setup({ lag: new Error('SSM throttled') });
 
@@ -200,8 +209,8 @@ describe('preflight', () => {
       'cooldown',
       'primary-not-down',
       'secondary-unhealthy',
-      'lag-records',
       'lag-seconds',
+      'lag-records',
     ]);
   });
 

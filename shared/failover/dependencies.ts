@@ -1,0 +1,179 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { KafkaConfig } from 'kafkajs';
+import { z } from 'zod';
+import { deploymentPaths } from '../config/paths.ts';
+import type { ClusterRole, DeploymentConfig } from '../config/schema.ts';
+import { parseOrThrow } from '../config/validate.ts';
+import {
+  buildKafkaConfig,
+  type ClientCache,
+  configFingerprint,
+  type KafkaClientCache,
+} from '../kafka/client-factory.ts';
+import { type ClusterClient, createClusterClient } from '../kafka/cluster-client.ts';
+import { replicationPolicy } from '../kafka/replication-policy.ts';
+import { readClusterDefinition, type Stores } from '../store/active-config.ts';
+import { DynamoJournal } from '../store/dynamo-journal.ts';
+import { type Clock, DynamoLock } from '../store/dynamo-lock.ts';
+import { SecretsManagerStore } from '../store/secrets-manager-store.ts';
+import { SsmParameterStore } from '../store/ssm-parameter-store.ts';
+import type { FailoverDeps, FailoverLogger } from './failover.ts';
+import { kafkaGroupOffsets } from './kafka-group-offsets.ts';
+import type { ReadReplicationLag, ReprobeCluster } from './preflight.ts';
+import { SnsNotifier } from './sns-notifier.ts';
+
+/**
+ * Wires the failover's dependencies from long-lived clients. The handler creates the clients once per container
+ * and calls this once; tests and the benchmark call it with clients pointed at moto and the harness.
+ */
+
+export interface FailoverClients {
+  ssm: Pick<SSMClient, 'send'>;
+  secretsManager: Pick<SecretsManagerClient, 'send'>;
+  dynamodb: Pick<DynamoDBClient, 'send'>;
+  sns: Pick<SNSClient, 'send'>;
+  /** Clients of an extra region (created on first use, kept per container). */
+  regional(region: string): {
+    ssm: Pick<SSMClient, 'send'>;
+    secretsManager: Pick<SecretsManagerClient, 'send'>;
+  };
+  /** Connected kafkajs admins, one per cluster. */
+  kafka: KafkaClientCache;
+  /** Cluster-level clients (checkpoint reads), one per cluster. */
+  clusterClients: ClientCache<ClusterClient>;
+}
+
+export interface FailoverSettings {
+  config: DeploymentConfig;
+  /** DynamoDB table of the lock and the journal (`MM2_FAILOVER_TABLE`). */
+  table: string;
+  /** SNS topic of the notifications (`MM2_FAILOVER_TOPIC_ARN`). */
+  topicArn: string;
+  homeRegion?: string;
+  leaseMs?: number;
+}
+
+export interface FailoverPorts {
+  logger: FailoverLogger;
+  /** The health module's per-cluster probe. */
+  reprobe: ReprobeCluster;
+  /** The last measured replication lag (the probe's result in SSM). */
+  readLag: ReadReplicationLag;
+  clock?: Clock & { sleep?(ms: number): Promise<void> };
+}
+
+/** A cluster's kafkajs config from its operator-written parameter and secret. */
+export async function clusterKafkaConfig(
+  stores: Stores,
+  config: DeploymentConfig,
+  role: ClusterRole,
+): Promise<KafkaConfig> {
+  const paths = deploymentPaths(config.name);
+  const definition = await readClusterDefinition(
+    stores,
+    paths,
+    role,
+    config.clusters[role].secretArn ?? paths.clusterSecret(role),
+  );
+  return buildKafkaConfig(definition.parameter, definition.credentials, {
+    clientId: `mm2-failover-${config.name}-failover`,
+    connectTimeoutMs: config.detection.connectTimeoutMs,
+    requestTimeoutMs: config.detection.requestTimeoutMs,
+    // Offset commits and checkpoint reads on the healthy secondary may retry once; probes never do.
+    retries: 1,
+    ...(config.clusters[role].region ? { region: config.clusters[role].region } : {}),
+  });
+}
+
+export function failoverDependencies(
+  settings: FailoverSettings,
+  clients: FailoverClients,
+  ports: FailoverPorts,
+): FailoverDeps {
+  const { config } = settings;
+  const clock = ports.clock ?? { now: () => Date.now() };
+  const stores = storesOf(clients);
+  const lock = new DynamoLock(clients.dynamodb, {
+    table: settings.table,
+    deployment: config.name,
+    ...(settings.leaseMs ? { leaseMs: settings.leaseMs } : {}),
+    clock,
+  });
+  const secondaryConfig = () => clusterKafkaConfig(stores, config, 'secondary');
+  const secondaryName = `${config.name}/secondary`;
+  const secondaryGroups = kafkaGroupOffsets({
+    admin: async () => clients.kafka.admin(secondaryName, await secondaryConfig()),
+    cluster: async () => {
+      const kafkaConfig = await secondaryConfig();
+      return clients.clusterClients.get(secondaryName, configFingerprint(kafkaConfig), async () =>
+        createClusterClient(kafkaConfig),
+      );
+    },
+    checkpointsTopic: replicationPolicy(config).checkpointsTopic(config.clusters.primary.alias),
+    onFailure: () => {
+      clients.kafka.forget(secondaryName);
+      clients.clusterClients.forget(secondaryName);
+    },
+  });
+  const regionStores = new Map<string, Stores>();
+  return {
+    config,
+    stores,
+    regionStores: (region) => {
+      let s = regionStores.get(region);
+      if (!s) {
+        s = storesOf(clients.regional(region));
+        regionStores.set(region, s);
+      }
+      return s;
+    },
+    ...(settings.homeRegion ? { homeRegion: settings.homeRegion } : {}),
+    lock,
+    journal: new DynamoJournal(clients.dynamodb, {
+      table: settings.table,
+      deployment: config.name,
+      kind: 'failover',
+      lock,
+      clock,
+    }),
+    reprobe: ports.reprobe,
+    readLag: ports.readLag,
+    secondaryGroups,
+    notifier: new SnsNotifier(clients.sns, settings.topicArn),
+    clock: {
+      now: () => clock.now(),
+      sleep: clock.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    },
+    logger: ports.logger,
+  };
+}
+
+function storesOf(c: {
+  ssm: Pick<SSMClient, 'send'>;
+  secretsManager: Pick<SecretsManagerClient, 'send'>;
+}): Stores {
+  return { parameters: new SsmParameterStore(c.ssm), secrets: new SecretsManagerStore(c.secretsManager) };
+}
+
+const environmentSchema = z.object({
+  MM2_FAILOVER_TABLE: z.string().min(1, 'expected the DynamoDB table of the lock and journal'),
+  MM2_FAILOVER_TOPIC_ARN: z.string().startsWith('arn:', 'expected the SNS topic ARN of the notifications'),
+  AWS_REGION: z.string().optional(),
+});
+
+/** The function's environment, read once at cold start; a missing variable fails naming it. */
+export function failoverEnvironment(env: NodeJS.ProcessEnv): {
+  table: string;
+  topicArn: string;
+  region?: string;
+} {
+  const e = parseOrThrow(environmentSchema, env, 'environment');
+  return {
+    table: e.MM2_FAILOVER_TABLE,
+    topicArn: e.MM2_FAILOVER_TOPIC_ARN,
+    ...(e.AWS_REGION ? { region: e.AWS_REGION } : {}),
+  };
+}
