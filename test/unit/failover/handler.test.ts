@@ -58,10 +58,7 @@ describe('failover handler', () => {
     ddb
       .on(PutItemCommand)
       .rejects(Object.assign(new Error('held'), { name: 'ConditionalCheckFailedException' }));
-    ddb.onAnyCommand().resolves({ Item: { holder: { S: 'req-0' }, purpose: { S: 'failover' } } });
-    ddb
-      .on(PutItemCommand)
-      .rejects(Object.assign(new Error('held'), { name: 'ConditionalCheckFailedException' }));
+    ddb.on(GetItemCommand).resolves({ Item: { holder: { S: 'req-0' }, purpose: { S: 'failover' } } });
 
     await expect(
       handler({ action: 'failover', reason: 'primary region down', requestedBy: 'alice' }, context),
