@@ -20,13 +20,16 @@ export interface FollowingMessagePayload extends EachMessagePayload {
 
 export interface ConsumerDrainOptions {
   /**
-   * The old cluster's topics must have stopped growing for this long before the consumer leaves: every
-   * following producer, in every process, has moved by then. Default: the source's longest poll delay + 1 s.
+   * How long after the switch every following producer, in every process, has moved off the old cluster: their
+   * longest poll delay plus the time they give sends in flight there. The end offsets to drain to are taken
+   * then. Records that arrive later are not waited for: with a mirror still writing into the old cluster's
+   * topic (the forward mirror after a failback) they are copies of what the new cluster holds, and the topic
+   * never goes quiet. Default: the source's longest poll delay + 4,000 ms (the producer's 3 s drain + 1 s).
    */
-  quietMs?: number;
-  /** Give up draining after this long (a producer that never moves, or a cluster too slow). Default 30,000 ms. */
+  settleMs?: number;
+  /** Give up draining after this long in all (the group cannot keep up, or the cluster is slow). Default 30,000 ms. */
   timeoutMs?: number;
-  /** How often end offsets and committed offsets are compared while draining. Default 250 ms. */
+  /** How often the group's committed offsets are compared with the end offsets while draining. Default 250 ms. */
   checkIntervalMs?: number;
 }
 
@@ -50,9 +53,9 @@ export interface FollowingConsumerOptions {
   /** kafkajs `run` options other than the handler (autoCommit, partitionsConsumedConcurrently, ...). */
   run?: Omit<ConsumerRunConfig, 'eachMessage' | 'eachBatch'>;
   /**
-   * Before leaving a cluster that still answers, keep consuming there until the group has read everything and
-   * the topics have been quiet for `quietMs`, so records produced just before the switch are not left behind.
-   * A cluster that does not answer is left at once. `false` leaves immediately. Default `{}` (on).
+   * Before leaving a cluster that still answers, keep consuming there until the group has read everything that
+   * was written there up to `settleMs` after the switch, so records produced just before the switch are not
+   * left behind. A cluster that does not answer is left at once. `false` leaves immediately. Default `{}` (on).
    */
   drain?: ConsumerDrainOptions | false;
   /** Bound on connecting + subscribing on a cluster, per attempt. Default 30,000 ms. */
@@ -291,13 +294,13 @@ export class FollowingConsumer {
   }
 
   /**
-   * Keep the old consumer running until the group's committed offsets reach the end of every partition and
-   * the end has not moved for `quietMs` — or until the deadline, or until the cluster stops answering.
+   * Keep the old consumer running until the group's committed offsets reach the end offsets taken `settleMs`
+   * after the switch — or until the deadline, or until the cluster stops answering.
    */
   async #drain(gen: Generation): Promise<DrainResult> {
     const options = this.#options.drain;
     if (options === false) return { kind: 'disabled' };
-    const quietMs = options?.quietMs ?? this.#options.source.maxPollDelayMs + 1_000;
+    const settleMs = options?.settleMs ?? this.#options.source.maxPollDelayMs + 4_000;
     const timeoutMs = options?.timeoutMs ?? 30_000;
     const checkIntervalMs = options?.checkIntervalMs ?? 250;
     const admin = gen.kafka.admin();
@@ -311,43 +314,40 @@ export class FollowingConsumer {
       if (r.kind === 'error') throw r.error;
       throw new Error(r.kind === 'timeout' ? `no answer within ${this.#callTimeoutMs} ms` : 'stopped');
     };
-    const started = this.#clock.now();
-    let lastEnds = '';
-    let lastChange = started;
-    let firstHigh: Map<string, bigint> | undefined;
-    let behind = 0n;
-    try {
-      await call(admin.connect());
-      for (;;) {
-        const ends = new Map<string, { high: bigint; low: bigint }>();
-        for (const topic of gen.topics) {
-          for (const p of await call(admin.fetchTopicOffsets(topic))) {
-            ends.set(`${topic}:${p.partition}`, { high: BigInt(p.high), low: BigInt(p.low) });
-          }
+    const endOffsets = async () => {
+      const ends = new Map<string, { high: bigint; low: bigint }>();
+      for (const topic of gen.topics) {
+        for (const p of await call(admin.fetchTopicOffsets(topic))) {
+          ends.set(`${topic}:${p.partition}`, { high: BigInt(p.high), low: BigInt(p.low) });
         }
+      }
+      return ends;
+    };
+    const started = this.#clock.now();
+    try {
+      // Asking once at once tells a dead or hung cluster apart without waiting for the settle time.
+      await call(admin.connect());
+      const before = await endOffsets();
+      await this.#clock.sleep(Math.max(0, settleMs - (this.#clock.now() - started)), this.#stopping.signal);
+      const targets = await endOffsets();
+      for (;;) {
         const committed = new Map<string, bigint>();
         for (const t of await call(
           admin.fetchOffsets({ groupId: this.#options.groupId, topics: gen.topics }),
         )) {
           for (const p of t.partitions) committed.set(`${t.topic}:${p.partition}`, BigInt(p.offset));
         }
-        const now = this.#clock.now();
-        const fingerprint = [...ends].map(([tp, e]) => `${tp}=${e.high}`).join(',');
-        if (fingerprint !== lastEnds) {
-          lastEnds = fingerprint;
-          lastChange = now;
-        }
-        firstHigh ??= new Map([...ends].map(([tp, e]) => [tp, e.high]));
-        behind = 0n;
-        for (const [tp, { high, low }] of ends) {
+        let behind = 0n;
+        for (const [tp, { high, low }] of targets) {
           const c = committed.get(tp) ?? -1n;
           // No committed offset yet: the group starts at the log start, or (latest) at the end seen first.
-          const position = c >= 0n ? c : this.#fromBeginning ? low : (firstHigh.get(tp) ?? high);
+          const position = c >= 0n ? c : this.#fromBeginning ? low : (before.get(tp)?.high ?? high);
           if (high > position) behind += high - position;
         }
-        if (behind === 0n && now - lastChange >= quietMs) return { kind: 'drained' };
-        if (now - started >= timeoutMs) return { kind: 'timeout', leftBehind: Number(behind) };
-        if (this.#stopping.signal.aborted) return { kind: 'timeout', leftBehind: Number(behind) };
+        if (behind === 0n) return { kind: 'drained' };
+        if (this.#clock.now() - started >= timeoutMs || this.#stopping.signal.aborted) {
+          return { kind: 'timeout', leftBehind: Number(behind) };
+        }
         await this.#clock.sleep(checkIntervalMs, this.#stopping.signal);
       }
     } catch (e: unknown) {

@@ -166,6 +166,7 @@ export class FakeAdmin implements AdminLike {
       }));
   }
   async fetchOffsets(options: { groupId: string; topics?: string[] }) {
+    this.calls += 1;
     return (options.topics ?? []).map((topic) => ({
       topic,
       partitions: [...this.high.keys()]
@@ -226,13 +227,16 @@ export class FakeKafka {
 /** A logger that keeps what it was told, so tests can assert warnings (and that no secret reached it). */
 export class MemoryLogger implements ClientLogger {
   readonly lines: Array<{ level: string; message: string; attributes?: Record<string, unknown> }> = [];
-  info(message: string, attributes?: Record<string, unknown>): void {
+  info(message: string, ...rest: Array<Record<string, unknown>>): void {
+    const attributes = rest[0];
     this.lines.push({ level: 'info', message, ...(attributes ? { attributes } : {}) });
   }
-  warn(message: string, attributes?: Record<string, unknown>): void {
+  warn(message: string, ...rest: Array<Record<string, unknown>>): void {
+    const attributes = rest[0];
     this.lines.push({ level: 'warn', message, ...(attributes ? { attributes } : {}) });
   }
-  error(message: string, attributes?: Record<string, unknown>): void {
+  error(message: string, ...rest: Array<Record<string, unknown>>): void {
+    const attributes = rest[0];
     this.lines.push({ level: 'error', message, ...(attributes ? { attributes } : {}) });
   }
 }

@@ -29,7 +29,7 @@ async function started(
     logger,
     retryBackoffMs: 5,
     onSwitch: (e) => switches.push(e),
-    drain: { quietMs: 20, timeoutMs: 2_000, checkIntervalMs: 5 },
+    drain: { settleMs: 20, timeoutMs: 2_000, checkIntervalMs: 5 },
     ...options,
   });
   await consumer.start();
@@ -74,7 +74,7 @@ describe('FollowingConsumer', () => {
     expect(kafka.consumers).toHaveLength(0);
   });
 
-  it('on a switch, keeps reading the old cluster until the group has caught up and it is quiet, then moves', async () => {
+  it('on a switch, keeps reading the old cluster until the group has read what was written there, then moves', async () => {
     // Arrange: the group has read 8 of 10 records on the primary.
     const { kafka, source, consumer, switches, received } = await started();
     const admin = kafka.admin('primary');
@@ -111,6 +111,31 @@ describe('FollowingConsumer', () => {
     expect(consumer.active?.epoch).toBe(2);
   });
 
+  it('does not wait for records a mirror keeps writing into the old topic after the settle time', async () => {
+    // Arrange: after a failback the forward mirror keeps copying into the old cluster's topic; it never goes quiet.
+    const { kafka, source, consumer, switches } = await started({
+      drain: { settleMs: 10, timeoutMs: 5_000, checkIntervalMs: 5 },
+    });
+    const admin = kafka.admin('primary');
+    admin.high.set('orders:0', 10);
+    admin.committed.set('orders:0', 10);
+    const mirror = setInterval(() => admin.high.set('orders:0', (admin.high.get('orders:0') ?? 0) + 1), 1);
+
+    // Act
+    try {
+      await source.publish(activeConfig('secondary', 2, failover));
+      await waitUntil(() => admin.calls >= 2);
+      // The group keeps reading the copies too, a little behind the mirror.
+      admin.committed.set('orders:0', admin.high.get('orders:0') ?? 0);
+      await consumer.settled();
+    } finally {
+      clearInterval(mirror);
+    }
+
+    // Assert
+    expect(switches[0]?.drain).toEqual({ kind: 'drained' });
+  });
+
   it('labels records read after the switch with the new cluster and maps the mirrored topic back to the logical one', async () => {
     const { kafka, source, consumer, received } = await started({ drain: false });
 
@@ -140,7 +165,7 @@ describe('FollowingConsumer', () => {
 
   it('gives up draining at the deadline and reports how many records it left behind', async () => {
     const { kafka, source, consumer, switches } = await started({
-      drain: { quietMs: 10, timeoutMs: 50, checkIntervalMs: 5 },
+      drain: { settleMs: 10, timeoutMs: 50, checkIntervalMs: 5 },
     });
     const admin = kafka.admin('primary');
     admin.high.set('orders:0', 10);
@@ -157,7 +182,7 @@ describe('FollowingConsumer', () => {
 
   it('counts a partition with no committed offset as unread from its start when reading from the beginning', async () => {
     const { kafka, source, consumer, switches } = await started({
-      drain: { quietMs: 10, timeoutMs: 50, checkIntervalMs: 5 },
+      drain: { settleMs: 10, timeoutMs: 50, checkIntervalMs: 5 },
     });
     kafka.admin('primary').high.set('orders:0', 5);
 

@@ -1,0 +1,314 @@
+import { readFileSync } from 'node:fs';
+import { type Admin, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { awsClientConfig } from '#harness/aws-clients.ts';
+import { harness } from '#harness/client.ts';
+import type { HarnessInfo } from '#harness/info.ts';
+import { kafkaClient } from '#harness/kafka-clients.ts';
+import { uniqueName } from '#harness/unique-name.ts';
+import { waitFor } from '#harness/wait-for.ts';
+import {
+  ActiveConfigWatcher,
+  type ConsumerSwitchEvent,
+  createAwsStores,
+  FollowingConsumer,
+  FollowingProducer,
+  type FollowingSendResult,
+  type ProducerSwitchEvent,
+  type Stores,
+} from '#shared/client/index.ts';
+import type { ActiveConfig } from '#shared/config/contract.ts';
+import { parseDeploymentConfig } from '#shared/config/load.ts';
+import { type DeploymentPaths, deploymentPaths } from '#shared/config/paths.ts';
+import type { ClusterRole, DeploymentConfig } from '#shared/config/schema.ts';
+import { topicMapping } from '#shared/config/topic-mapping.ts';
+import { writeActive } from '#shared/store/active-config.ts';
+import { Redacted } from '#shared/store/redacted.ts';
+
+// A busy 2-core box running several JVMs: deadlines are generous, never sleeps.
+const MIRROR_DEADLINE_MS = 60_000;
+const PHASE_DEADLINE_MS = 60_000;
+const ALL_SEEN_DEADLINE_MS = 90_000;
+/** Records acknowledged on each cluster before the next switch. */
+const PER_PHASE = 60;
+
+describe('following producer and consumer (real Kafka, MirrorMaker 2, moto)', () => {
+  const h = harness();
+  const { info } = h;
+  const stores = createAwsStores(awsClientConfig(info));
+  let primaryAdmin: Admin;
+  let secondaryAdmin: Admin;
+
+  beforeAll(async () => {
+    primaryAdmin = kafkaClient(info, 'primary').admin();
+    secondaryAdmin = kafkaClient(info, 'secondary').admin();
+    await Promise.all([primaryAdmin.connect(), secondaryAdmin.connect()]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([primaryAdmin?.disconnect(), secondaryAdmin?.disconnect()]);
+  });
+
+  /** A fresh deployment with its own topic (mirrored to the secondary), active on the primary at epoch 1. */
+  async function deploymentWithTopic(): Promise<Deployment> {
+    const d = newDeployment(info, stores);
+    await primaryAdmin.createTopics({ topics: [{ topic: d.topic, numPartitions: 2 }], waitForLeaders: true });
+    // The route after failover is the mirrored topic; MM2 creates it on its next topic refresh.
+    const mirrored = d.route('secondary');
+    await waitFor(async () => (await secondaryAdmin.listTopics()).includes(mirrored), {
+      timeoutMs: MIRROR_DEADLINE_MS,
+      what: `MM2 to create ${mirrored} on the secondary`,
+    });
+    await d.switchTo(1, 'primary');
+    return d;
+  }
+
+  it('delivers every acknowledged record while the active configuration moves primary → secondary → primary', async () => {
+    // Arrange
+    const d = await deploymentWithTopic();
+    const app = await startApplication(d);
+
+    try {
+      // Act
+      await waitFor(() => app.ackedIn(1) >= PER_PHASE && app.seen.size >= PER_PHASE / 2, {
+        timeoutMs: PHASE_DEADLINE_MS,
+        what: 'records acknowledged and consumed on the primary',
+      });
+      await d.switchTo(2, 'secondary');
+      await waitFor(() => app.ackedIn(2) >= PER_PHASE && app.consumer.active?.epoch === 2, {
+        timeoutMs: PHASE_DEADLINE_MS,
+        what: 'producer and consumer following the switch to the secondary',
+      });
+      await d.switchTo(3, 'primary');
+      await waitFor(() => app.ackedIn(3) >= PER_PHASE && app.consumer.active?.epoch === 3, {
+        timeoutMs: PHASE_DEADLINE_MS,
+        what: 'producer and consumer following the switch back to the primary',
+      });
+      await app.stopHandingOver();
+      await app.waitUntilAllSeen();
+
+      // Assert
+      app.report('switch and switch back');
+      expect(app.missing()).toEqual([]);
+      expect(app.rejected).toEqual([]);
+      expect(app.acked.size).toBe(app.handed());
+      expect(app.ackedOn('secondary').every((r) => r.topic === `primary.${d.topic}`)).toBe(true);
+      expect(app.ackedOn('primary').every((r) => r.topic === d.topic)).toBe(true);
+      expect([...app.seenOn].sort()).toEqual(['primary', 'secondary']);
+      expect(app.producerSwitches.map((s) => `${s.from.epoch}->${s.to.epoch}`)).toEqual(['1->2', '2->3']);
+      expect(app.consumerSwitches.map((s) => [s.from.cluster, s.to.cluster, s.drain.kind, s.topics])).toEqual(
+        [
+          ['primary', 'secondary', 'drained', [`primary.${d.topic}`]],
+          ['secondary', 'primary', 'drained', [d.topic]],
+        ],
+      );
+      expect(app.watcherErrors).toEqual([]);
+    } finally {
+      await app.close();
+    }
+  }, 300_000);
+
+  it('moves sends stuck on a hung primary to the secondary and still delivers every acknowledged record', async () => {
+    // Arrange
+    const d = await deploymentWithTopic();
+    const app = await startApplication(d);
+    let hung = false;
+
+    try {
+      await waitFor(() => app.ackedIn(1) >= PER_PHASE && app.seen.size >= PER_PHASE / 2, {
+        timeoutMs: PHASE_DEADLINE_MS,
+        what: 'records acknowledged and consumed on the primary',
+      });
+
+      // Act: the primary stops answering (TCP open, nothing served); sends pile up in flight; failover writes.
+      await h.hang('primary');
+      hung = true;
+      const ackedBeforeHang = app.acked.size;
+      await waitFor(() => app.inFlight() >= 10, {
+        timeoutMs: 30_000,
+        what: 'sends stuck on the hung primary',
+      });
+      await d.switchTo(2, 'secondary');
+      await waitFor(() => app.ackedIn(2) >= PER_PHASE && app.consumer.active?.epoch === 2, {
+        timeoutMs: PHASE_DEADLINE_MS,
+        what: 'producer and consumer following the failover to the secondary',
+      });
+      await app.stopHandingOver();
+      // What the primary acknowledged before it hung reaches the secondary once MM2 can read it again.
+      await h.resume('primary');
+      hung = false;
+      await app.waitUntilAllSeen();
+
+      // Assert
+      app.report('failover from a hung primary');
+      expect(app.rejected).toEqual([]);
+      expect(app.acked.size).toBe(app.handed());
+      expect(app.missing()).toEqual([]);
+      expect(app.ackedOn('primary').length).toBeLessThanOrEqual(ackedBeforeHang);
+      expect(app.producerSwitches).toHaveLength(1);
+      expect(app.producerSwitches[0]?.abandonedInFlight).toBeGreaterThanOrEqual(10);
+      expect(app.ackedOn('secondary').filter((r) => r.attempts > 1).length).toBeGreaterThanOrEqual(10);
+      expect(app.consumerSwitches.map((s) => s.drain.kind)).toEqual(['unreachable']);
+    } finally {
+      if (hung) await h.resume('primary');
+      await app.close();
+    }
+  }, 300_000);
+});
+
+interface Deployment {
+  name: string;
+  topic: string;
+  paths: DeploymentPaths;
+  stores: Stores;
+  route(cluster: ClusterRole): string;
+  /** Write a switch the way failover does: `writeActive`, secret first, with the harness's credentials. */
+  switchTo(epoch: number, cluster: ClusterRole): Promise<void>;
+}
+
+function newDeployment(info: HarnessInfo, stores: Stores): Deployment {
+  const name = uniqueName('client');
+  const topic = uniqueName('orders');
+  const paths = deploymentPaths(name);
+  const config: DeploymentConfig = parseDeploymentConfig({
+    name,
+    mode: 'active-passive',
+    replicationPolicy: 'default',
+    clusters: {
+      primary: { alias: info.clusters.primary.alias, auth: 'mtls', expectedBrokers: 1 },
+      secondary: { alias: info.clusters.secondary.alias, auth: 'mtls', expectedBrokers: 1 },
+    },
+    topics: [topic],
+    mirror: { kind: 'manual' },
+  });
+  // The harness's mTLS credentials: one CA and one client certificate for both clusters, Aiven style.
+  const { tls } = info;
+  if (!tls) throw new Error('the client integration tests need the harness mTLS listener');
+  const creds = new Redacted({
+    ca: readFileSync(tls.caPath, 'utf8'),
+    cert: readFileSync(tls.certPath, 'utf8'),
+    key: readFileSync(tls.keyPath, 'utf8'),
+  });
+  return {
+    name,
+    topic,
+    paths,
+    stores,
+    route: (cluster) => topicMapping(config, cluster)[topic]?.produce ?? '',
+    switchTo: async (epoch, cluster) => {
+      const c = info.clusters[cluster];
+      const next: ActiveConfig = {
+        epoch,
+        cluster,
+        alias: c.alias,
+        bootstrapServers: (c.tlsBootstrapServers ?? '').split(','),
+        securityProtocol: 'SSL',
+        credentialsSecret: paths.activeCredentialsSecret,
+        topics: topicMapping(config, cluster),
+        switchedAt: new Date().toISOString(),
+        reason: `integration test: to ${cluster}`,
+      };
+      await writeActive(stores, paths, next, creds);
+    },
+  };
+}
+
+/**
+ * An application as a team would write it with the library: one watcher, a following producer handed a record
+ * every 20 ms whatever happens (without waiting for the previous one), and a following consumer counting
+ * what it sees by record id.
+ */
+async function startApplication(d: Deployment) {
+  const watcherErrors: Error[] = [];
+  const watcher = new ActiveConfigWatcher({
+    deployment: d.name,
+    stores: d.stores,
+    kafka: { clientId: 'client-follow-test', logLevel: logLevel.NOTHING },
+    intervalMs: 1_000,
+    onError: (e) => watcherErrors.push(e),
+  });
+  await watcher.start();
+  const producerSwitches: ProducerSwitchEvent[] = [];
+  const consumerSwitches: ConsumerSwitchEvent[] = [];
+  const seen = new Map<string, number>();
+  const seenOn = new Set<ClusterRole>();
+  const producer = new FollowingProducer({
+    source: watcher,
+    sendTimeoutMs: 90_000,
+    onSwitch: (e) => producerSwitches.push(e),
+  });
+  const consumer = new FollowingConsumer({
+    source: watcher,
+    groupId: uniqueName('billing'),
+    topics: [d.topic],
+    eachMessage: async ({ message, cluster }) => {
+      const id = String(message.value);
+      seen.set(id, (seen.get(id) ?? 0) + 1);
+      seenOn.add(cluster);
+    },
+    onSwitch: (e) => consumerSwitches.push(e),
+  });
+  await producer.connect();
+  await consumer.start();
+
+  const acked = new Map<string, FollowingSendResult>();
+  const rejected: Array<{ id: string; error: string }> = [];
+  const pending = new Set<Promise<void>>();
+  let next = 0;
+  const ticker = setInterval(() => {
+    const id = `r${next++}`;
+    const p: Promise<void> = producer
+      .send({ topic: d.topic, messages: [{ key: id, value: id }] })
+      .then(
+        (r) => void acked.set(id, r),
+        (error: unknown) => void rejected.push({ id, error: String(error) }),
+      )
+      .finally(() => pending.delete(p));
+    pending.add(p);
+  }, 20);
+  const missing = () => [...acked.keys()].filter((id) => !seen.has(id));
+  const ackedOn = (cluster: ClusterRole) => [...acked.values()].filter((r) => r.cluster === cluster);
+  const ackedIn = (epoch: number) => [...acked.values()].filter((r) => r.epoch === epoch).length;
+
+  return {
+    producer,
+    consumer,
+    acked,
+    rejected,
+    seen,
+    seenOn,
+    producerSwitches,
+    consumerSwitches,
+    watcherErrors,
+    ackedIn,
+    ackedOn,
+    missing,
+    handed: () => next,
+    inFlight: () => pending.size,
+    async stopHandingOver() {
+      clearInterval(ticker);
+      await Promise.all([...pending]);
+    },
+    async waitUntilAllSeen() {
+      await waitFor(() => missing().length === 0, {
+        timeoutMs: ALL_SEEN_DEADLINE_MS,
+        what: 'the consumer to see every acknowledged record',
+      }).catch(() => undefined); // the test's assertion lists what is missing
+    },
+    report(what: string) {
+      const duplicates = [...seen.values()].reduce((n, count) => n + count - 1, 0);
+      console.info(
+        `[client-follow] ${what}: handed ${next}, acknowledged ${acked.size} (epoch 1: ${ackedIn(1)}, ` +
+          `2: ${ackedIn(2)}, 3: ${ackedIn(3)}), rejected ${rejected.length}, seen ${seen.size} distinct, ` +
+          `duplicates ${duplicates}, sends retried ${[...acked.values()].filter((r) => r.attempts > 1).length}, ` +
+          `abandoned in flight ${producerSwitches.map((s) => s.abandonedInFlight).join('/')}, ` +
+          `consumer drains ${consumerSwitches.map((s) => JSON.stringify(s.drain)).join(', ')}`,
+      );
+    },
+    async close() {
+      clearInterval(ticker);
+      await Promise.allSettled([...pending]);
+      await Promise.allSettled([producer.disconnect(), consumer.stop(), watcher.stop()]);
+    },
+  };
+}
