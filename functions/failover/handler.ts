@@ -6,11 +6,11 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import middy from '@middy/core';
 import { loadDeploymentConfigFromEnv } from '#shared/config/load.ts';
-import { failoverDependencies, failoverEnvironment } from '#shared/failover/dependencies.ts';
+import { failoverDependencies, failoverEnvironment, healthReprobe } from '#shared/failover/dependencies.ts';
 import { type FailoverResult, runFailover } from '#shared/failover/failover.ts';
 import { type FailoverRequest, parseFailoverInput } from '#shared/failover/input.ts';
 import { lastMeasuredLag } from '#shared/failover/last-lag.ts';
-import { clusterReprobe } from '#shared/failover/reprobe.ts';
+import { ClusterConnections } from '#shared/health/cluster-connections.ts';
 import { ClientCache, KafkaClientCache } from '#shared/kafka/client-factory.ts';
 import type { ClusterClient } from '#shared/kafka/cluster-client.ts';
 import { SecretsManagerStore } from '#shared/store/secrets-manager-store.ts';
@@ -53,7 +53,11 @@ const deps = failoverDependencies(
   },
   {
     logger,
-    reprobe: clusterReprobe({ config, stores, clusterClients }),
+    reprobe: healthReprobe(
+      config,
+      stores,
+      new ClusterConnections({ config, stores, clientId: `mm2-failover-${config.name}-failover` }),
+    ),
     readLag: lastMeasuredLag(stores, config),
   },
 );

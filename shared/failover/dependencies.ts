@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { deploymentPaths } from '../config/paths.ts';
 import type { ClusterRole, DeploymentConfig } from '../config/schema.ts';
 import { parseOrThrow } from '../config/validate.ts';
+import type { ClusterConnections } from '../health/cluster-connections.ts';
+import { probeOnce } from '../health/probe-once.ts';
 import {
   buildKafkaConfig,
   type ClientCache,
@@ -175,5 +177,23 @@ export function failoverEnvironment(env: NodeJS.ProcessEnv): {
     table: e.MM2_FAILOVER_TABLE,
     topicArn: e.MM2_FAILOVER_TOPIC_ARN,
     ...(e.AWS_REGION ? { region: e.AWS_REGION } : {}),
+  };
+}
+
+/**
+ * The preflight's re-probe: the health module's `probeOnce`, the very check the scheduled probe runs each cycle,
+ * on a module-scope {@link ClusterConnections} so clients are reused and rebuilt only after a failure.
+ */
+export function healthReprobe(
+  config: DeploymentConfig,
+  stores: Stores,
+  connections: ClusterConnections,
+): ReprobeCluster {
+  return async (role) => {
+    const health = await probeOnce(config, role, { stores, connections });
+    return {
+      verdict: health.verdict,
+      reasons: [...health.reasons, ...(health.detail ? [health.detail] : [])],
+    };
   };
 }
