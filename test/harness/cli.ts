@@ -34,9 +34,14 @@ let stopping = false;
 const shutdown = async (signal: string): Promise<void> => {
   if (stopping) return;
   stopping = true;
+  if (harness === undefined) {
+    // Mid-start: exiting runs the 'exit' hook that SIGKILLs every process group started so far.
+    log(`${signal} during start: killing whatever has started`);
+    process.exit(130);
+  }
   log(`${signal}: stopping everything`);
   try {
-    await harness?.stop();
+    await harness.stop();
     log('stopped');
     process.exit(0);
   } catch (e: unknown) {
@@ -62,7 +67,6 @@ try {
   log(`failed to start: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);
 }
-if (stopping) await shutdown('stop requested during start');
 
 const { info } = harness;
 const lines = [

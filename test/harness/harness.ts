@@ -309,11 +309,24 @@ function elapsed(since: number): string {
   return `${((Date.now() - since) / 1000).toFixed(1)} s`;
 }
 
-/** Deletes all but the newest finished run folders; a folder with a pgids file belongs to a live run. */
+/**
+ * Deletes all but the newest finished run folders. A run is live while its pgids file exists and its owner
+ * (the pid in its id) is alive; a pgids file left by a dead owner was the reaper's business, not ours.
+ */
 function pruneFinishedRuns(runsDir: string): void {
   if (!existsSync(runsDir)) return;
+  const live = (name: string): boolean => {
+    const owner = Number(name.split('-')[1]);
+    if (!existsSync(path.join(runsDir, name, 'pgids')) || !Number.isInteger(owner)) return false;
+    try {
+      process.kill(owner, 0);
+      return true;
+    } catch (e: unknown) {
+      return (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  };
   const finished = readdirSync(runsDir)
-    .filter((name) => !existsSync(path.join(runsDir, name, 'pgids')))
+    .filter((name) => !live(name))
     .sort();
   for (const name of finished.slice(0, Math.max(0, finished.length - KEEP_RUNS))) {
     rmSync(path.join(runsDir, name), { recursive: true, force: true });

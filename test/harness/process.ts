@@ -118,8 +118,15 @@ export class ManagedProcess {
     this.#groups.add(pid);
   }
 
-  /** Signals the whole process group; a group that is already gone is not an error. */
+  /**
+   * Signals the whole process group while the process runs. Once it has exited, its pid may in time be
+   * reused by someone else's process, so it is never signalled again.
+   */
   signal(signal: NodeJS.Signals): void {
+    if (this.running) this.#signalGroup(signal);
+  }
+
+  #signalGroup(signal: NodeJS.Signals): void {
     const pid = this.pid;
     if (pid === undefined) return;
     try {
@@ -163,16 +170,15 @@ export class ManagedProcess {
 
   /** SIGCONT (in case it is hung), SIGTERM, then SIGKILL if it is still there after `graceMs`. */
   async stop(graceMs = 15_000): Promise<void> {
-    if (this.running) {
-      this.signal('SIGCONT');
-      this.signal('SIGTERM');
-      if (!(await this.awaitExit(graceMs))) {
-        this.signal('SIGKILL');
-        if (!(await this.awaitExit(10_000))) throw this.failure('survived SIGKILL for 10 s');
-      }
+    if (!this.running) return;
+    this.signal('SIGCONT');
+    this.signal('SIGTERM');
+    if (!(await this.awaitExit(graceMs))) {
+      this.signal('SIGKILL');
+      if (!(await this.awaitExit(10_000))) throw this.failure('survived SIGKILL for 10 s');
     }
-    // Anything the leader left behind in its group goes too.
-    this.signal('SIGKILL');
+    // Anything the leader left behind in its group goes too: just reaped, its pgid cannot be reused yet.
+    this.#signalGroup('SIGKILL');
   }
 
   /**
