@@ -70,6 +70,8 @@ const detectionSchema = z
     confirmProbes: z.int().min(1).max(10).default(3),
     /** Pause between confirmation probes. */
     confirmIntervalMs: z.int().min(0).max(30_000).default(1_000),
+    /** Period of the replication-lag alarms. A minute suits production; drills use 10 s to see them fire. */
+    lagAlarmPeriodSeconds: z.union([z.literal(10), z.literal(20), z.literal(30), z.literal(60)]).default(60),
     /** Canary topic produced on each cluster with acks=all and read back through MM2 on the other. */
     canaryTopic: z.string().min(1).default('mm2-failover-canary'),
   })
