@@ -56,6 +56,8 @@ export interface FollowingConsumerOptions {
    * Before leaving a cluster that still answers, keep consuming there until the group has read everything that
    * was written there up to `settleMs` after the switch, so records produced just before the switch are not
    * left behind. A cluster that does not answer is left at once. `false` leaves immediately. Default `{}` (on).
+   * Progress is read from the group's committed offsets, so it needs kafkajs' `autoCommit` (the default) or
+   * commits of your own.
    */
   drain?: ConsumerDrainOptions | false;
   /** Bound on connecting + subscribing on a cluster, per attempt. Default 30,000 ms. */

@@ -81,8 +81,6 @@ async function setup(): Promise<{
   watcher.subscribe((next, prev) => {
     switches.push([next, prev]);
   });
-  await watcher.poll(); // before start: refused, reported
-  errors.length = 0;
   return { stores, counted, watcher, errors, switches, clock };
 }
 
