@@ -1,0 +1,373 @@
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import type { Kafka } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { awsClientConfig } from '#harness/aws-clients.ts';
+import { consumeUntil } from '#harness/consume.ts';
+import { type Harness, startHarness } from '#harness/harness.ts';
+import { kafkaClient } from '#harness/kafka-clients.ts';
+import { uniqueName } from '#harness/unique-name.ts';
+import { waitFor } from '#harness/wait-for.ts';
+import { deploymentPaths } from '#shared/config/paths.ts';
+import { type DeploymentConfig, deploymentConfigSchema } from '#shared/config/schema.ts';
+import { RefusedError, ValidationError } from '#shared/errors.ts';
+import { type FailbackWiring, failbackDependencies } from '#shared/failback/dependencies.ts';
+import { type FailbackResult, runFailback } from '#shared/failback/failback.ts';
+import { PROVENANCE } from '#shared/failback/salvage.ts';
+import { failoverDependencies } from '#shared/failover/dependencies.ts';
+import { runFailover } from '#shared/failover/failover.ts';
+import { initialiseActiveConfig } from '#shared/failover/initialise-active.ts';
+import { lastMeasuredLag } from '#shared/failover/last-lag.ts';
+import { ClientCache, KafkaClientCache } from '#shared/kafka/client-factory.ts';
+import type { ClusterClient } from '#shared/kafka/cluster-client.ts';
+import { readActiveOnce } from '#shared/store/active-config.ts';
+import { Redacted } from '#shared/store/redacted.ts';
+import { SecretsManagerStore } from '#shared/store/secrets-manager-store.ts';
+import { SsmParameterStore } from '#shared/store/ssm-parameter-store.ts';
+
+// The whole active-passive story on an own harness (identity policy), so that killing the primary disturbs no
+// other test file: producers on the primary, an un-replicated tail, the primary killed, failover, producers on
+// the secondary, the primary back, failback through every phase.
+
+const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+
+async function highs(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function produce(kafka: Kafka, topic: string, prefix: string, count: number): Promise<string[]> {
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    const values = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: values.map((v) => ({ key: v, value: v, headers: { origin: prefix } })),
+    });
+    return values;
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/**
+ * Read as the application's consumer group would and commit what was read. (The harness's `consumeUntil`
+ * declares a `commit` option but does not commit, so the commit is done here, once the group is empty.)
+ */
+async function readAsGroup(
+  kafka: Kafka,
+  topic: string,
+  group: string,
+  done: (values: string[]) => boolean,
+  what: string,
+): Promise<string[]> {
+  const records = await consumeUntil(kafka, topic, (r) => done(r.map((x) => String(x.value))), {
+    timeoutMs: 90_000,
+    what,
+    groupId: group,
+  });
+  const next = new Map<number, number>();
+  for (const r of records) next.set(r.partition, Math.max(next.get(r.partition) ?? 0, Number(r.offset) + 1));
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.setOffsets({
+      groupId: group,
+      topic,
+      partitions: [...next].map(([partition, offset]) => ({ partition, offset: String(offset) })),
+    });
+  } finally {
+    await admin.disconnect();
+  }
+  return records.map((r) => String(r.value));
+}
+
+async function readAll(kafka: Kafka, topic: string, what: string) {
+  const total = await highs(kafka, topic);
+  const admin = kafka.admin();
+  await admin.connect();
+  const low = await admin
+    .fetchTopicOffsets(topic)
+    .then((ps) => ps.reduce((n, p) => n + Number(p.low), 0))
+    .finally(() => admin.disconnect());
+  const expected = total - low;
+  if (expected === 0) return [];
+  return consumeUntil(kafka, topic, (r) => r.length >= expected, { timeoutMs: 90_000, what });
+}
+
+describe('failback, active-passive with IdentityReplicationPolicy, on the harness', () => {
+  let h: Harness;
+  let config: DeploymentConfig;
+  let wiring: FailbackWiring;
+  const aws: { ssm?: SSMClient; sm?: SecretsManagerClient; ddb?: DynamoDBClient; sns?: SNSClient } = {};
+  const kafkaCache = new KafkaClientCache();
+  const clusterClients = new ClientCache<ClusterClient>((c) => c.close());
+  const topic = uniqueName('orders');
+  const group = uniqueName('billing');
+  const table = uniqueName('mm2-failover');
+
+  beforeAll(async () => {
+    h = await startHarness({ policy: 'identity', tls: false });
+    const { connectUrl } = await h.startReverseWorker();
+    const awsConfig = awsClientConfig(h.info);
+    aws.ssm = new SSMClient(awsConfig);
+    aws.sm = new SecretsManagerClient(awsConfig);
+    aws.ddb = new DynamoDBClient(awsConfig);
+    aws.sns = new SNSClient(awsConfig);
+    await aws.ddb.send(
+      new CreateTableCommand({
+        TableName: table,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+      }),
+    );
+    config = deploymentConfigSchema.parse({
+      name: uniqueName('fb').slice(0, 40),
+      mode: 'active-passive',
+      replicationPolicy: 'identity',
+      clusters: {
+        primary: { alias: 'primary', auth: 'none', expectedBrokers: 1 },
+        secondary: { alias: 'secondary', auth: 'none', expectedBrokers: 1 },
+      },
+      topics: [topic],
+      consumerGroups: [group],
+      mirror: {
+        kind: 'kafka-connect',
+        forwardUrl: h.info.mirror.connectUrl,
+        reverseUrl: connectUrl,
+        connectorPrefix: 'mm2',
+      },
+      failback: {
+        quarantineTopic: uniqueName('quarantine'),
+        stableSeconds: 0,
+        switchStageSeconds: 2,
+        catchUpMaxLagRecords: 0,
+      },
+    });
+    const stores = { parameters: new SsmParameterStore(aws.ssm), secrets: new SecretsManagerStore(aws.sm) };
+    const paths = deploymentPaths(config.name);
+    for (const role of ['primary', 'secondary'] as const) {
+      await stores.parameters.put(
+        paths.clusterParameter(role),
+        JSON.stringify({
+          alias: role,
+          bootstrapServers: h.info.clusters[role].bootstrapServers,
+          securityProtocol: 'PLAINTEXT',
+        }),
+      );
+      await stores.secrets.put(paths.clusterSecret(role), new Redacted('{}'));
+    }
+    await initialiseActiveConfig({ requestedBy: 'test' }, { config, stores });
+    wiring = failbackDependencies(
+      { config, table },
+      { ssm: aws.ssm, secretsManager: aws.sm, dynamodb: aws.ddb, kafka: kafkaCache, clusterClients },
+      { logger: quiet },
+    );
+  }, 600_000);
+
+  afterAll(async () => {
+    await wiring?.close();
+    await kafkaCache.closeAll();
+    await clusterClients.closeAll();
+    await h?.stop();
+  }, 120_000);
+
+  it('accounts for every acknowledged record, switches clients back and restarts the forward mirror', async () => {
+    const primary = kafkaClient(h.info, 'primary');
+    const secondary = kafkaClient(h.info, 'secondary');
+    const stores = wiring.deps.stores;
+    const paths = deploymentPaths(config.name);
+
+    // Arrange: records on the primary, mirrored; the group reads them there; then a tail that never replicates.
+    const admin = primary.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+    await admin.disconnect();
+    const a = await produce(primary, topic, 'a', 100);
+    await waitFor(async () => (await highs(secondary, topic).catch(() => 0)) >= 100, {
+      timeoutMs: 120_000,
+      what: 'batch a mirrored to the secondary',
+    });
+    const seen: string[] = [];
+    seen.push(
+      ...(await readAsGroup(primary, topic, group, (v) => v.length >= 100, 'batch a read by the group')),
+    );
+    const secondaryAdmin = secondary.admin();
+    await secondaryAdmin.connect();
+    await waitFor(
+      async () => {
+        const o = await secondaryAdmin.fetchOffsets({ groupId: group, topics: [topic] });
+        return o[0]?.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0) === 100;
+      },
+      { timeoutMs: 120_000, what: 'the group offsets synced to the secondary' },
+    );
+    await secondaryAdmin.disconnect();
+    await h.pauseMirror();
+    const b = await produce(primary, topic, 'b', 30);
+    await h.kill('primary');
+
+    // Failover, through the failover function (forced: the primary is down, the lag figure comes from no probe).
+    const failover = failoverDependencies(
+      {
+        config,
+        table,
+        topicArn: (await aws.sns?.send(new CreateTopicCommand({ Name: uniqueName('fo') })))?.TopicArn ?? '',
+      },
+      {
+        ssm: aws.ssm as SSMClient,
+        secretsManager: aws.sm as SecretsManagerClient,
+        dynamodb: aws.ddb as DynamoDBClient,
+        sns: aws.sns as SNSClient,
+        regional: () => ({ ssm: aws.ssm as SSMClient, secretsManager: aws.sm as SecretsManagerClient }),
+        kafka: kafkaCache,
+        clusterClients,
+      },
+      {
+        logger: quiet,
+        // The failover's preflight re-probes; this test forces the switch, so a plain health check will do.
+        reprobe: async (role) =>
+          (await wiring.deps[role].health()).healthy
+            ? { verdict: 'up', reasons: [] }
+            : { verdict: 'down', reasons: ['not answering'] },
+        readLag: lastMeasuredLag(stores, config),
+      },
+    );
+    const fo = await runFailover(
+      {
+        trigger: 'manual',
+        reason: 'primary killed',
+        requestedBy: 'test',
+        dryRun: false,
+        force: true,
+        invocationId: 'fo-1',
+      },
+      failover,
+    );
+    expect(fo.status).toBe('switched');
+
+    // Clients on the secondary: producers write, the group reads on.
+    const c = await produce(secondary, topic, 'c', 50);
+    seen.push(
+      ...(await readAsGroup(
+        secondary,
+        topic,
+        group,
+        (v) => v.filter((x) => x.startsWith('c-')).length >= 50,
+        'batch c read by the group on the secondary',
+      )),
+    );
+    await h.restart('primary');
+
+    // Act: failback, invoked like an operator would until it completes.
+    const invoke = (payload: Record<string, unknown>, n: number): Promise<FailbackResult> =>
+      runFailback(
+        { action: 'failback', requestedBy: 'test', reason: 'primary repaired', ...payload },
+        wiring.deps,
+        wiring.invocation(`fb-${n}`, Date.now() + 150_000),
+      );
+    await expect(invoke({ phase: 'switch' }, 0)).rejects.toBeInstanceOf(RefusedError);
+    await expect(invoke({ phase: 'salvage', confirm: 'yes' }, 0)).rejects.toBeInstanceOf(ValidationError);
+    const plan = await invoke({ phase: 'plan' }, 0);
+    const planned = plan.plan as { salvage: { totalRemaining: number } };
+    expect(planned.salvage.totalRemaining).toBe(30);
+    const results: FailbackResult[] = [];
+    for (let n = 1; n <= 15; n += 1) {
+      const last = results[results.length - 1];
+      const confirm = last?.waiting?.waitingFor === 'confirm';
+      const r = await invoke(confirm ? { phase: 'purge', confirm: true } : {}, n);
+      results.push(r);
+      if (r.status === 'completed') break;
+    }
+    const final = results[results.length - 1];
+    expect(final?.status, JSON.stringify(results.map((r) => [r.status, r.nextStep]))).toBe('completed');
+    const ran = results.flatMap((r) => r.ran);
+    expect(ran.map((r) => r.phase)).toEqual([
+      'prepare',
+      'salvage',
+      'reverse',
+      'purge',
+      'catch-up',
+      'switch',
+      'restore',
+    ]);
+
+    // Assert: the tail is in quarantine, exactly once, with key, headers and timestamp.
+    const quarantine = await readAll(secondary, config.failback.quarantineTopic, 'quarantine');
+    expect(quarantine.map((r) => String(r.value)).sort()).toEqual([...b].sort());
+    for (const r of quarantine) {
+      expect(String(r.key)).toBe(String(r.value));
+      expect(String(r.headers?.origin)).toBe('b');
+      expect(String(r.headers?.[PROVENANCE.cluster])).toBe('primary');
+    }
+    const salvage = ran.find((r) => r.phase === 'salvage')?.summary as { totalSalvaged: number };
+    expect(salvage.totalSalvaged).toBe(30);
+
+    // Every record acknowledged on either cluster is on the primary or in quarantine.
+    const onPrimary = new Set(
+      (await readAll(primary, topic, 'the primary after failback')).map((r) => String(r.value)),
+    );
+    const inQuarantine = new Set(quarantine.map((r) => String(r.value)));
+    const missing = [...a, ...b, ...c].filter((v) => !onPrimary.has(v) && !inQuarantine.has(v));
+    expect(missing).toEqual([]);
+    // The stale copies were purged: nothing of batch a appears twice on the primary.
+    const primaryValues = (await readAll(primary, topic, 'the primary, again')).map((r) => String(r.value));
+    expect(primaryValues.length).toBe(new Set(primaryValues).size);
+
+    // Clients read and write on the primary.
+    const active = await readActiveOnce(stores, paths);
+    expect(active.kind === 'consistent' && active.config.cluster).toBe('primary');
+    expect(active.kind === 'consistent' && active.config.epoch).toBe(3);
+    expect(active.kind === 'consistent' && active.config.holdback).toBeUndefined();
+    const d = await produce(primary, topic, 'd', 20);
+    seen.push(
+      ...(await readAsGroup(
+        primary,
+        topic,
+        group,
+        (v) => d.every((x) => v.includes(x)),
+        'batch d read by the group on the primary',
+      )),
+    );
+    const counts = new Map<string, number>();
+    for (const v of seen) counts.set(v, (counts.get(v) ?? 0) + 1);
+    const duplicates = [...counts.values()].filter((n) => n > 1).length;
+    console.info(
+      `failback round trip: the group saw ${seen.length} records, ${duplicates} of them more than once`,
+    );
+    expect(new Set(seen)).toEqual(new Set([...a, ...c, ...d]));
+
+    // The forward mirror runs again, from the producer cut: d reaches the secondary, nothing else is re-copied
+    // beyond what restore reported.
+    const restore = ran.find((r) => r.phase === 'restore')?.summary as {
+      duplicatesOnSecondary: number | null;
+    };
+    console.info(
+      `failback round trip: restore reported ${restore.duplicatesOnSecondary} duplicate(s) on the secondary`,
+    );
+    await waitFor(async () => (await highs(secondary, topic)) >= 170 + (restore.duplicatesOnSecondary ?? 0), {
+      timeoutMs: 120_000,
+      what: 'batch d mirrored to the secondary',
+    });
+    const onSecondary = (await readAll(secondary, topic, 'the secondary after restore')).map((r) =>
+      String(r.value),
+    );
+    expect(d.every((v) => onSecondary.includes(v))).toBe(true);
+    expect(onSecondary.length).toBe(170 + (restore.duplicatesOnSecondary ?? 0));
+  }, 900_000);
+});

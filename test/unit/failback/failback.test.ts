@@ -1,0 +1,532 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { activeConfigSchema } from '#shared/config/contract.ts';
+import { deploymentPaths } from '#shared/config/paths.ts';
+import { type DeploymentConfig, deploymentConfigSchema } from '#shared/config/schema.ts';
+import { LockHeldError, RefusedError, ValidationError } from '#shared/errors.ts';
+import { type FailbackInvocation, type FailbackResult, runFailback } from '#shared/failback/failback.ts';
+import { failbackJournal } from '#shared/failback/journal.ts';
+import type { FailbackDeps } from '#shared/failback/phase-context.ts';
+import { PROVENANCE } from '#shared/failback/salvage.ts';
+import { writeActive } from '#shared/store/active-config.ts';
+import { Redacted } from '#shared/store/redacted.ts';
+import { FakeStores } from '../../fakes/stores.ts';
+import { MemoryCluster, MemoryLock, MemoryMirror, MemoryRunJournal } from './fakes.ts';
+
+const quiet = { info: () => {}, warn: () => {} };
+const QUARANTINE = 'mm2-failover.quarantine';
+
+function configOf(overrides: Record<string, unknown> = {}): DeploymentConfig {
+  return deploymentConfigSchema.parse({
+    name: 'orders-dr',
+    mode: 'active-passive',
+    replicationPolicy: 'identity',
+    clusters: {
+      primary: { alias: 'primary', auth: 'none', expectedBrokers: 1 },
+      secondary: { alias: 'secondary', auth: 'none', expectedBrokers: 1 },
+    },
+    topics: ['orders'],
+    consumerGroups: ['billing'],
+    mirror: { kind: 'kafka-connect', forwardUrl: 'http://fwd:8083', reverseUrl: 'http://rev:8083' },
+    failback: { stableSeconds: 0, switchStageSeconds: 0, catchUpMaxLagRecords: 0 },
+    ...overrides,
+  });
+}
+
+interface World {
+  config: DeploymentConfig;
+  stores: FakeStores;
+  primary: MemoryCluster;
+  secondary: MemoryCluster;
+  mirror: MemoryMirror;
+  journal: MemoryRunJournal;
+  lock: MemoryLock;
+  deps: FailbackDeps;
+  activeWrites: Array<{ epoch: number; cluster: string; holdback?: string }>;
+  now: { t: number };
+  invoke(payload: Record<string, unknown>, holder?: string, budgetMs?: number): Promise<FailbackResult>;
+}
+
+/** The state after a failover: the primary holds a, b (b never replicated); the secondary holds a, c; active = secondary. */
+async function world(config = configOf()): Promise<World> {
+  const stores = new FakeStores();
+  const paths = deploymentPaths(config.name);
+  for (const role of ['primary', 'secondary'] as const) {
+    await stores.parameters.put(
+      paths.clusterParameter(role),
+      JSON.stringify({ alias: role, bootstrapServers: `${role}:9092`, securityProtocol: 'PLAINTEXT' }),
+    );
+    await stores.secrets.put(paths.clusterSecret(role), new Redacted('{}'));
+  }
+  await writeActive(
+    stores,
+    paths,
+    {
+      epoch: 1,
+      cluster: 'secondary',
+      alias: 'secondary',
+      bootstrapServers: ['secondary:9092'],
+      securityProtocol: 'PLAINTEXT',
+      credentialsSecret: paths.activeCredentialsSecret,
+      topics: { orders: { produce: 'orders', subscribe: ['orders'] } },
+      switchedAt: new Date(0).toISOString(),
+      reason: 'failover',
+    },
+    new Redacted({}),
+  );
+  stores.writes.length = 0;
+  const activeWrites: World['activeWrites'] = [];
+  const put = stores.parameters.put;
+  stores.parameters.put = async (name, value, options) => {
+    if (name === paths.activeParameter) {
+      const a = activeConfigSchema.parse(JSON.parse(value));
+      activeWrites.push({
+        epoch: a.epoch,
+        cluster: a.cluster,
+        ...(a.holdback ? { holdback: `${a.holdback.role}@${a.holdback.cluster}` } : {}),
+      });
+    }
+    return put(name, value, options);
+  };
+  const primary = new MemoryCluster('primary');
+  const secondary = new MemoryCluster('secondary');
+  primary.createTopic('orders', 2);
+  const mirror = new MemoryMirror(primary, secondary, config.topics);
+  primary.write('orders', 0, ['a0', 'a1', 'a2']);
+  primary.write('orders', 1, ['a3', 'a4']);
+  mirror.poll();
+  mirror.forward = 'stopped'; // paused before the crash: what follows never replicates
+  primary.write('orders', 0, ['b0', 'b1']);
+  primary.write('orders', 1, ['b2']);
+  secondary.write('orders', 0, ['c0']);
+  secondary.write('orders', 1, ['c1', 'c2']);
+  const now = { t: Date.parse('2026-11-21T10:00:00Z') };
+  const journal = new MemoryRunJournal();
+  const lock = new MemoryLock();
+  const deps: FailbackDeps = {
+    config,
+    paths,
+    stores,
+    primary,
+    secondary,
+    mirror: () => mirror,
+    clock: { now: () => now.t },
+    sleep: async (ms) => {
+      now.t += ms;
+      mirror.poll();
+    },
+    logger: quiet,
+  };
+  const invocation = (holder: string, budgetMs: number): FailbackInvocation => ({
+    journal: failbackJournal(journal),
+    lock,
+    holder,
+    deadlineAt: now.t + budgetMs,
+  });
+  return {
+    config,
+    stores,
+    primary,
+    secondary,
+    mirror,
+    journal,
+    lock,
+    deps,
+    activeWrites,
+    now,
+    invoke: (payload, holder = 'req-1', budgetMs = 600_000) =>
+      runFailback(
+        { action: 'failback', requestedBy: 'alice', reason: 'primary repaired', ...payload },
+        deps,
+        invocation(holder, budgetMs),
+      ),
+  };
+}
+
+async function untilDone(w: World): Promise<FailbackResult[]> {
+  const results: FailbackResult[] = [];
+  for (let i = 0; i < 10; i += 1) {
+    const confirm = results[results.length - 1]?.waiting?.waitingFor === 'confirm';
+    const r = await w.invoke(confirm ? { phase: 'purge', confirm: true } : {}, `req-${i}`);
+    results.push(r);
+    if (r.status === 'completed') return results;
+  }
+  throw new Error(`not done: ${JSON.stringify(results.map((r) => r.nextStep))}`);
+}
+
+describe('runFailback (active-passive, identity policy)', () => {
+  let w: World;
+  beforeEach(async () => {
+    w = await world();
+  });
+
+  it('runs every phase in order and accounts for every acknowledged record when invoked until done', async () => {
+    // Act
+    const results = await untilDone(w);
+
+    // Assert
+    expect(results.flatMap((r) => r.ran.map((x) => x.phase))).toEqual([
+      'prepare',
+      'salvage',
+      'reverse',
+      'purge',
+      'catch-up',
+      'switch',
+      'restore',
+    ]);
+    expect(w.secondary.values(QUARANTINE).sort()).toEqual(['b0', 'b1', 'b2']);
+    expect(w.primary.values('orders').sort()).toEqual(['a0', 'a1', 'a2', 'a3', 'a4', 'c0', 'c1', 'c2']);
+    expect(w.mirror.calls).toEqual([
+      'stopForward',
+      `startReverse ${QUARANTINE}`,
+      'removeReverse',
+      `startForward ${JSON.stringify([
+        { topic: 'orders', partition: 0, offset: 9 },
+        { topic: 'orders', partition: 1, offset: 7 },
+      ])}`,
+    ]);
+    expect(w.activeWrites).toEqual([
+      { epoch: 2, cluster: 'primary', holdback: 'producers@secondary' },
+      { epoch: 3, cluster: 'primary' },
+    ]);
+    const activeParam = deploymentPaths('orders-dr').activeParameter;
+    expect(w.stores.writes.filter((x) => x.includes('active'))).toEqual([
+      'secret mm2-failover/orders-dr/active-credentials',
+      `parameter ${activeParam}`,
+      `parameter ${activeParam}/bootstrap-servers`,
+      'secret mm2-failover/orders-dr/active-credentials',
+      `parameter ${activeParam}`,
+      `parameter ${activeParam}/bootstrap-servers`,
+    ]);
+    expect(w.journal.entries[0]?.status).toBe('completed');
+    expect(w.lock.holder).toBeUndefined();
+  });
+
+  it('keeps key, value, headers and timestamp of salvaged records and adds where each came from', async () => {
+    // Act
+    await untilDone(w);
+
+    // Assert
+    const q = w.secondary.topics.get(QUARANTINE)?.[0]?.records ?? [];
+    expect(q.map((r) => [String(r.key), String(r.value), String(r.headers.h), r.timestamp])).toEqual([
+      ['b0', 'b0', '1', '1000'],
+      ['b1', 'b1', '1', '1000'],
+    ]);
+    expect(
+      q.map(
+        (r) =>
+          `${r.headers[PROVENANCE.topic]}/${r.headers[PROVENANCE.partition]}/${r.headers[PROVENANCE.offset]}`,
+      ),
+    ).toEqual(['orders/0/3', 'orders/0/4']);
+  });
+
+  it('reports per-partition counts of what salvage copied', async () => {
+    // Act
+    const results = await untilDone(w);
+
+    // Assert
+    const salvage = results.flatMap((r) => r.ran).find((r) => r.phase === 'salvage')?.summary;
+    expect(salvage).toMatchObject({
+      partitions: [
+        {
+          topic: 'orders',
+          partition: 0,
+          lastReplicated: 2,
+          primaryLogEnd: 5,
+          toSalvage: 2,
+          salvaged: 2,
+          remaining: 0,
+        },
+        {
+          topic: 'orders',
+          partition: 1,
+          lastReplicated: 1,
+          primaryLogEnd: 3,
+          toSalvage: 1,
+          salvaged: 1,
+          remaining: 0,
+        },
+      ],
+      totalSalvaged: 3,
+    });
+  });
+
+  it('waits for confirm: true before purge and deletes nothing without it', async () => {
+    // Act
+    const first = await w.invoke({});
+
+    // Assert
+    expect(first.status).toBe('waiting');
+    expect(first.currentPhase).toBe('purge');
+    expect(first.waiting?.waitingFor).toBe('confirm');
+    expect(first.nextStep).toContain('purge deletes 8 stale record(s) on the primary');
+    expect(w.primary.calls.filter((c) => c.startsWith('deleteRecordsBefore'))).toEqual([]);
+  });
+
+  it('salvages only the part of the tail the forward mirror did not copy by itself after the primary came back', async () => {
+    // Arrange: the still-configured forward mirror copies partition 0's tail before failback stops it.
+    w.mirror.forward = 'running';
+    w.mirror.poll();
+    w.primary.write('orders', 1, ['b3']);
+
+    // Act
+    await untilDone(w);
+
+    // Assert
+    expect(w.secondary.values(QUARANTINE)).toEqual(['b3']);
+    expect(w.primary.values('orders').sort()).toEqual(
+      ['a0', 'a1', 'a2', 'a3', 'a4', 'b0', 'b1', 'b2', 'c0', 'c1', 'c2'].sort(),
+    );
+  });
+
+  it('copies nothing twice when an invocation dies between a quarantine write and its journal entry', async () => {
+    // Arrange
+    w.secondary.createTopic(QUARANTINE, 2);
+    w.secondary.failAfterNextAppend = true;
+
+    // Act
+    await expect(w.invoke({})).rejects.toThrow('crashed after writing');
+    w.lock.holder = undefined; // the dead invocation's lease ran out
+    await untilDone(w);
+
+    // Assert
+    expect(w.secondary.values(QUARANTINE).sort()).toEqual(['b0', 'b1', 'b2']);
+  });
+
+  it('resumes from the journal: a second invocation continues after the phase the first one ran', async () => {
+    // Act
+    const first = await w.invoke({ phase: 'prepare' }, 'req-a');
+    const second = await w.invoke({}, 'req-b');
+
+    // Assert
+    expect(first.ran.map((r) => r.phase)).toEqual(['prepare']);
+    expect(first.nextStep).toBe("invoke again to run 'salvage'");
+    expect(second.runId).toBe(first.runId);
+    expect(second.ran.map((r) => r.phase)).toEqual(['salvage', 'reverse']);
+    expect(w.journal.entries).toHaveLength(1);
+  });
+
+  it('stops at its deadline after journaling and goes on from there in the next invocation', async () => {
+    // Arrange: catch-up cannot finish while the reverse mirror copies nothing.
+    const reverse = w.mirror.poll.bind(w.mirror);
+    let frozen = true;
+    w.mirror.poll = () => {
+      if (!frozen) reverse();
+    };
+    await w.invoke({});
+
+    // Act
+    const stuck = await w.invoke({ phase: 'purge', confirm: true }, 'req-2');
+    const waiting = await w.invoke({}, 'req-3', 10_000);
+    frozen = false;
+    const done = await w.invoke({}, 'req-4');
+
+    // Assert
+    expect(stuck.ran.map((r) => r.phase)).toEqual(['purge']);
+    expect(waiting.status).toBe('in-progress');
+    expect(waiting.currentPhase).toBe('catch-up');
+    expect(waiting.progress).toMatchObject({ remaining: 8, percent: 0, etaSeconds: null });
+    expect(done.status).toBe('completed');
+  });
+
+  it('refuses a phase requested out of order, saying which is due, and writes nothing', async () => {
+    // Act
+    const refused = w.invoke({ phase: 'purge', confirm: true });
+
+    // Assert
+    await expect(refused).rejects.toThrow(RefusedError);
+    await expect(refused).rejects.toThrow("phase 'purge' is out of order: 'prepare' is due next");
+    expect(w.journal.writes).toBe(0);
+    expect(w.stores.writes).toEqual([]);
+    expect(w.primary.calls).toEqual([]);
+    expect(w.mirror.calls).toEqual([]);
+  });
+
+  it('refuses an invalid payload listing every problem by path, and writes nothing', async () => {
+    // Act
+    const refused = runFailback(
+      { action: 'failbak', phase: 'reboot', confirm: 'yes', requestedBy: '', extra: 1 },
+      w.deps,
+      { journal: failbackJournal(w.journal), lock: w.lock, holder: 'x', deadlineAt: w.now.t + 1000 },
+    );
+
+    // Assert
+    const e = await refused.catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ValidationError);
+    expect((e as ValidationError).problems.map((p) => p.path).sort()).toEqual(
+      ['', 'action', 'confirm', 'phase', 'reason', 'requestedBy'].sort(),
+    );
+    expect(w.lock.acquisitions).toEqual([]);
+    expect(w.journal.writes).toBe(0);
+  });
+
+  it('refuses a second concurrent invocation while the first holds the lock, naming the holder', async () => {
+    // Arrange
+    await w.lock.acquire('req-first');
+
+    // Act
+    const refused = w.invoke({}, 'req-second');
+
+    // Assert
+    await expect(refused).rejects.toBeInstanceOf(LockHeldError);
+    await expect(refused).rejects.toThrow('req-first');
+    expect(w.journal.writes).toBe(0);
+  });
+
+  it('reports a phase already done instead of running it again', async () => {
+    // Arrange
+    await w.invoke({ phase: 'prepare' });
+
+    // Act
+    const again = await w.invoke({ phase: 'prepare' }, 'req-2');
+
+    // Assert
+    expect(again.ran).toEqual([]);
+    expect(again.nextStep).toContain("phase 'prepare' is already done");
+  });
+
+  it('waits while the primary is unhealthy and records nothing about salvage', async () => {
+    // Arrange
+    w.primary.healthy = false;
+
+    // Act
+    const r = await w.invoke({});
+
+    // Assert
+    expect(r.status).toBe('waiting');
+    expect(r.currentPhase).toBe('prepare');
+    expect(r.nextStep).toContain('the primary is not healthy');
+    expect(w.mirror.calls).toEqual([]);
+  });
+
+  it('refuses when the primary is already active', async () => {
+    // Arrange
+    await untilDone(w);
+
+    // Act
+    const again = w.invoke({}, 'req-later');
+
+    // Assert
+    await expect(again).rejects.toThrow('the active cluster is already the primary (epoch 3)');
+  });
+
+  it('translates consumer offsets back from the reverse mirror checkpoints and commits them on the primary', async () => {
+    // Arrange: the reverse checkpoint connector translated billing's position on the secondary.
+    w.primary.checkpoints = [
+      { group: 'billing', topic: 'orders', partition: 0, upstreamOffset: 4n, downstreamOffset: 9n },
+      { group: 'billing', topic: 'orders', partition: 1, upstreamOffset: 3n, downstreamOffset: 8n },
+    ];
+
+    // Act
+    await untilDone(w);
+
+    // Assert
+    expect(w.primary.committed.get('billing|orders|0')).toBe(9);
+    expect(w.primary.committed.get('billing|orders|1')).toBe(8);
+  });
+
+  it('moves producers first when the config says so', async () => {
+    // Arrange
+    w = await world(
+      configOf({ failback: { stableSeconds: 0, switchStageSeconds: 0, switchOrder: 'producers-first' } }),
+    );
+
+    // Act
+    await untilDone(w);
+
+    // Assert
+    expect(w.activeWrites).toEqual([
+      { epoch: 2, cluster: 'primary', holdback: 'consumers@secondary' },
+      { epoch: 3, cluster: 'primary' },
+    ]);
+  });
+
+  it('plans without writing anything and shows per-partition counts to salvage and to purge', async () => {
+    // Act
+    const r = await w.invoke({ phase: 'plan' });
+
+    // Assert
+    expect(r.status).toBe('planned');
+    expect(r.plan).toMatchObject({
+      salvage: {
+        totalRemaining: 3,
+        partitions: [
+          { partition: 0, toSalvage: 2 },
+          { partition: 1, toSalvage: 1 },
+        ],
+      },
+      purge: {
+        totalToDelete: 8,
+        partitions: [
+          { partition: 0, toDelete: 5 },
+          { partition: 1, toDelete: 3 },
+        ],
+      },
+    });
+    expect(w.journal.writes).toBe(0);
+    expect(w.stores.writes).toEqual([]);
+    expect(w.mirror.calls).toEqual([]);
+    expect(w.secondary.topics.has(QUARANTINE)).toBe(false);
+  });
+});
+
+describe('runFailback refusals by deployment', () => {
+  it('refuses active-passive with the default replication policy, explaining why and what to change', async () => {
+    // Arrange
+    const w = await world(configOf({ replicationPolicy: 'default' }));
+
+    // Act
+    const refused = w.invoke({});
+
+    // Assert
+    await expect(refused).rejects.toThrow(RefusedError);
+    await expect(refused).rejects.toThrow(/IdentityReplicationPolicy.*"replicationPolicy": "identity"/s);
+    await expect(refused).rejects.toThrow("'secondary.primary.orders'");
+    expect(w.lock.acquisitions).toEqual([]);
+  });
+
+  it('refuses mirrorConfirmed unless the mirror is manual', async () => {
+    // Arrange
+    const w = await world();
+
+    // Act
+    const refused = w.invoke({ mirrorConfirmed: 'stop-forward' });
+
+    // Assert
+    await expect(refused).rejects.toThrow("mirrorConfirmed is for mirror.kind 'manual'");
+  });
+});
+
+describe('runFailback (active-active)', () => {
+  it('fails back with prepare, catch-up in both directions and switch; nothing purged, no mirror changed', async () => {
+    // Arrange
+    const w = await world(configOf({ mode: 'active-active', replicationPolicy: 'default' }));
+    w.mirror.forward = 'running';
+    w.mirror.reverse = 'running';
+
+    // Act
+    const r = await w.invoke({});
+
+    // Assert
+    expect(r.status).toBe('completed');
+    expect(r.ran.map((x) => x.phase)).toEqual(['prepare', 'catch-up', 'switch']);
+    const catchUp = r.ran[1]?.summary as { directions: object } | undefined;
+    expect(Object.keys(catchUp?.directions ?? {}).sort()).toEqual([
+      'primary->secondary',
+      'secondary->primary',
+    ]);
+    expect(w.mirror.calls).toEqual([]);
+    expect(w.primary.calls.filter((c) => c.startsWith('delete'))).toEqual([]);
+    expect(w.activeWrites.map((a) => a.epoch)).toEqual([2, 3]);
+  });
+
+  it('refuses phases active-active does not have', async () => {
+    // Arrange
+    const w = await world(configOf({ mode: 'active-active', replicationPolicy: 'default' }));
+
+    // Act
+    const refused = w.invoke({ phase: 'purge', confirm: true });
+
+    // Assert
+    await expect(refused).rejects.toThrow("phase 'purge' does not exist in active-active mode");
+  });
+});

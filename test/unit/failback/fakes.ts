@@ -1,0 +1,308 @@
+import { LockHeldError } from '#shared/errors.ts';
+import type {
+  CopiedRecord,
+  FailbackCluster,
+  OffsetSync,
+  PartitionOffsets,
+} from '#shared/failback/cluster-ops.ts';
+import type {
+  Flow,
+  MirrorController,
+  MirrorOutcome,
+  PartitionPosition,
+  ReverseFlowSpec,
+} from '#shared/failback/mirror-controller.ts';
+import { tpKey } from '#shared/failback/state.ts';
+import type { Checkpoint } from '#shared/failover/offset-translation.ts';
+import type { JournalEntry, RunJournal } from '#shared/store/dynamo-journal.ts';
+import type { DeploymentLock, Lease } from '#shared/store/dynamo-lock.ts';
+
+/** An in-memory Kafka cluster: per partition a log with a start offset; offsets are array positions. */
+export class MemoryCluster implements FailbackCluster {
+  readonly alias: string;
+  healthy = true;
+  readonly topics = new Map<string, Array<{ low: number; records: CopiedRecord[] }>>();
+  readonly committed = new Map<string, number>();
+  checkpoints: Checkpoint[] = [];
+  readonly calls: string[] = [];
+  /** Fail the next append after writing (a crash between the write and the journal). */
+  failAfterNextAppend = false;
+
+  constructor(alias: string) {
+    this.alias = alias;
+  }
+
+  createTopic(topic: string, partitions: number): void {
+    if (!this.topics.has(topic)) {
+      this.topics.set(
+        topic,
+        Array.from({ length: partitions }, () => ({ low: 0, records: [] })),
+      );
+    }
+  }
+
+  write(topic: string, partition: number, values: string[]): void {
+    const p = this.topics.get(topic)?.[partition];
+    if (!p) throw new Error(`no ${topic}[${partition}]`);
+    for (const v of values) {
+      p.records.push({
+        offset: p.records.length,
+        key: Buffer.from(v),
+        value: Buffer.from(v),
+        headers: { h: Buffer.from('1') },
+        timestamp: '1000',
+      });
+    }
+  }
+
+  values(topic: string): string[] {
+    return (this.topics.get(topic) ?? []).flatMap((p) =>
+      p.records.filter((r) => r.offset >= p.low).map((r) => String(r.value)),
+    );
+  }
+
+  async health() {
+    return { healthy: this.healthy, detail: this.healthy ? 'ok' : 'down' };
+  }
+
+  async offsets(topics: readonly string[]): Promise<PartitionOffsets[]> {
+    this.calls.push('offsets');
+    if (!this.healthy) throw new Error(`${this.alias} is down`);
+    return topics.flatMap((topic) =>
+      (this.topics.get(topic) ?? []).map((p, partition) => ({
+        topic,
+        partition,
+        low: p.low,
+        high: p.records.length,
+      })),
+    );
+  }
+
+  async read(
+    topic: string,
+    ranges: ReadonlyArray<{ partition: number; from: number; to: number }>,
+    max: number,
+  ) {
+    this.calls.push(`read ${topic}`);
+    const out = new Map<number, CopiedRecord[]>();
+    let n = 0;
+    for (const r of ranges) {
+      const p = this.topics.get(topic)?.[r.partition];
+      const list = (p?.records ?? []).filter(
+        (x) => x.offset >= Math.max(r.from, p?.low ?? 0) && x.offset < r.to,
+      );
+      const take = list.slice(0, Math.max(0, max - n));
+      n += take.length;
+      out.set(r.partition, take);
+    }
+    return out;
+  }
+
+  async ensureTopic(topic: string, partitions: number): Promise<number> {
+    this.calls.push(`ensureTopic ${topic}`);
+    this.createTopic(topic, partitions);
+    return this.topics.get(topic)?.length ?? partitions;
+  }
+
+  async append(
+    topic: string,
+    partition: number,
+    records: readonly Omit<CopiedRecord, 'offset'>[],
+  ): Promise<number> {
+    this.calls.push(`append ${topic}`);
+    const p = this.topics.get(topic)?.[partition];
+    if (!p) throw new Error(`no ${topic}[${partition}]`);
+    const base = p.records.length;
+    for (const r of records) p.records.push({ ...r, offset: p.records.length });
+    if (this.failAfterNextAppend) {
+      this.failAfterNextAppend = false;
+      throw new Error('crashed after writing');
+    }
+    return base;
+  }
+
+  async deleteRecordsBefore(topic: string, partitions: ReadonlyArray<{ partition: number; offset: number }>) {
+    this.calls.push(`deleteRecordsBefore ${topic}`);
+    for (const { partition, offset } of partitions) {
+      const p = this.topics.get(topic)?.[partition];
+      if (!p || offset > p.records.length) throw new Error('OFFSET_OUT_OF_RANGE');
+      p.low = Math.max(p.low, offset);
+    }
+  }
+
+  async readOffsetSyncs(): Promise<OffsetSync[]> {
+    return [];
+  }
+
+  async readCheckpoints(groups: readonly string[]) {
+    return this.checkpoints.filter((c) => groups.includes(c.group));
+  }
+
+  async describeGroup() {
+    return { state: 'Empty', members: 0 };
+  }
+
+  async committedOffsets(group: string, topics: readonly string[]) {
+    return [...this.committed.entries()]
+      .map(([k, offset]) => {
+        const [g, topic, partition] = k.split('|');
+        return { g, topic: topic ?? '', partition: Number(partition), offset };
+      })
+      .filter((x) => x.g === group && topics.includes(x.topic))
+      .map(({ topic, partition, offset }) => ({ topic, partition, offset }));
+  }
+
+  async commitOffsets(
+    group: string,
+    topic: string,
+    partitions: Array<{ partition: number; offset: number }>,
+  ) {
+    this.calls.push(`commitOffsets ${group}`);
+    for (const p of partitions) this.committed.set(`${group}|${topic}|${p.partition}`, p.offset);
+  }
+}
+
+/**
+ * A mirror that really moves data between two {@link MemoryCluster}s: the forward flow copies primary →
+ * secondary, the reverse flow secondary → primary, whenever its positions are read (one "poll" per read).
+ */
+export class MemoryMirror implements MirrorController {
+  readonly kind = 'kafka-connect' as const;
+  canSetForwardOffsets = true;
+  readonly calls: string[] = [];
+  forward: 'running' | 'stopped' = 'running';
+  reverse: 'absent' | 'running' = 'absent';
+  /** Last copied upstream offset per `topic:partition`, per flow. */
+  readonly positions: Record<Flow, Map<string, number>> = { forward: new Map(), reverse: new Map() };
+  readonly #primary: MemoryCluster;
+  readonly #secondary: MemoryCluster;
+  readonly #topics: string[];
+
+  constructor(primary: MemoryCluster, secondary: MemoryCluster, topics: string[]) {
+    this.#primary = primary;
+    this.#secondary = secondary;
+    this.#topics = topics;
+  }
+
+  /** Copy what the running flows have not copied yet. */
+  poll(): void {
+    if (this.forward === 'running' && this.#primary.healthy)
+      this.#copy('forward', this.#primary, this.#secondary);
+    if (this.reverse === 'running') this.#copy('reverse', this.#secondary, this.#primary);
+  }
+
+  #copy(flow: Flow, from: MemoryCluster, to: MemoryCluster): void {
+    for (const topic of this.#topics) {
+      const partitions = from.topics.get(topic) ?? [];
+      to.createTopic(topic, partitions.length);
+      partitions.forEach((p, partition) => {
+        const key = tpKey(topic, partition);
+        const last = this.positions[flow].get(key) ?? -1;
+        const todo = p.records.filter((r) => r.offset > last && r.offset >= p.low);
+        const target = to.topics.get(topic)?.[partition];
+        for (const r of todo) target?.records.push({ ...r, offset: target.records.length });
+        const lastRecord = todo[todo.length - 1];
+        if (lastRecord) this.positions[flow].set(key, lastRecord.offset);
+      });
+    }
+  }
+
+  describeChanges(spec: ReverseFlowSpec): string[] {
+    return [`reverse ${spec.topics.join(',')} excluding ${spec.excludeTopics.join(',')}`];
+  }
+
+  async stopForward(): Promise<MirrorOutcome> {
+    this.calls.push('stopForward');
+    this.forward = 'stopped';
+    return { done: true, detail: 'stopped' };
+  }
+
+  async startReverse(spec: ReverseFlowSpec): Promise<MirrorOutcome> {
+    this.calls.push(`startReverse ${spec.excludeTopics.join(',')}`);
+    if (this.forward === 'running') throw new Error('cycle: forward still running while reverse starts');
+    if (this.reverse !== 'running') this.positions.reverse.clear();
+    this.reverse = 'running';
+    return { done: true, detail: 'started' };
+  }
+
+  async removeReverse(): Promise<MirrorOutcome> {
+    this.calls.push('removeReverse');
+    this.reverse = 'absent';
+    return { done: true, detail: 'removed' };
+  }
+
+  async startForward(startAt?: readonly PartitionPosition[]): Promise<MirrorOutcome> {
+    this.calls.push(`startForward ${JSON.stringify(startAt ?? null)}`);
+    if (this.reverse === 'running') throw new Error('cycle: reverse still running while forward starts');
+    for (const p of startAt ?? []) this.positions.forward.set(tpKey(p.topic, p.partition), p.offset - 1);
+    this.forward = 'running';
+    return { done: true, detail: 'started' };
+  }
+
+  async lastReplicated(flow: Flow): Promise<PartitionPosition[]> {
+    this.poll();
+    return [...this.positions[flow].entries()].map(([k, offset]) => {
+      const i = k.lastIndexOf(':');
+      return { topic: k.slice(0, i), partition: Number(k.slice(i + 1)), offset };
+    });
+  }
+}
+
+/** The shared run journal in memory, with the real one's rules: begin once, steps only while in progress. */
+export class MemoryRunJournal implements RunJournal {
+  readonly entries: JournalEntry[] = [];
+  writes = 0;
+
+  async latest(): Promise<JournalEntry | undefined> {
+    const e = this.entries[this.entries.length - 1];
+    return e ? structuredClone(e) : undefined;
+  }
+
+  async begin(runId: string, plan: unknown): Promise<void> {
+    if (this.entries.some((e) => e.runId === runId)) throw new Error(`run ${runId} exists`);
+    this.writes += 1;
+    const now = new Date().toISOString();
+    this.entries.push({
+      kind: 'failback',
+      runId,
+      status: 'in-progress',
+      plan: structuredClone(plan),
+      steps: [],
+      startedAt: now,
+      startedBy: 'x',
+      updatedAt: now,
+    });
+  }
+
+  async recordStep(runId: string, step: string, result: unknown): Promise<void> {
+    const e = this.entries.find((x) => x.runId === runId);
+    if (e?.status !== 'in-progress') throw new Error(`run ${runId} is not in progress`);
+    this.writes += 1;
+    e.steps = [...e.steps.filter((s) => s.name !== step), { name: step, result: structuredClone(result) }];
+  }
+
+  async finish(runId: string, status: 'completed' | 'abandoned', outcome: unknown): Promise<void> {
+    const e = this.entries.find((x) => x.runId === runId);
+    if (e?.status !== 'in-progress') throw new Error(`run ${runId} is not in progress`);
+    this.writes += 1;
+    e.status = status;
+    e.outcome = outcome;
+  }
+}
+
+export class MemoryLock implements DeploymentLock {
+  holder: string | undefined;
+  readonly acquisitions: string[] = [];
+
+  async acquire(holder: string): Promise<Lease> {
+    if (this.holder !== undefined && this.holder !== holder)
+      throw new LockHeldError('lock#test', this.holder);
+    this.holder = holder;
+    this.acquisitions.push(holder);
+    return { holder, leaseUntil: Date.now() + 60_000 };
+  }
+
+  async release(holder: string): Promise<void> {
+    if (this.holder === holder) this.holder = undefined;
+  }
+}
