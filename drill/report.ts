@@ -23,7 +23,7 @@ export interface ReportInput {
   summary: Record<string, unknown>;
 }
 
-const escape = (s: string): string =>
+const escapeHtml = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** The timeline as SVG: two health bands (green up, red down, grey unknown), a lag line, labelled moments. */
@@ -68,7 +68,7 @@ export function timelineSvg(samples: readonly Sample[], moments: readonly Moment
     const mx = x(m.t).toFixed(1);
     const ly = lagTop + lagH + 28 + i * 16;
     parts.push(`<line x1="${mx}" y1="16" x2="${mx}" y2="${ly - 10}" stroke="#444" stroke-dasharray="3,3"/>`);
-    parts.push(`<text x="${mx}" y="${ly}" font-size="11">${escape(`${m.t.toFixed(1)}s ${m.label}`)}</text>`);
+    parts.push(`<text x="${mx}" y="${ly}" font-size="11">${escapeHtml(`${m.t.toFixed(1)}s ${m.label}`)}</text>`);
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">${parts.join('')}</svg>`;
 }
@@ -77,13 +77,13 @@ export function reportHtml(input: ReportInput): string {
   const rows = Object.entries(input.summary)
     .map(
       ([k, v]) =>
-        `<tr><th>${escape(k)}</th><td>${escape(typeof v === 'string' ? v : JSON.stringify(v))}</td></tr>`,
+        `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(typeof v === 'string' ? v : JSON.stringify(v))}</td></tr>`,
     )
     .join('');
-  const moments = input.moments.map((m) => `<li>${m.t.toFixed(1)} s: ${escape(m.label)}</li>`).join('');
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${escape(input.title)}</title>
+  const moments = input.moments.map((m) => `<li>${m.t.toFixed(1)} s: ${escapeHtml(m.label)}</li>`).join('');
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(input.title)}</title>
 <style>body{font-family:sans-serif;margin:24px}table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left}</style>
-</head><body><h1>${escape(input.title)}</h1>
+</head><body><h1>${escapeHtml(input.title)}</h1>
 ${timelineSvg(input.samples, input.moments)}
 <h2>Figures</h2><table>${rows}</table>
 <h2>Timeline</h2><ol>${moments}</ol>

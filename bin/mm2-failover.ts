@@ -1,0 +1,204 @@
+#!/usr/bin/env node
+/**
+ * mm2-failover: the operator's commands.
+ *
+ *   mm2-failover drill [--scenario kill|hang|mm2-down|secondary-down|flapping] [--json]
+ *   mm2-failover status    --function <name|arn> [--region r]          (the deployed status function)
+ *   mm2-failover failover  --function <name|arn> (--dry-run | --reason "...") [--force] [--requested-by who]
+ *   mm2-failover failback  --function <name|arn> --reason "..." [--phase p] [--confirm] [--requested-by who]
+ *   mm2-failover local up                                              (harness + deployment, foreground)
+ *   mm2-failover status|failover|failback --local ...                   (the same handlers, against `local up`)
+ *
+ * Against AWS it invokes the deployed functions with the Lambda API (credentials and region from the usual AWS
+ * environment). With --local it runs the very same handlers in this process against the local deployment that
+ * `mm2-failover local up` started and described in .cache/local-deployment.json.
+ */
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { runDrill, type Scenario, scenarios } from '#drill/drill.ts';
+import { lambdaContext } from '#drill/lambda.ts';
+import { describeError } from '#shared/errors.ts';
+
+const usage = `usage:
+  mm2-failover drill [--scenario ${scenarios.join('|')}] [--json]
+  mm2-failover status   (--function <name|arn> [--region r] | --local)
+  mm2-failover failover (--function <name|arn> | --local) (--dry-run | --reason "...") [--force] [--requested-by who]
+  mm2-failover failback (--function <name|arn> | --local) --reason "..." [--phase p] [--confirm] [--requested-by who]
+  mm2-failover local up`;
+
+const localFile = path.join(import.meta.dirname, '..', '.cache', 'local-deployment.json');
+
+function fail(message: string): never {
+  process.stderr.write(`mm2-failover: ${message}\n\n${usage}\n`);
+  process.exit(2);
+}
+
+async function invoke(
+  fn: 'status' | 'failover' | 'failback',
+  payload: unknown,
+  flags: Flags,
+): Promise<unknown> {
+  if (flags.local) {
+    if (!existsSync(localFile))
+      fail(`no local deployment: start one with 'mm2-failover local up' (${localFile} is missing)`);
+    const env = JSON.parse(readFileSync(localFile, 'utf8')) as { functionEnv: Record<string, string> };
+    Object.assign(process.env, env.functionEnv);
+    const module = (await import(`#functions/${fn}/handler.ts`)) as {
+      handler: (e: unknown, c: ReturnType<typeof lambdaContext>) => Promise<unknown>;
+    };
+    return module.handler(
+      payload,
+      lambdaContext(`mm2-failover-local-${fn}`, fn === 'failback' ? 900_000 : 300_000),
+    );
+  }
+  if (!flags.function) fail(`${fn}: give the deployed function with --function <name|arn>, or --local`);
+  const lambda = new LambdaClient(flags.region ? { region: flags.region } : {});
+  const out = await lambda.send(
+    new InvokeCommand({
+      FunctionName: flags.function,
+      Payload: new TextEncoder().encode(JSON.stringify(payload)),
+    }),
+  );
+  const text = out.Payload ? new TextDecoder().decode(out.Payload) : 'null';
+  if (out.FunctionError) throw new Error(`${fn} function failed (${out.FunctionError}): ${text}`);
+  return JSON.parse(text) as unknown;
+}
+
+interface Flags {
+  local: boolean;
+  function: string | undefined;
+  region: string | undefined;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      scenario: { type: 'string', default: 'kill' },
+      json: { type: 'boolean', default: false },
+      local: { type: 'boolean', default: false },
+      function: { type: 'string' },
+      region: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      reason: { type: 'string' },
+      force: { type: 'boolean', default: false },
+      phase: { type: 'string' },
+      confirm: { type: 'boolean', default: false },
+      'requested-by': { type: 'string', default: process.env.USER ?? 'operator' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [command, sub] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(`${usage}\n`);
+    return values.help ? 0 : 2;
+  }
+  const flags: Flags = { local: values.local, function: values.function, region: values.region };
+  const print = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+
+  switch (command) {
+    case 'drill': {
+      if (!(scenarios as readonly string[]).includes(values.scenario)) {
+        fail(`--scenario: expected one of ${scenarios.join(', ')}, got '${values.scenario}'`);
+      }
+      const summary = await runDrill({ scenario: values.scenario as Scenario });
+      const line = (label: string, v: unknown) => process.stderr.write(`  ${label.padEnd(28)} ${v}\n`);
+      process.stderr.write(`\ndrill ${summary.scenario}: ${summary.ok ? 'OK' : 'FAILED'}\n`);
+      line('detection window (s)', summary.detectionWindowSeconds);
+      line('detection (s)', summary.detectionSeconds ?? '-');
+      line('switch (s)', summary.switchSeconds ?? '-');
+      line('client follow (s)', summary.clientFollowSeconds ?? '-');
+      line('RTO (s)', summary.rtoSeconds ?? '-');
+      line('acked on primary', summary.ackedOnPrimary);
+      line('missing after failover', summary.missingAfterFailover);
+      line('duplicates consumed', summary.duplicatesConsumed);
+      line('failback', summary.failback ? JSON.stringify(summary.failback) : '-');
+      line('alarms fired', summary.alarmsFired.join(', ') || 'none');
+      for (const c of summary.checks) line(c.ok ? `ok: ${c.name}` : `FAILED: ${c.name}`, c.detail);
+      if (values.json) {
+        const { checks: _c, epochs: _e, alarmsFired: _a, reportFile: _r, logFile: _l, ...json } = summary;
+        process.stdout.write(`${JSON.stringify(json)}\n`);
+      }
+      return summary.ok ? 0 : 1;
+    }
+    case 'status':
+      print(await invoke('status', {}, flags));
+      return 0;
+    case 'failover': {
+      if (!values['dry-run'] && !values.reason) fail('failover: give --reason "..." (or --dry-run)');
+      const result = (await invoke(
+        'failover',
+        {
+          action: 'failover',
+          reason: values.reason ?? 'dry run from the CLI',
+          requestedBy: values['requested-by'],
+          dryRun: values['dry-run'],
+          force: values.force,
+        },
+        flags,
+      )) as { status?: string };
+      print(result);
+      return result.status === 'refused' || result.status === 'invalid-input' ? 1 : 0;
+    }
+    case 'failback': {
+      if (!values.reason) fail('failback: give --reason "..."');
+      const result = (await invoke(
+        'failback',
+        {
+          action: 'failback',
+          reason: values.reason,
+          requestedBy: values['requested-by'],
+          ...(values.phase ? { phase: values.phase } : {}),
+          ...(values.confirm ? { confirm: true } : {}),
+        },
+        flags,
+      )) as { status?: string };
+      print(result);
+      return result.status === 'refused' ? 1 : 0;
+    }
+    case 'local': {
+      if (sub !== 'up') fail(`local: expected 'up', got '${sub ?? ''}'`);
+      return localUp();
+    }
+    default:
+      fail(`unknown command '${command}'`);
+  }
+}
+
+/** Start the harness, provision the drill's deployment into moto, and serve until Ctrl-C. */
+async function localUp(): Promise<number> {
+  const { startHarness } = await import('#harness/harness.ts');
+  const { drillConfig } = await import('#drill/drill.ts');
+  const { provisionDeployment } = await import('#drill/provision.ts');
+  const harness = await startHarness({ policy: 'identity', log: (l) => process.stderr.write(`${l}\n`) });
+  const config = drillConfig(harness.info);
+  const provisioned = await provisionDeployment(config, harness.info);
+  writeFileSync(
+    localFile,
+    JSON.stringify({ functionEnv: provisioned.functionEnv, harness: harness.info }, null, 2),
+  );
+  process.stderr.write(
+    `local deployment '${config.name}' is up (primary active, epoch 0); try:\n` +
+      '  node bin/mm2-failover.ts status --local\n' +
+      '  node bin/mm2-failover.ts failover --local --dry-run\n' +
+      'Ctrl-C stops everything.\n',
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  rmSync(localFile, { force: true });
+  await harness.stop();
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`mm2-failover: ${describeError(e)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,114 @@
+import { readFileSync } from 'node:fs';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  UpdateTimeToLiveCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { awsClientConfig } from '#harness/aws-clients.ts';
+import type { HarnessInfo } from '#harness/info.ts';
+import type { ClusterParameter } from '#shared/config/contract.ts';
+import { deploymentPaths } from '#shared/config/paths.ts';
+import type { ClusterRole, DeploymentConfig } from '#shared/config/schema.ts';
+import { initialiseActiveConfig } from '#shared/failover/initialise-active.ts';
+import type { Stores } from '#shared/store/active-config.ts';
+import { Redacted } from '#shared/store/redacted.ts';
+import { SecretsManagerStore } from '#shared/store/secrets-manager-store.ts';
+import { SsmParameterStore } from '#shared/store/ssm-parameter-store.ts';
+
+export interface Provisioned {
+  stores: Stores;
+  table: string;
+  topicArn: string;
+  /** The environment the stack gives the functions, plus what points the SDK at moto. */
+  functionEnv: Record<string, string>;
+}
+
+/**
+ * What an operator does after `cdk deploy`, done against moto: the per-cluster parameter and secret of the
+ * contract, the table and topic the stack would create, automation on, and the first activation (primary,
+ * epoch 0). The clusters are reached over their mTLS listeners with the harness's generated certificates.
+ */
+export async function provisionDeployment(config: DeploymentConfig, info: HarnessInfo): Promise<Provisioned> {
+  const aws = awsClientConfig(info);
+  const paths = deploymentPaths(config.name);
+  const stores: Stores = {
+    parameters: new SsmParameterStore(new SSMClient(aws)),
+    secrets: new SecretsManagerStore(new SecretsManagerClient(aws)),
+  };
+  if (!info.tls) throw new Error('the drill needs the harness with its mTLS listener');
+  const tls = info.tls;
+  const credentials = {
+    ca: readFileSync(tls.caPath, 'utf8'),
+    cert: readFileSync(tls.certPath, 'utf8'),
+    key: readFileSync(tls.keyPath, 'utf8'),
+  };
+  for (const role of ['primary', 'secondary'] as const satisfies readonly ClusterRole[]) {
+    const cluster = info.clusters[role];
+    if (!cluster.tlsBootstrapServers) throw new Error(`harness cluster ${role} has no mTLS listener`);
+    const parameter: ClusterParameter = {
+      alias: config.clusters[role].alias,
+      bootstrapServers: [cluster.tlsBootstrapServers],
+      securityProtocol: 'SSL',
+    };
+    await stores.parameters.put(paths.clusterParameter(role), JSON.stringify(parameter));
+    await stores.secrets.put(paths.clusterSecret(role), new Redacted(JSON.stringify(credentials)));
+  }
+  await stores.parameters.put(paths.automationParameter, 'enabled');
+
+  const table = `mm2-failover-${config.name}`;
+  const dynamodb = new DynamoDBClient(aws);
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName: table,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+    }),
+  );
+  await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: table });
+  await dynamodb.send(
+    new UpdateTimeToLiveCommand({
+      TableName: table,
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    }),
+  );
+  const topic = await new SNSClient(aws).send(
+    new CreateTopicCommand({ Name: `mm2-failover-${config.name}` }),
+  );
+  if (!topic.TopicArn) throw new Error('moto created no SNS topic');
+
+  const init = await initialiseActiveConfig(
+    { requestedBy: 'drill', reason: 'drill start' },
+    { config, stores },
+  );
+  if (init.status !== 'initialised')
+    throw new Error(`active configuration already existed (epoch ${init.epoch})`);
+
+  return {
+    stores,
+    table,
+    topicArn: topic.TopicArn,
+    functionEnv: {
+      MM2_FAILOVER_CONFIG: JSON.stringify(config),
+      MM2_FAILOVER_TABLE: table,
+      MM2_FAILOVER_TOPIC_ARN: topic.TopicArn,
+      POWERTOOLS_SERVICE_NAME: 'mm2-failover',
+      POWERTOOLS_METRICS_NAMESPACE: paths.metricsNamespace,
+      AWS_ENDPOINT_URL: aws.endpoint,
+      AWS_REGION: aws.region,
+      AWS_DEFAULT_REGION: aws.region,
+      AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import type { ActiveConfigWatcher } from '#shared/client/active-config-watcher.ts';
+import { FollowingConsumer } from '#shared/client/following-consumer.ts';
+import { FollowingProducer } from '#shared/client/following-producer.ts';
+import type { ClusterRole } from '#shared/config/schema.ts';
+import { describeError } from '#shared/errors.ts';
+
+/**
+ * The application in the drill: a producer writing numbered records to the logical topic `orders` through the
+ * client library, and a consumer group reading them back. It keeps the books the drill's figures come from.
+ */
+export interface Ack {
+  n: number;
+  cluster: ClusterRole;
+  atMs: number;
+}
+
+export class Workload {
+  readonly acks = new Map<number, Ack>();
+  readonly failedSends: number[] = [];
+  readonly consumed = new Map<number, number>();
+  consumedTotal = 0;
+  lastError: string | undefined;
+  #next = 0;
+  #running = false;
+  #loop: Promise<void> | undefined;
+  readonly #producer: FollowingProducer;
+  readonly #consumer: FollowingConsumer;
+  readonly #topic: string;
+  readonly #intervalMs: number;
+
+  constructor(watcher: ActiveConfigWatcher, options: { topic: string; groupId: string; intervalMs: number }) {
+    this.#topic = options.topic;
+    this.#intervalMs = options.intervalMs;
+    // A send may wait through a whole detection window while the primary is dead: it is retried on the
+    // secondary once the switch happens, or reported failed; never dropped.
+    this.#producer = new FollowingProducer({ source: watcher, sendTimeoutMs: 120_000 });
+    this.#consumer = new FollowingConsumer({
+      source: watcher,
+      groupId: options.groupId,
+      topics: [options.topic],
+      eachMessage: async ({ message }) => {
+        const n = Number(message.value?.toString('utf8'));
+        if (Number.isInteger(n)) {
+          this.consumed.set(n, (this.consumed.get(n) ?? 0) + 1);
+          this.consumedTotal++;
+        }
+      },
+    });
+  }
+
+  get produced(): number {
+    return this.acks.size;
+  }
+
+  /** Records read more than once, counted per extra delivery. */
+  get duplicates(): number {
+    return this.consumedTotal - this.consumed.size;
+  }
+
+  /** The first acknowledgement by `cluster` at or after `sinceMs`. */
+  firstAckOn(cluster: ClusterRole, sinceMs: number): Ack | undefined {
+    let first: Ack | undefined;
+    for (const a of this.acks.values()) {
+      if (a.cluster === cluster && a.atMs >= sinceMs && (!first || a.atMs < first.atMs)) first = a;
+    }
+    return first;
+  }
+
+  async start(): Promise<void> {
+    await this.#producer.connect();
+    await this.#consumer.start();
+    this.#running = true;
+    this.#loop = this.#produceLoop();
+  }
+
+  async #produceLoop(): Promise<void> {
+    while (this.#running) {
+      const n = this.#next++;
+      try {
+        const result = await this.#producer.send({
+          topic: this.#topic,
+          messages: [{ key: `k${n % 16}`, value: String(n) }],
+        });
+        this.acks.set(n, { n, cluster: result.cluster, atMs: Date.now() });
+      } catch (e: unknown) {
+        this.failedSends.push(n);
+        this.lastError = describeError(e);
+      }
+      await new Promise((r) => setTimeout(r, this.#intervalMs));
+    }
+  }
+
+  /** Stop producing; the consumer keeps reading. */
+  async stopProducing(): Promise<void> {
+    this.#running = false;
+    await this.#loop;
+  }
+
+  async stop(): Promise<void> {
+    await this.stopProducing();
+    await Promise.allSettled([this.#producer.disconnect(), this.#consumer.stop()]);
+  }
+
+  /** Acknowledged records the consumer has not read. */
+  unseen(filter: (a: Ack) => boolean = () => true): number[] {
+    return [...this.acks.values()].filter((a) => filter(a) && !this.consumed.has(a.n)).map((a) => a.n);
+  }
+}
