@@ -13,8 +13,6 @@ import type { Mm2FailoverStack } from './stack.ts';
  * putting any other action on `*` stops synth here, before cdk-nag or a reviewer has to notice.
  */
 export const actionsOnlyGrantableOnStar: Readonly<Record<string, string>> = {
-  'cloudwatch:PutMetricData':
-    'supports no resource-level permission; narrowed by the cloudwatch:namespace condition to the product namespace',
   'ec2:DescribeNetworkInterfaces':
     'EC2 Describe actions support no resource-level permission (Lambda VPC ENIs)',
   'ec2:DescribeSubnets': 'EC2 Describe actions support no resource-level permission (Lambda VPC ENIs)',
@@ -68,6 +66,7 @@ export function applyNagSuppressions(stack: Mm2FailoverStack): void {
     if (!(policy instanceof Policy)) continue;
     const document = stack.resolve(policy.document) as { Statement?: ResolvedStatement[] };
     const acknowledged = new Set<string>();
+    const onStar = new Set<string>();
     for (const statement of document.Statement ?? []) {
       if (statement.Effect !== 'Allow') continue;
       const actions = asArray(statement.Action);
@@ -83,20 +82,23 @@ export function applyNagSuppressions(stack: Mm2FailoverStack): void {
               `${policy.node.path}: ${unexpected.join(', ')} on Resource "*": scope it to the deployment's ARNs`,
             );
           }
-          acknowledge(
-            policy,
-            acknowledged,
-            'AwsSolutions-IAM5[Resource::*]',
-            `Only actions AWS authorizes on "*" alone: ${Object.entries(actionsOnlyGrantableOnStar)
-              .map(([a, why]) => `${a} (${why})`)
-              .join('; ')}.`,
-          );
+          for (const a of actions) onStar.add(a);
         } else if (resource.includes('*')) {
           const accepted = acceptedResourceWildcards.find((w) => w.pattern.test(resource));
           if (accepted)
             acknowledge(policy, acknowledged, `AwsSolutions-IAM5[Resource::${resource}]`, accepted.reason);
         }
       }
+    }
+    if (onStar.size > 0) {
+      acknowledge(
+        policy,
+        acknowledged,
+        'AwsSolutions-IAM5[Resource::*]',
+        `Only actions AWS authorizes on "*" alone: ${[...onStar]
+          .map((a) => `${a} (${actionsOnlyGrantableOnStar[a]})`)
+          .join('; ')}.`,
+      );
     }
   }
 }

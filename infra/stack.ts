@@ -81,6 +81,10 @@ export class Mm2FailoverStack extends Stack {
     const environmentOf = (name: FunctionName): Record<string, string> => ({
       MM2_FAILOVER_CONFIG: JSON.stringify(configForFunctions),
       MM2_FAILOVER_TABLE: this.table.tableName,
+      // The functions that report a switch publish to the topic themselves.
+      ...(name === 'failover' || name === 'failback'
+        ? { MM2_FAILOVER_TOPIC_ARN: this.notifications.topic.topicArn }
+        : {}),
       POWERTOOLS_SERVICE_NAME: `mm2-failover-${name}`,
       POWERTOOLS_METRICS_NAMESPACE: paths.metricsNamespace,
       POWERTOOLS_LOG_LEVEL: 'INFO',

@@ -1,6 +1,5 @@
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { deploymentPaths } from '#shared/config/paths.ts';
 import type { ClusterRole, DeploymentConfig } from '#shared/config/schema.ts';
 import { clusterRoles } from '#shared/config/schema.ts';
 import type { FunctionName } from '../function-catalog.ts';
@@ -16,8 +15,11 @@ export interface AccessContext {
 
 /**
  * What each function may touch, and nothing else: the deployment's own parameter paths and secret ARNs, the
- * table, the topic, and the metrics namespace. Every statement has a `sid` so a reviewer can find it in the
- * template.
+ * table and the topic. Every statement has a `sid` so a reviewer can find it in the template.
+ *
+ * No `cloudwatch:PutMetricData`: the probe publishes its metrics as embedded-metric-format log lines
+ * (shared/health/probe-metrics.ts through Powertools Metrics), which CloudWatch extracts from the function's own
+ * log group; no function calls the PutMetricData API, so none may.
  */
 export function grantFunctionAccess(name: FunctionName, role: IRole, ctx: AccessContext): void {
   const statements = accessStatements(name, ctx);
@@ -48,7 +50,6 @@ function accessStatements(name: FunctionName, ctx: AccessContext): PolicyStateme
         readParameters(ctx, [...clusterParameters, p.activeParameter]),
         writeParameters(ctx, 'WriteLastProbe', [p.lastProbeParameter]),
         readSecrets(clusterSecrets),
-        putMetrics(config),
         ...kafkaAccess(config, 'probe'),
       ];
     case 'failover':
@@ -64,7 +65,6 @@ function accessStatements(name: FunctionName, ctx: AccessContext): PolicyStateme
         }),
         ...extraRegionWrites(ctx),
         journal(ctx, 'read-write'),
-        putMetrics(config),
         ...mirrorTokenAccess(ctx, name),
         ...kafkaAccess(config, name),
       ];
@@ -149,17 +149,6 @@ function journal(ctx: AccessContext, mode: 'read' | 'read-write'): PolicyStateme
     sid: mode === 'read' ? 'ReadJournal' : 'LockAndJournal',
     actions: mode === 'read' ? read : [...read, ...write],
     resources: [ctx.table.tableArn],
-  });
-}
-
-function putMetrics(config: DeploymentConfig): PolicyStatement {
-  return new PolicyStatement({
-    sid: 'PutMetricsInOwnNamespace',
-    actions: ['cloudwatch:PutMetricData'],
-    // IAM-WILDCARD: cloudwatch:PutMetricData supports no resource-level permissions; "*" is the only resource
-    // AWS accepts. The `cloudwatch:namespace` condition narrows it to this product's namespace.
-    resources: ['*'],
-    conditions: { StringEquals: { 'cloudwatch:namespace': deploymentPaths(config.name).metricsNamespace } },
   });
 }
 

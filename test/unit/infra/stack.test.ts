@@ -61,6 +61,19 @@ describe('Mm2FailoverStack', () => {
       }
     });
 
+    it('tells only the functions that report a switch where to publish', () => {
+      const [topicId] = only(s, 'AWS::SNS::Topic', 'NotificationsTopic');
+      for (const name of functionNames) {
+        const env = (fn(s, name)[1].Properties.Environment as { Variables: Record<string, unknown> })
+          .Variables;
+        if (name === 'failover' || name === 'failback') {
+          expect(env.MM2_FAILOVER_TOPIC_ARN).toEqual({ Ref: topicId });
+        } else {
+          expect(env).not.toHaveProperty('MM2_FAILOVER_TOPIC_ARN');
+        }
+      }
+    });
+
     it('serializes failover and failback with reserved concurrency 1 and leaves probe and status unreserved', () => {
       expect(fn(s, 'failover')[1].Properties.ReservedConcurrentExecutions).toBe(1);
       expect(fn(s, 'failback')[1].Properties.ReservedConcurrentExecutions).toBe(1);

@@ -44,6 +44,8 @@ export function synthesize(
     bundle?: boolean;
     outdir?: string;
     tracing?: boolean;
+    /** Runs on the constructed stack before it is synthesized (synthesis happens once per app). */
+    before?: (stack: Mm2FailoverStack) => void;
   } = {},
 ): Synthesized {
   const app = new App({
@@ -55,6 +57,7 @@ export function synthesize(
     entries: options.entries ?? fixtureEntries,
     tracing: options.tracing ?? false,
   });
+  options.before?.(stack);
   return { app, stack, template: Template.fromStack(stack) };
 }
 
@@ -62,6 +65,8 @@ export function synthesize(
 export function unacknowledgedNagFindings(stack: Mm2FailoverStack): string[] {
   const report = new AwsSolutionsChecks(undefined, { verbose: false }).validateScope(stack);
   return report.violations.flatMap((v) =>
-    v.violatingResources.map((r) => `${v.ruleName} ${r.resourceLogicalId} ${r.locations.join(',')}`),
+    v.violatingResources.map(
+      (r) => `${v.ruleName} ${(r as { constructPath?: string }).constructPath ?? r.resourceLogicalId}`,
+    ),
   );
 }

@@ -1,0 +1,182 @@
+// `npm run bench:bundle`: what each function costs to ship and to start.
+//
+// For every handler in functions/ (the same list the stack deploys), two bundles are built with esbuild:
+// - deployed: exactly as the stack bundles it (infra/bundling.ts: ESM, node24, minified, the AWS SDK inside);
+// - baseline: the same handler as NodejsFunction bundles by default (not minified, @aws-sdk/* and @smithy/*
+//   external, loaded from node_modules as Lambda would load them from the runtime).
+// Size is the .mjs (the source map ships beside it and is read only to format a stack trace).
+// Init is a cold start without the Lambda runtime: a fresh Node 24 process imports the bundle, which reads the
+// config and builds its AWS SDK and Kafka clients at module scope. Measured from just before the import to just
+// after it, the median of RUNS processes per bundle. No network: clients are built, never called.
+// Targets: every deployed bundle under 1.5 MB, every deployed init under 300 ms on this machine.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { esbuildTarget, esmRequireBanner, externalModules, mainFields } from '#infra/bundling.ts';
+import { discoverFunctionEntries, type FunctionName } from '#infra/function-catalog.ts';
+import { projectRoot } from '#infra/stack.ts';
+import { loadDeploymentConfigFile } from '#shared/config/load.ts';
+import { deploymentPaths } from '#shared/config/paths.ts';
+
+const RUNS = Number(process.env.BENCH_BUNDLE_RUNS ?? 9);
+const MAX_BYTES = 1_500_000;
+const MAX_INIT_MS = 300;
+const work = path.join(projectRoot, '.out', 'bench-bundle');
+const resultFile = path.join(projectRoot, 'bench', 'results', 'bundle.json');
+
+type Variant = 'deployed' | 'baseline';
+
+interface Measured {
+  bytes: number;
+  initMsMedian: number;
+  initMsRuns: number[];
+}
+
+async function bundle(name: FunctionName, entry: string, variant: Variant): Promise<string> {
+  const outfile = path.join(work, name, variant, 'index.mjs');
+  rmSync(path.dirname(outfile), { recursive: true, force: true });
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: esbuildTarget,
+    mainFields,
+    banner: { js: esmRequireBanner },
+    sourcemap: variant === 'deployed' ? 'linked' : false,
+    sourcesContent: false,
+    minify: variant === 'deployed',
+    external: variant === 'deployed' ? externalModules : ['@aws-sdk/*', '@smithy/*'],
+    logLevel: 'warning',
+  });
+  return outfile;
+}
+
+/** What the stack puts in every function's environment, with stand-ins for what only CloudFormation knows. */
+function functionEnvironment(name: FunctionName): NodeJS.ProcessEnv {
+  const config = loadDeploymentConfigFile(path.join(projectRoot, 'failover.config.json'));
+  const { $schema: _schema, ...forFunctions } = config;
+  return {
+    PATH: process.env.PATH,
+    MM2_FAILOVER_CONFIG: JSON.stringify(forFunctions),
+    MM2_FAILOVER_TABLE: 'bench-table',
+    MM2_FAILOVER_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:bench',
+    POWERTOOLS_SERVICE_NAME: `mm2-failover-${name}`,
+    POWERTOOLS_METRICS_NAMESPACE: deploymentPaths(config.name).metricsNamespace,
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_LAMBDA_FUNCTION_NAME: `mm2-failover-${name}`,
+  };
+}
+
+/** One fresh process: import the bundle, print how long the import took. */
+function initOnce(file: string, env: NodeJS.ProcessEnv): number {
+  const script = [
+    `const t0 = performance.now();`,
+    `const m = await import(${JSON.stringify(pathToFileURL(file).href)});`,
+    `const t1 = performance.now();`,
+    `if (typeof m.handler !== 'function') throw new Error('no handler export');`,
+    `process.stdout.write(JSON.stringify({ ms: t1 - t0 }));`,
+  ].join('\n');
+  const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  if (out.status !== 0) {
+    throw new Error(
+      `import of ${file} failed (exit ${out.status}): ${out.stderr.split('\n').slice(0, 5).join(' ')}`,
+    );
+  }
+  const last = out.stdout.trim().split('\n').at(-1) ?? '';
+  return (JSON.parse(last) as { ms: number }).ms;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function measure(file: string, env: NodeJS.ProcessEnv): Measured {
+  initOnce(file, env); // warm the file system cache, as Lambda's own is warm for its image
+  const initMsRuns = Array.from({ length: RUNS }, () => Math.round(initOnce(file, env) * 10) / 10);
+  return { bytes: statSync(file).size, initMsMedian: median(initMsRuns), initMsRuns };
+}
+
+const entries = discoverFunctionEntries(projectRoot);
+const names = Object.keys(entries) as FunctionName[];
+mkdirSync(work, { recursive: true });
+console.log(
+  `node ${process.version}; ${RUNS} cold imports per bundle; functions: ${names.join(', ') || 'none'}`,
+);
+
+const rows: {
+  name: FunctionName;
+  bytes: number;
+  initMsMedian: number;
+  initMsRuns: number[];
+  baseline: Measured;
+  ratios: { bytes: number; initMs: number };
+  withinTargets: boolean;
+}[] = [];
+const failures: string[] = [];
+for (const name of names) {
+  const entry = entries[name] as string;
+  try {
+    const env = functionEnvironment(name);
+    const deployed = measure(await bundle(name, entry, 'deployed'), env);
+    const baseline = measure(await bundle(name, entry, 'baseline'), env);
+    rows.push({
+      name,
+      ...deployed,
+      baseline,
+      ratios: {
+        bytes: Math.round((deployed.bytes / baseline.bytes) * 100) / 100,
+        initMs: Math.round((deployed.initMsMedian / baseline.initMsMedian) * 100) / 100,
+      },
+      withinTargets: deployed.bytes < MAX_BYTES && deployed.initMsMedian < MAX_INIT_MS,
+    });
+  } catch (e: unknown) {
+    failures.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+const kb = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
+console.table(
+  rows.map((r) => ({
+    function: r.name,
+    'bundle (min, SDK inside)': kb(r.bytes),
+    'baseline (SDK external)': kb(r.baseline.bytes),
+    'size ratio': r.ratios.bytes,
+    'init ms (median)': r.initMsMedian,
+    'baseline init ms': r.baseline.initMsMedian,
+    'init ratio': r.ratios.initMs,
+    [`< ${MAX_BYTES / 1e6} MB and < ${MAX_INIT_MS} ms`]: r.withinTargets ? 'yes' : 'NO',
+  })),
+);
+for (const f of failures) console.error(`could not measure ${f}`);
+
+mkdirSync(path.dirname(resultFile), { recursive: true });
+const previous = existsSync(resultFile) ? readFileSync(resultFile, 'utf8') : undefined;
+const result = {
+  measuredAt: new Date().toISOString(),
+  node: process.version,
+  runs: RUNS,
+  targets: { maxBytes: MAX_BYTES, maxInitMs: MAX_INIT_MS },
+  functions: rows,
+  failures,
+};
+writeFileSync(resultFile, `${JSON.stringify(result, null, 2)}\n`);
+console.log(
+  `wrote ${path.relative(projectRoot, resultFile)}${previous ? ' (replacing the previous run)' : ''}`,
+);
+if (failures.length > 0 || rows.some((r) => !r.withinTargets)) process.exitCode = 1;

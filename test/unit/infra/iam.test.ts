@@ -1,0 +1,279 @@
+import type { Template } from 'aws-cdk-lib/assertions';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { applyNagSuppressions } from '#infra/nag-suppressions.ts';
+import { deploymentPaths } from '#shared/config/paths.ts';
+import type { DeploymentConfig } from '#shared/config/schema.ts';
+import { exampleConfig, type Synthesized, synthesize, synthTimeoutMs } from './synthesize.ts';
+
+/**
+ * The only actions a statement may put on `Resource: "*"`, each because AWS authorizes it on nothing narrower.
+ * Kept here on purpose, separate from the stack's own list: widening the stack means changing this test too.
+ */
+const actionsAllowedOnStar = new Set([
+  // EC2 Describe* has no resource-level permission; Lambda needs them for VPC ENIs.
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  // X-Ray has no resource-level permission (only with tracing on).
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+]);
+
+interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+interface Resource {
+  Type: string;
+  Properties: Record<string, unknown>;
+}
+
+const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+
+/** `{Ref: X}` → `<X>`, `{Fn::GetAtt: [X, Arn]}` → `<X.Arn>`, `Fn::Join` concatenated. */
+function flat(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const v = value as Record<string, unknown>;
+  if (typeof v.Ref === 'string') return `<${v.Ref}>`;
+  if (Array.isArray(v['Fn::GetAtt'])) return `<${(v['Fn::GetAtt'] as unknown[]).map(flat).join('.')}>`;
+  const join = v['Fn::Join'] as [string, unknown[]] | undefined;
+  if (join) return join[1].map(flat).join(join[0]);
+  return JSON.stringify(value);
+}
+
+function policies(template: Template): Record<string, Resource> {
+  return template.findResources('AWS::IAM::Policy') as Record<string, Resource>;
+}
+
+function statementsOf(policy: Resource): Statement[] {
+  return (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
+}
+
+/** Statements of the role of the function whose construct id is `Name` (Probe, Failover, ...). */
+function statementsOfFunction(template: Template, name: string): Statement[] {
+  const entry = Object.entries(policies(template)).find(([id]) => id.startsWith(`${name}RoleDefaultPolicy`));
+  if (!entry) throw new Error(`no policy for ${name}`);
+  return statementsOf(entry[1]);
+}
+
+/** Every (action, resource) pair a function's role allows, resources flattened. */
+function grants(template: Template, name: string): { action: string; resource: string }[] {
+  return statementsOfFunction(template, name).flatMap((s) =>
+    asArray(s.Action).flatMap((action) => asArray(s.Resource).map((r) => ({ action, resource: flat(r) }))),
+  );
+}
+
+/**
+ * Every way a policy in `template` reaches beyond the deployment: an action wildcard, `*` for an action that has
+ * resource-level permissions, or a resource that is not the deployment's own (its parameters, its secrets, this
+ * stack's resources, the configured subnets, groups and MSK cluster).
+ */
+function widenings(template: Template, config: DeploymentConfig): string[] {
+  const n = config.name;
+  const own = new Set(Object.keys(template.toJSON().Resources as object));
+  const extraArns = [
+    config.clusters.primary.secretArn,
+    config.clusters.secondary.secretArn,
+    config.clusters.primary.mskClusterArn,
+    config.clusters.secondary.mskClusterArn,
+  ].filter((a): a is string => a !== undefined);
+  const regions = ['<AWS::Region>', ...config.regions];
+  const inScope = (r: string): boolean => {
+    const ref = /^<([A-Za-z0-9]+)(\.Arn)?>$/.exec(r);
+    if (ref) return own.has(ref[1] as string);
+    if (extraArns.includes(r)) return true;
+    const msk = extraArns.filter((a) => a.includes(':kafka:'));
+    if (
+      msk.some(
+        (a) =>
+          r === `${a.replace(':cluster/', ':topic/')}/*` || r === `${a.replace(':cluster/', ':group/')}/*`,
+      )
+    )
+      return true;
+    const prefix = (service: string) =>
+      regions.map((region) => `arn:<AWS::Partition>:${service}:${region}:<AWS::AccountId>:`);
+    if (prefix('ssm').some((p) => r.startsWith(`${p}parameter/mm2-failover/${n}/`) && !r.includes('*')))
+      return true;
+    const secretNames = [
+      `mm2-failover/${n}/`,
+      ...(config.mirror.kind === 'aiven' ? [config.mirror.tokenSecret] : []),
+    ];
+    if (
+      prefix('secretsmanager').some((p) =>
+        secretNames.some((s) => r.startsWith(`${p}secret:${s}`) && r.endsWith('-??????') && !r.includes('*')),
+      )
+    )
+      return true;
+    const ec2 = 'arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:';
+    if (r === `${ec2}network-interface/*`) return true;
+    if (config.vpc?.subnetIds.some((id) => r === `${ec2}subnet/${id}`)) return true;
+    if (config.vpc?.securityGroupIds.some((id) => r === `${ec2}security-group/${id}`)) return true;
+    return false;
+  };
+
+  const problems: string[] = [];
+  for (const [id, policy] of Object.entries(policies(template))) {
+    for (const s of statementsOf(policy)) {
+      if (s.Effect !== 'Allow') continue;
+      const actions = asArray(s.Action);
+      for (const a of actions) {
+        if (a === '*' || a.endsWith(':*')) problems.push(`${id}: action ${a}`);
+      }
+      for (const r of asArray(s.Resource).map(flat)) {
+        if (r === '*') {
+          for (const a of actions.filter((x) => !actionsAllowedOnStar.has(x)))
+            problems.push(`${id}: ${a} on *`);
+        } else if (!inScope(r)) {
+          problems.push(`${id}: ${actions.join(',')} on ${r}`);
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+describe('IAM of the stack', () => {
+  const config = exampleConfig((c) => {
+    c.regions = ['eu-central-1'];
+  });
+  const paths = deploymentPaths(config.name);
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synthesize({ config, bundle: false });
+  }, synthTimeoutMs);
+
+  it('scopes every statement to the deployment when the example config has an extra region', () => {
+    expect(widenings(s.template, config)).toEqual([]);
+  });
+
+  it('scopes every statement when every optional grant is on (MSK IAM, ARN secret, Aiven token, tracing)', () => {
+    const kitchenSink = exampleConfig((c) => {
+      c.regions = ['eu-central-1', 'us-east-2'];
+      c.clusters.primary = {
+        ...c.clusters.primary,
+        auth: 'msk-iam',
+        mskClusterArn:
+          'arn:aws:kafka:eu-west-1:123456789012:cluster/orders/1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d-2',
+      };
+      c.clusters.secondary.secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kafka/dr-AbCdEf';
+      c.mirror = {
+        kind: 'aiven',
+        project: 'acme',
+        service: 'mm2',
+        tokenSecret: 'mm2-failover/orders-dr/aiven-token',
+      };
+    });
+    const { template } = synthesize({ config: kitchenSink, bundle: false, tracing: true });
+    expect(widenings(template, kitchenSink)).toEqual([]);
+    // The optional grants are really there (otherwise the line above proves little).
+    const all = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    for (const needle of [
+      'kafka-cluster:Connect',
+      'xray:PutTraceSegments',
+      'aiven-token-??????',
+      'us-east-2',
+    ]) {
+      expect(all).toContain(needle);
+    }
+  });
+
+  it('reports a statement that widens, so the checks above can fail', () => {
+    const { template } = synthesize({
+      config,
+      bundle: false,
+      before: (stack) => {
+        const role = stack.functions.status?.role;
+        if (!role) throw new Error('status function missing');
+        role.addToPrincipalPolicy(
+          new PolicyStatement({ actions: ['ssm:GetParameter'], resources: ['arn:aws:ssm:*:*:parameter/*'] }),
+        );
+        role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Scan'], resources: ['*'] }));
+        role.addToPrincipalPolicy(
+          new PolicyStatement({ actions: ['sns:*'], resources: [stack.notifications.topic.topicArn] }),
+        );
+      },
+    });
+    expect(widenings(template, config)).toEqual([
+      expect.stringMatching(/ssm:GetParameter on arn:aws:ssm:\*:\*:parameter\/\*$/),
+      expect.stringMatching(/dynamodb:Scan on \*$/),
+      expect.stringMatching(/action sns:\*$/),
+    ]);
+  });
+
+  it('refuses, in the stack\'s own guard, an action with resource-level permissions on "*"', () => {
+    const { stack } = synthesize({ config, bundle: false });
+    stack.functions.probe?.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: ['*'] }),
+    );
+    expect(() => applyNagSuppressions(stack)).toThrow(/secretsmanager:GetSecretValue on Resource "\*"/);
+  });
+
+  it('lets only failover and failback write the active configuration', () => {
+    const writes = (name: string) =>
+      grants(s.template, name)
+        .filter((g) =>
+          ['ssm:PutParameter', 'secretsmanager:PutSecretValue', 'secretsmanager:CreateSecret'].includes(
+            g.action,
+          ),
+        )
+        .map((g) => g.resource);
+    for (const name of ['Failover', 'Failback']) {
+      const w = writes(name);
+      expect(w).toContainEqual(expect.stringMatching(new RegExp(`:parameter${paths.activeParameter}$`)));
+      expect(w).toContainEqual(
+        expect.stringMatching(new RegExp(`:parameter${paths.activeBootstrapParameter}$`)),
+      );
+      expect(w).toContainEqual(expect.stringMatching(/^<ContractActiveCredentials[A-Z0-9]+>$/));
+    }
+    expect(writes('Probe')).toEqual([
+      expect.stringMatching(new RegExp(`:parameter${paths.lastProbeParameter}$`)),
+    ]);
+    expect(writes('Status')).toEqual([]);
+  });
+
+  it('writes the active parameters and secret in each extra region, and only there', () => {
+    const regional = grants(s.template, 'Failover').filter((g) => g.resource.includes(':eu-central-1:'));
+    expect(regional).toEqual(
+      expect.arrayContaining([
+        {
+          action: 'ssm:PutParameter',
+          resource: expect.stringMatching(new RegExp(`parameter${paths.activeParameter}$`)),
+        },
+        {
+          action: 'ssm:PutParameter',
+          resource: expect.stringMatching(new RegExp(`parameter${paths.activeBootstrapParameter}$`)),
+        },
+        {
+          action: 'secretsmanager:CreateSecret',
+          resource: expect.stringMatching(new RegExp(`secret:${paths.activeCredentialsSecret}-\\?{6}$`)),
+        },
+      ]),
+    );
+    for (const g of regional) {
+      expect(g.resource).toMatch(
+        new RegExp(
+          `(parameter${paths.activeParameter}(/bootstrap-servers)?|secret:${paths.activeCredentialsSecret}-\\?{6})$`,
+        ),
+      );
+    }
+    expect(grants(s.template, 'Probe').filter((g) => g.resource.includes(':eu-central-1:'))).toEqual([]);
+  });
+
+  it('keeps cluster credentials from the status function and the lock table from the probe', () => {
+    const status = grants(s.template, 'Status');
+    expect(
+      status.filter((g) => /ContractPrimaryClusterSecret|ContractSecondaryClusterSecret/.test(g.resource)),
+    ).toEqual([]);
+    const probe = grants(s.template, 'Probe');
+    expect(probe.filter((g) => g.action.startsWith('dynamodb:') || g.action.startsWith('sns:'))).toEqual([]);
+  });
+
+  it('grants cloudwatch:PutMetricData to no function: the probe publishes its metrics through its logs (EMF)', () => {
+    for (const name of ['Probe', 'Failover', 'Failback', 'Status']) {
+      expect(grants(s.template, name).filter((g) => g.action.startsWith('cloudwatch:'))).toEqual([]);
+    }
+  });
+});
