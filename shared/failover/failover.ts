@@ -3,7 +3,12 @@ import { type DeploymentPaths, deploymentPaths } from '../config/paths.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
 import { parseJsonOrThrow, parseOrThrow } from '../config/validate.ts';
 import { describeError, Mm2FailoverError } from '../errors.ts';
-import { readActiveOnce, readClusterDefinition, type Stores } from '../store/active-config.ts';
+import {
+  type ClusterDefinition,
+  readActiveOnce,
+  readClusterDefinition,
+  type Stores,
+} from '../store/active-config.ts';
 import type { JournalEntry, RunJournal } from '../store/dynamo-journal.ts';
 import type { DeploymentLock } from '../store/dynamo-lock.ts';
 import { type ExecutionOutcome, executePlan } from './execute.ts';
@@ -154,6 +159,7 @@ export async function runFailover(request: FailoverInvocation, deps: FailoverDep
       };
     }
 
+    const inputs = gatherPlanInputs(paths, deps);
     const report = await preflight(
       { request, config: deps.config, now: deps.clock.now(), ...lastSwitch(current) },
       { reprobe: deps.reprobe, readLag: deps.readLag, sleep: deps.clock.sleep },
@@ -164,7 +170,7 @@ export async function runFailover(request: FailoverInvocation, deps: FailoverDep
       return { status: 'refused', refusals: report.refusals, warnings: report.warnings, preflight: report };
     }
 
-    const plan = await makePlan(request, startedAt, current, report, paths, deps);
+    const plan = await makePlan(request, startedAt, current, report, inputs, paths, deps);
     const runId = failoverRunId(plan.next.epoch);
     await deps.journal.begin(runId, plan, request.invocationId);
     log.info('failover planned', {
@@ -214,13 +220,37 @@ async function dryRun(
   if (current.cluster === 'secondary' && !current.torn) {
     return { status: 'dry-run', wouldDo: 'nothing: the secondary is already active' };
   }
+  const inputs = gatherPlanInputs(paths, deps);
   const report = await preflight(
     { request, config: deps.config, now: deps.clock.now(), ...lastSwitch(current) },
     { reprobe: deps.reprobe, readLag: deps.readLag, sleep: deps.clock.sleep },
   );
   // The plan is built even when preflight refuses: it shows what a forced run would change.
-  const plan = await makePlan(request, startedAt, current, report, paths, deps);
+  const plan = await makePlan(request, startedAt, current, report, inputs, paths, deps);
   return { status: 'dry-run', wouldDo: report.ok ? 'switch' : 'refuse', preflight: report, plan };
+}
+
+interface PlanInputs {
+  target: ClusterDefinition;
+  credentialsSource: string;
+  offsets: GroupOffsetPlan[];
+}
+
+/**
+ * Everything the plan reads (the secondary's definition, the checkpoints and group offsets): started before the
+ * preflight and read while the confirmation probes wait, so that a confirmed failover only has to write.
+ * Reads only; when preflight refuses, the result is dropped.
+ */
+function gatherPlanInputs(paths: DeploymentPaths, deps: FailoverDeps): Promise<PlanInputs> {
+  const config = deps.config;
+  const credentialsSource = config.clusters.secondary.secretArn ?? paths.clusterSecret('secondary');
+  const gathered = Promise.all([
+    readClusterDefinition(deps.stores, paths, 'secondary', credentialsSource),
+    planOffsetsSafely(config, deps.secondaryGroups),
+  ]).then(([target, offsets]) => ({ target, credentialsSource, offsets }));
+  // Awaited only when preflight passes; a failure then is reported there, never as an unhandled rejection.
+  gathered.catch(() => {});
+  return gathered;
 }
 
 async function makePlan(
@@ -228,15 +258,12 @@ async function makePlan(
   startedAt: number,
   current: Current,
   report: PreflightReport,
+  inputs: Promise<PlanInputs>,
   paths: DeploymentPaths,
   deps: FailoverDeps,
 ): Promise<FailoverPlan> {
   const config = deps.config;
-  const credentialsSource = config.clusters.secondary.secretArn ?? paths.clusterSecret('secondary');
-  const [target, offsets] = await Promise.all([
-    readClusterDefinition(deps.stores, paths, 'secondary', credentialsSource),
-    planOffsetsSafely(config, deps.secondaryGroups),
-  ]);
+  const { target, credentialsSource, offsets } = await inputs;
   const extraRegions = config.regions.filter((r) => r !== deps.homeRegion);
   return buildPlan({
     config,
