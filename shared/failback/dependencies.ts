@@ -2,8 +2,10 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { Kafka, type KafkaConfig } from 'kafkajs';
+import { z } from 'zod';
 import { deploymentPaths } from '../config/paths.ts';
 import type { ClusterRole, DeploymentConfig } from '../config/schema.ts';
+import { parseOrThrow } from '../config/validate.ts';
 import { MissingConfigurationError } from '../errors.ts';
 import { clusterKafkaConfig } from '../failover/dependencies.ts';
 import { kafkaGroupOffsets } from '../failover/kafka-group-offsets.ts';
@@ -40,6 +42,17 @@ export interface FailbackClients {
   fetch?: Fetch;
   /** Builds a kafkajs instance (tests may tune logging). */
   createKafka?: (config: KafkaConfig) => Kafka;
+}
+
+const environmentSchema = z.object({
+  MM2_FAILOVER_TABLE: z
+    .string()
+    .min(1, 'expected the DynamoDB table of the lock and journal (shared with failover)'),
+});
+
+/** The function's environment, read once at cold start; a missing variable fails naming it. */
+export function failbackEnvironment(env: NodeJS.ProcessEnv): { table: string } {
+  return { table: parseOrThrow(environmentSchema, env, 'environment').MM2_FAILOVER_TABLE };
 }
 
 export interface FailbackSettings {
