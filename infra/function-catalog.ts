@@ -27,11 +27,13 @@ export const probeScheduleSeconds = 60;
 const lambdaMaxTimeoutSeconds = 900;
 
 /**
- * The probe loops for the schedule period; its last cycle may start just before the period ends and then runs
- * for at most `cycleDeadlineMs`. 5 s more lets it flush its metrics and write the last-probe parameter.
+ * The probe loop starts a cycle only while a whole cycle deadline plus its 2 s margin still fits in the remaining
+ * time (shared/health/probe-loop.ts). With a timeout of one schedule period plus one cycle deadline, its last
+ * cycle starts just before the minute is over and ends before the timeout: consecutive invocations (started on
+ * time by EventBridge) neither overlap nor leave a gap.
  */
 export function probeTimeoutSeconds(config: DeploymentConfig): number {
-  return probeScheduleSeconds + Math.ceil(config.detection.cycleDeadlineMs / 1000) + 5;
+  return probeScheduleSeconds + Math.ceil(config.detection.cycleDeadlineMs / 1000);
 }
 
 /**

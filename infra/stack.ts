@@ -88,6 +88,8 @@ export class Mm2FailoverStack extends Stack {
       POWERTOOLS_SERVICE_NAME: `mm2-failover-${name}`,
       POWERTOOLS_METRICS_NAMESPACE: paths.metricsNamespace,
       POWERTOOLS_LOG_LEVEL: 'INFO',
+      // Stack traces in the logs point at shared/... source lines, not at the minified bundle.
+      NODE_OPTIONS: '--enable-source-maps',
     });
     assertDeployable(config, Math.max(...functionNames.map((n) => environmentBytes(environmentOf(n)))));
 

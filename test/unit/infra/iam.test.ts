@@ -1,10 +1,13 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { applyNagSuppressions } from '#infra/nag-suppressions.ts';
 import { deploymentPaths } from '#shared/config/paths.ts';
 import type { DeploymentConfig } from '#shared/config/schema.ts';
 import { exampleConfig, type Synthesized, synthesize, synthTimeoutMs } from './synthesize.ts';
+
+// Synthesizing a stack takes seconds on two busy cores.
+vi.setConfig({ testTimeout: synthTimeoutMs, hookTimeout: synthTimeoutMs });
 
 /**
  * The only actions a statement may put on `Resource: "*"`, each because AWS authorizes it on nothing narrower.

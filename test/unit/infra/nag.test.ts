@@ -1,9 +1,12 @@
 import { Validations } from 'aws-cdk-lib';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { IConstruct } from 'constructs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { DeploymentConfigInput } from '#shared/config/schema.ts';
 import { exampleConfig, synthesize, synthTimeoutMs, unacknowledgedNagFindings } from './synthesize.ts';
+
+// Synthesizing a stack takes seconds on two busy cores.
+vi.setConfig({ testTimeout: synthTimeoutMs, hookTimeout: synthTimeoutMs });
 
 /** Every acknowledgment in the tree: where, which rule, and the reason given. */
 function acknowledgments(root: IConstruct): { path: string; id: string; reason: string }[] {
