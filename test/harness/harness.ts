@@ -71,7 +71,6 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const runDir = path.join(runsDir, runId);
   const logsDir = path.join(runDir, 'logs');
   mkdirSync(logsDir, { recursive: true });
-  const groups = new ProcessGroups(path.join(runDir, 'pgids'));
   log(`run folder ${runDir}`);
 
   const tlsOn = options.tls !== false;
@@ -85,6 +84,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const configDir = path.join(runDir, 'config');
   mkdirSync(configDir, { recursive: true });
   const loggingConfig = writeLoggingConfig(configDir, dist);
+  // From here on every process is registered, and `harness.stop()` (or the reaper) cleans up.
+  const groups = new ProcessGroups(path.join(runDir, 'pgids'));
   const cluster = (name: ClusterName, plaintext: number, controller: number, ssl: number): KafkaCluster =>
     new KafkaCluster({
       name,
