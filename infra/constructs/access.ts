@@ -47,7 +47,7 @@ function accessStatements(name: FunctionName, ctx: AccessContext): PolicyStateme
   switch (name) {
     case 'probe':
       return [
-        readParameters(ctx, [...clusterParameters, p.activeParameter]),
+        readParameters(ctx, clusterParameters),
         writeParameters(ctx, 'WriteLastProbe', [p.lastProbeParameter]),
         readSecrets(clusterSecrets),
         ...kafkaAccess(config, 'probe'),
@@ -81,7 +81,8 @@ function accessStatements(name: FunctionName, ctx: AccessContext): PolicyStateme
 function readParameters(ctx: AccessContext, names: string[]): PolicyStatement {
   return new PolicyStatement({
     sid: 'ReadDeploymentParameters',
-    actions: ['ssm:GetParameter', 'ssm:GetParameters'],
+    // SsmParameterStore reads one parameter per call (GetParameter).
+    actions: ['ssm:GetParameter'],
     resources: names.map((n) => ctx.store.parameterArn(n)),
   });
 }

@@ -265,13 +265,17 @@ describe('IAM of the stack', () => {
     expect(grants(s.template, 'Probe').filter((g) => g.resource.includes(':eu-central-1:'))).toEqual([]);
   });
 
-  it('keeps cluster credentials from the status function and the lock table from the probe', () => {
+  it('keeps cluster credentials from the status function, and the table, topic and active config from the probe', () => {
     const status = grants(s.template, 'Status');
     expect(
       status.filter((g) => /ContractPrimaryClusterSecret|ContractSecondaryClusterSecret/.test(g.resource)),
     ).toEqual([]);
     const probe = grants(s.template, 'Probe');
     expect(probe.filter((g) => g.action.startsWith('dynamodb:') || g.action.startsWith('sns:'))).toEqual([]);
+    // The probe reads only what it connects with.
+    expect(
+      probe.filter((g) => g.action === 'ssm:GetParameter').map((g) => g.resource.split(':parameter')[1]),
+    ).toEqual([paths.clusterParameter('primary'), paths.clusterParameter('secondary')]);
   });
 
   it('grants cloudwatch:PutMetricData to no function: the probe publishes its metrics through its logs (EMF)', () => {
