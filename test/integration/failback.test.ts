@@ -283,7 +283,11 @@ describe('failback, active-passive with IdentityReplicationPolicy, on the harnes
       );
     await expect(invoke({ phase: 'switch' }, 0)).rejects.toBeInstanceOf(RefusedError);
     await expect(invoke({ phase: 'salvage', confirm: 'yes' }, 0)).rejects.toBeInstanceOf(ValidationError);
+    const unchanged = await readActiveOnce(stores, paths);
+    expect(unchanged.kind === 'consistent' && unchanged.config.epoch).toBe(1);
+    expect((await wiring.invocation('probe', 0).journal.load()).kind).toBe('none');
     const plan = await invoke({ phase: 'plan' }, 0);
+    expect((await wiring.invocation('probe', 0).journal.load()).kind).toBe('none');
     const planned = plan.plan as { salvage: { totalRemaining: number } };
     expect(planned.salvage.totalRemaining).toBe(30);
     const results: FailbackResult[] = [];
