@@ -63,6 +63,8 @@ export const replicationReasons = [
   'offset-syncs-missing',
   /** A watched topic has no mirrored copy on the target. */
   'remote-topic-missing',
+  /** A watched topic does not exist on the source: its backlog is not measured (it counts 0 partitions). */
+  'source-topic-missing',
   /** No checkpoints topic on the target while consumer groups are configured. */
   'checkpoints-missing',
   /** The cycle deadline cut a measurement short. */

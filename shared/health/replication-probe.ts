@@ -377,6 +377,9 @@ async function measureBacklog(
       const behind = sourceEnd - (next > sourceStart ? next : sourceStart);
       if (behind > 0n) backlogRecords += behind;
     }
+    // No partitions on the source (the topic is missing, or metadata has not caught up with its creation):
+    // say so rather than report a backlog of 0 that looks like "caught up".
+    if (partitions === 0) reasons.add('source-topic-missing');
     const n = Number(backlogRecords);
     total += n;
     topics.push({ topic, remoteTopic, partitions, backlogRecords: n, partitionsWithoutSync });
@@ -399,7 +402,7 @@ async function readOffsetSyncs(
   for (const side of order) {
     const topic = side === 'target' ? onTarget : onSource;
     const snapshot = await on(side, 'offset syncs', (c) =>
-      state.offsetSyncReader(topic).refresh(c, { shouldContinue }),
+      state.offsetSyncReader(topic).refresh(c, { shouldContinue, metadataMaxAgeMs: METADATA_REUSE_MS }),
     );
     if (snapshot?.exists) {
       state.offsetSyncsLocation = side;
@@ -425,9 +428,10 @@ async function measureCheckpointLag(
       'target',
       'checkpoints',
       (t): Promise<Checkpoints> =>
-        state
-          .checkpoints(checkpointsTopic, input.groups)
-          .read(t, { shouldContinue: () => deadline.remainingMs() > 100 }),
+        state.checkpoints(checkpointsTopic, input.groups).read(t, {
+          shouldContinue: () => deadline.remainingMs() > 100,
+          metadataMaxAgeMs: METADATA_REUSE_MS,
+        }),
     ),
     on(
       'source',

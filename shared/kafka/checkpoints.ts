@@ -67,7 +67,10 @@ export class CheckpointReader {
     });
   }
 
-  async read(client: Reader, options: { shouldContinue?: () => boolean } = {}): Promise<Checkpoints> {
+  async read(
+    client: Reader,
+    options: { shouldContinue?: () => boolean; metadataMaxAgeMs?: number } = {},
+  ): Promise<Checkpoints> {
     return toCheckpoints(await this.#reader.refresh(client, options));
   }
 

@@ -72,14 +72,18 @@ export class LatestByKeyReader<K, V> {
   /**
    * Read up to the topic's current end and return the last value per key. `shouldContinue` is asked before
    * each further fetch: when it says no, the snapshot is returned with `complete: false` and the next refresh
-   * carries on from there (a first read of a big topic spread over several probe cycles).
+   * carries on from there (a first read of a big topic spread over several probe cycles). With
+   * `metadataMaxAgeMs`, a recent metadata answer of the client is reused for locating the topic.
    */
   async refresh(
     client: Reader,
-    options: { shouldContinue?: () => boolean } = {},
+    options: { shouldContinue?: () => boolean; metadataMaxAgeMs?: number } = {},
   ): Promise<LatestSnapshot<K, V>> {
     const { topic } = this.#options;
-    const metadata = await client.metadata([topic]);
+    const metadata = await client.metadata(
+      [topic],
+      options.metadataMaxAgeMs === undefined ? undefined : { maxAgeMs: options.metadataMaxAgeMs },
+    );
     const info = metadata.topics.get(topic);
     if (!info || info.error === 'UNKNOWN_TOPIC_OR_PARTITION' || info.partitions.length === 0) {
       this.reset();

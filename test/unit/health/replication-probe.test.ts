@@ -164,6 +164,13 @@ describe('measureReplication', () => {
       expect(health.backlogRecords).toBe(7);
     });
 
+    it('reports source-topic-missing instead of a backlog of 0 when the watched topic is absent on the source', async () => {
+      source.topics.delete('orders');
+      const { health } = await run();
+      expect(health.reasons).toContain('source-topic-missing');
+      expect(health.topics[0]).toMatchObject({ topic: 'orders', partitions: 0 });
+    });
+
     it('reports remote-topic-missing when MM2 has not created the mirrored topic', async () => {
       target.topics.delete('primary.orders');
       fill(source, 'orders', 1, 3);
