@@ -55,7 +55,7 @@ export async function runCatchUp(ctx: PhaseContext): Promise<PhaseOutcome> {
     }
     if (reached) return { kind: 'done', summary: ctx.progress };
     if (ctx.remainingMs() < POLL_MS) return { kind: 'deadline', summary: ctx.progress };
-    await deps.sleep(POLL_MS);
+    await ctx.pause(POLL_MS);
   }
 }
 

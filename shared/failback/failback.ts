@@ -10,12 +10,13 @@ import {
   type MirrorStep,
   parseFailbackRequest,
 } from './payload.ts';
-import type {
-  CatchUpProgress,
-  FailbackDeps,
-  PhaseContext,
-  PhaseOutcome,
-  PhaseRunners,
+import {
+  type CatchUpProgress,
+  type FailbackDeps,
+  LEASE_RENEW_MS,
+  type PhaseContext,
+  type PhaseOutcome,
+  type PhaseRunners,
 } from './phase-context.ts';
 import { judgePhaseRequest, nextPhase, phasesFor, unsupportedReasons } from './phases.ts';
 import { planFailback } from './plan.ts';
@@ -184,20 +185,32 @@ async function advance(
   }
   const mirror = deps.mirror(confirmed);
   const holder = invocation.holder;
+  let lastSaveAt = clock.now();
+  const save = async (): Promise<void> => {
+    if (!begun) {
+      await invocation.journal.begin(state, holder);
+      begun = true;
+    } else {
+      await invocation.journal.save(state, holder);
+    }
+    lastSaveAt = clock.now();
+  };
   const ctx: PhaseContext = {
     deps,
     request,
     state,
     mirror,
-    save: async () => {
-      if (!begun) {
-        await invocation.journal.begin(state, holder);
-        begun = true;
-      } else {
-        await invocation.journal.save(state, holder);
+    save,
+    remainingMs: () => invocation.deadlineAt - clock.now(),
+    pause: async (ms) => {
+      let left = ms;
+      while (left > 0) {
+        const step = Math.min(left, LEASE_RENEW_MS / 2);
+        await deps.sleep(step);
+        left -= step;
+        if (begun && clock.now() - lastSaveAt >= LEASE_RENEW_MS) await save();
       }
     },
-    remainingMs: () => invocation.deadlineAt - clock.now(),
   };
   if (request.mirrorConfirmed !== undefined) await ctx.save();
 

@@ -7,6 +7,9 @@ import type { MirrorController, MirrorOutcome } from './mirror-controller.ts';
 import type { ExecutablePhase, FailbackRequest, MirrorStep } from './payload.ts';
 import type { FailbackState } from './state.ts';
 
+/** Journal (and so renew the lock's lease, 120 s) at least this often while a phase waits. */
+export const LEASE_RENEW_MS = 30_000;
+
 /** Everything a phase touches, passed in (STYLE.md: narrow dependencies, no singletons). */
 export interface FailbackDeps {
   config: DeploymentConfig;
@@ -54,6 +57,11 @@ export interface PhaseContext {
   save(): Promise<void>;
   /** Milliseconds left before this invocation must stop starting work. */
   remainingMs(): number;
+  /**
+   * Wait, journaling at least every {@link LEASE_RENEW_MS} meanwhile: every journal write renews the lock's lease,
+   * so a long wait (a stability window, the pause between switch stages) never lets the lease run out.
+   */
+  pause(ms: number): Promise<void>;
   /** Progress of catch-up, set by the phase that measured it. */
   progress?: CatchUpProgress;
 }

@@ -54,6 +54,6 @@ export async function runPrepare(ctx: PhaseContext): Promise<PhaseOutcome> {
         },
       };
     }
-    await deps.sleep(wait);
+    await ctx.pause(wait);
   }
 }

@@ -37,7 +37,7 @@ export async function runRestore(ctx: PhaseContext): Promise<PhaseOutcome> {
       if (ctx.remainingMs() < POLL_MS) {
         return { kind: 'deadline', summary: { drainingReverse: true, reverseLag: lag } };
       }
-      await deps.sleep(POLL_MS);
+      await ctx.pause(POLL_MS);
     }
     const atCut = state.switch?.reverseAtCut;
     const final = await lastReplicatedPositions(ctx.mirror, 'reverse', offsetSyncsLocations(ctx, 'reverse'));

@@ -75,7 +75,7 @@ export async function runSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
               summary: { stagesWritten: sw.stagesWritten, secondStageInSeconds: Math.ceil(waitMs / 1000) },
             };
           }
-          await deps.sleep(waitMs);
+          await ctx.pause(waitMs);
         }
       }
       if (role === 'consumers') sw.groups = summarise(await translateGroupsBack(ctx));

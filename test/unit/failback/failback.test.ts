@@ -440,6 +440,23 @@ describe('runFailback (active-passive, identity policy)', () => {
     ]);
   });
 
+  it('journals at least every 30 s while waiting between switch stages, so the lock lease never runs out', async () => {
+    // Arrange
+    w = await world(configOf({ failback: { stableSeconds: 0, switchStageSeconds: 300 } }));
+    await w.invoke({});
+    await w.invoke({ phase: 'purge', confirm: true }, 'req-2');
+    const writesBefore = w.journal.writes;
+    const t0 = w.now.t;
+
+    // Act
+    const r = await w.invoke({}, 'req-3');
+
+    // Assert
+    expect(r.status).toBe('completed');
+    expect(w.now.t - t0).toBeGreaterThanOrEqual(300_000);
+    expect(w.journal.writes - writesBefore).toBeGreaterThanOrEqual(10);
+  });
+
   it('plans without writing anything and shows per-partition counts to salvage and to purge', async () => {
     // Act
     const r = await w.invoke({ phase: 'plan' });
