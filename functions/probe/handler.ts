@@ -60,3 +60,8 @@ export const handler = middy<ProbeInvocation, ProbeRunSummary>()
       },
     ),
   );
+
+/** Close the Kafka clients this container holds. Lambda never needs it; tests call it so nothing lingers. */
+export async function closeProbeClients(): Promise<void> {
+  await connections.closeAll();
+}
