@@ -5,7 +5,13 @@ import type { ActiveClientConfig } from './active-client-config.ts';
 import type { ActiveConfigSource } from './active-config-watcher.ts';
 import { type ClientLogger, defaultClientLogger } from './client-logger.ts';
 import { type Clock, systemClock } from './clock.ts';
-import { type ConsumerLike, type KafkaFactory, type KafkaLike, kafkajsFactory } from './kafka-clients.ts';
+import {
+  type AdminLike,
+  type ConsumerLike,
+  type KafkaFactory,
+  type KafkaLike,
+  kafkajsFactory,
+} from './kafka-clients.ts';
 import { race } from './race.ts';
 import { logicalTopicOf, subscriptionOf } from './topic-routes.ts';
 
@@ -60,6 +66,16 @@ export interface FollowingConsumerOptions {
    * commits of your own.
    */
   drain?: ConsumerDrainOptions | false;
+  /**
+   * After a switch, each partition on the new cluster starts no later than the first record timestamped at or
+   * after the switch's `switchedAt` minus this margin, even when the group already has a later committed offset
+   * there. Offsets translated or synced by MirrorMaker 2 (`sync.group.offsets.enabled`) while following
+   * producers were already writing into the mirrored topic can point past their records; this puts them back
+   * in front. The margin absorbs clock skew between the failover and the producers and costs duplicates only.
+   * It relies on record timestamps (kafkajs stamps the send time unless a message sets `timestamp`). `false`
+   * trusts the committed offsets as they are. Default 10,000 ms (NTP keeps hosts far closer than that).
+   */
+  switchRewindMarginMs?: number | false;
   /** Bound on connecting + subscribing on a cluster, per attempt. Default 30,000 ms. */
   startTimeoutMs?: number;
   /** Bound on each admin call while draining, and on disconnecting. Default 5,000 ms. */
@@ -92,6 +108,10 @@ interface Generation {
   readonly kafka: KafkaLike;
   readonly consumer: ConsumerLike;
   readonly topics: string[];
+  /** For the rewind after a switch: created on the first group join, `topic:partition`s already handled. */
+  rewindAdmin?: { admin: AdminLike; connected: Promise<void> };
+  readonly rewound: Set<string>;
+  stopped: boolean;
 }
 
 /**
@@ -163,7 +183,7 @@ export class FollowingConsumer {
           `got unmapped ${unmapped.map((t) => `'${t}'`).join(', ')}`,
       );
     }
-    this.#gen = await this.#startOn(config);
+    this.#gen = await this.#startOn(config, false);
     this.#unsubscribe = this.#options.source.subscribe((next) => this.#follow(next));
     const latest = this.#options.source.current();
     if (latest.epoch !== config.epoch) this.#follow(latest);
@@ -216,7 +236,7 @@ export class FollowingConsumer {
         continue; // a newer configuration may have arrived while draining
       }
       try {
-        this.#gen = await this.#startOn(target);
+        this.#gen = await this.#startOn(target, true);
       } catch (e: unknown) {
         this.#logger.error('cannot join the group on the active cluster yet; retrying', {
           cluster: target.cluster,
@@ -234,7 +254,7 @@ export class FollowingConsumer {
     }
   }
 
-  async #startOn(config: ActiveClientConfig): Promise<Generation> {
+  async #startOn(config: ActiveClientConfig, afterSwitch: boolean): Promise<Generation> {
     const { topics, unmapped } = subscriptionOf(config.topics, this.#options.topics);
     if (unmapped.length > 0) {
       this.#logger.error('the active configuration does not map some logical topics; not consuming them', {
@@ -253,7 +273,14 @@ export class FollowingConsumer {
       ...this.#options.consumer,
       groupId: this.#options.groupId,
     });
-    const gen: Generation = { config, kafka, consumer, topics };
+    const gen: Generation = { config, kafka, consumer, topics, rewound: new Set(), stopped: false };
+    const margin = this.#options.switchRewindMarginMs ?? 10_000;
+    const switchedAt = Date.parse(config.switchedAt);
+    if (afterSwitch && margin !== false && Number.isFinite(switchedAt)) {
+      consumer.on('consumer.group_join', (event) => {
+        void this.#rewind(gen, event.payload.memberAssignment, switchedAt - margin);
+      });
+    }
     const { eachMessage } = this.#options;
     const started = await race(
       (async () => {
@@ -282,7 +309,75 @@ export class FollowingConsumer {
     return gen;
   }
 
+  /**
+   * Seek every newly assigned partition whose starting point lies past the first record since `timestamp`
+   * back to that record. Failing here is logged, not thrown: the consumer runs on from the committed offsets.
+   */
+  async #rewind(gen: Generation, assignment: Record<string, number[]>, timestamp: number): Promise<void> {
+    const moved: string[] = [];
+    try {
+      gen.rewindAdmin ??= (() => {
+        const admin = gen.kafka.admin();
+        const connected = admin.connect();
+        connected.catch(() => {});
+        return { admin, connected };
+      })();
+      const { admin, connected } = gen.rewindAdmin;
+      await this.#bounded(connected);
+      for (const [topic, partitions] of Object.entries(assignment)) {
+        const todo = partitions.filter((p) => !gen.rewound.has(`${topic}:${p}`));
+        if (todo.length === 0) continue;
+        const targets = await this.#bounded(admin.fetchTopicOffsetsByTimestamp(topic, timestamp));
+        const [committed] = await this.#bounded(
+          admin.fetchOffsets({ groupId: this.#options.groupId, topics: [topic] }),
+        );
+        for (const partition of todo) {
+          gen.rewound.add(`${topic}:${partition}`);
+          const target = targets.find((t) => t.partition === partition)?.offset;
+          const c = BigInt(committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1');
+          if (target === undefined || gen.stopped) continue;
+          // No committed offset: from the beginning starts before the target anyway; from the end would skip.
+          const startsPast = c < 0n ? !this.#fromBeginning : c > BigInt(target);
+          if (!startsPast) continue;
+          gen.consumer.seek({ topic, partition, offset: target });
+          moved.push(`${topic}:${partition}@${c}->${target}`);
+        }
+      }
+      if (moved.length > 0) {
+        this.#logger.info('started partitions at the switch instead of later committed offsets', {
+          cluster: gen.config.cluster,
+          epoch: gen.config.epoch,
+          moved,
+        });
+      }
+    } catch (e: unknown) {
+      this.#logger.error(
+        'could not check the starting offsets after the switch; consuming from the committed ones',
+        {
+          cluster: gen.config.cluster,
+          epoch: gen.config.epoch,
+          error: describeError(e),
+        },
+      );
+    }
+  }
+
+  async #bounded<T>(p: Promise<T>): Promise<T> {
+    const r = await race(p, {
+      clock: this.#clock,
+      timeoutMs: this.#callTimeoutMs,
+      signal: this.#stopping.signal,
+    });
+    if (r.kind === 'value') return r.value;
+    if (r.kind === 'error') throw r.error;
+    throw new Error(r.kind === 'timeout' ? `no answer within ${this.#callTimeoutMs} ms` : 'stopped');
+  }
+
   async #disconnect(gen: Generation): Promise<void> {
+    gen.stopped = true;
+    if (gen.rewindAdmin) {
+      await race(gen.rewindAdmin.admin.disconnect(), { clock: this.#clock, timeoutMs: this.#callTimeoutMs });
+    }
     const done = await race(gen.consumer.disconnect(), {
       clock: this.#clock,
       timeoutMs: this.#callTimeoutMs,
@@ -306,16 +401,7 @@ export class FollowingConsumer {
     const timeoutMs = options?.timeoutMs ?? 30_000;
     const checkIntervalMs = options?.checkIntervalMs ?? 250;
     const admin = gen.kafka.admin();
-    const call = async <T>(p: Promise<T>): Promise<T> => {
-      const r = await race(p, {
-        clock: this.#clock,
-        timeoutMs: this.#callTimeoutMs,
-        signal: this.#stopping.signal,
-      });
-      if (r.kind === 'value') return r.value;
-      if (r.kind === 'error') throw r.error;
-      throw new Error(r.kind === 'timeout' ? `no answer within ${this.#callTimeoutMs} ms` : 'stopped');
-    };
+    const call = <T>(p: Promise<T>): Promise<T> => this.#bounded(p);
     const endOffsets = async () => {
       const ends = new Map<string, { high: bigint; low: bigint }>();
       for (const topic of gen.topics) {

@@ -390,7 +390,13 @@ export function isRetriableSendError(e: unknown): boolean {
   for (let depth = 0; depth < 8; depth += 1) {
     if (!(current instanceof Error)) return false;
     const cause = (current as { cause?: unknown }).cause;
-    if (current.name === 'KafkaJSNumberOfRetriesExceeded' && cause instanceof Error) {
+    // kafkajs gives up on a connection error by wrapping it in KafkaJSNonRetriableError: that only says its own
+    // retries are spent. The cause (connection refused, a timeout) decides whether trying again can help, and a
+    // dead cluster is exactly when a switch is coming.
+    if (
+      (current.name === 'KafkaJSNumberOfRetriesExceeded' || current.name === 'KafkaJSNonRetriableError') &&
+      cause instanceof Error
+    ) {
       current = cause;
       continue;
     }

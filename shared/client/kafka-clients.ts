@@ -1,5 +1,6 @@
 import {
   type ConsumerConfig,
+  type ConsumerGroupJoinEvent,
   type ConsumerRunConfig,
   type ConsumerSubscribeTopics,
   Kafka,
@@ -7,6 +8,7 @@ import {
   type ProducerConfig,
   type ProducerRecord,
   type RecordMetadata,
+  type TopicPartitionOffset,
 } from 'kafkajs';
 
 /**
@@ -24,6 +26,9 @@ export interface ConsumerLike {
   disconnect(): Promise<void>;
   subscribe(subscription: ConsumerSubscribeTopics): Promise<void>;
   run(config?: ConsumerRunConfig): Promise<void>;
+  /** Only the group-join event is used: it tells which partitions this member was given. */
+  on(eventName: 'consumer.group_join', listener: (event: ConsumerGroupJoinEvent) => void): () => void;
+  seek(topicPartitionOffset: TopicPartitionOffset): void;
 }
 
 export interface AdminLike {
@@ -32,6 +37,11 @@ export interface AdminLike {
   fetchTopicOffsets(
     topic: string,
   ): Promise<Array<{ partition: number; offset: string; high: string; low: string }>>;
+  /** Per partition, the first offset at or after `timestamp` (the high watermark when there is none). */
+  fetchTopicOffsetsByTimestamp(
+    topic: string,
+    timestamp?: number,
+  ): Promise<Array<{ partition: number; offset: string }>>;
   fetchOffsets(options: {
     groupId: string;
     topics?: string[];

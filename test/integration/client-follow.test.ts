@@ -237,8 +237,17 @@ async function startApplication(d: Deployment) {
     sendTimeoutMs: 90_000,
     onSwitch: (e) => producerSwitches.push(e),
   });
+  const rewinds: string[] = [];
   const consumer = new FollowingConsumer({
     source: watcher,
+    logger: {
+      info: (message, ...attributes) => {
+        if (message.startsWith('started partitions at the switch'))
+          rewinds.push(JSON.stringify(attributes[0]?.moved));
+      },
+      warn: () => {},
+      error: (message) => rewinds.push(`error: ${message}`),
+    },
     groupId: uniqueName('billing'),
     topics: [d.topic],
     eachMessage: async ({ message, cluster }) => {
@@ -266,7 +275,14 @@ async function startApplication(d: Deployment) {
       .finally(() => pending.delete(p));
     pending.add(p);
   }, 20);
-  const missing = () => [...acked.keys()].filter((id) => !seen.has(id));
+  const missing = () =>
+    [...acked]
+      .filter(([id]) => !seen.has(id))
+      .map(
+        ([id, r]) =>
+          `${id} acked on ${r.cluster} ${r.topic}/` +
+          `${r.records[0]?.partition}@${r.records[0]?.baseOffset} (epoch ${r.epoch}, attempts ${r.attempts})`,
+      );
   const ackedOn = (cluster: ClusterRole) => [...acked.values()].filter((r) => r.cluster === cluster);
   const ackedIn = (epoch: number) => [...acked.values()].filter((r) => r.epoch === epoch).length;
 
@@ -302,7 +318,8 @@ async function startApplication(d: Deployment) {
           `2: ${ackedIn(2)}, 3: ${ackedIn(3)}), rejected ${rejected.length}, seen ${seen.size} distinct, ` +
           `duplicates ${duplicates}, sends retried ${[...acked.values()].filter((r) => r.attempts > 1).length}, ` +
           `abandoned in flight ${producerSwitches.map((s) => s.abandonedInFlight).join('/')}, ` +
-          `consumer drains ${consumerSwitches.map((s) => JSON.stringify(s.drain)).join(', ')}`,
+          `consumer drains ${consumerSwitches.map((s) => JSON.stringify(s.drain)).join(', ')}, ` +
+          `rewinds ${rewinds.join(' ') || 'none'}`,
       );
     },
     async close() {

@@ -1,4 +1,11 @@
-import type { ConsumerRunConfig, ConsumerSubscribeTopics, ProducerRecord, RecordMetadata } from 'kafkajs';
+import type {
+  ConsumerGroupJoinEvent,
+  ConsumerRunConfig,
+  ConsumerSubscribeTopics,
+  ProducerRecord,
+  RecordMetadata,
+  TopicPartitionOffset,
+} from 'kafkajs';
 import type { ActiveClientConfig } from '#shared/client/active-client-config.ts';
 import type { ActiveConfigListener, ActiveConfigSource } from '#shared/client/active-config-watcher.ts';
 import type { ClientLogger } from '#shared/client/client-logger.ts';
@@ -124,6 +131,28 @@ export class FakeConsumer implements ConsumerLike {
   async run(config?: ConsumerRunConfig): Promise<void> {
     this.runConfig = config;
   }
+  readonly seeks: TopicPartitionOffset[] = [];
+  readonly #joinListeners: Array<(event: ConsumerGroupJoinEvent) => void> = [];
+  on(_eventName: 'consumer.group_join', listener: (event: ConsumerGroupJoinEvent) => void): () => void {
+    this.#joinListeners.push(listener);
+    return () => {};
+  }
+  seek(topicPartitionOffset: TopicPartitionOffset): void {
+    this.seeks.push(topicPartitionOffset);
+  }
+  /** The group coordinator assigned these partitions to this member (kafkajs' GROUP_JOIN event). */
+  join(memberAssignment: Record<string, number[]>): void {
+    const payload = {
+      duration: 1,
+      groupId: this.groupId,
+      isLeader: true,
+      leaderId: 'm',
+      groupProtocol: 'RoundRobinAssigner',
+      memberId: 'm',
+      memberAssignment,
+    };
+    for (const l of this.#joinListeners) l({ id: '1', type: 'consumer.group_join', timestamp: 0, payload });
+  }
   /** Deliver one record as kafkajs would. */
   async deliver(topic: string, partition: number, offset: string): Promise<void> {
     const eachMessage = this.runConfig?.eachMessage;
@@ -163,6 +192,18 @@ export class FakeAdmin implements AdminLike {
         offset: String(high),
         high: String(high),
         low: '0',
+      }));
+  }
+  /** `topic:partition` → the first offset at or after the timestamp the test has in mind. */
+  readonly byTimestamp = new Map<string, number>();
+  readonly timestampsAsked: number[] = [];
+  async fetchTopicOffsetsByTimestamp(topic: string, timestamp?: number) {
+    this.timestampsAsked.push(timestamp ?? -1);
+    return [...this.high]
+      .filter(([tp]) => tp.startsWith(`${topic}:`))
+      .map(([tp, high]) => ({
+        partition: Number(tp.split(':')[1]),
+        offset: String(this.byTimestamp.get(tp) ?? high),
       }));
   }
   async fetchOffsets(options: { groupId: string; topics?: string[] }) {

@@ -136,6 +136,67 @@ describe('FollowingConsumer', () => {
     expect(switches[0]?.drain).toEqual({ kind: 'drained' });
   });
 
+  it('starts partitions on the new cluster at the switch when their committed offsets lie past it', async () => {
+    // Arrange: MM2 synced the group's offsets on the secondary to 9 and 2; producers that followed the switch
+    // wrote from offset 5 (partition 0) and 4 (partition 1) on.
+    const { kafka, source, consumer, logger } = await started({ drain: false });
+    const secondary = kafka.admin('secondary');
+    secondary.high.set('primary.orders:0', 12);
+    secondary.high.set('primary.orders:1', 6);
+    secondary.committed.set('primary.orders:0', 9);
+    secondary.committed.set('primary.orders:1', 2);
+    secondary.byTimestamp.set('primary.orders:0', 5);
+    secondary.byTimestamp.set('primary.orders:1', 4);
+    const next = { ...activeConfig('secondary', 2, failover), switchedAt: '2026-11-21T10:00:00.000Z' };
+
+    // Act
+    await source.publish(next);
+    await consumer.settled();
+    kafka.consumers[1]?.join({ 'primary.orders': [0, 1] });
+    await waitUntil(() => logger.lines.some((l) => l.message.startsWith('started partitions at the switch')));
+
+    // Assert: only the partition that would have skipped records moves; to the first record of the switch window.
+    expect(kafka.consumers[1]?.seeks).toEqual([{ topic: 'primary.orders', partition: 0, offset: '5' }]);
+    expect(secondary.timestampsAsked).toEqual([Date.parse('2026-11-21T10:00:00.000Z') - 10_000]);
+  });
+
+  it('checks each partition once, on the join that assigned it', async () => {
+    const { kafka, source, consumer, logger } = await started({ drain: false, switchRewindMarginMs: 0 });
+    const secondary = kafka.admin('secondary');
+    secondary.high.set('primary.orders:0', 12);
+    secondary.committed.set('primary.orders:0', 9);
+    secondary.byTimestamp.set('primary.orders:0', 5);
+    await source.publish(activeConfig('secondary', 2, failover));
+    await consumer.settled();
+
+    kafka.consumers[1]?.join({ 'primary.orders': [0] });
+    await waitUntil(() => (kafka.consumers[1]?.seeks.length ?? 0) === 1);
+    kafka.consumers[1]?.join({ 'primary.orders': [0] });
+    await waitUntil(() => secondary.timestampsAsked.length >= 1);
+
+    expect(kafka.consumers[1]?.seeks).toHaveLength(1);
+    expect(logger.lines.filter((l) => l.message.startsWith('started partitions'))).toHaveLength(1);
+  });
+
+  it('trusts committed offsets on the first start and when the rewind is off', async () => {
+    const { kafka, source, consumer } = await started({ drain: false, switchRewindMarginMs: false });
+    kafka.admin('primary').high.set('orders:0', 10);
+    kafka.admin('primary').committed.set('orders:0', 9);
+    kafka.admin('primary').byTimestamp.set('orders:0', 1);
+    kafka.consumers[0]?.join({ orders: [0] });
+    await source.publish(activeConfig('secondary', 2, failover));
+    await consumer.settled();
+    kafka.admin('secondary').high.set('primary.orders:0', 10);
+    kafka.admin('secondary').committed.set('primary.orders:0', 9);
+    kafka.consumers[1]?.join({ 'primary.orders': [0] });
+    // A rewind, if one were armed, would have asked for offsets by timestamp within these turns.
+    for (let i = 0; i < 10; i += 1) await new Promise((r) => setImmediate(r));
+
+    expect(kafka.consumers.flatMap((c) => c.seeks)).toEqual([]);
+    expect(kafka.admin('primary').timestampsAsked).toEqual([]);
+    expect(kafka.admin('secondary').timestampsAsked).toEqual([]);
+  });
+
   it('labels records read after the switch with the new cluster and maps the mirrored topic back to the logical one', async () => {
     const { kafka, source, consumer, received } = await started({ drain: false });
 
