@@ -322,19 +322,23 @@ export async function runDrill(options: DrillOptions): Promise<DrillSummary> {
     const progress = setInterval(() => {
       const lastAck = [...w.acks.values()].at(-1);
       say(
-        `  ... produced ${w.produced}, consumed ${w.consumed.size} (+${w.duplicates} dup), writing to ${lastAck?.cluster ?? '-'}${w.failedSends.length ? `, ${w.failedSends.length} sends failed` : ''}`,
+        `  ... produced ${w.produced}, consumed ${w.consumed.size} (+${w.duplicates} dup), writing to ${lastAck?.cluster ?? '-'}${w.failedSends.length ? `, ${w.failedSends.length} sends failed (last: ${w.lastError})` : ''}`,
       );
     }, 5_000);
     try {
       // Steady state: both clusters up, records flowing and replicated, a few probe cycles behind us.
-      await until('steady state (records consumed, both clusters probed up, lag measured)', 180_000, () =>
-        w.consumed.size >= 40 &&
-        points.some((p) => p.metricName === 'ClusterUp' && p.cluster === 'secondary' && p.value === 1) &&
-        points.some((p) => p.metricName === 'ReplicationLagSeconds')
-          ? true
-          : undefined,
+      await until(
+        'steady state (records consumed, both clusters probed up, lag measured, every alarm OK)',
+        180_000,
+        () =>
+          w.consumed.size >= 40 &&
+          points.some((p) => p.metricName === 'ClusterUp' && p.cluster === 'secondary' && p.value === 1) &&
+          points.some((p) => p.metricName === 'ReplicationLagSeconds') &&
+          specs.every((spec) => states[spec.id] === 'OK')
+            ? true
+            : undefined,
       );
-      mark('steady state: both clusters up, records replicated and consumed');
+      mark('steady state: both clusters up, records replicated and consumed, every alarm OK');
       const readEpoch = async () => {
         const r = await readActiveOnce(provisioned.stores, paths);
         return r.kind === 'consistent' ? r.config.epoch : undefined;
@@ -374,6 +378,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillSummary> {
         if (options.scenario === 'kill') await harness.restart('primary');
         else await harness.resume('primary');
         mark(options.scenario === 'kill' ? 'primary restarted with its data' : 'primary resumed (SIGCONT)');
+        // The operator's Kafka Connect cluster that writes into the primary: it needs the primary to run.
+        await harness.startReverseWorker();
+        mark('reverse Connect worker (bootstrap: the primary) running, no connectors yet');
 
         // The operator: a dry run first, then advance phase by phase (purge confirmed) until done.
         const planned = (await failback(
@@ -394,10 +401,12 @@ export async function runDrill(options: DrillOptions): Promise<DrillSummary> {
         while (last.status !== 'completed') {
           if (Date.now() - fbStarted > 300_000)
             throw new Error(`failback did not finish in 300 s; last answer: ${JSON.stringify(last)}`);
+          // Purge deletes the primary's stale records: the operator confirms it only when it is the phase due.
+          const confirmPurge = last.currentPhase === 'purge';
           last = (await failback(
             {
               action: 'failback',
-              confirm: true,
+              ...(confirmPurge ? { phase: 'purge', confirm: true } : {}),
               requestedBy: 'drill',
               reason: 'primary restored after the drill fault',
             },
@@ -540,7 +549,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillSummary> {
         title: `mm2-failover drill: ${options.scenario}`,
         samples,
         moments,
-        summary: { ...summary, checks: undefined },
+        summary: Object.fromEntries(Object.entries(summary).filter(([k]) => k !== 'checks')),
       }),
     );
     writeFileSync(path.join(outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);

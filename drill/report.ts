@@ -68,7 +68,9 @@ export function timelineSvg(samples: readonly Sample[], moments: readonly Moment
     const mx = x(m.t).toFixed(1);
     const ly = lagTop + lagH + 28 + i * 16;
     parts.push(`<line x1="${mx}" y1="16" x2="${mx}" y2="${ly - 10}" stroke="#444" stroke-dasharray="3,3"/>`);
-    parts.push(`<text x="${mx}" y="${ly}" font-size="11">${escapeHtml(`${m.t.toFixed(1)}s ${m.label}`)}</text>`);
+    parts.push(
+      `<text x="${mx}" y="${ly}" font-size="11">${escapeHtml(`${m.t.toFixed(1)}s ${m.label}`)}</text>`,
+    );
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">${parts.join('')}</svg>`;
 }
@@ -77,7 +79,7 @@ export function reportHtml(input: ReportInput): string {
   const rows = Object.entries(input.summary)
     .map(
       ([k, v]) =>
-        `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(typeof v === 'string' ? v : JSON.stringify(v))}</td></tr>`,
+        `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(typeof v === 'string' ? v : (JSON.stringify(v) ?? ''))}</td></tr>`,
     )
     .join('');
   const moments = input.moments.map((m) => `<li>${m.t.toFixed(1)} s: ${escapeHtml(m.label)}</li>`).join('');

@@ -49,8 +49,10 @@ export function alarmSpecs(config: DeploymentConfig): AlarmSpec[] {
     // ProberStale reports. Treating it as "not breaching" keeps a dead prober from causing a failover.
     treatMissingData: 'notBreaching',
   });
-  // The prober runs every probeIntervalSeconds; allow two missed cycles before calling it stale.
-  const stalePeriod = Math.max(60, 3 * d.probeIntervalSeconds);
+  // A prober that misses three cycles is stale. CloudWatch allows high-resolution periods of 10, 20 or 30 s,
+  // or multiples of 60; 30 s covers the gap between two scheduled invocations of the probe.
+  const stalePeriod =
+    3 * d.probeIntervalSeconds <= 30 ? 30 : 60 * Math.ceil((3 * d.probeIntervalSeconds) / 60);
   return [
     down('primary'),
     down('secondary'),
