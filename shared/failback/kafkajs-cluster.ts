@@ -172,19 +172,23 @@ export class KafkajsCluster implements FailbackCluster {
         await p.connect();
         return p;
       });
-      const meta = await producer.send({
-        topic,
-        acks: -1,
-        messages: records.map((r) => ({
-          partition,
-          key: r.key,
-          value: r.value,
-          headers: r.headers,
-          timestamp: r.timestamp,
-        })),
-      });
-      const base = meta.find((m) => m.partition === partition)?.baseOffset;
-      return Number(base ?? -1);
+      let first = -1;
+      for (const chunk of chunksOf(records, MAX_REQUEST_BYTES)) {
+        const meta = await producer.send({
+          topic,
+          acks: -1,
+          messages: chunk.map((r) => ({
+            partition,
+            key: r.key,
+            value: r.value,
+            headers: r.headers,
+            timestamp: r.timestamp,
+          })),
+        });
+        const base = Number(meta.find((m) => m.partition === partition)?.baseOffset ?? -1);
+        if (first < 0) first = base;
+      }
+      return first;
     } catch (e: unknown) {
       this.#producers.forget('idempotent');
       throw new KafkaOperationError(
@@ -266,6 +270,36 @@ export class KafkajsCluster implements FailbackCluster {
       });
     }
   }
+}
+
+/**
+ * kafkajs sends one record batch per partition per request, and brokers refuse a batch over
+ * `message.max.bytes` (1 MiB by default): salvage writes in chunks well below that.
+ */
+const MAX_REQUEST_BYTES = 512 * 1024;
+
+export function chunksOf<T extends Omit<CopiedRecord, 'offset'>>(
+  records: readonly T[],
+  maxBytes: number,
+): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const r of records) {
+    let size = 70 + (r.key?.length ?? 0) + (r.value?.length ?? 0);
+    for (const [k, v] of Object.entries(r.headers)) {
+      for (const b of Array.isArray(v) ? v : [v]) size += k.length + b.length + 10;
+    }
+    if (current.length > 0 && bytes + size > maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(r);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
 }
 
 function normaliseHeaders(headers: IHeaders | undefined): Record<string, Buffer | Buffer[]> {

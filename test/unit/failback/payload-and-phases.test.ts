@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { deploymentConfigSchema } from '#shared/config/schema.ts';
 import { ValidationError } from '#shared/errors.ts';
 import { progressOf } from '#shared/failback/catch-up.ts';
+import { chunksOf } from '#shared/failback/kafkajs-cluster.ts';
 import { parseFailbackRequest } from '#shared/failback/payload.ts';
 import { judgePhaseRequest, phasesFor, unsupportedReasons } from '#shared/failback/phases.ts';
 
@@ -146,5 +147,26 @@ describe('catch-up progress', () => {
         0,
       ),
     ).toMatchObject({ percent: 100, etaSeconds: 0 });
+  });
+});
+
+describe('chunksOf (salvage writes)', () => {
+  it('splits records into requests below the byte limit, keeping their order, never leaving one empty', () => {
+    // Arrange
+    const record = (n: number) => ({
+      key: Buffer.from(`k${n}`),
+      value: Buffer.alloc(300, n),
+      headers: { h: Buffer.from('x') },
+      timestamp: '1',
+    });
+    const records = Array.from({ length: 10 }, (_, i) => record(i));
+
+    // Act
+    const chunks = chunksOf(records, 1_000);
+
+    // Assert
+    expect(chunks.map((c) => c.length)).toEqual([2, 2, 2, 2, 2]);
+    expect(chunks.flat()).toEqual(records);
+    expect(chunksOf([record(0)], 10)).toEqual([[record(0)]]);
   });
 });
