@@ -38,8 +38,9 @@ export interface FailbackCluster extends SecondaryGroupOffsets {
   /** Log start and end of every partition of these topics; a topic that does not exist is left out. */
   offsets(topics: readonly string[]): Promise<PartitionOffsets[]>;
   /**
-   * Records of `topic` in [from, to) per partition, oldest first, at most `maxRecords` in all; a partition whose
-   * range holds no records (control records, compaction) comes back empty.
+   * Records of `topic` in [from, to) per partition, oldest first, at most `maxRecords` in all (an adapter may
+   * return fewer, e.g. to bound memory, but always at least one when the range has any); a partition whose range
+   * holds no records (control records, compaction) comes back empty.
    */
   read(
     topic: string,

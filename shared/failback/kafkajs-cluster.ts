@@ -22,6 +22,8 @@ export interface KafkajsClusterOptions {
   /** A read that makes no progress for this long ends with what it has. */
   readIdleMs?: number;
   readTimeoutMs?: number;
+  /** One read stops collecting past this many bytes of keys and values (memory bound of a Lambda). */
+  readMaxBytes?: number;
 }
 
 export class KafkajsCluster implements FailbackCluster {
@@ -30,6 +32,7 @@ export class KafkajsCluster implements FailbackCluster {
   readonly #groups: SecondaryGroupOffsets;
   readonly #readIdleMs: number;
   readonly #readTimeoutMs: number;
+  readonly #readMaxBytes: number;
   readonly #admins = new ClientCache<Admin>((a) => a.disconnect());
   readonly #producers = new ClientCache<Producer>((p) => p.disconnect());
 
@@ -39,6 +42,7 @@ export class KafkajsCluster implements FailbackCluster {
     this.#groups = options.groups;
     this.#readIdleMs = options.readIdleMs ?? 4_000;
     this.#readTimeoutMs = options.readTimeoutMs ?? 60_000;
+    this.#readMaxBytes = options.readMaxBytes ?? 32 * 1024 * 1024;
   }
 
   async close(): Promise<void> {
@@ -88,6 +92,7 @@ export class KafkajsCluster implements FailbackCluster {
       retry: { retries: 2 },
     });
     let total = 0;
+    let bytes = 0;
     const finished = new Set<number>();
     let lastProgress = Date.now();
     try {
@@ -102,7 +107,7 @@ export class KafkajsCluster implements FailbackCluster {
           for (const m of batch.messages) {
             const offset = Number(m.offset);
             if (offset < range.from) continue;
-            if (offset >= range.to || total >= maxRecords) {
+            if (offset >= range.to || total >= maxRecords || bytes >= this.#readMaxBytes) {
               finished.add(batch.partition);
               break;
             }
@@ -114,6 +119,7 @@ export class KafkajsCluster implements FailbackCluster {
               timestamp: m.timestamp,
             });
             total += 1;
+            bytes += (m.key?.length ?? 0) + (m.value?.length ?? 0);
             lastProgress = Date.now();
             if (offset + 1 >= range.to) finished.add(batch.partition);
           }
@@ -127,7 +133,12 @@ export class KafkajsCluster implements FailbackCluster {
       // The group join takes a moment before anything arrives, so idleness counts only after the first record
       // or after a generous start-up allowance.
       let sawAny = false;
-      while (finished.size < wanted.size && total < maxRecords && Date.now() < deadline) {
+      while (
+        finished.size < wanted.size &&
+        total < maxRecords &&
+        bytes < this.#readMaxBytes &&
+        Date.now() < deadline
+      ) {
         await new Promise((r) => setTimeout(r, 100));
         if (total > 0) sawAny = true;
         const idleFor = Date.now() - lastProgress;

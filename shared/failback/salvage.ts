@@ -26,8 +26,11 @@ export const PROVENANCE = {
   offset: 'mm2-failover.source-offset',
 } as const;
 
-/** Records per read and per write. */
-const BATCH = 2_000;
+/**
+ * Records per read (and journal entry). Each read joins a throw-away consumer group (a few seconds), so reads are
+ * large; the adapter also stops at 32 MiB, and writes go out in requests of at most 512 KiB.
+ */
+const BATCH = 20_000;
 
 export interface TailMeasurement {
   partitions: SalvagePartition[];
