@@ -44,6 +44,7 @@ export async function consumeUntil(
     maxWaitTimeInMs: 500,
   });
   const records: ConsumedRecord[] = [];
+  let isDone = false;
   let finish: () => void = () => {};
   const finished = new Promise<void>((resolve) => {
     finish = resolve;
@@ -58,6 +59,8 @@ export async function consumeUntil(
     await consumer.run({
       autoCommit: false,
       eachMessage: async ({ topic: t, partition, message }) => {
+        // Once done, later fetches are ignored: what is returned (and committed) is what `done` saw.
+        if (isDone) return;
         records.push({
           topic: t,
           partition,
@@ -66,13 +69,21 @@ export async function consumeUntil(
           value: message.value,
           headers: message.headers,
         });
-        if (done(records)) finish();
+        if (done(records)) {
+          isDone = true;
+          finish();
+        }
       },
     });
     if ((await Promise.race([finished, timedOut])) === 'timeout') {
       throw new WaitTimeoutError(
         `timed out after ${options.timeoutMs} ms reading ${topic} for ${options.what}; read ${records.length} record(s)`,
       );
+    }
+    if (options.commit) {
+      const next = new Map<number, string>();
+      for (const r of records) next.set(r.partition, String(BigInt(r.offset) + 1n));
+      await consumer.commitOffsets([...next].map(([partition, offset]) => ({ topic, partition, offset })));
     }
     return records;
   } finally {
