@@ -1,0 +1,88 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The drill scenarios end to end, each as an operator runs it: `mm2-failover drill --scenario X --json` in a
+ * process of its own (the handlers read their configuration once per process, as in Lambda), on a harness of
+ * its own. The JSON summary is the last line of its output.
+ */
+interface Summary {
+  ok: boolean;
+  scenario: string;
+  detectionWindowSeconds: number;
+  rtoSeconds: number | null;
+  missingAfterFailover: number;
+  duplicatesConsumed: number;
+  failback: { ok: boolean; salvaged: number; lost: number; duplicates: number } | null;
+}
+
+function drill(scenario: string): Promise<{ code: number | null; summary: Summary; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['bin/mm2-failover.ts', 'drill', '--scenario', scenario, '--json'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => {
+      stdout += b.toString();
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const last = stdout.trim().split('\n').at(-1) ?? '';
+      try {
+        resolve({ code, summary: JSON.parse(last) as Summary, stderr });
+      } catch {
+        reject(
+          new Error(
+            `drill ${scenario} printed no JSON summary (exit ${code}); its progress:\n${stderr.slice(-4000)}`,
+          ),
+        );
+      }
+    });
+  });
+}
+
+const progressOf = (r: { stderr: string }) =>
+  r.stderr
+    .split('\n')
+    .filter((l) => !l.startsWith('{'))
+    .join('\n')
+    .slice(-6000);
+
+describe('drill', () => {
+  it('fails over once when the primary is killed, clients follow, and failback loses nothing', async () => {
+    const r = await drill('kill');
+
+    expect(r.summary, progressOf(r)).toMatchObject({ ok: true, scenario: 'kill' });
+    expect(r.summary.rtoSeconds).not.toBeNull();
+    expect(r.summary.failback).toMatchObject({ ok: true, lost: 0 });
+    expect(r.code).toBe(0);
+  }, 900_000);
+
+  it('fails over once when the primary hangs (SIGSTOP)', async () => {
+    const r = await drill('hang');
+
+    expect(r.summary, progressOf(r)).toMatchObject({ ok: true, scenario: 'hang' });
+    expect(r.summary.failback).toMatchObject({ ok: true, lost: 0 });
+  }, 900_000);
+
+  for (const scenario of ['mm2-down', 'secondary-down', 'flapping']) {
+    it(`does not fail over when ${scenario}`, async () => {
+      const r = await drill(scenario);
+
+      expect(r.summary, progressOf(r)).toMatchObject({
+        ok: true,
+        scenario,
+        rtoSeconds: null,
+        failback: null,
+      });
+    }, 600_000);
+  }
+});
