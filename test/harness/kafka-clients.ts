@@ -15,6 +15,8 @@ export interface KafkaClientOptions {
   failFast?: boolean;
   /** kafkajs log level; defaults to NOTHING so test output stays clean. */
   logLevel?: logLevel;
+  /** Anything else for the kafkajs constructor, applied last (e.g. a longer `connectionTimeout`). */
+  config?: Partial<KafkaConfig>;
 }
 
 const FAIL_FAST: Pick<
@@ -79,5 +81,6 @@ export function kafkaAt(
     ...(options.failFast ? FAIL_FAST : PATIENT),
     ...(options.ssl === undefined ? {} : { ssl: options.ssl }),
     logLevel: options.logLevel ?? logLevel.NOTHING,
+    ...options.config,
   });
 }
