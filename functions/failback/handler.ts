@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import middy from '@middy/core';
 import { loadDeploymentConfigFromEnv } from '#shared/config/load.ts';
@@ -21,9 +22,10 @@ const logger = new Logger({
 
 // Clients once per container; Kafka clients are built on first use and rebuilt after a failure.
 const wiring = failbackDependencies(
-  { config, table: env.table },
+  { config, table: env.table, ...(env.topicArn ? { topicArn: env.topicArn } : {}) },
   {
     ssm: new SSMClient({}),
+    sns: new SNSClient({}),
     secretsManager: new SecretsManagerClient({}),
     dynamodb: new DynamoDBClient({}),
     kafka: new KafkaClientCache(),

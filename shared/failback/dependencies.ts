@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { Kafka, type KafkaConfig } from 'kafkajs';
 import { z } from 'zod';
@@ -9,6 +10,7 @@ import { parseOrThrow } from '../config/validate.ts';
 import { MissingConfigurationError } from '../errors.ts';
 import { clusterKafkaConfig } from '../failover/dependencies.ts';
 import { kafkaGroupOffsets } from '../failover/kafka-group-offsets.ts';
+import { SnsNotifier } from '../failover/sns-notifier.ts';
 import { type ClientCache, configFingerprint, type KafkaClientCache } from '../kafka/client-factory.ts';
 import { type ClusterClient, createClusterClient } from '../kafka/cluster-client.ts';
 import { replicationPolicy } from '../kafka/replication-policy.ts';
@@ -37,6 +39,7 @@ export interface FailbackClients {
   ssm: Pick<SSMClient, 'send'>;
   secretsManager: Pick<SecretsManagerClient, 'send'>;
   dynamodb: Pick<DynamoDBClient, 'send'>;
+  sns?: Pick<SNSClient, 'send'>;
   kafka: KafkaClientCache;
   clusterClients: ClientCache<ClusterClient>;
   fetch?: Fetch;
@@ -48,16 +51,26 @@ const environmentSchema = z.object({
   MM2_FAILOVER_TABLE: z
     .string()
     .min(1, 'expected the DynamoDB table of the lock and journal (shared with failover)'),
+  MM2_FAILOVER_TOPIC_ARN: z
+    .string()
+    .startsWith('arn:', 'expected the SNS topic ARN of the notifications')
+    .optional(),
 });
 
-/** The function's environment, read once at cold start; a missing variable fails naming it. */
-export function failbackEnvironment(env: NodeJS.ProcessEnv): { table: string } {
-  return { table: parseOrThrow(environmentSchema, env, 'environment').MM2_FAILOVER_TABLE };
+/** The function's environment, read once at cold start; a missing or malformed variable fails naming it. */
+export function failbackEnvironment(env: NodeJS.ProcessEnv): { table: string; topicArn?: string } {
+  const e = parseOrThrow(environmentSchema, env, 'environment');
+  return {
+    table: e.MM2_FAILOVER_TABLE,
+    ...(e.MM2_FAILOVER_TOPIC_ARN ? { topicArn: e.MM2_FAILOVER_TOPIC_ARN } : {}),
+  };
 }
 
 export interface FailbackSettings {
   config: DeploymentConfig;
   table: string;
+  /** SNS topic for notifications (failover's); none: no notifications. */
+  topicArn?: string;
   leaseMs?: number;
 }
 
@@ -173,6 +186,9 @@ export function failbackDependencies(
       clock,
       sleep: ports.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
       logger: ports.logger,
+      ...(settings.topicArn && clients.sns
+        ? { notifier: new SnsNotifier(clients.sns, settings.topicArn) }
+        : {}),
     },
     invocation: (holder, deadlineAt) => ({ journal: failbackJournal(runJournal), lock, holder, deadlineAt }),
     async close() {

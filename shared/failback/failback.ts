@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { LockHeldError, RefusedError } from '../errors.ts';
+import { describeError, LockHeldError, RefusedError } from '../errors.ts';
 import { readActiveOnce } from '../store/active-config.ts';
 import type { DeploymentLock } from '../store/dynamo-lock.ts';
 import { runCatchUp } from './catch-up.ts';
 import type { FailbackJournal } from './journal.ts';
+import { failbackNotification } from './notification.ts';
 import {
   type ExecutablePhase,
   type FailbackRequest,
@@ -222,6 +223,7 @@ async function advance(
       state.finishedAt = new Date(clock.now()).toISOString();
       if (!begun) await ctx.save();
       await invocation.journal.finish(state, { ran }, holder);
+      await notify(deps, 'completed', state, ran);
       return result(state, phases, ran, {
         status: 'completed',
         nextStep: 'failback completed: clients use the primary and the forward mirror runs again',
@@ -249,6 +251,7 @@ async function advance(
       if (!begun) await ctx.save();
       await invocation.journal.recordPhase(state, phase, outcome.summary, holder);
       ran.push({ phase, summary: outcome.summary });
+      if (phase === 'switch') await notify(deps, 'switched', state, ran);
       deps.logger.info('failback phase done', { runId: state.runId, phase });
       continue;
     }
@@ -270,6 +273,21 @@ async function advance(
       progress: ctx.progress,
       partial: outcome.summary,
     });
+  }
+}
+
+/** A notification that fails is logged, not thrown: what it reports has already happened and is journaled. */
+async function notify(
+  deps: FailbackDeps,
+  event: 'switched' | 'completed',
+  state: FailbackState,
+  ran: ReadonlyArray<{ phase: ExecutablePhase; summary: unknown }>,
+): Promise<void> {
+  if (!deps.notifier) return;
+  try {
+    await deps.notifier.publish(failbackNotification(event, deps.config.name, state, ran));
+  } catch (e: unknown) {
+    deps.logger.warn('failback notification failed', { error: describeError(e) });
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { DeploymentPaths } from '../config/paths.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
+import type { Notifier } from '../failover/notification.ts';
 import type { Stores } from '../store/active-config.ts';
 import type { FailbackCluster } from './cluster-ops.ts';
 import type { MirrorController, MirrorOutcome } from './mirror-controller.ts';
@@ -22,6 +23,8 @@ export interface FailbackDeps {
   clock: { now(): number };
   sleep: (ms: number) => Promise<void>;
   logger: Pick<Logger, 'info' | 'warn'>;
+  /** The deployment's SNS topic (failover's): told when clients are switched back and when failback completes. */
+  notifier?: Notifier;
 }
 
 /** Catch-up progress, reported on every invocation that measures it. */

@@ -457,6 +457,46 @@ describe('runFailback (active-passive, identity policy)', () => {
     expect(w.journal.writes - writesBefore).toBeGreaterThanOrEqual(10);
   });
 
+  it('tells operators when clients are back on the primary and when failback completed, without secrets', async () => {
+    // Arrange
+    const published: Array<{ subject: string; text: string; attributes: Record<string, string> }> = [];
+    w.deps.notifier = {
+      publish: async (n) => {
+        published.push(n);
+        return {};
+      },
+    };
+    await w.stores.secrets.put(
+      deploymentPaths('orders-dr').clusterSecret('primary'),
+      new Redacted('{"username":"svc","password":"hunter2-secret"}'),
+    );
+
+    // Act
+    await untilDone(w);
+
+    // Assert
+    expect(published.map((n) => n.attributes.event)).toEqual(['failback-switched', 'failback-completed']);
+    expect(published[0]?.subject).toBe('mm2-failover orders-dr: failback switched clients to the primary');
+    expect(published[1]?.text).toContain('Salvaged into mm2-failover.quarantine: 3 record(s)');
+    expect(published[1]?.text).toContain('Purged on the primary: 8 stale record(s).');
+    expect(JSON.stringify(published)).not.toContain('hunter2');
+  });
+
+  it('finishes the failback even if the notification cannot be sent', async () => {
+    // Arrange
+    w.deps.notifier = {
+      publish: async () => {
+        throw new Error('SNS down');
+      },
+    };
+
+    // Act
+    const results = await untilDone(w);
+
+    // Assert
+    expect(results[results.length - 1]?.status).toBe('completed');
+  });
+
   it('plans without writing anything and shows per-partition counts to salvage and to purge', async () => {
     // Act
     const r = await w.invoke({ phase: 'plan' });
