@@ -38,6 +38,26 @@ describe('what the stack refuses at synth', () => {
     ]);
   });
 
+  it('refuses an mskClusterArn that is not an MSK cluster ARN, by path, before the stack is built', () => {
+    const e = thrown(() =>
+      exampleConfig((c) => {
+        c.clusters.primary = {
+          ...c.clusters.primary,
+          auth: 'msk-iam',
+          mskClusterArn: 'arn:aws:kafka:eu-west-1:1:cluster/x',
+        };
+      }),
+    );
+
+    expect(e).toBeInstanceOf(ValidationError);
+    expect((e as ValidationError).problems).toEqual([
+      {
+        path: 'clusters.primary.mskClusterArn',
+        message: expect.stringMatching(/expected an MSK cluster ARN/),
+      },
+    ]);
+  });
+
   it("refuses a config that would not fit in Lambda's 4 KB of environment", () => {
     const config = exampleConfig((c) => {
       c.topics = Array.from({ length: 150 }, (_, i) => `orders-region-${i}`);
