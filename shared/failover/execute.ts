@@ -69,12 +69,19 @@ export async function executePlan(input: ExecuteInput, deps: ExecuteDeps): Promi
     return credentials;
   };
 
+  // A step's journal record is written while the next step runs: steps still run one after another (the
+  // fencing order), records are written in order and only after their step succeeded, and a holder that lost
+  // its lease learns it at the next record, after at most one more (idempotent) write.
+  let recording: Promise<void> = Promise.resolve();
   const run = async (step: string, action: () => Promise<Omit<StepResult, 'at'>>): Promise<void> => {
     if (results.has(step)) return;
-    const result: StepResult = { ...(await action()), at: new Date(deps.now()).toISOString() };
-    await deps.journal.recordStep(runId, step, result, holder);
+    const [outcome] = await Promise.all([action(), recording]);
+    const result: StepResult = { ...outcome, at: new Date(deps.now()).toISOString() };
     results.set(step, result);
     deps.logger.info('failover step done', { step, runId });
+    recording = deps.journal.recordStep(runId, step, result, holder);
+    // Awaited by the next step or at the end; never an unhandled rejection in between.
+    recording.catch(() => {});
   };
 
   await run('offsets', async () => ({
@@ -111,6 +118,8 @@ export async function executePlan(input: ExecuteInput, deps: ExecuteDeps): Promi
   });
   const startedAt = Date.parse(plan.startedAt);
 
+  // Notify only once everything before is on record, so a resumed run never notifies twice.
+  await recording;
   await run('notify', async () => {
     const notification = switchedNotification({
       plan,
@@ -129,6 +138,7 @@ export async function executePlan(input: ExecuteInput, deps: ExecuteDeps): Promi
       return { ok: false, error: describeError(e) };
     }
   });
+  await recording;
   const notify = results.get('notify') as { ok?: unknown; error?: unknown } | undefined;
   const outcome: ExecutionOutcome = {
     resumed,

@@ -1,3 +1,4 @@
+import type { ClusterCredentials } from '../config/contract.ts';
 import { activeConfigSchema, automationSchema } from '../config/contract.ts';
 import { type DeploymentPaths, deploymentPaths } from '../config/paths.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
@@ -11,6 +12,7 @@ import {
 } from '../store/active-config.ts';
 import type { JournalEntry, RunJournal } from '../store/dynamo-journal.ts';
 import type { DeploymentLock } from '../store/dynamo-lock.ts';
+import type { Redacted } from '../store/redacted.ts';
 import { type ExecutionOutcome, executePlan } from './execute.ts';
 import type { FailoverRequest } from './input.ts';
 import { type Notifier, type RegionOutcome, refusedNotification } from './notification.ts';
@@ -127,8 +129,8 @@ export async function runFailover(request: FailoverInvocation, deps: FailoverDep
   if (lease.tookOverFrom)
     log.warn('took the lock over from a holder whose lease ran out', { from: lease.tookOverFrom });
   try {
-    const latest = await deps.journal.latest();
-    let current = await readCurrent(deps, paths);
+    const [latest, read] = await Promise.all([deps.journal.latest(), readCurrent(deps, paths)]);
+    let current = read;
     if (latest?.status === 'in-progress') {
       const plan = storedPlan(latest);
       if (current.epoch <= plan.next.epoch) {
@@ -189,7 +191,12 @@ export async function runFailover(request: FailoverInvocation, deps: FailoverDep
       startedBy: request.invocationId,
       updatedAt: plan.startedAt,
     };
-    return switched(plan, await execute(plan, entry, request.invocationId, paths, deps), startedAt);
+    const { credentials } = (await inputs).target;
+    return switched(
+      plan,
+      await execute(plan, entry, request.invocationId, paths, deps, credentials),
+      startedAt,
+    );
   } finally {
     await deps.lock.release(request.invocationId).catch((e: unknown) => {
       // The lease runs out on its own; a failed release must not hide the run's own outcome or error.
@@ -204,8 +211,7 @@ async function dryRun(
   paths: DeploymentPaths,
   deps: FailoverDeps,
 ): Promise<FailoverResult> {
-  const latest = await deps.journal.latest();
-  const current = await readCurrent(deps, paths);
+  const [latest, current] = await Promise.all([deps.journal.latest(), readCurrent(deps, paths)]);
   if (latest?.status === 'in-progress') {
     const plan = storedPlan(latest);
     if (current.epoch <= plan.next.epoch) {
@@ -314,6 +320,8 @@ async function execute(
   holder: string,
   paths: DeploymentPaths,
   deps: FailoverDeps,
+  /** The target's credentials when this invocation just read them for the plan; a resumed run reads afresh. */
+  credentials?: Redacted<ClusterCredentials>,
 ): Promise<ExecutionOutcome> {
   return executePlan(
     { plan, runId: entry.runId, holder, done: entry.steps },
@@ -327,6 +335,7 @@ async function execute(
       now: deps.clock.now,
       logger: deps.logger,
       readTargetCredentials: async () =>
+        credentials ??
         (await readClusterDefinition(deps.stores, paths, plan.to.cluster, plan.credentialsSource))
           .credentials,
     },
