@@ -93,6 +93,7 @@ export class KafkajsCluster implements FailbackCluster {
     });
     let total = 0;
     let bytes = 0;
+    const next = new Map<number, number>();
     const finished = new Set<number>();
     let lastProgress = Date.now();
     try {
@@ -106,7 +107,10 @@ export class KafkajsCluster implements FailbackCluster {
           const list = result.get(batch.partition) ?? [];
           for (const m of batch.messages) {
             const offset = Number(m.offset);
-            if (offset < range.from) continue;
+            // Until the seek takes effect, batches fetched from the beginning still arrive, and the sought
+            // position is fetched again: take each offset once, in order. Both streams are contiguous and start
+            // at or before the next offset wanted, so taking "the next one or later" never leaves a gap.
+            if (offset < (next.get(batch.partition) ?? range.from)) continue;
             if (offset >= range.to || total >= maxRecords || bytes >= this.#readMaxBytes) {
               finished.add(batch.partition);
               break;
@@ -118,6 +122,7 @@ export class KafkajsCluster implements FailbackCluster {
               headers: normaliseHeaders(m.headers),
               timestamp: m.timestamp,
             });
+            next.set(batch.partition, offset + 1);
             total += 1;
             bytes += (m.key?.length ?? 0) + (m.value?.length ?? 0);
             lastProgress = Date.now();
