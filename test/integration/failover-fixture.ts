@@ -101,7 +101,7 @@ export interface Deployment {
   /** What the secondary's operator-written secret holds. */
   secondaryCredentials: TlsMaterial;
   /** Fresh dependencies, as one Lambda container would build them (own Kafka clients). */
-  deps(options?: { leaseMs?: number; stores?: Stores }): FailoverDeps;
+  deps(options?: { leaseMs?: number; stores?: Stores; logger?: FailoverDeps['logger'] }): FailoverDeps;
   /** Run one probe cycle (the scheduled probe's), which stores the last probe result the preflight reads. */
   probe(): Promise<ProbeResult>;
   close(): Promise<void>;
@@ -202,7 +202,7 @@ export async function createDeployment(
           clusterClients,
         },
         {
-          logger: quiet,
+          logger: options.logger ?? quiet,
           reprobe: healthReprobe(config, depStores, connections),
           readLag: lastMeasuredLag(depStores, config),
         },
