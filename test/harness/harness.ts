@@ -46,7 +46,7 @@ export interface Harness extends HarnessControl {
 }
 
 /** Finished run folders kept for their logs; older ones are deleted at the next start. */
-const KEEP_RUNS = 5;
+const KEEP_RUNS = 20;
 
 /**
  * Starts two single-node KRaft clusters (`primary`, `secondary`), MirrorMaker 2 primary -> secondary,
