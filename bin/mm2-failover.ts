@@ -6,6 +6,7 @@
  *   mm2-failover status    --function <name|arn> [--region r]          (the deployed status function)
  *   mm2-failover failover  --function <name|arn> (--dry-run | --reason "...") [--force] [--requested-by who]
  *   mm2-failover failback  --function <name|arn> --reason "..." [--phase p] [--confirm] [--requested-by who]
+ *   mm2-failover init      [--config failover.config.json] [--region r]  (first activation after cdk deploy)
  *   mm2-failover local up                                              (harness + deployment, foreground)
  *   mm2-failover status|failover|failback --local ...                   (the same handlers, against `local up`)
  *
@@ -26,6 +27,7 @@ const usage = `usage:
   mm2-failover status   (--function <name|arn> [--region r] | --local)
   mm2-failover failover (--function <name|arn> | --local) (--dry-run | --reason "...") [--force] [--requested-by who]
   mm2-failover failback (--function <name|arn> | --local) --reason "..." [--phase p] [--confirm] [--requested-by who]
+  mm2-failover init     [--config failover.config.json] [--region r]
   mm2-failover local up`;
 
 const localFile = path.join(import.meta.dirname, '..', '.cache', 'local-deployment.json');
@@ -88,6 +90,7 @@ async function main(argv: string[]): Promise<number> {
       phase: { type: 'string' },
       confirm: { type: 'boolean', default: false },
       'requested-by': { type: 'string', default: process.env.USER ?? 'operator' },
+      config: { type: 'string', default: 'failover.config.json' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -158,6 +161,24 @@ async function main(argv: string[]): Promise<number> {
       )) as { status?: string };
       print(result);
       return result.status === 'refused' ? 1 : 0;
+    }
+    case 'init': {
+      // The first activation (primary, epoch 0), written with the operator's own AWS credentials: the stack
+      // never writes the active configuration, so that a stack update cannot roll a switch back.
+      const { loadDeploymentConfigFile } = await import('#shared/config/load.ts');
+      const { createAwsStores } = await import('#shared/client/aws-stores.ts');
+      const { initialiseActiveConfig } = await import('#shared/failover/initialise-active.ts');
+      const config = loadDeploymentConfigFile(values.config);
+      const result = await initialiseActiveConfig(
+        { requestedBy: values['requested-by'], reason: 'first activation after deployment' },
+        { config, stores: createAwsStores(values.region ? { region: values.region } : {}) },
+      );
+      print(
+        result.status === 'initialised'
+          ? { status: 'initialised', cluster: result.config.cluster, epoch: result.config.epoch }
+          : result,
+      );
+      return 0;
     }
     case 'local': {
       if (sub !== 'up') fail(`local: expected 'up', got '${sub ?? ''}'`);
