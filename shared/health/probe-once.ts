@@ -84,6 +84,8 @@ export async function probeOnce(
     if (outcome.clientFailed) connections.forget(role, outcome.health.reasons[0]);
     return outcome.health;
   } finally {
-    if (!deps.connections) await connections.closeAll();
+    // In the background: closing waits for requests still pending on a hung broker (up to the request timeout),
+    // and the answer is already known.
+    if (!deps.connections) void connections.closeAll().catch(() => {});
   }
 }
