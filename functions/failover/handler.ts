@@ -20,10 +20,8 @@ import { failoverErrors, type InvalidInputResponse, parsedEvent } from './middle
 // Read once per container; a bad config or a missing variable fails the cold start naming what is wrong.
 const config = loadDeploymentConfigFromEnv();
 const env = failoverEnvironment(process.env);
-const logger = new Logger({
-  serviceName: 'mm2-failover',
-  persistentKeys: { deployment: config.name, fn: 'failover' },
-});
+// The service name comes from POWERTOOLS_SERVICE_NAME (the stack sets it per function).
+const logger = new Logger({ persistentKeys: { deployment: config.name } });
 
 // Clients once per container: AWS SDK clients, and Kafka clients that are rebuilt only after a failure.
 const ssm = new SSMClient({});
