@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { describeError, LockHeldError, RefusedError } from '../errors.ts';
+import { describeError, RefusedError } from '../errors.ts';
 import { readActiveOnce } from '../store/active-config.ts';
 import type { DeploymentLock } from '../store/dynamo-lock.ts';
 import { runCatchUp } from './catch-up.ts';
@@ -321,5 +321,3 @@ function result(
   if (extra.partial !== undefined) out.partial = extra.partial;
   return out;
 }
-
-export { LockHeldError };

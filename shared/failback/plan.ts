@@ -17,6 +17,7 @@ export async function planFailback(deps: FailbackDeps, state: FailbackState | un
   const mirror = deps.mirror(new Set(state?.mirrorConfirmed ?? []));
   const ctx = { deps, mirror };
   const active = await readActiveOnce(deps.stores, deps.paths);
+  const epoch = active.kind === 'consistent' ? active.config.epoch : undefined;
   const activeNow =
     active.kind === 'consistent'
       ? { cluster: active.config.cluster, epoch: active.config.epoch }
@@ -69,7 +70,7 @@ export async function planFailback(deps: FailbackDeps, state: FailbackState | un
   plan.switch = {
     order: config.failback.switchOrder,
     stages: [
-      `epoch ${(activeNow as { epoch?: number }).epoch ?? '?'} + 1: ${config.failback.switchOrder === 'consumers-first' ? 'consumers (offsets translated back)' : 'producers'} to the primary, the others held on the secondary`,
+      `epoch ${epoch ?? '?'} + 1: ${config.failback.switchOrder === 'consumers-first' ? 'consumers (offsets translated back)' : 'producers'} to the primary, the others held on the secondary`,
       `+ ${config.failback.switchStageSeconds} s, epoch + 2: everyone on the primary`,
     ],
   };
