@@ -83,6 +83,7 @@ export interface SwitchedResult {
   durationMs: number;
   groups: GroupOffsetOutcome[];
   rpo: TopicRpo[];
+  rpoTotal: FailoverPlan['rpoTotal'];
   regions: RegionOutcome[];
   notified: boolean;
   warnings: string[];
@@ -367,6 +368,7 @@ function switched(plan: FailoverPlan, outcome: ExecutionOutcome, invokedAt: numb
     durationMs: outcome.completedAt - runStart,
     groups: outcome.groups,
     rpo: plan.rpo,
+    rpoTotal: plan.rpoTotal,
     regions: outcome.regions,
     notified: outcome.notified,
     warnings: plan.warnings,

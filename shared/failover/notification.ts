@@ -54,6 +54,7 @@ export function switchedNotification(s: SwitchSummary): Notification {
     '',
     'Data left behind on the primary (RPO estimate, last measurement before the switch):',
     ...rpoLines(plan.rpo),
+    `  all topics: ${plan.rpoTotal.backlogRecords === null ? 'unknown' : `${plan.rpoTotal.backlogRecords} records`}, ${plan.rpoTotal.lagSeconds === null ? 'unknown' : `${plan.rpoTotal.lagSeconds} s`}${plan.rpoTotal.measuredAt ? ` (measured ${plan.rpoTotal.measuredAt})` : ''}`,
     '',
     'Consumer groups on the secondary:',
     ...groupLines(s.groups),
@@ -75,6 +76,7 @@ export function switchedNotification(s: SwitchSummary): Notification {
     durationMs: s.durationMs,
     resumed: s.resumed,
     rpo: plan.rpo,
+    rpoTotal: plan.rpoTotal,
     groups: s.groups.map((g) => ({ group: g.group, outcome: g.outcome, partitions: g.committed.length })),
     regions: s.regions,
   };

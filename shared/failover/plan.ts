@@ -91,6 +91,17 @@ export const failoverPlanSchema = z
     offsets: z.array(groupOffsetPlanSchema),
     /** The data-loss estimate per topic at the switch. */
     rpo: z.array(topicRpoSchema),
+    /**
+     * All topics together. With the primary down the probe keeps only the totals of its last complete
+     * measurement, so this is known when the per-topic figures are not.
+     */
+    rpoTotal: z
+      .object({
+        backlogRecords: z.number().nullable(),
+        lagSeconds: z.number().nullable(),
+        measuredAt: z.string().nullable(),
+      })
+      .strict(),
     /** The journaled steps, in order. */
     steps: z.array(z.string()),
     warnings: z.array(z.string()),
@@ -174,6 +185,11 @@ export function buildPlan(input: PlanInput): FailoverPlan {
     regions: input.extraRegions,
     offsets: input.offsets,
     rpo: rpoEstimate(config, input.lag),
+    rpoTotal: {
+      backlogRecords: input.lag?.backlogRecords ?? null,
+      lagSeconds: input.lag?.lagSeconds ?? null,
+      measuredAt: input.lag?.measuredAt ?? null,
+    },
     steps: [...failoverStepNames, ...input.extraRegions.map(regionStep), 'notify'],
     warnings,
   };

@@ -249,9 +249,12 @@ describe('failover with the primary killed (real Kafka, MirrorMaker 2, moto)', (
     expect(['up-to-date', 'committed']).toContain(outcome.get(syncedGroup)?.outcome);
     expect(outcome.get(unsyncedGroup)).toMatchObject({ outcome: 'committed' });
     expect(outcome.get(unsyncedGroup)?.committed.map((c) => c.previous)).toEqual([null, null]);
+    // The primary is down: the probe kept the totals of its last complete measurement, not the per-topic figures.
     expect(result.rpo[0]).toMatchObject({ topic, backlogRecords: null });
+    expect(result.rpoTotal.backlogRecords).toEqual(expect.any(Number));
     expect(aws.published).toHaveLength(1);
     const message = aws.published[0]?.Message ?? '';
+    expect(message).toContain(`all topics: ${result.rpoTotal.backlogRecords} records`);
     expect(message).toContain(`from primary (${info.clusters.primary.alias}) to secondary`);
     expect(message).toContain(`${unsyncedGroup}: offsets translated and committed`);
     for (const secret of [main.secondaryCredentials.key, main.secondaryCredentials.cert]) {

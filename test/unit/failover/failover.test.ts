@@ -148,6 +148,7 @@ describe('runFailover', () => {
     expect(n?.text).toMatch(/Switched in:\s+\d+ ms/);
     expect(n?.text).toContain('orders: 10 records, 3 s');
     expect(n?.text).toContain('payments: 2 records, 1 s');
+    expect(n?.text).toContain('all topics: 12 records, 3 s');
     expect(n?.text).toContain('billing: offsets translated and committed on 1 partition(s)');
     const everything = JSON.stringify([h.notifier.sent, result, h.logs, [...h.journal.entries.values()]]);
     for (const marker of SECRET_MARKERS) expect(everything).not.toContain(marker);
