@@ -68,8 +68,9 @@ const detectionSchema = z
     requestTimeoutMs: z.int().min(200).max(60_000).default(4_000),
     /** Failover re-probes the primary this many times, all must fail, before it believes the alarm. */
     confirmProbes: z.int().min(1).max(10).default(3),
-    /** Pause between confirmation probes. */
-    confirmIntervalMs: z.int().min(0).max(30_000).default(1_000),
+    /** Pause between confirmation probes. The alarm already saw a whole detection window of failures; these
+     * probes only guard against acting on a stale alarm, so 3 over ~1 s keep the switch under 2 s. */
+    confirmIntervalMs: z.int().min(0).max(30_000).default(500),
     /** Period of the replication-lag alarms. A minute suits production; drills use 10 s to see them fire. */
     lagAlarmPeriodSeconds: z.union([z.literal(10), z.literal(20), z.literal(30), z.literal(60)]).default(60),
     /** Canary topic produced on each cluster with acks=all and read back through MM2 on the other. */
