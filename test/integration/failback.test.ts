@@ -395,4 +395,136 @@ describe('failback, active-passive with IdentityReplicationPolicy, on the harnes
     expect(d.every((v) => onSecondary.includes(v))).toBe(true);
     expect(onSecondary.length).toBe(170 + (restore.duplicatesOnSecondary ?? 0));
   }, 900_000);
+
+  it('salvages nothing that the forward mirror copied by itself once the primary was back, on a second failback reusing the connectors', async () => {
+    // Arrange: a second deployment on the same clusters and connectors (the reverse ones keep offsets from the
+    // first failback, which the controller must reset), whose tail the forward mirror delivers after the restart.
+    const primary = kafkaClient(h.info, 'primary');
+    const secondary = kafkaClient(h.info, 'secondary');
+    const topic2 = uniqueName('payments');
+    const config2 = deploymentConfigSchema.parse({
+      ...config,
+      name: uniqueName('fb2').slice(0, 40),
+      topics: [topic2],
+      consumerGroups: [],
+      failback: { ...config.failback, quarantineTopic: uniqueName('quarantine2') },
+    });
+    const stores = wiring.deps.stores;
+    const paths2 = deploymentPaths(config2.name);
+    for (const role of ['primary', 'secondary'] as const) {
+      await stores.parameters.put(
+        paths2.clusterParameter(role),
+        JSON.stringify({
+          alias: role,
+          bootstrapServers: h.info.clusters[role].bootstrapServers,
+          securityProtocol: 'PLAINTEXT',
+        }),
+      );
+      await stores.secrets.put(paths2.clusterSecret(role), new Redacted('{}'));
+    }
+    await initialiseActiveConfig({ requestedBy: 'test' }, { config: config2, stores });
+    const wiring2 = failbackDependencies(
+      { config: config2, table },
+      {
+        ssm: aws.ssm as SSMClient,
+        secretsManager: aws.sm as SecretsManagerClient,
+        dynamodb: aws.ddb as DynamoDBClient,
+        kafka: kafkaCache,
+        clusterClients,
+      },
+      { logger: quiet },
+    );
+    const admin = primary.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: topic2, numPartitions: 2 }], waitForLeaders: true });
+    await admin.disconnect();
+    const a = await produce(primary, topic2, 'a2', 50);
+    await waitFor(async () => (await highs(secondary, topic2).catch(() => 0)) >= 50, {
+      timeoutMs: 120_000,
+      what: 'batch a2 mirrored to the secondary',
+    });
+    await h.pauseMirror();
+    const b = await produce(primary, topic2, 'b2', 20);
+    await h.kill('primary');
+    const fo = await runFailover(
+      {
+        trigger: 'manual',
+        reason: 'primary killed again',
+        requestedBy: 'test',
+        dryRun: false,
+        force: true,
+        invocationId: 'fo-2',
+      },
+      failoverDependencies(
+        {
+          config: config2,
+          table,
+          topicArn:
+            (await aws.sns?.send(new CreateTopicCommand({ Name: uniqueName('fo2') })))?.TopicArn ?? '',
+        },
+        {
+          ssm: aws.ssm as SSMClient,
+          secretsManager: aws.sm as SecretsManagerClient,
+          dynamodb: aws.ddb as DynamoDBClient,
+          sns: aws.sns as SNSClient,
+          regional: () => ({ ssm: aws.ssm as SSMClient, secretsManager: aws.sm as SecretsManagerClient }),
+          kafka: kafkaCache,
+          clusterClients,
+        },
+        {
+          logger: quiet,
+          reprobe: async (role) =>
+            (await wiring2.deps[role].health()).healthy
+              ? { verdict: 'up', reasons: [] }
+              : { verdict: 'down', reasons: ['not answering'] },
+          readLag: lastMeasuredLag(stores, config2),
+        },
+      ),
+    );
+    expect(fo.status).toBe('switched');
+    const c = await produce(secondary, topic2, 'c2', 30);
+    await h.restart('primary');
+    // The forward mirror, still configured, resumes and copies the tail to the secondary by itself.
+    await h.resumeMirror();
+    await waitFor(async () => (await highs(secondary, topic2)) >= 100, {
+      timeoutMs: 120_000,
+      what: 'the tail b2 copied to the secondary by the resumed forward mirror',
+    });
+
+    // Act
+    const results: FailbackResult[] = [];
+    for (let n = 1; n <= 10; n += 1) {
+      const confirm = results[results.length - 1]?.waiting?.waitingFor === 'confirm';
+      const r = await runFailback(
+        {
+          action: 'failback',
+          requestedBy: 'test',
+          reason: 'primary repaired again',
+          ...(confirm ? { phase: 'purge', confirm: true } : {}),
+        },
+        wiring2.deps,
+        wiring2.invocation(`fb2-${n}`, Date.now() + 150_000),
+      );
+      results.push(r);
+      if (r.status === 'completed') break;
+    }
+
+    // Assert
+    try {
+      expect(results[results.length - 1]?.status).toBe('completed');
+      const salvage = results.flatMap((r) => r.ran).find((r) => r.phase === 'salvage')?.summary as {
+        totalSalvaged: number;
+        partitions: Array<{ measuredBy: string }>;
+      };
+      expect(salvage.totalSalvaged).toBe(0);
+      expect(salvage.partitions.every((p) => p.measuredBy === 'connect-offsets')).toBe(true);
+      expect(await highs(secondary, config2.failback.quarantineTopic)).toBe(0);
+      const onPrimary = (await readAll(primary, topic2, 'the primary after the second failback')).map((r) =>
+        id(r.value),
+      );
+      expect(onPrimary.sort()).toEqual([...a, ...b, ...c].sort());
+    } finally {
+      await wiring2.close();
+    }
+  }, 900_000);
 });
