@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { reasonSchema, requestedBySchema } from '../config/operator-request.ts';
 import { problemsOf } from '../config/validate.ts';
 import { ValidationError } from '../errors.ts';
 
@@ -48,17 +49,8 @@ export const failbackRequestSchema = z
     confirm: z.boolean().default(false),
     /** With the `manual` mirror controller: the operator has done this step. */
     mirrorConfirmed: oneOf(mirrorSteps).optional(),
-    reason: z
-      .string()
-      .trim()
-      .min(3, 'expected a reason of at least 3 characters')
-      .max(500, 'expected at most 500 characters'),
-    requestedBy: z
-      .string()
-      .trim()
-      .min(1, 'expected who is asking')
-      .max(128, 'expected at most 128 characters')
-      .regex(/^\P{Cc}*$/u, 'expected no control characters'),
+    reason: reasonSchema,
+    requestedBy: requestedBySchema,
   })
   .strict()
   .superRefine((r, ctx) => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { reasonSchema, requestedBySchema } from '../config/operator-request.ts';
 import { problemsOf } from '../config/validate.ts';
 import { ValidationError } from '../errors.ts';
 
@@ -38,19 +39,8 @@ export type AlarmStateChangeEvent = z.output<typeof alarmStateChangeEventSchema>
 export const manualFailoverSchema = z
   .object({
     action: z.literal('failover', { error: (i) => `expected 'failover', got ${JSON.stringify(i.input)}` }),
-    /** Why; it goes into the active configuration, the journal and the notification. */
-    reason: z
-      .string()
-      .trim()
-      .min(3, 'expected a reason of at least 3 characters')
-      .max(500, 'expected at most 500 characters'),
-    /** Who; a person or a system, for the record. */
-    requestedBy: z
-      .string()
-      .trim()
-      .min(1, 'expected who is asking')
-      .max(128, 'expected at most 128 characters')
-      .regex(/^\P{Cc}*$/u, 'expected no control characters'),
+    reason: reasonSchema,
+    requestedBy: requestedBySchema,
     /** Return the complete plan and write nothing. */
     dryRun: z.boolean().default(false),
     /** Skip the confirmation that the primary is down, the lag budget and the healthy-secondary rule. */
