@@ -121,8 +121,18 @@ async function main(argv: string[]): Promise<number> {
       line('failback', summary.failback ? JSON.stringify(summary.failback) : '-');
       line('alarms fired', summary.alarmsFired.join(', ') || 'none');
       for (const c of summary.checks) line(c.ok ? `ok: ${c.name}` : `FAILED: ${c.name}`, c.detail);
+      for (const t of summary.targets)
+        line(t.met ? `target met: ${t.name}` : `target missed: ${t.name}`, t.detail);
       if (values.json) {
-        const { checks: _c, epochs: _e, alarmsFired: _a, reportFile: _r, logFile: _l, ...json } = summary;
+        const {
+          checks: _c,
+          targets: _t,
+          epochs: _e,
+          alarmsFired: _a,
+          reportFile: _r,
+          logFile: _l,
+          ...json
+        } = summary;
         process.stdout.write(`${JSON.stringify(json)}\n`);
       }
       return summary.ok ? 0 : 1;

@@ -48,6 +48,11 @@ export interface DrillSummary {
   failback: { ok: boolean; salvaged: number; lost: number; duplicates: number } | null;
   /** Scenario-specific findings: which alarms fired, how many failovers, why the run failed. */
   checks: Array<{ name: string; ok: boolean; detail: string }>;
+  /**
+   * Speed targets, reported but not part of `ok`: a drill on a loaded machine is slower, not wrong. Whether a
+   * fault lands early or late in a 10 s alarm period alone moves detection by 10 s.
+   */
+  targets: Array<{ name: string; met: boolean; detail: string }>;
   epochs: number[];
   alarmsFired: string[];
   reportFile: string;
@@ -197,6 +202,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillSummary> {
     duplicatesConsumed: 0,
     failback: null,
     checks,
+    targets: [],
     epochs,
     alarmsFired: [],
     reportFile,
@@ -471,11 +477,10 @@ export async function runDrill(options: DrillOptions): Promise<DrillSummary> {
           w.unseen().length === 0,
           `${w.unseen().length} unseen`,
         );
-        check(
-          'RTO within the detection window + 15 s',
-          summary.rtoSeconds !== null && summary.rtoSeconds <= summary.detectionWindowSeconds + 15,
-          `${summary.rtoSeconds} s against ${summary.detectionWindowSeconds + 15} s`,
-        );
+        const met = summary.rtoSeconds !== null && summary.rtoSeconds <= summary.detectionWindowSeconds + 15;
+        const detail = `${summary.rtoSeconds} s against ${summary.detectionWindowSeconds + 15} s`;
+        summary.targets.push({ name: 'RTO within the detection window + 15 s', met, detail });
+        say(`  ${met ? 'met ' : 'MISS'} RTO within the detection window + 15 s: ${detail}`);
       } else {
         const faultAt = Date.now();
         const observeMs = (summary.detectionWindowSeconds + 25) * 1000;
