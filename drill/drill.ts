@@ -183,6 +183,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillSummary> {
   let harness: Harness | undefined;
   let restoreStdout: (() => void) | undefined;
   let workload: Workload | undefined;
+  let watcher: Awaited<ReturnType<typeof watchActiveConfig>> | undefined;
   let stopProbing = false;
   let probeLoop: Promise<void> | undefined;
   let alarmLoop: Promise<void> | undefined;
@@ -241,8 +242,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillSummary> {
     const probe = (await import('#functions/probe/handler.ts')).handler as unknown as Handler;
     const failover = (await import('#functions/failover/handler.ts')).handler as unknown as Handler;
     const failback = (await import('#functions/failback/handler.ts')).handler as unknown as Handler;
+    const status = (await import('#functions/status/handler.ts')).handler as unknown as Handler;
 
-    const watcher = await watchActiveConfig({
+    watcher = await watchActiveConfig({
       deployment: config.name,
       stores: provisioned.stores,
       kafka: { clientId: 'drill-app' },
@@ -467,6 +469,19 @@ export async function runDrill(options: DrillOptions): Promise<DrillSummary> {
           finalCluster === 'primary',
           `active: ${finalCluster}`,
         );
+        // What an operator would ask next: the status function's view of the same end state.
+        const reported = (await status({}, lambdaContext('mm2-failover-drill-status', 30_000))) as {
+          active: { cluster?: string; epoch?: number };
+          failover: { status?: string } | null;
+          failback: { status?: string } | null;
+        };
+        check(
+          'status function reports the end state',
+          reported.active.cluster === 'primary' &&
+            reported.failover?.status === 'completed' &&
+            reported.failback?.status === 'completed',
+          `active ${reported.active.cluster} epoch ${reported.active.epoch}, failover ${reported.failover?.status}, failback ${reported.failback?.status}`,
+        );
         check(
           'no acknowledged record lost',
           lost.length === 0,
@@ -559,6 +574,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillSummary> {
     stopProbing = true;
     await Promise.allSettled([probeLoop, alarmLoop]);
     await workload?.stop().catch(() => {});
+    await watcher?.stop().catch(() => {});
     restoreStdout?.();
     summary.alarmsFired = [...fired];
     writeFileSync(
