@@ -1,10 +1,5 @@
 import { readFileSync } from 'node:fs';
-import {
-  CreateTableCommand,
-  DynamoDBClient,
-  UpdateTimeToLiveCommand,
-  waitUntilTableExists,
-} from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -15,6 +10,7 @@ import { deploymentPaths } from '#shared/config/paths.ts';
 import type { ClusterRole, DeploymentConfig } from '#shared/config/schema.ts';
 import { initialiseActiveConfig } from '#shared/failover/initialise-active.ts';
 import type { Stores } from '#shared/store/active-config.ts';
+import { ensureFailoverTable } from '#shared/store/dynamo-table.ts';
 import { Redacted } from '#shared/store/redacted.ts';
 import { SecretsManagerStore } from '#shared/store/secrets-manager-store.ts';
 import { SsmParameterStore } from '#shared/store/ssm-parameter-store.ts';
@@ -60,28 +56,7 @@ export async function provisionDeployment(config: DeploymentConfig, info: Harnes
   await stores.parameters.put(paths.automationParameter, 'enabled');
 
   const table = `mm2-failover-${config.name}`;
-  const dynamodb = new DynamoDBClient(aws);
-  await dynamodb.send(
-    new CreateTableCommand({
-      TableName: table,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-    }),
-  );
-  await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: table });
-  await dynamodb.send(
-    new UpdateTimeToLiveCommand({
-      TableName: table,
-      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
-    }),
-  );
+  await ensureFailoverTable(new DynamoDBClient(aws), table);
   const topic = await new SNSClient(aws).send(
     new CreateTopicCommand({ Name: `mm2-failover-${config.name}` }),
   );
