@@ -1,4 +1,4 @@
-// `node bench/failback.bench.ts`: how fast salvage copies a primary's un-replicated tail into quarantine.
+// `npm run bench:failback`: how fast salvage copies a primary's un-replicated tail into quarantine.
 //
 // Salvage is the one failback phase whose work grows with the data: a Lambda has 15 minutes per invocation, so
 // its throughput says how large a tail one invocation clears. On a harness of its own (identity policy, no
