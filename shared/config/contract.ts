@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Schemas of what lives in SSM and Secrets Manager (DESIGN.md, "The contract with clients"). Everything read

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Fields every manual invocation carries (failover, failback): why, and who, for the journal and the record. */
 

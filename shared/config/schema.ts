@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The deployment config (`failover.config.json`). Validated at `cdk synth` and again at every function's cold

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ValidationError, type ValidationProblem } from '../errors.ts';
 
 /** Turn zod issues into problems listed by dotted path (`clusters.primary.auth`). */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { reasonSchema, requestedBySchema } from '../config/operator-request.ts';
 import { problemsOf } from '../config/validate.ts';
 import { ValidationError } from '../errors.ts';

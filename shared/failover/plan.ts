@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type ActiveConfig, activeConfigSchema, type ClusterCredentials } from '../config/contract.ts';
 import type { DeploymentPaths } from '../config/paths.ts';
 import type { ClusterRole, DeploymentConfig } from '../config/schema.ts';
