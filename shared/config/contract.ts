@@ -81,6 +81,10 @@ const topicRouteSchema = z
   .strict();
 export type TopicRoute = z.output<typeof topicRouteSchema>;
 
+/** The two roles a staged failback switch moves one after the other. */
+export const clientRoles = ['producers', 'consumers'] as const;
+export type ClientRole = (typeof clientRoles)[number];
+
 /** `/mm2-failover/<name>/active`: written only by failover and failback. */
 export const activeConfigSchema = z
   .object({
@@ -97,12 +101,15 @@ export const activeConfigSchema = z
     switchedAt: z.iso.datetime(),
     reason: z.string(),
     /**
-     * Only during a staged failback switch: clients of `role` stay on this cluster (credentials in its operator
-     * secret `credentialsSecret`) until the next epoch, while the other role already uses the fields above.
+     * Only during a staged failback switch: clients of `role` stay on this cluster until the next epoch, while
+     * the other role already uses the fields above. Their credentials are in the active-credentials secret under
+     * `holdback`, written in the same fenced switch; `credentialsSecret` names that secret. (Parameters written
+     * by earlier versions named the operator's cluster secret here; they still parse, but clients never read
+     * that secret: applications are only granted the active ones.)
      */
     holdback: z
       .object({
-        role: z.enum(['producers', 'consumers']),
+        role: z.enum(clientRoles),
         cluster: z.enum(['primary', 'secondary']),
         alias: z.string().min(1),
         bootstrapServers: z.array(z.string().min(1)).min(1),
@@ -117,16 +124,28 @@ export const activeConfigSchema = z
   .strict();
 export type ActiveConfig = z.output<typeof activeConfigSchema>;
 
-/** `mm2-failover/<name>/active-credentials`: `{ epoch, cluster, ...credentials }`. */
+const credentialFields = {
+  ca: z.string().optional(),
+  cert: z.string().optional(),
+  key: z.string().optional(),
+  username: z.string().optional(),
+  password: z.string().optional(),
+};
+
+/**
+ * `mm2-failover/<name>/active-credentials`: `{ epoch, cluster, ...credentials, holdback? }`. `holdback` is present
+ * exactly when the active parameter of the same epoch has one: the credentials of the cluster the held-back
+ * role stays on, so that applications need no access to the operator's cluster secrets.
+ */
 export const activeCredentialsSchema = z
   .object({
     epoch: z.int().min(0),
     cluster: z.enum(['primary', 'secondary']),
-    ca: z.string().optional(),
-    cert: z.string().optional(),
-    key: z.string().optional(),
-    username: z.string().optional(),
-    password: z.string().optional(),
+    ...credentialFields,
+    holdback: z
+      .object({ cluster: z.enum(['primary', 'secondary']), ...credentialFields })
+      .strict()
+      .optional(),
   })
   .strict();
 export type ActiveCredentials = z.output<typeof activeCredentialsSchema>;

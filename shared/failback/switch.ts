@@ -1,4 +1,4 @@
-import type { ActiveConfig } from '../config/contract.ts';
+import type { ActiveConfig, ClientRole } from '../config/contract.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
 import { topicMapping } from '../config/topic-mapping.ts';
 import { RefusedError } from '../errors.ts';
@@ -17,14 +17,14 @@ import type { PhaseContext, PhaseOutcome } from './phase-context.ts';
 import { lastReplicatedPositions, offsetSyncsLocations } from './salvage.ts';
 import { tpKey } from './state.ts';
 
-type Role = 'producers' | 'consumers';
-
 /**
  * Switch: clients back to the primary in two fenced stages (each epoch + 1, written secret → parameter → plain
  * parameters like failover). Stage 1 moves the first role of `failback.switchOrder` and keeps the other role on the
- * secondary through the active configuration's `holdback`; stage 2, `failback.switchStageSeconds` later, moves
- * everyone. Consumers move with their offsets translated back from the reverse mirror's checkpoints on the primary
- * (committed where the group has no members there and is behind, like failover does on the secondary).
+ * secondary through the active configuration's `holdback`, the secondary's credentials going into the
+ * active-credentials secret's `holdback` in the same write (applications may read only the active secret, never
+ * the operator's cluster secrets); stage 2, `failback.switchStageSeconds` later, moves everyone. Consumers move
+ * with their offsets translated back from the reverse mirror's checkpoints on the primary (committed where the
+ * group has no members there and is behind, like failover does on the secondary).
  *
  * The moment producers move is the cut: the primary's log ends then are journaled, and the forward mirror
  * restarts there (restore), so it copies what clients write to the primary and not what the reverse mirror wrote.
@@ -32,7 +32,7 @@ type Role = 'producers' | 'consumers';
 export async function runSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
   const { deps, state } = ctx;
   const { config, stores, paths } = deps;
-  const order: Role[] =
+  const order: ClientRole[] =
     config.failback.switchOrder === 'consumers-first'
       ? ['consumers', 'producers']
       : ['producers', 'consumers'];
@@ -55,7 +55,7 @@ export async function runSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
 
   for (let stage = sw.stagesWritten + 1; stage <= 2; stage += 1) {
     const epoch = state.startEpoch + stage;
-    const role = order[stage - 1] as Role;
+    const role = order[stage - 1] as ClientRole;
     const active = await readActiveOnce(stores, paths);
     const written =
       active.kind === 'consistent' && active.config.epoch >= epoch && active.config.cluster === 'primary';
@@ -97,16 +97,12 @@ export async function runSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
         activeCredentialsSecret: paths.activeCredentialsSecret,
         reason: `failback ${state.runId} stage ${stage}/2 (${role} to the primary): ${state.reason}`,
         switchedAt: new Date(deps.clock.now()).toISOString(),
-        holdback:
-          stage === 1
-            ? {
-                role: order[1] as Role,
-                secondary: secondaryDef,
-                secretId: config.clusters.secondary.secretArn ?? paths.clusterSecret('secondary'),
-              }
-            : undefined,
+        holdback: stage === 1 ? { role: order[1] as ClientRole, secondary: secondaryDef } : undefined,
       });
-      await writeActive(stores, paths, next, primaryDef.credentials);
+      await writeActive(stores, paths, next, {
+        active: primaryDef.credentials,
+        ...(stage === 1 ? { holdback: secondaryDef.credentials } : {}),
+      });
       deps.logger.info('failback switch: stage written', { stage, epoch, moved: role });
     }
     sw.stagesWritten = stage;
@@ -133,7 +129,8 @@ export function activeConfigFor(
     activeCredentialsSecret: string;
     reason: string;
     switchedAt: string;
-    holdback: { role: Role; secondary: ClusterDefinition; secretId: string } | undefined;
+    /** The role kept on the secondary; its credentials go into the active-credentials secret (see runSwitch). */
+    holdback: { role: ClientRole; secondary: ClusterDefinition } | undefined;
   },
 ): ActiveConfig {
   const p = o.primary.parameter;
@@ -158,7 +155,8 @@ export function activeConfigFor(
       bootstrapServers: s.bootstrapServers,
       securityProtocol: s.securityProtocol,
       ...(s.sasl ? { sasl: s.sasl } : {}),
-      credentialsSecret: o.holdback.secretId,
+      // The held-back role's credentials live in the active-credentials secret too, under `holdback`.
+      credentialsSecret: o.activeCredentialsSecret,
       topics: topicMapping(config, 'secondary'),
     };
   }

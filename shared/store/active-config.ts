@@ -103,6 +103,15 @@ export async function readActiveOnce(stores: Stores, paths: DeploymentPaths): Pr
   };
 }
 
+/**
+ * The credentials a switch writes into the active-credentials secret: the active cluster's, and during a staged
+ * failback switch those of the cluster the held-back role stays on (required exactly when `next.holdback` is set).
+ */
+export interface ActiveWriteCredentials {
+  active: Redacted<ClusterCredentials>;
+  holdback?: Redacted<ClusterCredentials>;
+}
+
 export type ActiveWriteStep = 'secret' | 'parameter' | 'plain-parameters';
 /** The fencing order: a reader that sees the new parameter can already read the matching secret. */
 export const activeWriteOrder: readonly ActiveWriteStep[] = ['secret', 'parameter', 'plain-parameters'];
@@ -113,11 +122,27 @@ export async function writeActiveStep(
   paths: DeploymentPaths,
   step: ActiveWriteStep,
   next: ActiveConfig,
-  credentials: Redacted<ClusterCredentials>,
+  credentials: Redacted<ClusterCredentials> | ActiveWriteCredentials,
 ): Promise<void> {
   switch (step) {
     case 'secret': {
-      const body: ActiveCredentials = { epoch: next.epoch, cluster: next.cluster, ...credentials.reveal() };
+      const { active, holdback } = credentials instanceof Redacted ? { active: credentials } : credentials;
+      if ((next.holdback === undefined) !== (holdback === undefined)) {
+        // A programming error, not input: the secret and the parameter of one epoch must agree on the holdback.
+        throw new Error(
+          `active configuration epoch ${next.epoch}: expected holdback credentials exactly when the parameter ` +
+            `holds a role back, got ${holdback === undefined ? 'none' : 'some'} for ` +
+            (next.holdback ? `${next.holdback.role} on ${next.holdback.cluster}` : 'no holdback'),
+        );
+      }
+      const body: ActiveCredentials = {
+        epoch: next.epoch,
+        cluster: next.cluster,
+        ...active.reveal(),
+        ...(next.holdback && holdback
+          ? { holdback: { cluster: next.holdback.cluster, ...holdback.reveal() } }
+          : {}),
+      };
       await stores.secrets.put(paths.activeCredentialsSecret, new Redacted(JSON.stringify(body)));
       return;
     }
@@ -132,12 +157,12 @@ export async function writeActiveStep(
   }
 }
 
-/** Write a whole switch in the fencing order. */
+/** Write a whole switch in the fencing order (the holdback's credentials, if any, in the same secret write). */
 export async function writeActive(
   stores: Stores,
   paths: DeploymentPaths,
   next: ActiveConfig,
-  credentials: Redacted<ClusterCredentials>,
+  credentials: Redacted<ClusterCredentials> | ActiveWriteCredentials,
   onStep?: (step: ActiveWriteStep) => Promise<void> | void,
 ): Promise<void> {
   for (const step of activeWriteOrder) {

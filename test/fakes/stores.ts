@@ -18,6 +18,12 @@ export class FakeStores {
     },
   };
 
+  /** A stored secret's JSON, parsed, for asserting what a switch wrote (undefined when absent). */
+  secretJson(name: string): unknown {
+    const v = this.secretValues.get(name);
+    return v === undefined ? undefined : JSON.parse(v);
+  }
+
   readonly secrets: SecretStore = {
     get: async (name) => {
       const v = this.secretValues.get(name);

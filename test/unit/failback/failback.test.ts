@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { activeConfigSchema } from '#shared/config/contract.ts';
+import { activeConfigSchema, activeCredentialsSchema } from '#shared/config/contract.ts';
 import { deploymentPaths } from '#shared/config/paths.ts';
 import { type DeploymentConfig, deploymentConfigSchema } from '#shared/config/schema.ts';
 import { LockHeldError, RefusedError, ValidationError } from '#shared/errors.ts';
@@ -42,6 +42,8 @@ interface World {
   lock: MemoryLock;
   deps: FailbackDeps;
   activeWrites: Array<{ epoch: number; cluster: string; holdback?: string }>;
+  /** Each active-credentials secret written: its epoch, cluster and the cluster of its `holdback`, if any. */
+  activeSecrets: Array<{ epoch: number; cluster: string; holdback?: string }>;
   now: { t: number };
   invoke(payload: Record<string, unknown>, holder?: string, budgetMs?: number): Promise<FailbackResult>;
 }
@@ -86,6 +88,19 @@ async function world(config = configOf()): Promise<World> {
       });
     }
     return put(name, value, options);
+  };
+  const activeSecrets: World['activeSecrets'] = [];
+  const putSecret = stores.secrets.put;
+  stores.secrets.put = async (name, value) => {
+    if (name === paths.activeCredentialsSecret) {
+      const c = activeCredentialsSchema.parse(JSON.parse(value.reveal()));
+      activeSecrets.push({
+        epoch: c.epoch,
+        cluster: c.cluster,
+        ...(c.holdback ? { holdback: c.holdback.cluster } : {}),
+      });
+    }
+    return putSecret(name, value);
   };
   const primary = new MemoryCluster('primary');
   const secondary = new MemoryCluster('secondary');
@@ -132,6 +147,7 @@ async function world(config = configOf()): Promise<World> {
     lock,
     deps,
     activeWrites,
+    activeSecrets,
     now,
     invoke: (payload, holder = 'req-1', budgetMs = 600_000) =>
       runFailback(
@@ -186,6 +202,11 @@ describe('runFailback (active-passive, identity policy)', () => {
     ]);
     expect(w.activeWrites).toEqual([
       { epoch: 2, cluster: 'primary', holdback: 'producers@secondary' },
+      { epoch: 3, cluster: 'primary' },
+    ]);
+    // The held-back producers' credentials travel in the active secret of the same epoch, and only at stage 1.
+    expect(w.activeSecrets).toEqual([
+      { epoch: 2, cluster: 'primary', holdback: 'secondary' },
       { epoch: 3, cluster: 'primary' },
     ]);
     const activeParam = deploymentPaths('orders-dr').activeParameter;
@@ -436,6 +457,10 @@ describe('runFailback (active-passive, identity policy)', () => {
     // Assert
     expect(w.activeWrites).toEqual([
       { epoch: 2, cluster: 'primary', holdback: 'consumers@secondary' },
+      { epoch: 3, cluster: 'primary' },
+    ]);
+    expect(w.activeSecrets).toEqual([
+      { epoch: 2, cluster: 'primary', holdback: 'secondary' },
       { epoch: 3, cluster: 'primary' },
     ]);
   });

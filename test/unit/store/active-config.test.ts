@@ -35,6 +35,64 @@ describe('writeActive', () => {
   });
 });
 
+describe('writeActive during a staged failback switch', () => {
+  const stage1: ActiveConfig = {
+    ...active,
+    epoch: 4,
+    cluster: 'primary',
+    alias: 'primary',
+    holdback: {
+      role: 'producers',
+      cluster: 'secondary',
+      alias: 'secondary',
+      bootstrapServers: ['127.0.0.1:9093'],
+      securityProtocol: 'SSL',
+      credentialsSecret: paths.activeCredentialsSecret,
+      topics: active.topics,
+    },
+  };
+  const held = new Redacted({ cert: 'SECONDARY-CERT', key: 'SECONDARY-KEY' });
+
+  it("writes the held-back cluster's credentials into the active secret, in the same write and order", async () => {
+    const stores = new FakeStores();
+
+    await writeActive(stores, paths, stage1, { active: creds, holdback: held });
+
+    expect(stores.writes).toEqual([
+      `secret ${paths.activeCredentialsSecret}`,
+      `parameter ${paths.activeParameter}`,
+      `parameter ${paths.activeBootstrapParameter}`,
+    ]);
+    expect(stores.secretJson(paths.activeCredentialsSecret)).toEqual({
+      epoch: 4,
+      cluster: 'primary',
+      cert: 'CERT',
+      key: 'KEY',
+      holdback: { cluster: 'secondary', cert: 'SECONDARY-CERT', key: 'SECONDARY-KEY' },
+    });
+    const read = await readActiveOnce(stores, paths);
+    expect(read.kind === 'consistent' && read.credentials.reveal().holdback?.cluster).toBe('secondary');
+  });
+
+  it('refuses to write a holdback without its credentials, or credentials without a holdback, naming no value', async () => {
+    const stores = new FakeStores();
+
+    const without = await writeActive(stores, paths, stage1, creds).catch((e: unknown) => e);
+    const extra = await writeActive(stores, paths, active, { active: creds, holdback: held }).catch(
+      (e: unknown) => e,
+    );
+
+    expect((without as Error).message).toMatch(
+      /epoch 4: expected holdback credentials .* got none for producers on secondary/,
+    );
+    expect((extra as Error).message).toMatch(
+      /epoch 3: expected holdback credentials .* got some for no holdback/,
+    );
+    expect(`${(without as Error).message} ${(extra as Error).message}`).not.toContain('SECONDARY-KEY');
+    expect(stores.writes).toEqual([]);
+  });
+});
+
 describe('readActiveOnce', () => {
   it('returns a consistent pair after a complete switch', async () => {
     const stores = new FakeStores();
