@@ -1,8 +1,14 @@
 import type { KafkaConfig } from 'kafkajs';
-import type { SecurityProtocol, TopicRoute } from '../config/contract.ts';
+import type {
+  ActiveConfig,
+  ActiveCredentials,
+  ClientRole,
+  SecurityProtocol,
+  TopicRoute,
+} from '../config/contract.ts';
 import { deploymentPaths } from '../config/paths.ts';
 import type { ClusterRole } from '../config/schema.ts';
-import { MissingConfigurationError, TornReadError } from '../errors.ts';
+import { MissingConfigurationError, TornReadError, ValidationError } from '../errors.ts';
 import { buildKafkaConfig, type KafkaClientOptions as FactoryOptions } from '../kafka/client-factory.ts';
 import { readActiveOnce, type Stores } from '../store/active-config.ts';
 import { Redacted } from '../store/redacted.ts';
@@ -30,8 +36,28 @@ export type KafkaClientOptions = Omit<FactoryOptions, 'connectTimeoutMs' | 'requ
 export const defaultKafkaOptions = { connectTimeoutMs: 3_000, requestTimeoutMs: 10_000, retries: 2 } as const;
 
 /**
+ * During stage 1 of a staged failback switch: the cluster one role (`producers` or `consumers`) stays on until the
+ * next epoch, with a ready kafkajs configuration built from the active-credentials secret's `holdback`.
+ */
+export interface HeldBackCluster {
+  readonly role: ClientRole;
+  readonly cluster: ClusterRole;
+  readonly alias: string;
+  readonly bootstrapServers: readonly string[];
+  readonly securityProtocol: SecurityProtocol;
+  readonly sasl?: ActiveConfig['sasl'];
+  /** Redacted like {@link ActiveClientConfig.kafka}: it holds that cluster's private key or password. */
+  readonly kafka: Redacted<KafkaConfig>;
+  readonly topics: Readonly<Record<string, TopicRoute>>;
+}
+
+/**
  * The active configuration of a deployment as an application uses it: which cluster, a ready kafkajs
  * configuration for it, and the topic mapping. Always built from a parameter and a secret of the same epoch.
+ *
+ * During stage 1 of a staged failback switch, `holdback` keeps one role on the secondary while every other client
+ * uses the fields above; {@link roleView} gives the effective configuration of a role (the following producer and
+ * consumer use it).
  */
 export interface ActiveClientConfig {
   /** The deployment's `name` (everything lives under `/mm2-failover/<name>/`). */
@@ -43,6 +69,7 @@ export interface ActiveClientConfig {
   readonly alias: string;
   readonly bootstrapServers: readonly string[];
   readonly securityProtocol: SecurityProtocol;
+  readonly sasl?: ActiveConfig['sasl'];
   /**
    * The kafkajs configuration for the active cluster (brokers, TLS or SASL with its credentials, timeouts).
    * Redacted because it holds the private key or password: `new Kafka(config.kafka.reveal())`.
@@ -54,6 +81,8 @@ export interface ActiveClientConfig {
   readonly reason: string;
   /** SSM version of the parameter this was read from. */
   readonly parameterVersion: number;
+  /** Only during stage 1 of a staged failback switch: where the held-back role stays. See {@link roleView}. */
+  readonly holdback?: HeldBackCluster;
 }
 
 export interface LoadActiveConfigOptions {
@@ -115,6 +144,12 @@ export async function loadActiveConfig(options: LoadActiveConfigOptions): Promis
     }
     if (read.kind === 'consistent') {
       const { config } = read;
+      const kafkaOptions = {
+        ...options.kafka,
+        connectTimeoutMs: options.kafka.connectTimeoutMs ?? defaultKafkaOptions.connectTimeoutMs,
+        requestTimeoutMs: options.kafka.requestTimeoutMs ?? defaultKafkaOptions.requestTimeoutMs,
+        retries: options.kafka.retries ?? defaultKafkaOptions.retries,
+      };
       const kafka = buildKafkaConfig(
         {
           bootstrapServers: config.bootstrapServers,
@@ -122,13 +157,12 @@ export async function loadActiveConfig(options: LoadActiveConfigOptions): Promis
           sasl: config.sasl,
         },
         read.credentials,
-        {
-          ...options.kafka,
-          connectTimeoutMs: options.kafka.connectTimeoutMs ?? defaultKafkaOptions.connectTimeoutMs,
-          requestTimeoutMs: options.kafka.requestTimeoutMs ?? defaultKafkaOptions.requestTimeoutMs,
-          retries: options.kafka.retries ?? defaultKafkaOptions.retries,
-        },
+        kafkaOptions,
       );
+      const holdback =
+        config.holdback === undefined
+          ? undefined
+          : heldBackCluster(config, read.credentials, kafkaOptions, paths.activeCredentialsSecret);
       return {
         deployment: options.deployment,
         epoch: config.epoch,
@@ -136,11 +170,13 @@ export async function loadActiveConfig(options: LoadActiveConfigOptions): Promis
         alias: config.alias,
         bootstrapServers: config.bootstrapServers,
         securityProtocol: config.securityProtocol,
+        ...(config.sasl ? { sasl: config.sasl } : {}),
         kafka: new Redacted(kafka),
         topics: config.topics,
         switchedAt: config.switchedAt,
         reason: config.reason,
         parameterVersion: read.parameterVersion,
+        ...(holdback ? { holdback } : {}),
       };
     }
     const waited = clock.now() - started;
@@ -155,4 +191,61 @@ export async function loadActiveConfig(options: LoadActiveConfigOptions): Promis
     await clock.sleep(Math.min(backoffMs, deadlineMs - waited));
     backoffMs = Math.min(backoffMs * 2, 1_000);
   }
+}
+
+/**
+ * The held-back role's cluster, with credentials from the active-credentials secret's `holdback` (same epoch as
+ * the parameter, so never a torn pair). Its absence, or credentials for another cluster, is an error naming the
+ * secret and the clusters, never a value: no client of that role should connect with the wrong credentials.
+ */
+function heldBackCluster(
+  config: ActiveConfig,
+  credentials: Redacted<ActiveCredentials>,
+  kafkaOptions: FactoryOptions,
+  secretName: string,
+): HeldBackCluster | undefined {
+  const h = config.holdback;
+  if (h === undefined) return undefined;
+  const stored = credentials.reveal().holdback;
+  if (stored === undefined) {
+    throw new MissingConfigurationError(
+      `holdback credentials in secret ${secretName} at epoch ${config.epoch}: its parameter keeps ${h.role} on ` +
+        `${h.cluster}, so the secret of the same epoch must hold { holdback: { cluster: '${h.cluster}', ...credentials } } ` +
+        '(a failback older than this library wrote them only to the operator secret, which applications do not read); ' +
+        `the ${h.role} cannot be configured until the next epoch`,
+    );
+  }
+  if (stored.cluster !== h.cluster) {
+    throw new ValidationError(`secret ${secretName} at epoch ${config.epoch}`, [
+      {
+        path: 'holdback.cluster',
+        message: `expected '${h.cluster}' (where the parameter keeps ${h.role}), got '${stored.cluster}'`,
+      },
+    ]);
+  }
+  const { cluster: _cluster, ...clusterCredentials } = stored;
+  let kafka: KafkaConfig;
+  try {
+    kafka = buildKafkaConfig(
+      { bootstrapServers: h.bootstrapServers, securityProtocol: h.securityProtocol, sasl: h.sasl },
+      new Redacted(clusterCredentials),
+      kafkaOptions,
+    );
+  } catch (e: unknown) {
+    if (!(e instanceof ValidationError)) throw e;
+    throw new ValidationError(
+      `Kafka connection settings of the held-back ${h.role} on ${h.cluster} (epoch ${config.epoch})`,
+      e.problems.map((p) => ({ path: `holdback.${p.path}`, message: p.message })),
+    );
+  }
+  return {
+    role: h.role,
+    cluster: h.cluster,
+    alias: h.alias,
+    bootstrapServers: h.bootstrapServers,
+    securityProtocol: h.securityProtocol,
+    ...(h.sasl ? { sasl: h.sasl } : {}),
+    kafka: new Redacted(kafka),
+    topics: h.topics,
+  };
 }

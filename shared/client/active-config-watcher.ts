@@ -220,6 +220,7 @@ export class ActiveConfigWatcher implements ActiveConfigSource {
       deployment: this.#options.deployment,
       from: { cluster: previous.cluster, epoch: previous.epoch },
       to: { cluster: next.cluster, epoch: next.epoch },
+      ...(next.holdback ? { holdback: { role: next.holdback.role, cluster: next.holdback.cluster } } : {}),
       reason: next.reason,
     });
     for (const listener of [...this.#listeners]) {

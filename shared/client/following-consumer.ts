@@ -13,6 +13,7 @@ import {
   kafkajsFactory,
 } from './kafka-clients.ts';
 import { race } from './race.ts';
+import { roleView, sameConnection } from './role-view.ts';
 import { logicalTopicOf, subscriptionOf } from './topic-routes.ts';
 
 /** What the application's handler receives: kafkajs' payload plus where the record came from. */
@@ -81,6 +82,10 @@ export interface FollowingConsumerOptions {
   /** Bound on each admin call while draining, and on disconnecting. Default 5,000 ms. */
   callTimeoutMs?: number;
   retryBackoffMs?: number;
+  /**
+   * Told after each switch to another cluster (or another subscription). Not told about an epoch that keeps the
+   * consumers where they are (held back during a staged failback switch): that one is adopted without rejoining.
+   */
   onSwitch?: (event: ConsumerSwitchEvent) => void;
   logger?: ClientLogger;
   clock?: Clock;
@@ -104,7 +109,8 @@ export type DrainResult =
   | { kind: 'unreachable'; error: string };
 
 interface Generation {
-  readonly config: ActiveClientConfig;
+  /** The consumers' view ({@link roleView}); replaced in place by a later epoch on the same connection. */
+  config: ActiveClientConfig;
   readonly kafka: KafkaLike;
   readonly consumer: ConsumerLike;
   readonly topics: string[];
@@ -119,6 +125,10 @@ interface Generation {
  * (see {@link ConsumerDrainOptions}), disconnects there (committing what was processed), and joins the same
  * group on the new cluster, subscribed to the topics the new mapping names: the mirrored `primary.orders` after
  * a failover with the default policy, and both `orders` and `K1.orders` in active-active.
+ *
+ * It follows the consumers' view of the configuration ({@link roleView}): during stage 1 of a staged failback
+ * switch that holds consumers back, it stays in the group on the secondary (no drain, no rejoin; records report
+ * the new epoch) and moves with the epoch that moves consumers.
  *
  * Delivery is at-least-once: offsets that were not translated to the new cluster mean re-reading mirrored
  * records, so handlers must tolerate duplicates.
@@ -163,7 +173,10 @@ export class FollowingConsumer {
     this.#retryBackoffMs = options.retryBackoffMs ?? 500;
   }
 
-  /** The configuration the running kafkajs consumer was built from (undefined while switching). */
+  /**
+   * The configuration the running kafkajs consumer follows (the consumers' view, see {@link roleView}; undefined
+   * while switching).
+   */
   get active(): ActiveClientConfig | undefined {
     return this.#gen?.config;
   }
@@ -175,7 +188,7 @@ export class FollowingConsumer {
   async start(): Promise<void> {
     if (this.#closed) throw new Error('FollowingConsumer: start() after stop()');
     if (this.#gen) return;
-    const config = this.#options.source.current();
+    const config = roleView(this.#options.source.current(), 'consumers');
     const { unmapped } = subscriptionOf(config.topics, this.#options.topics);
     if (unmapped.length > 0) {
       throw new Error(
@@ -208,7 +221,7 @@ export class FollowingConsumer {
 
   #follow(next: ActiveClientConfig): void {
     if (this.#closed) return;
-    this.#target = next;
+    this.#target = roleView(next, 'consumers');
     this.#switching ??= this.#runSwitches().finally(() => {
       this.#switching = undefined;
     });
@@ -222,6 +235,16 @@ export class FollowingConsumer {
       const target = this.#target;
       const old = this.#gen;
       if (!target || this.#closed || (old && target.epoch === old.config.epoch)) return;
+      if (old && this.#serves(old, target)) {
+        // Held back (or an epoch that did not move consumers): the running consumer serves it as it is.
+        this.#logger.info('consumer stays on its cluster for the new epoch', {
+          cluster: target.cluster,
+          from: old.config.epoch,
+          to: target.epoch,
+        });
+        old.config = target;
+        continue;
+      }
       if (old) {
         drain = await this.#drain(old);
         if (drain.kind === 'timeout' || drain.kind === 'unreachable') {
@@ -288,12 +311,13 @@ export class FollowingConsumer {
         await consumer.subscribe({ topics, fromBeginning: this.#fromBeginning });
         await consumer.run({
           ...this.#options.run,
+          // gen.config, not config: a later epoch on the same connection replaces it in place.
           eachMessage: (payload) =>
             eachMessage({
               ...payload,
-              logicalTopic: logicalTopicOf(config.topics, payload.topic),
-              cluster: config.cluster,
-              epoch: config.epoch,
+              logicalTopic: logicalTopicOf(gen.config.topics, payload.topic),
+              cluster: gen.config.cluster,
+              epoch: gen.config.epoch,
             }),
         });
       })(),
@@ -307,6 +331,13 @@ export class FollowingConsumer {
       );
     }
     return gen;
+  }
+
+  /** Whether the running consumer can stay for `target`: same connection and the same subscription. */
+  #serves(gen: Generation, target: ActiveClientConfig): boolean {
+    if (!sameConnection(gen.config, target)) return false;
+    const { topics, unmapped } = subscriptionOf(target.topics, this.#options.topics);
+    return unmapped.length === 0 && JSON.stringify(topics) === JSON.stringify(gen.topics);
   }
 
   /**

@@ -7,6 +7,7 @@ import { type ClientLogger, defaultClientLogger } from './client-logger.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { type KafkaFactory, kafkajsFactory, type ProducerLike } from './kafka-clients.ts';
 import { race } from './race.ts';
+import { roleView, sameConnection } from './role-view.ts';
 import { routeOf } from './topic-routes.ts';
 
 export interface FollowingProducerOptions {
@@ -29,7 +30,10 @@ export interface FollowingProducerOptions {
   disconnectTimeoutMs?: number;
   /** Wait between retries on the same cluster after a retriable error. Default 250 ms, doubling to 2 s. */
   retryBackoffMs?: number;
-  /** Told after each switch, once the new cluster is in use. */
+  /**
+   * Told after each switch to another cluster, once it is in use. Not told about an epoch that keeps the producers
+   * where they are (held back during a staged failback switch): that one is adopted without reconnecting.
+   */
   onSwitch?: (event: ProducerSwitchEvent) => void;
   logger?: ClientLogger;
   clock?: Clock;
@@ -67,7 +71,8 @@ export interface FollowingSendResult {
 }
 
 interface Generation {
-  readonly config: ActiveClientConfig;
+  /** The producers' view ({@link roleView}); replaced in place by a later epoch on the same connection. */
+  config: ActiveClientConfig;
   readonly producer: ProducerLike;
   /** Resolves once connected; rejects only when the generation is retired before it connected. */
   readonly ready: Promise<void>;
@@ -81,6 +86,10 @@ interface Generation {
  * A producer that follows the active configuration: on a switch it builds a kafkajs producer for the new
  * cluster, moves new sends to it, gives sends in flight on the old cluster `drainTimeoutMs` to be acknowledged,
  * retries the rest on the new cluster, then disconnects the old producer.
+ *
+ * It follows the producers' view of the configuration ({@link roleView}): during stage 1 of a staged failback
+ * switch that holds producers back, it stays on the secondary (same client, no reconnect, results report the new
+ * epoch) and moves with the epoch that moves producers.
  *
  * Every `send` either resolves with the cluster that acknowledged it, or rejects with {@link SendFailedError}:
  * a record the application handed over is never dropped silently. Delivery is at-least-once: a send abandoned
@@ -124,7 +133,7 @@ export class FollowingProducer {
     this.#retryBackoffMs = options.retryBackoffMs ?? 250;
   }
 
-  /** The configuration new sends use, once connected. */
+  /** The configuration new sends use (the producers' view, see {@link roleView}), once connected. */
   get active(): ActiveClientConfig | undefined {
     return this.#gen?.config;
   }
@@ -136,7 +145,7 @@ export class FollowingProducer {
   async connect(): Promise<void> {
     if (this.#closed) throw new Error('FollowingProducer: connect() after disconnect()');
     if (this.#gen) return;
-    const config = this.#options.source.current();
+    const config = roleView(this.#options.source.current(), 'producers');
     const producer = this.#newProducer(config);
     await producer.connect();
     this.#gen = this.#generation(config, producer, Promise.resolve());
@@ -262,7 +271,7 @@ export class FollowingProducer {
 
   #follow(next: ActiveClientConfig): void {
     if (this.#closed) return;
-    this.#target = next;
+    this.#target = roleView(next, 'producers');
     this.#switching ??= this.#runSwitches().finally(() => {
       this.#switching = undefined;
     });
@@ -273,6 +282,17 @@ export class FollowingProducer {
       const target = this.#target;
       const old = this.#gen;
       if (!target || !old || this.#closed || target.epoch === old.config.epoch) return;
+      if (sameConnection(old.config, target)) {
+        // Held back (or an epoch that did not move producers): the connected client serves it as it is. Routes are
+        // looked up per send, so they take effect for the next one.
+        this.#logger.info('producer stays on its cluster for the new epoch', {
+          cluster: target.cluster,
+          from: old.config.epoch,
+          to: target.epoch,
+        });
+        old.config = target;
+        continue;
+      }
       const producer = this.#newProducer(target);
       const retired = new AbortController();
       const gen = this.#generation(

@@ -7,7 +7,8 @@
  * - {@link ActiveConfigWatcher} / {@link watchActiveConfig}: poll the parameter, read the secret only on a new
  *   epoch, tell subscribers, keep the last good configuration through errors.
  * - {@link FollowingProducer} and {@link FollowingConsumer}: kafkajs clients rebuilt on every switch, without
- *   losing a record the application handed over.
+ *   losing a record the application handed over; each follows its role's view ({@link roleView}), so a staged
+ *   failback switch moves consumers and producers in the configured order.
  * - {@link createAwsStores}: the SSM and Secrets Manager stores, from a region and an optional endpoint.
  *
  * See docs/client.md for the guide, including Lambda event source mappings.
@@ -29,7 +30,7 @@
  * @packageDocumentation
  */
 
-export type { TopicRoute } from '../config/contract.ts';
+export type { ClientRole, TopicRoute } from '../config/contract.ts';
 export type { ClusterRole } from '../config/schema.ts';
 export {
   AccessDeniedError,
@@ -47,6 +48,7 @@ export {
   type ActiveClientConfig,
   defaultKafkaOptions,
   defaultTornReadDeadlineMs,
+  type HeldBackCluster,
   type KafkaClientOptions,
   type LoadActiveConfigOptions,
   loadActiveConfig,
@@ -82,3 +84,4 @@ export {
   type ProducerSwitchEvent,
 } from './following-producer.ts';
 export type { AdminLike, ConsumerLike, KafkaFactory, KafkaLike, ProducerLike } from './kafka-clients.ts';
+export { roleView, sameConnection } from './role-view.ts';

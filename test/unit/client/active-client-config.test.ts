@@ -176,6 +176,118 @@ describe('loadActiveConfig', () => {
   });
 });
 
+describe('loadActiveConfig during a staged failback switch', () => {
+  const SECONDARY_CERT = '-----BEGIN CERTIFICATE-----\nSECONDARYCERT\n-----END CERTIFICATE-----';
+  const SECONDARY_KEY = '-----BEGIN PRIVATE KEY-----\nSECONDARYKEYMATERIAL\n-----END PRIVATE KEY-----';
+  /** Stage 1 of consumers-first: everyone on the primary except producers, held back on the secondary. */
+  function stage1(epoch: number): ActiveConfig {
+    const held = active(epoch, 'secondary');
+    return {
+      ...active(epoch, 'primary'),
+      holdback: {
+        role: 'producers',
+        cluster: 'secondary',
+        alias: held.alias,
+        bootstrapServers: held.bootstrapServers,
+        securityProtocol: held.securityProtocol,
+        credentialsSecret: paths.activeCredentialsSecret,
+        topics: held.topics,
+      },
+    };
+  }
+  const stage1Creds = {
+    active: creds,
+    holdback: new Redacted({ cert: SECONDARY_CERT, key: SECONDARY_KEY }),
+  };
+  /** The stage-1 secret as some writer left it: the parameter's epoch and cluster, and `holdback` as given. */
+  function setSecret(stores: FakeStores, epoch: number, holdback: Record<string, unknown> | undefined) {
+    stores.secretValues.set(
+      paths.activeCredentialsSecret,
+      JSON.stringify({ epoch, cluster: 'primary', cert: CERT, key: KEY, ...(holdback ? { holdback } : {}) }),
+    );
+  }
+
+  it('builds the held-back cluster from the secret of the same epoch', async () => {
+    const stores = new FakeStores();
+    await writeActive(stores, paths, stage1(4), stage1Creds);
+
+    const config = await loadActiveConfig({ deployment: 'orders-dr', stores, kafka });
+
+    expect(config.holdback).toMatchObject({ role: 'producers', cluster: 'secondary', alias: 'secondary' });
+    expect(config.holdback?.kafka.reveal()).toMatchObject({
+      brokers: ['secondary.kafka:9093'],
+      clientId: 'billing',
+      ssl: { cert: SECONDARY_CERT, key: SECONDARY_KEY },
+    });
+    expect(config.kafka.reveal().ssl).toEqual({ cert: CERT, key: KEY });
+  });
+
+  it('throws MissingConfigurationError naming the secret, the role and the cluster when the secret has no holdback', async () => {
+    // Arrange: what a failback older than this library wrote: holdback in the parameter only.
+    const stores = new FakeStores();
+    await writeActive(stores, paths, stage1(4), stage1Creds);
+    setSecret(stores, 4, undefined);
+
+    const err = await loadActiveConfig({ deployment: 'orders-dr', stores, kafka }).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(MissingConfigurationError);
+    const message = (err as Error).message;
+    expect(message).toContain(
+      `missing holdback credentials in secret ${paths.activeCredentialsSecret} at epoch 4`,
+    );
+    expect(message).toContain('keeps producers on secondary');
+    expect(message).not.toContain('KEYMATERIAL');
+  });
+
+  it('throws ValidationError when the secret holds credentials for another cluster than the parameter holds back on', async () => {
+    const stores = new FakeStores();
+    await writeActive(stores, paths, stage1(4), stage1Creds);
+    setSecret(stores, 4, { cluster: 'primary', cert: SECONDARY_CERT, key: SECONDARY_KEY });
+
+    const err = await loadActiveConfig({ deployment: 'orders-dr', stores, kafka }).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).problems).toEqual([
+      {
+        path: 'holdback.cluster',
+        message: "expected 'secondary' (where the parameter keeps producers), got 'primary'",
+      },
+    ]);
+    expect((err as Error).message).not.toContain('KEYMATERIAL');
+  });
+
+  it('throws ValidationError naming the held-back credential that is missing, not the key', async () => {
+    const stores = new FakeStores();
+    await writeActive(stores, paths, stage1(4), stage1Creds);
+    setSecret(stores, 4, { cluster: 'secondary', key: SECONDARY_KEY });
+
+    const err = await loadActiveConfig({ deployment: 'orders-dr', stores, kafka }).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).problems.map((p) => p.path)).toEqual(['holdback.credentials.cert']);
+    expect((err as Error).message).toContain('held-back producers on secondary (epoch 4)');
+    expect((err as Error).message).not.toContain('KEYMATERIAL');
+  });
+
+  it('still refuses a torn read: the stage-1 secret beside the previous parameter is read again', async () => {
+    // Arrange: failover's epoch 3 on the secondary; stage 1 (epoch 4) wrote its secret, not yet its parameter.
+    const stores = new FakeStores();
+    await writeActive(stores, paths, active(3, 'secondary'), creds);
+    setSecret(stores, 4, { cluster: 'secondary', cert: SECONDARY_CERT, key: SECONDARY_KEY });
+    const clock = new FakeClock();
+    clock.onSleep = async () => {
+      if (clock.sleeps.length === 1) await writeActive(stores, paths, stage1(4), stage1Creds);
+    };
+
+    // Act
+    const config = await loadActiveConfig({ deployment: 'orders-dr', stores, kafka, clock });
+
+    // Assert
+    expect(clock.sleeps).toEqual([50]);
+    expect(config).toMatchObject({ epoch: 4, cluster: 'primary', holdback: { cluster: 'secondary' } });
+  });
+});
+
 describe('createAwsStores', () => {
   const ssm = mockClient(SSMClient);
   beforeEach(() => ssm.reset());

@@ -140,6 +140,31 @@ describe('ActiveConfigWatcher', () => {
       /missing secret mm2-failover\/d\/active-credentials/,
     ],
     [
+      'a staged failback epoch holds producers back but its secret lacks their credentials',
+      (s: FakeStores) => {
+        const held = active(2, 'secondary');
+        const stage1: ActiveConfig = {
+          ...active(2, 'primary'),
+          holdback: {
+            role: 'producers',
+            cluster: 'secondary',
+            alias: held.alias,
+            bootstrapServers: held.bootstrapServers,
+            securityProtocol: held.securityProtocol,
+            credentialsSecret: paths.activeCredentialsSecret,
+            topics: held.topics,
+          },
+        };
+        s.params.set(paths.activeParameter, { value: JSON.stringify(stage1), version: 7 });
+        s.secretValues.set(
+          paths.activeCredentialsSecret,
+          JSON.stringify({ epoch: 2, cluster: 'primary', username: 'app', password: 'hunter2' }),
+        );
+      },
+      MissingConfigurationError,
+      /missing holdback credentials in secret mm2-failover\/d\/active-credentials at epoch 2: its parameter keeps producers on secondary/,
+    ],
+    [
       'the epoch went down',
       (s: FakeStores) =>
         s.params.set(paths.activeParameter, { value: JSON.stringify(active(0, 'secondary')), version: 7 }),

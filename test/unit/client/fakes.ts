@@ -10,7 +10,7 @@ import type { ActiveClientConfig } from '#shared/client/active-client-config.ts'
 import type { ActiveConfigListener, ActiveConfigSource } from '#shared/client/active-config-watcher.ts';
 import type { ClientLogger } from '#shared/client/client-logger.ts';
 import type { AdminLike, ConsumerLike, KafkaFactory, ProducerLike } from '#shared/client/kafka-clients.ts';
-import type { TopicRoute } from '#shared/config/contract.ts';
+import type { ClientRole, TopicRoute } from '#shared/config/contract.ts';
 import type { ClusterRole } from '#shared/config/schema.ts';
 import { Redacted } from '#shared/store/redacted.ts';
 
@@ -49,6 +49,34 @@ export function activeConfig(
     switchedAt: '2026-11-21T10:00:00.000Z',
     reason: 'test',
     parameterVersion: epoch,
+  };
+}
+
+/**
+ * The two epochs of a staged failback switch from the secondary back to the primary, as the watcher would hand
+ * them out: stage 1 moves `first` and keeps the other role on the secondary (`holdback`), stage 2 moves everyone.
+ * `secondaryTopics` are the held-back role's routes (they stay what they were on the secondary).
+ */
+export function stagedFailback(
+  first: ClientRole,
+  epoch: number,
+  secondaryTopics: Record<string, TopicRoute> = { orders: { produce: 'orders', subscribe: ['orders'] } },
+): { stage1: ActiveClientConfig; stage2: ActiveClientConfig } {
+  const held = activeConfig('secondary', epoch, secondaryTopics);
+  return {
+    stage1: {
+      ...activeConfig('primary', epoch),
+      holdback: {
+        role: first === 'consumers' ? 'producers' : 'consumers',
+        cluster: 'secondary',
+        alias: held.alias,
+        bootstrapServers: held.bootstrapServers,
+        securityProtocol: held.securityProtocol,
+        kafka: held.kafka,
+        topics: held.topics,
+      },
+    },
+    stage2: activeConfig('primary', epoch + 1),
   };
 }
 

@@ -5,7 +5,7 @@ import {
   type FollowingConsumerOptions,
   type FollowingMessagePayload,
 } from '#shared/client/following-consumer.ts';
-import { activeConfig, FakeKafka, FakeSource, MemoryLogger } from './fakes.ts';
+import { activeConfig, FakeKafka, FakeSource, MemoryLogger, stagedFailback } from './fakes.ts';
 
 const failover = { orders: { produce: 'primary.orders', subscribe: ['primary.orders'] } };
 
@@ -294,6 +294,80 @@ describe('FollowingConsumer', () => {
     expect(kafka.consumers).toHaveLength(1);
     expect(kafka.consumers[0]?.disconnects).toBe(1);
     expect(source.listenerCount).toBe(0);
+  });
+});
+
+describe('FollowingConsumer in a staged failback switch', () => {
+  it('stays in the group on the secondary while producers move first, and moves with stage 2', async () => {
+    // Arrange: after a failover, the group reads on the secondary.
+    const { kafka, source, consumer, switches, received } = await started({}, activeConfig('secondary', 1));
+    const { stage1, stage2 } = stagedFailback('producers', 2);
+    const onSecondary = kafka.consumers[0];
+
+    // Act: stage 1 holds consumers back.
+    await source.publish(stage1);
+    await consumer.settled();
+    await onSecondary?.deliver('orders', 0, '5');
+
+    // Assert: no drain, no rejoin, no switch reported; records carry the new epoch.
+    expect(kafka.consumers).toHaveLength(1);
+    expect(onSecondary?.disconnects).toBe(0);
+    expect(kafka.admin('secondary').calls).toBe(0);
+    expect(switches).toEqual([]);
+    expect(received.map((r) => [r.cluster, r.epoch, r.message.offset])).toEqual([['secondary', 2, '5']]);
+    expect(consumer.active).toMatchObject({ cluster: 'secondary', epoch: 2 });
+
+    // Act: stage 2 moves consumers (after draining the secondary).
+    await source.publish(stage2);
+    await consumer.settled();
+
+    // Assert
+    expect(kafka.log.filter((l) => !l.startsWith('ends'))).toEqual([
+      'subscribe secondary orders',
+      'disconnect consumer secondary',
+      'subscribe primary orders',
+    ]);
+    expect(switches).toEqual([
+      {
+        from: { cluster: 'secondary', epoch: 2 },
+        to: { cluster: 'primary', epoch: 3 },
+        topics: ['orders'],
+        drain: { kind: 'drained' },
+      },
+    ]);
+  });
+
+  it('moves at stage 1 when consumers go first, and stays on the primary through stage 2', async () => {
+    const { kafka, source, consumer, switches, received } = await started({}, activeConfig('secondary', 1));
+    const { stage1, stage2 } = stagedFailback('consumers', 2);
+
+    await source.publish(stage1);
+    await consumer.settled();
+    await source.publish(stage2);
+    await consumer.settled();
+    await kafka.consumers[1]?.deliver('orders', 1, '9');
+
+    expect(kafka.consumers.map((c) => c.cluster)).toEqual(['secondary', 'primary']);
+    expect(kafka.consumers[1]?.disconnects).toBe(0);
+    expect(switches.map((s) => `${s.from.cluster}@${s.from.epoch}->${s.to.cluster}@${s.to.epoch}`)).toEqual([
+      'secondary@1->primary@2',
+    ]);
+    expect(received.map((r) => [r.cluster, r.epoch])).toEqual([['primary', 3]]);
+  });
+
+  it('rejoins when a new epoch keeps the cluster but changes what to subscribe to', async () => {
+    const { kafka, source, consumer, switches } = await started();
+
+    await source.publish(
+      activeConfig('primary', 2, { orders: { produce: 'orders', subscribe: ['orders', 'K2.orders'] } }),
+    );
+    await consumer.settled();
+
+    expect(kafka.consumers.map((c) => c.subscriptions[0]?.topics)).toEqual([
+      ['orders'],
+      ['orders', 'K2.orders'],
+    ]);
+    expect(switches.map((s) => s.topics)).toEqual([['orders', 'K2.orders']]);
   });
 });
 

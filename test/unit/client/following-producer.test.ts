@@ -14,7 +14,7 @@ import {
   type ProducerSwitchEvent,
 } from '#shared/client/following-producer.ts';
 import { SendFailedError } from '#shared/errors.ts';
-import { activeConfig, deferred, FakeKafka, FakeSource, MemoryLogger } from './fakes.ts';
+import { activeConfig, deferred, FakeKafka, FakeSource, MemoryLogger, stagedFailback } from './fakes.ts';
 
 const failover = { orders: { produce: 'primary.orders', subscribe: ['primary.orders'] } };
 const connectionError = () => new KafkaJSConnectionError('Connection error: connect ECONNREFUSED');
@@ -26,9 +26,12 @@ const tooLarge = () =>
     retriable: false,
   } as unknown as string);
 
-async function connected(options: Partial<FollowingProducerOptions> = {}) {
+async function connected(
+  options: Partial<FollowingProducerOptions> = {},
+  initial = activeConfig('primary', 1),
+) {
   const kafka = new FakeKafka();
-  const source = new FakeSource(activeConfig('primary', 1));
+  const source = new FakeSource(initial);
   const switches: ProducerSwitchEvent[] = [];
   const producer = new FollowingProducer({
     source,
@@ -249,6 +252,71 @@ describe('FollowingProducer', () => {
     expect(result).toMatchObject({ cluster: 'primary', epoch: 3, topic: 'orders' });
     expect(kafka.producersOf('secondary')[0]?.sends).toEqual([]);
     expect(producer.active?.epoch).toBe(3);
+  });
+});
+
+describe('FollowingProducer in a staged failback switch', () => {
+  it('stays on the secondary without reconnecting while consumers move first, and moves with stage 2', async () => {
+    // Arrange: after a failover, producers write to the secondary.
+    const { kafka, source, producer, switches } = await connected({}, activeConfig('secondary', 1));
+    const { stage1, stage2 } = stagedFailback('consumers', 2);
+
+    // Act: stage 1 holds producers back.
+    await source.publish(stage1);
+    await producer.settled();
+    const held = await producer.send(message('during stage 1'));
+
+    // Assert: same kafkajs producer, nothing disconnected, no switch reported; the result carries the new epoch.
+    expect(held).toMatchObject({ cluster: 'secondary', epoch: 2, topic: 'orders', attempts: 1 });
+    expect(kafka.producers.map((p) => p.cluster)).toEqual(['secondary']);
+    expect(kafka.producersOf('secondary')[0]?.disconnects).toBe(0);
+    expect(switches).toEqual([]);
+    expect(producer.active).toMatchObject({ cluster: 'secondary', epoch: 2 });
+    expect(producer.active?.holdback).toBeUndefined();
+
+    // Act: stage 2 moves producers.
+    await source.publish(stage2);
+    const moved = await producer.send(message('after stage 2'));
+    await producer.settled();
+
+    // Assert
+    expect(moved).toMatchObject({ cluster: 'primary', epoch: 3, topic: 'orders' });
+    expect(kafka.producers.map((p) => p.cluster)).toEqual(['secondary', 'primary']);
+    expect(kafka.producersOf('secondary')[0]?.disconnects).toBe(1);
+    expect(switches).toEqual([
+      {
+        from: { cluster: 'secondary', epoch: 2 },
+        to: { cluster: 'primary', epoch: 3 },
+        abandonedInFlight: 0,
+      },
+    ]);
+  });
+
+  it('moves at stage 1 when producers go first, and stays on the primary through stage 2', async () => {
+    const { kafka, source, producer, switches } = await connected({}, activeConfig('secondary', 1));
+    const { stage1, stage2 } = stagedFailback('producers', 2);
+
+    await source.publish(stage1);
+    const first = await producer.send(message('stage 1'));
+    await source.publish(stage2);
+    await producer.settled();
+    const second = await producer.send(message('stage 2'));
+
+    expect(first).toMatchObject({ cluster: 'primary', epoch: 2 });
+    expect(second).toMatchObject({ cluster: 'primary', epoch: 3 });
+    expect(kafka.producers.map((p) => p.cluster)).toEqual(['secondary', 'primary']);
+    expect(switches.map((s) => `${s.from.cluster}@${s.from.epoch}->${s.to.cluster}@${s.to.epoch}`)).toEqual([
+      'secondary@1->primary@2',
+    ]);
+  });
+
+  it('connects to the held-back cluster when it starts during stage 1', async () => {
+    const { kafka, producer } = await connected({}, stagedFailback('consumers', 2).stage1);
+
+    const result = await producer.send(message('late starter'));
+
+    expect(result).toMatchObject({ cluster: 'secondary', epoch: 2 });
+    expect(kafka.producers.map((p) => p.cluster)).toEqual(['secondary']);
   });
 });
 
