@@ -45,6 +45,8 @@ export interface DrillSummary {
   ackedOnPrimary: number;
   missingAfterFailover: number;
   duplicatesConsumed: number;
+  /** The duplicates by the epoch under which the consumer read them (0 before failover, 1 after, 2-3 failback). */
+  duplicatesByEpoch: Record<string, number>;
   failback: { ok: boolean; salvaged: number; lost: number; duplicates: number } | null;
   /** Scenario-specific findings: which alarms fired, how many failovers, why the run failed. */
   checks: Array<{ name: string; ok: boolean; detail: string }>;
@@ -201,6 +203,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillSummary> {
     ackedOnPrimary: 0,
     missingAfterFailover: 0,
     duplicatesConsumed: 0,
+    duplicatesByEpoch: {},
     failback: null,
     checks,
     targets: [],
@@ -244,13 +247,29 @@ export async function runDrill(options: DrillOptions): Promise<DrillSummary> {
     const failback = (await import('#functions/failback/handler.ts')).handler as unknown as Handler;
     const status = (await import('#functions/status/handler.ts')).handler as unknown as Handler;
 
+    // The application's client library logs (switches, drains, rewinds) go to their own file, to read beside the
+    // functions' log when a figure (a duplicate count, a follow time) needs explaining.
+    const clientLog = path.join(outDir, 'client.log');
+    const appendClientLog =
+      (level: string) =>
+      (message: string, ...attributes: Array<Record<string, unknown>>) =>
+        appendFileSync(
+          clientLog,
+          `${JSON.stringify({ at: new Date().toISOString(), level, message, ...Object.assign({}, ...attributes) })}\n`,
+        );
+    const clientLogger = {
+      info: appendClientLog('INFO'),
+      warn: appendClientLog('WARN'),
+      error: appendClientLog('ERROR'),
+    };
     watcher = await watchActiveConfig({
       deployment: config.name,
       stores: provisioned.stores,
       kafka: { clientId: 'drill-app' },
       intervalMs: 1_000,
+      logger: clientLogger,
     });
-    workload = new Workload(watcher, { topic: TOPIC, groupId: GROUP, intervalMs: 50 });
+    workload = new Workload(watcher, { topic: TOPIC, groupId: GROUP, intervalMs: 50, logger: clientLogger });
     await workload.start();
     mark('application producer and consumer started (client library, following the active configuration)');
 
@@ -449,6 +468,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillSummary> {
         const quarantineSet = new Set(quarantined);
         const lost = [...w.acks.keys()].filter((n) => !onPrimary.has(n) && !quarantineSet.has(n));
         summary.duplicatesConsumed = w.duplicates;
+        summary.duplicatesByEpoch = Object.fromEntries(w.duplicatesByEpoch);
         summary.failback = {
           ok: lost.length === 0,
           salvaged: quarantined.length,
@@ -555,6 +575,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillSummary> {
         ).catch((e: unknown) => say(`  ${describeError(e)}`));
         summary.ackedOnPrimary = [...w.acks.values()].filter((a) => a.cluster === 'primary').length;
         summary.duplicatesConsumed = w.duplicates;
+        summary.duplicatesByEpoch = Object.fromEntries(w.duplicatesByEpoch);
         summary.missingAfterFailover = w.unseen().length;
         check(
           'consumer read every acknowledged record',

@@ -1,4 +1,5 @@
 import type { ActiveConfigWatcher } from '#shared/client/active-config-watcher.ts';
+import type { ClientLogger } from '#shared/client/client-logger.ts';
 import { FollowingConsumer } from '#shared/client/following-consumer.ts';
 import { FollowingProducer } from '#shared/client/following-producer.ts';
 import type { ClusterRole } from '#shared/config/schema.ts';
@@ -18,6 +19,8 @@ export class Workload {
   readonly acks = new Map<number, Ack>();
   readonly failedSends: number[] = [];
   readonly consumed = new Map<number, number>();
+  /** Extra deliveries by the epoch of the configuration the consumer read them under: where duplicates arise. */
+  readonly duplicatesByEpoch = new Map<number, number>();
   consumedTotal = 0;
   lastError: string | undefined;
   #next = 0;
@@ -28,20 +31,30 @@ export class Workload {
   readonly #topic: string;
   readonly #intervalMs: number;
 
-  constructor(watcher: ActiveConfigWatcher, options: { topic: string; groupId: string; intervalMs: number }) {
+  constructor(
+    watcher: ActiveConfigWatcher,
+    options: { topic: string; groupId: string; intervalMs: number; logger?: ClientLogger },
+  ) {
     this.#topic = options.topic;
     this.#intervalMs = options.intervalMs;
     // A send may wait through a whole detection window while the primary is dead: it is retried on the
     // secondary once the switch happens, or reported failed; never dropped.
-    this.#producer = new FollowingProducer({ source: watcher, sendTimeoutMs: 120_000 });
+    this.#producer = new FollowingProducer({
+      source: watcher,
+      sendTimeoutMs: 120_000,
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
     this.#consumer = new FollowingConsumer({
       source: watcher,
       groupId: options.groupId,
       topics: [options.topic],
-      eachMessage: async ({ message }) => {
+      ...(options.logger ? { logger: options.logger } : {}),
+      eachMessage: async ({ message, epoch }) => {
         const n = Number(message.value?.toString('utf8'));
         if (Number.isInteger(n)) {
-          this.consumed.set(n, (this.consumed.get(n) ?? 0) + 1);
+          const seen = this.consumed.get(n) ?? 0;
+          if (seen > 0) this.duplicatesByEpoch.set(epoch, (this.duplicatesByEpoch.get(epoch) ?? 0) + 1);
+          this.consumed.set(n, seen + 1);
           this.consumedTotal++;
         }
       },

@@ -252,7 +252,7 @@ async function advance(
       await invocation.journal.recordPhase(state, phase, outcome.summary, holder);
       ran.push({ phase, summary: outcome.summary });
       if (phase === 'switch') await notify(deps, 'switched', state, ran);
-      deps.logger.info('failback phase done', { runId: state.runId, phase });
+      deps.logger.info('failback phase done', { runId: state.runId, phase, summary: outcome.summary });
       continue;
     }
     if (outcome.kind === 'waiting') {
