@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { type Admin, logLevel } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsClientConfig } from '#harness/aws-clients.ts';
 import { harness } from '#harness/client.ts';
@@ -7,28 +6,18 @@ import type { HarnessInfo } from '#harness/info.ts';
 import { kafkaClient } from '#harness/kafka-clients.ts';
 import { uniqueName } from '#harness/unique-name.ts';
 import { waitFor } from '#harness/wait-for.ts';
-import {
-  ActiveConfigWatcher,
-  type ConsumerSwitchEvent,
-  createAwsStores,
-  FollowingConsumer,
-  FollowingProducer,
-  type FollowingSendResult,
-  type ProducerSwitchEvent,
-  type Stores,
-} from '#shared/client/index.ts';
+import { createAwsStores, type Stores } from '#shared/client/index.ts';
 import type { ActiveConfig } from '#shared/config/contract.ts';
 import { parseDeploymentConfig } from '#shared/config/load.ts';
 import { type DeploymentPaths, deploymentPaths } from '#shared/config/paths.ts';
 import type { ClusterRole, DeploymentConfig } from '#shared/config/schema.ts';
 import { topicMapping } from '#shared/config/topic-mapping.ts';
 import { writeActive } from '#shared/store/active-config.ts';
-import { Redacted } from '#shared/store/redacted.ts';
+import { harnessMtlsCredentials, startApplication } from './client-app.ts';
 
 // A busy 2-core box running several JVMs: deadlines are generous, never sleeps.
 const MIRROR_DEADLINE_MS = 60_000;
 const PHASE_DEADLINE_MS = 60_000;
-const ALL_SEEN_DEADLINE_MS = 90_000;
 /** Records acknowledged on each cluster before the next switch. */
 const PER_PHASE = 60;
 
@@ -181,14 +170,7 @@ function newDeployment(info: HarnessInfo, stores: Stores): Deployment {
     topics: [topic],
     mirror: { kind: 'manual' },
   });
-  // The harness's mTLS credentials: one CA and one client certificate for both clusters, Aiven style.
-  const { tls } = info;
-  if (!tls) throw new Error('the client integration tests need the harness mTLS listener');
-  const creds = new Redacted({
-    ca: readFileSync(tls.caPath, 'utf8'),
-    cert: readFileSync(tls.certPath, 'utf8'),
-    key: readFileSync(tls.keyPath, 'utf8'),
-  });
+  const creds = harnessMtlsCredentials(info);
   return {
     name,
     topic,
@@ -209,123 +191,6 @@ function newDeployment(info: HarnessInfo, stores: Stores): Deployment {
         reason: `integration test: to ${cluster}`,
       };
       await writeActive(stores, paths, next, creds);
-    },
-  };
-}
-
-/**
- * An application as a team would write it with the library: one watcher, a following producer handed a record
- * every 20 ms whatever happens (without waiting for the previous one), and a following consumer counting
- * what it sees by record id.
- */
-async function startApplication(d: Deployment) {
-  const watcherErrors: Error[] = [];
-  const watcher = new ActiveConfigWatcher({
-    deployment: d.name,
-    stores: d.stores,
-    kafka: { clientId: 'client-follow-test', logLevel: logLevel.NOTHING },
-    intervalMs: 1_000,
-    onError: (e) => watcherErrors.push(e),
-  });
-  await watcher.start();
-  const producerSwitches: ProducerSwitchEvent[] = [];
-  const consumerSwitches: ConsumerSwitchEvent[] = [];
-  const seen = new Map<string, number>();
-  const seenOn = new Set<ClusterRole>();
-  const producer = new FollowingProducer({
-    source: watcher,
-    sendTimeoutMs: 90_000,
-    onSwitch: (e) => producerSwitches.push(e),
-  });
-  const rewinds: string[] = [];
-  const consumer = new FollowingConsumer({
-    source: watcher,
-    logger: {
-      info: (message, ...attributes) => {
-        if (message.startsWith('started partitions at the switch'))
-          rewinds.push(JSON.stringify(attributes[0]?.moved));
-      },
-      warn: () => {},
-      error: (message) => rewinds.push(`error: ${message}`),
-    },
-    groupId: uniqueName('billing'),
-    topics: [d.topic],
-    eachMessage: async ({ message, cluster }) => {
-      const id = String(message.value);
-      seen.set(id, (seen.get(id) ?? 0) + 1);
-      seenOn.add(cluster);
-    },
-    onSwitch: (e) => consumerSwitches.push(e),
-  });
-  await producer.connect();
-  await consumer.start();
-
-  const acked = new Map<string, FollowingSendResult>();
-  const rejected: Array<{ id: string; error: string }> = [];
-  const pending = new Set<Promise<void>>();
-  let next = 0;
-  const ticker = setInterval(() => {
-    const id = `r${next++}`;
-    const p: Promise<void> = producer
-      .send({ topic: d.topic, messages: [{ key: id, value: id }] })
-      .then(
-        (r) => void acked.set(id, r),
-        (error: unknown) => void rejected.push({ id, error: String(error) }),
-      )
-      .finally(() => pending.delete(p));
-    pending.add(p);
-  }, 20);
-  const missing = () =>
-    [...acked]
-      .filter(([id]) => !seen.has(id))
-      .map(
-        ([id, r]) =>
-          `${id} acked on ${r.cluster} ${r.topic}/` +
-          `${r.records[0]?.partition}@${r.records[0]?.baseOffset} (epoch ${r.epoch}, attempts ${r.attempts})`,
-      );
-  const ackedOn = (cluster: ClusterRole) => [...acked.values()].filter((r) => r.cluster === cluster);
-  const ackedIn = (epoch: number) => [...acked.values()].filter((r) => r.epoch === epoch).length;
-
-  return {
-    producer,
-    consumer,
-    acked,
-    rejected,
-    seen,
-    seenOn,
-    producerSwitches,
-    consumerSwitches,
-    watcherErrors,
-    ackedIn,
-    ackedOn,
-    missing,
-    handed: () => next,
-    inFlight: () => pending.size,
-    async stopHandingOver() {
-      clearInterval(ticker);
-      await Promise.all([...pending]);
-    },
-    async waitUntilAllSeen() {
-      await waitFor(() => missing().length === 0, {
-        timeoutMs: ALL_SEEN_DEADLINE_MS,
-        what: 'the consumer to see every acknowledged record',
-      }).catch(() => undefined); // the test's assertion lists what is missing
-    },
-    report(what: string) {
-      const duplicates = [...seen.values()].reduce((n, count) => n + count - 1, 0);
-      console.info(
-        `[client-follow] ${what}: handed ${next}, acknowledged ${acked.size} (epoch 1: ${ackedIn(1)}, ` +
-          `2: ${ackedIn(2)}, 3: ${ackedIn(3)}), rejected ${rejected.length}, seen ${seen.size} distinct, ` +
-          `duplicates ${duplicates}, sends retried ${[...acked.values()].filter((r) => r.attempts > 1).length}, ` +
-          `abandoned in flight ${producerSwitches.map((s) => s.abandonedInFlight).join('/')}, ` +
-          `consumer drains ${consumerSwitches.map((s) => JSON.stringify(s.drain)).join(', ')}, ` +
-          `rewinds ${rewinds.join(' ') || 'none'}`,
-      );
-    },
-    async close() {
-      clearInterval(ticker);
-      await Promise.allSettled([...pending]);
-      await Promise.allSettled([producer.disconnect(), consumer.stop(), watcher.stop()]);
     },
   };
 }
