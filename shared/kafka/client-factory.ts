@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
 import {
   type Admin,
   Kafka,
@@ -63,6 +62,16 @@ export interface ClientFactoryDeps {
 
 type AnyCredentials = ClusterCredentials | ActiveCredentials;
 
+/**
+ * The MSK IAM signer, loaded on the first token a client asks for: with it come an STS client and the AWS
+ * credential providers, which a deployment without MSK IAM never needs and each cold start would otherwise
+ * evaluate.
+ */
+async function signMskIamToken(options: { region: string }): Promise<{ token: string; expiryTime: number }> {
+  const { generateAuthToken } = await import('aws-msk-iam-sasl-signer-js');
+  return generateAuthToken(options);
+}
+
 /** Build a kafkajs `KafkaConfig`; throws a {@link ValidationError} listing every missing piece. */
 export function buildKafkaConfig(
   connection: KafkaConnection,
@@ -123,7 +132,7 @@ export function buildKafkaConfig(
           message: 'expected the MSK cluster region for IAM signing (sasl.region or AWS_REGION), found none',
         });
       } else {
-        const sign = deps.generateAuthToken ?? generateAuthToken;
+        const sign = deps.generateAuthToken ?? signMskIamToken;
         sasl = {
           mechanism: 'oauthbearer',
           oauthBearerProvider: async () => {

@@ -127,6 +127,38 @@ describe('buildKafkaConfig', () => {
     expect(generateAuthToken).toHaveBeenCalledWith({ region: 'us-east-2' });
   });
 
+  it('signs with the real MSK IAM signer, loaded on the first token, when none is injected', async () => {
+    // Arrange: credentials from the environment, as Lambda provides them; signing is local, no network.
+    vi.stubEnv('AWS_PROFILE', undefined);
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDSIGNERTEST');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'signer-test-secret');
+    vi.stubEnv('AWS_SESSION_TOKEN', undefined);
+    try {
+      const config = buildKafkaConfig(
+        {
+          bootstrapServers: servers,
+          securityProtocol: 'SASL_SSL',
+          sasl: { mechanism: 'oauthbearer', region: 'eu-west-1' },
+        },
+        new Redacted({}),
+        options,
+      );
+      // Act
+      const { value } = await (
+        config.sasl as { oauthBearerProvider: () => Promise<{ value: string }> }
+      ).oauthBearerProvider();
+      // Assert: the token is the base64url of a presigned kafka-cluster:Connect URL for that region and key.
+      const url = new URL(Buffer.from(value, 'base64url').toString('utf8'));
+      expect(url.hostname).toBe('kafka.eu-west-1.amazonaws.com');
+      expect(url.searchParams.get('Action')).toBe('kafka-cluster:Connect');
+      expect(url.searchParams.get('X-Amz-Credential')).toMatch(
+        /^AKIDSIGNERTEST\/\d{8}\/eu-west-1\/kafka-cluster\/aws4_request$/,
+      );
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
   it('lists every missing piece by path when SASL credentials and mechanism are absent', () => {
     const error = errorOf(() =>
       buildKafkaConfig({ bootstrapServers: [], securityProtocol: 'SASL_SSL' }, new Redacted({}), options),
