@@ -1,7 +1,8 @@
 // `npm run bench:bundle`: what each function costs to ship and to start.
 //
 // For every handler in functions/ (the same list the stack deploys), two bundles are built with esbuild:
-// - deployed: exactly as the stack bundles it (infra/bundling.ts: ESM, node24, minified, the AWS SDK inside);
+// - deployed: exactly as the stack bundles it (infra/bundling.ts `deployedBuildOptions`: ESM, node24, minified,
+//   the AWS SDK inside, Node built-ins reached through require());
 // - baseline: the same handler as NodejsFunction bundles by default (not minified, @aws-sdk/* and @smithy/*
 //   external, loaded from node_modules as Lambda would load them from the runtime).
 // Size is the .mjs (the source map ships beside it and is read only to format a stack trace).
@@ -16,7 +17,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import { esbuildTarget, esmRequireBanner, externalModules, mainFields } from '#infra/bundling.ts';
+import { deployedBuildOptions, esbuildTarget, esmRequireBanner, mainFields } from '#infra/bundling.ts';
 import { discoverFunctionEntries, type FunctionName } from '#infra/function-catalog.ts';
 import { projectRoot } from '#infra/stack.ts';
 import { loadDeploymentConfigFile } from '#shared/config/load.ts';
@@ -42,21 +43,24 @@ interface Measured {
 async function bundle(name: FunctionName, entry: string, variant: Variant): Promise<string> {
   const outfile = path.join(work, name, variant, 'index.mjs');
   rmSync(path.dirname(outfile), { recursive: true, force: true });
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: esbuildTarget,
-    mainFields,
-    banner: { js: esmRequireBanner },
-    sourcemap: variant === 'deployed' ? 'linked' : false,
-    sourcesContent: false,
-    minify: variant === 'deployed',
-    external: variant === 'deployed' ? externalModules : ['@aws-sdk/*', '@smithy/*'],
-    logLevel: 'warning',
-  });
+  await build(
+    variant === 'deployed'
+      ? deployedBuildOptions(entry, outfile, projectRoot)
+      : {
+          entryPoints: [entry],
+          outfile,
+          bundle: true,
+          platform: 'node',
+          format: 'esm',
+          target: esbuildTarget,
+          mainFields,
+          banner: { js: esmRequireBanner },
+          sourcemap: false,
+          minify: false,
+          external: ['@aws-sdk/*', '@smithy/*'],
+          logLevel: 'warning',
+        },
+  );
   return outfile;
 }
 

@@ -13,7 +13,7 @@ import {
 import { LogLevel, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { esbuildTarget, esmRequireBanner, externalModules, mainFields } from '../bundling.ts';
+import { builtinAliases, esbuildTarget, esmRequireBanner, externalModules, mainFields } from '../bundling.ts';
 import type { FunctionSpec } from '../function-catalog.ts';
 
 /** Where the functions run: the operator's subnets and security groups (clusters are usually private). */
@@ -156,6 +156,8 @@ export class Mm2Function extends Construct {
         // Stack traces map to file and line without shipping every dependency's source a second time.
         sourcesContent: false,
         logLevel: LogLevel.WARNING,
+        // Node built-ins reached through `require`, not an ES module facade (infra/bundling.ts says why).
+        esbuildArgs: { '--alias': Object.entries(builtinAliases).map(([from, to]) => `${from}=${to}`) },
       },
     });
   }
