@@ -2,14 +2,17 @@
 //
 // For every handler in functions/ (the same list the stack deploys), two bundles are built with esbuild:
 // - deployed: exactly as the stack bundles it (infra/bundling.ts `deployedBuildOptions`: ESM, node24, minified,
-//   the AWS SDK inside, Node built-ins reached through require());
+//   the AWS SDK inside, Node built-ins reached through require(), the stack-trace mapper injected first);
 // - baseline: the same handler as NodejsFunction bundles by default (not minified, @aws-sdk/* and @smithy/*
 //   external, loaded from node_modules as Lambda would load them from the runtime).
 // Size is the .mjs (the source map ships beside it and is read only to format a stack trace).
 // Init is a cold start without the Lambda runtime: a fresh Node 24 process imports the bundle, which reads the
 // config and builds its AWS SDK and Kafka clients at module scope. Measured from just before the import to just
-// after it, the median of RUNS processes per bundle. No network: clients are built, never called. The deployed
-// bundle is imported with --enable-source-maps, as the stack runs it.
+// after it, the median of RUNS processes per bundle. No network: clients are built, never called. Every bundle
+// is imported with the Node options the stack gives the functions: none. (Until the deployed bundles mapped
+// their own stack traces, the stack set NODE_OPTIONS=--enable-source-maps and the deployed import ran with it;
+// Node then read the source map during the import. Now the map is read when a stack trace is first formatted,
+// in production as here, and no trace is formatted during these imports.)
 // Targets: every deployed bundle under 1.5 MB, every deployed init under 300 ms on this machine.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -85,7 +88,7 @@ function functionEnvironment(name: FunctionName): NodeJS.ProcessEnv {
 }
 
 /** One fresh process: import the bundle, print how long the import took. */
-function initOnce(file: string, env: NodeJS.ProcessEnv, variant: Variant): { ms: number; cpuMs: number } {
+function initOnce(file: string, env: NodeJS.ProcessEnv): { ms: number; cpuMs: number } {
   const script = [
     `const c0 = process.cpuUsage();`,
     `const t0 = performance.now();`,
@@ -95,9 +98,8 @@ function initOnce(file: string, env: NodeJS.ProcessEnv, variant: Variant): { ms:
     `if (typeof m.handler !== 'function') throw new Error('no handler export');`,
     `process.stdout.write(JSON.stringify({ ms: t1 - t0, cpuMs: (c1.user + c1.system) / 1000 }));`,
   ].join('\n');
-  // The deployed functions run with NODE_OPTIONS=--enable-source-maps (the stack sets it); the baseline has no map.
-  const flags = variant === 'deployed' ? ['--enable-source-maps'] : [];
-  const out = spawnSync(process.execPath, [...flags, '--input-type=module', '-e', script], {
+  // No Node options: the stack sets no NODE_OPTIONS (the deployed bundle maps its own stack traces).
+  const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
     env,
     encoding: 'utf8',
     timeout: 60_000,
@@ -119,9 +121,9 @@ function median(values: number[]): number {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-function measure(file: string, env: NodeJS.ProcessEnv, variant: Variant): Measured {
-  initOnce(file, env, variant); // warm the file system cache, as Lambda's own is warm for its image
-  const runs = Array.from({ length: RUNS }, () => initOnce(file, env, variant));
+function measure(file: string, env: NodeJS.ProcessEnv): Measured {
+  initOnce(file, env); // warm the file system cache, as Lambda's own is warm for its image
+  const runs = Array.from({ length: RUNS }, () => initOnce(file, env));
   const initMsRuns = runs.map((r) => Math.round(r.ms * 10) / 10);
   return {
     bytes: statSync(file).size,
@@ -156,8 +158,8 @@ for (const name of names) {
   const entry = entries[name] as string;
   try {
     const env = functionEnvironment(name);
-    const deployed = measure(await bundle(name, entry, 'deployed'), env, 'deployed');
-    const baseline = measure(await bundle(name, entry, 'baseline'), env, 'baseline');
+    const deployed = measure(await bundle(name, entry, 'deployed'), env);
+    const baseline = measure(await bundle(name, entry, 'baseline'), env);
     rows.push({
       name,
       ...deployed,

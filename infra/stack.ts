@@ -88,8 +88,8 @@ export class Mm2FailoverStack extends Stack {
       POWERTOOLS_SERVICE_NAME: `mm2-failover-${name}`,
       POWERTOOLS_METRICS_NAMESPACE: paths.metricsNamespace,
       POWERTOOLS_LOG_LEVEL: 'INFO',
-      // Stack traces in the logs point at shared/... source lines, not at the minified bundle.
-      NODE_OPTIONS: '--enable-source-maps',
+      // No NODE_OPTIONS=--enable-source-maps: each bundle maps its stack traces to shared/... source lines
+      // itself, when one is formatted, instead of Node reading the map on every cold start (infra/bundling.ts).
     });
     assertDeployable(config, Math.max(...functionNames.map((n) => environmentBytes(environmentOf(n)))));
 

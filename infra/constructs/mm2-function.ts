@@ -13,7 +13,14 @@ import {
 import { LogLevel, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { builtinAliases, esbuildTarget, esmRequireBanner, externalModules, mainFields } from '../bundling.ts';
+import {
+  builtinAliases,
+  esbuildTarget,
+  esmRequireBanner,
+  externalModules,
+  injectedModules,
+  mainFields,
+} from '../bundling.ts';
 import type { FunctionSpec } from '../function-catalog.ts';
 
 /** Where the functions run: the operator's subnets and security groups (clusters are usually private). */
@@ -153,8 +160,10 @@ export class Mm2Function extends Construct {
         minify: true,
         sourceMap: true,
         sourceMapMode: SourceMapMode.DEFAULT,
-        // Stack traces map to file and line without shipping every dependency's source a second time.
+        // Stack traces map to file and line without shipping every dependency's source a second time; the
+        // injected module maps them when they are formatted (no --enable-source-maps: infra/bundling.ts).
         sourcesContent: false,
+        inject: injectedModules,
         logLevel: LogLevel.WARNING,
         // Node built-ins reached through `require`, not an ES module facade (infra/bundling.ts says why).
         esbuildArgs: { '--alias': Object.entries(builtinAliases).map(([from, to]) => `${from}=${to}`) },

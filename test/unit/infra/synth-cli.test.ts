@@ -1,7 +1,9 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discoverFunctionEntries, functionNames } from '#infra/function-catalog.ts';
 import { projectRoot } from '#infra/stack.ts';
@@ -94,6 +96,49 @@ describe('cdk synth (the CLI)', () => {
         const asset = r.Metadata?.['aws:asset:path'];
         expect(asset).toBeDefined();
         expect(readdirSync(join(outdir, asset as string)).sort()).toEqual(['index.mjs', 'index.mjs.map']);
+      }
+    });
+
+    it('ships bundles that import nothing and report a cold-start error at its source line', async () => {
+      const template = JSON.parse(
+        readFileSync(join(outdir, 'mm2-failover-orders-dr.template.json'), 'utf8'),
+      ) as { Resources: Record<string, { Type: string; Metadata?: Record<string, string> }> };
+      const bundles = Object.values(template.Resources)
+        .filter((r) => r.Type === 'AWS::Lambda::Function')
+        .map((r) => join(outdir, r.Metadata?.['aws:asset:path'] as string, 'index.mjs'));
+      expect(bundles.length).toBeGreaterThan(0);
+      for (const bundle of bundles) {
+        // Everything is inside, and Node built-ins are reached through require(), never through an ES
+        // module import (infra/bundling.ts says why).
+        const scan = await build({
+          entryPoints: [bundle],
+          bundle: true,
+          write: false,
+          metafile: true,
+          platform: 'node',
+          format: 'esm',
+          external: ['*'],
+          logLevel: 'silent',
+        });
+        const imports = Object.values(scan.metafile.outputs)
+          .flatMap((o) => o.imports)
+          .filter((i) => i.kind !== 'require-call')
+          .map((i) => `${i.kind} of ${i.path}`);
+        expect(imports, bundle).toEqual([]);
+        // With the stack's environment (no NODE_OPTIONS) and a config that fails validation, the import
+        // throws; its stack trace points at our sources, not at the minified bundle.
+        const run = spawnSync(
+          process.execPath,
+          [
+            '--input-type=module',
+            '-e',
+            `try { await import(${JSON.stringify(pathToFileURL(bundle).href)}); } catch (e) { process.stdout.write(e.stack); }`,
+          ],
+          { encoding: 'utf8', env: { PATH: process.env.PATH, MM2_FAILOVER_CONFIG: '{}' } },
+        );
+        expect(run.stdout, run.stderr).toContain('invalid deployment config in MM2_FAILOVER_CONFIG');
+        expect(run.stdout).toMatch(/\n {4}at \S+ \(\S*\/shared\/config\/validate\.ts:\d+:\d+\)\n/);
+        expect(run.stdout).not.toContain('index.mjs');
       }
     });
 
