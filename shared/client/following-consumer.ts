@@ -117,7 +117,11 @@ interface Generation {
   /** For the rewind after a switch: created on the first group join, `topic:partition`s already handled. */
   rewindAdmin?: { admin: AdminLike; connected: Promise<void> };
   readonly rewound: Set<string>;
+  /** The epoch this consumer joined its group at (`config.epoch` moves on while it is held back). */
+  readonly joinedEpoch: number;
   stopped: boolean;
+  /** A disconnect of this (stopped) generation is under way because kafkajs brought it back. */
+  reaped?: boolean;
 }
 
 /**
@@ -157,6 +161,8 @@ export class FollowingConsumer {
   readonly #retryBackoffMs: number;
   #gen: Generation | undefined;
   #target: ActiveClientConfig | undefined;
+  /** Where the producers' view points, and since which epoch (and its `switchedAt`): for the switch rewind. */
+  #producers: { cluster: string; epoch: number; since: number } | undefined;
   #switching: Promise<void> | undefined;
   #unsubscribe: (() => void) | undefined;
   #closed = false;
@@ -188,7 +194,9 @@ export class FollowingConsumer {
   async start(): Promise<void> {
     if (this.#closed) throw new Error('FollowingConsumer: start() after stop()');
     if (this.#gen) return;
-    const config = roleView(this.#options.source.current(), 'consumers');
+    const current = this.#options.source.current();
+    this.#noteProducers(current);
+    const config = roleView(current, 'consumers');
     const { unmapped } = subscriptionOf(config.topics, this.#options.topics);
     if (unmapped.length > 0) {
       throw new Error(
@@ -196,7 +204,7 @@ export class FollowingConsumer {
           `got unmapped ${unmapped.map((t) => `'${t}'`).join(', ')}`,
       );
     }
-    this.#gen = await this.#startOn(config, false);
+    this.#gen = await this.#startOn(config, undefined);
     this.#unsubscribe = this.#options.source.subscribe((next) => this.#follow(next));
     const latest = this.#options.source.current();
     if (latest.epoch !== config.epoch) this.#follow(latest);
@@ -221,6 +229,7 @@ export class FollowingConsumer {
 
   #follow(next: ActiveClientConfig): void {
     if (this.#closed) return;
+    this.#noteProducers(next);
     this.#target = roleView(next, 'consumers');
     this.#switching ??= this.#runSwitches().finally(() => {
       this.#switching = undefined;
@@ -229,6 +238,7 @@ export class FollowingConsumer {
 
   async #runSwitches(): Promise<void> {
     let from = this.#gen ? { cluster: this.#gen.config.cluster, epoch: this.#gen.config.epoch } : undefined;
+    let joinedEpoch = this.#gen?.joinedEpoch;
     let drain: DrainResult = { kind: 'disabled' };
     let backoffMs = this.#retryBackoffMs;
     for (;;) {
@@ -256,10 +266,11 @@ export class FollowingConsumer {
         await this.#disconnect(old);
         this.#gen = undefined;
         from = { cluster: old.config.cluster, epoch: old.config.epoch };
+        joinedEpoch = old.joinedEpoch;
         continue; // a newer configuration may have arrived while draining
       }
       try {
-        this.#gen = await this.#startOn(target, true);
+        this.#gen = await this.#startOn(target, this.#rewindFrom(target, joinedEpoch));
       } catch (e: unknown) {
         this.#logger.error('cannot join the group on the active cluster yet; retrying', {
           cluster: target.cluster,
@@ -277,7 +288,8 @@ export class FollowingConsumer {
     }
   }
 
-  async #startOn(config: ActiveClientConfig, afterSwitch: boolean): Promise<Generation> {
+  /** `rewindFrom`: after a switch, where each assigned partition must start at the latest (epoch ms). */
+  async #startOn(config: ActiveClientConfig, rewindFrom: number | undefined): Promise<Generation> {
     const { topics, unmapped } = subscriptionOf(config.topics, this.#options.topics);
     if (unmapped.length > 0) {
       this.#logger.error('the active configuration does not map some logical topics; not consuming them', {
@@ -291,19 +303,36 @@ export class FollowingConsumer {
       );
     }
     const kafka = this.#factory(config.kafka.reveal());
+    const userRetry = this.#options.consumer?.retry;
     const consumer = kafka.consumer({
       allowAutoTopicCreation: false,
       ...this.#options.consumer,
       groupId: this.#options.groupId,
+      retry: {
+        ...userRetry,
+        // kafkajs restarts a crashed consumer on a timer, and a disconnect() that races the crash (the cluster we
+        // are leaving died) does not cancel it: the old consumer would rejoin the group there when the cluster
+        // returns and read it again. A stopped generation never restarts.
+        restartOnFailure: async (e: Error) =>
+          !gen.stopped && (userRetry?.restartOnFailure ? await userRetry.restartOnFailure(e) : true),
+      },
     });
-    const gen: Generation = { config, kafka, consumer, topics, rewound: new Set(), stopped: false };
-    const margin = this.#options.switchRewindMarginMs ?? 10_000;
-    const switchedAt = Date.parse(config.switchedAt);
-    if (afterSwitch && margin !== false && Number.isFinite(switchedAt)) {
-      consumer.on('consumer.group_join', (event) => {
-        void this.#rewind(gen, event.payload.memberAssignment, switchedAt - margin);
-      });
-    }
+    const gen: Generation = {
+      config,
+      kafka,
+      consumer,
+      topics,
+      rewound: new Set(),
+      joinedEpoch: config.epoch,
+      stopped: false,
+    };
+    consumer.on('consumer.group_join', (event) => {
+      if (gen.stopped) {
+        this.#reap(gen, 'rejoined its group');
+        return;
+      }
+      if (rewindFrom !== undefined) void this.#rewind(gen, event.payload.memberAssignment, rewindFrom);
+    });
     const { eachMessage } = this.#options;
     const started = await race(
       (async () => {
@@ -312,13 +341,20 @@ export class FollowingConsumer {
         await consumer.run({
           ...this.#options.run,
           // gen.config, not config: a later epoch on the same connection replaces it in place.
-          eachMessage: (payload) =>
-            eachMessage({
+          eachMessage: async (payload) => {
+            if (gen.stopped) {
+              // A consumer we left that is still fetching: never hand its records to the application, and throw
+              // so that kafkajs does not commit them as processed on the cluster we left.
+              this.#reap(gen, 'was still fetching');
+              throw new Error(`consumer on ${gen.config.cluster} (epoch ${gen.config.epoch}) was stopped`);
+            }
+            await eachMessage({
               ...payload,
               logicalTopic: logicalTopicOf(gen.config.topics, payload.topic),
               cluster: gen.config.cluster,
               epoch: gen.config.epoch,
-            }),
+            });
+          },
         });
       })(),
       { clock: this.#clock, timeoutMs: this.#startTimeoutMs },
@@ -331,6 +367,53 @@ export class FollowingConsumer {
       );
     }
     return gen;
+  }
+
+  #noteProducers(next: ActiveClientConfig): void {
+    const cluster = roleView(next, 'producers').cluster;
+    if (this.#producers?.cluster === cluster) return;
+    this.#producers = { cluster, epoch: next.epoch, since: Date.parse(next.switchedAt) };
+  }
+
+  /**
+   * Where the partitions must start at the latest after moving to `target` (see `switchRewindMarginMs`), or
+   * undefined for no rewind. The rewind protects records that producers wrote directly into the cluster while
+   * MirrorMaker 2 may still have been copying older ones after them. If producers do not write to that cluster in
+   * this epoch (a staged failback moving consumers first), there are none to protect: no rewind. If producers
+   * arrived there after the consumer joined the cluster it leaves (producers first, the consumer held back), the
+   * window starts when they arrived.
+   */
+  #rewindFrom(target: ActiveClientConfig, leftJoinedAt: number | undefined): number | undefined {
+    const margin = this.#options.switchRewindMarginMs ?? 10_000;
+    if (margin === false) return undefined;
+    const producers = this.#producers;
+    if (producers !== undefined && producers.cluster !== target.cluster) {
+      this.#logger.info('no rewind: producers do not write to this cluster in this epoch', {
+        cluster: target.cluster,
+        epoch: target.epoch,
+        producersOn: producers.cluster,
+      });
+      return undefined;
+    }
+    const switchedAt = Date.parse(target.switchedAt);
+    const arrived =
+      producers !== undefined && leftJoinedAt !== undefined && producers.epoch > leftJoinedAt
+        ? Math.min(producers.since, switchedAt)
+        : switchedAt;
+    return Number.isFinite(arrived) ? arrived - margin : undefined;
+  }
+
+  /** Disconnect a stopped generation's consumer that kafkajs brought back (in the background, logged). */
+  #reap(gen: Generation, what: string): void {
+    if (gen.reaped) return;
+    gen.reaped = true;
+    this.#logger.warn(`a consumer this client had left ${what}; disconnecting it`, {
+      cluster: gen.config.cluster,
+      epoch: gen.config.epoch,
+    });
+    void race(gen.consumer.disconnect(), { clock: this.#clock, timeoutMs: this.#callTimeoutMs }).then(() => {
+      gen.reaped = false;
+    });
   }
 
   /** Whether the running consumer can stay for `target`: same connection and the same subscription. */

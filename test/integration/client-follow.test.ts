@@ -1,4 +1,4 @@
-import type { Admin } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsClientConfig } from '#harness/aws-clients.ts';
 import { harness } from '#harness/client.ts';
@@ -143,6 +143,78 @@ describe('following producer and consumer (real Kafka, MirrorMaker 2, moto)', ()
       await app.close();
     }
   }, 300_000);
+
+  it('leaves a killed primary for good: once it is back, the consumer the client left neither rejoins nor reads there', async () => {
+    // Arrange
+    const d = await deploymentWithTopic();
+    const groupId = uniqueName('billing');
+    const app = await startApplication({ ...d, groupId });
+    let killed = false;
+
+    try {
+      await waitFor(() => app.ackedIn(1) >= PER_PHASE && app.seen.size >= PER_PHASE / 2, {
+        timeoutMs: PHASE_DEADLINE_MS,
+        what: 'records acknowledged and consumed on the primary',
+      });
+
+      // The group's member on the primary now. The restarted broker keeps it listed until its session times out;
+      // a consumer coming back would join as a new member.
+      const membersBefore = new Set(
+        (await primaryAdmin.describeGroups([groupId])).groups.flatMap((g) =>
+          g.members.map((m) => m.memberId),
+        ),
+      );
+
+      expect(membersBefore.size).toBe(1);
+
+      // Act: the primary dies under the consumer (kafkajs crashes it and schedules a restart while the client is
+      // leaving), the configuration moves to the secondary, and the primary comes back.
+      await h.kill('primary');
+      killed = true;
+      await d.switchTo(2, 'secondary');
+      await waitFor(() => app.ackedIn(2) >= PER_PHASE && app.consumer.active?.epoch === 2, {
+        timeoutMs: PHASE_DEADLINE_MS,
+        what: 'producer and consumer following the failover to the secondary',
+      });
+      await app.stopHandingOver();
+      const primarySightings = () =>
+        [...app.seenWhere.values()].reduce(
+          (n, where) => n + [...where].filter((w) => w.startsWith('primary@')).length,
+          0,
+        );
+      const sightingsBefore = primarySightings();
+      await h.restart('primary');
+      killed = false;
+      // Records written on the primary after the switch: only a consumer left behind there would read them.
+      await produceDirect(kafkaClient(info, 'primary'), d.topic, 'late', 20);
+
+      // Assert: for longer than kafkajs' longest restart backoff (30 s), no new member joins the group on the
+      // primary and the application receives nothing from it.
+      const admin = kafkaClient(info, 'primary').admin();
+      await admin.connect();
+      try {
+        await holdsFor(
+          async () => {
+            const [group] = (await admin.describeGroups([groupId])).groups;
+            const joined = (group?.members ?? []).filter((m) => !membersBefore.has(m.memberId));
+            const readThere = primarySightings() - sightingsBefore;
+            return joined.length === 0 && readThere === 0
+              ? undefined
+              : `new group members on the primary: ${joined.length}; records read there since: ${readThere}`;
+          },
+          { forMs: 35_000, everyMs: 1_000 },
+        );
+      } finally {
+        await admin.disconnect();
+      }
+      expect(app.consumer.active?.cluster).toBe('secondary');
+      expect(app.rejected).toEqual([]);
+    } finally {
+      if (killed) await h.restart('primary');
+      await h.startMirror();
+      await app.close();
+    }
+  }, 300_000);
 });
 
 interface Deployment {
@@ -193,4 +265,33 @@ function newDeployment(info: HarnessInfo, stores: Stores): Deployment {
       await writeActive(stores, paths, next, creds);
     },
   };
+}
+
+async function produceDirect(kafka: Kafka, topic: string, prefix: string, count: number): Promise<string[]> {
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    const values = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
+    await producer.send({ topic, acks: -1, messages: values.map((v) => ({ key: v, value: v })) });
+    return values;
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/**
+ * Checks `violation` every `everyMs` for `forMs` and throws at its first answer: for properties that must hold
+ * over a stretch of time (something that must *not* happen), which no single observation can show.
+ */
+async function holdsFor(
+  violation: () => Promise<string | undefined>,
+  o: { forMs: number; everyMs: number },
+): Promise<void> {
+  const until = Date.now() + o.forMs;
+  for (;;) {
+    const found = await violation();
+    if (found !== undefined) throw new Error(`expected to hold for ${o.forMs} ms, but: ${found}`);
+    if (Date.now() >= until) return;
+    await new Promise((r) => setTimeout(r, o.everyMs));
+  }
 }

@@ -1,4 +1,5 @@
 import type {
+  ConsumerConfig,
   ConsumerGroupJoinEvent,
   ConsumerRunConfig,
   ConsumerSubscribeTopics,
@@ -135,6 +136,8 @@ export class FakeProducer implements ProducerLike {
 export class FakeConsumer implements ConsumerLike {
   readonly subscriptions: ConsumerSubscribeTopics[] = [];
   runConfig: ConsumerRunConfig | undefined;
+  /** What the consumer was built with (kafkajs `ConsumerConfig`). */
+  config: ConsumerConfig | undefined;
   disconnects = 0;
   readonly cluster: string;
   readonly groupId: string;
@@ -272,6 +275,7 @@ export class FakeKafka {
           () => this.subscribeBehaviour.get(cluster)?.() ?? Promise.resolve(),
           this.log,
         );
+        consumer.config = c;
         this.consumers.push(consumer);
         return consumer;
       },

@@ -297,6 +297,104 @@ describe('FollowingConsumer', () => {
   });
 });
 
+describe('FollowingConsumer leaves a cluster for good', () => {
+  it('lets kafkajs restart a crashed consumer while it is current, never once the client has left it', async () => {
+    // Arrange
+    const { kafka, source, consumer } = await started({ drain: false });
+    const restart = kafka.consumers[0]?.config?.retry?.restartOnFailure;
+    const crash = Object.assign(new Error('Connection error'), { name: 'KafkaJSNumberOfRetriesExceeded' });
+    const whileCurrent = await restart?.(crash);
+
+    // Act: the switch leaves the primary (which has just died: the crash and our disconnect race in kafkajs).
+    await source.publish(activeConfig('secondary', 2, failover));
+    await consumer.settled();
+
+    // Assert
+    expect(whileCurrent).toBe(true);
+    expect(await restart?.(crash)).toBe(false);
+    expect(await kafka.consumers[1]?.config?.retry?.restartOnFailure?.(crash)).toBe(true);
+  });
+
+  it("keeps the application's own restartOnFailure decision for the current consumer", async () => {
+    const { kafka } = await started({
+      consumer: { retry: { restartOnFailure: async () => false } },
+    });
+    const crash = Object.assign(new Error('x'), { name: 'KafkaJSNumberOfRetriesExceeded' });
+
+    expect(await kafka.consumers[0]?.config?.retry?.restartOnFailure?.(crash)).toBe(false);
+  });
+
+  it('never hands the application a record fetched by a consumer it has left, and disconnects that consumer again', async () => {
+    // Arrange
+    const { kafka, source, consumer, received, logger } = await started({ drain: false });
+    const old = kafka.consumers[0];
+    await source.publish(activeConfig('secondary', 2, failover));
+    await consumer.settled();
+    const disconnectsAfterSwitch = old?.disconnects ?? 0;
+
+    // Act: kafkajs brought the old consumer back (it rejoined its group on the primary and fetched a record).
+    old?.join({ orders: [0] });
+    await waitUntil(() => (old?.disconnects ?? 0) > disconnectsAfterSwitch);
+    const delivery = old?.deliver('orders', 0, '41');
+
+    // Assert: the record is refused (so kafkajs does not commit it there) and the application never sees it.
+    await expect(delivery).rejects.toThrow(/consumer on primary \(epoch 1\) was stopped/);
+    expect(received).toEqual([]);
+    expect(old?.disconnects).toBeGreaterThanOrEqual(disconnectsAfterSwitch + 1);
+    expect(logger.lines.map((l) => l.message)).toContain(
+      'a consumer this client had left rejoined its group; disconnecting it',
+    );
+  });
+});
+
+describe('FollowingConsumer rewind in a staged failback switch', () => {
+  it('does not rewind when consumers move first: no producer writes to the primary yet', async () => {
+    // Arrange: the group's committed offset on the primary lies past records of the last 10 s.
+    const { kafka, source, consumer, logger } = await started({ drain: false }, activeConfig('secondary', 1));
+    const primary = kafka.admin('primary');
+    primary.high.set('orders:0', 12);
+    primary.committed.set('orders:0', 9);
+    primary.byTimestamp.set('orders:0', 5);
+    const { stage1, stage2 } = stagedFailback('consumers', 2);
+
+    // Act
+    await source.publish(stage1);
+    await consumer.settled();
+    kafka.consumers[1]?.join({ orders: [0] });
+    await source.publish(stage2);
+    await consumer.settled();
+    for (let i = 0; i < 10; i += 1) await new Promise((r) => setImmediate(r));
+
+    // Assert
+    expect(kafka.consumers[1]?.seeks).toEqual([]);
+    expect(primary.timestampsAsked).toEqual([]);
+    expect(logger.lines.map((l) => l.message)).toContain(
+      'no rewind: producers do not write to this cluster in this epoch',
+    );
+  });
+
+  it('when producers move first, rewinds to when they arrived on the primary, not to stage 2', async () => {
+    const { kafka, source, consumer } = await started({ drain: false }, activeConfig('secondary', 1));
+    const primary = kafka.admin('primary');
+    primary.high.set('orders:0', 12);
+    primary.committed.set('orders:0', 9);
+    primary.byTimestamp.set('orders:0', 5);
+    const { stage1, stage2 } = stagedFailback('producers', 2);
+    const s1 = { ...stage1, switchedAt: '2026-11-21T10:00:00.000Z' };
+    const s2 = { ...stage2, switchedAt: '2026-11-21T10:00:30.000Z' };
+
+    await source.publish(s1);
+    await consumer.settled();
+    await source.publish(s2);
+    await consumer.settled();
+    kafka.consumers[1]?.join({ orders: [0] });
+    await waitUntil(() => (kafka.consumers[1]?.seeks.length ?? 0) === 1);
+
+    expect(primary.timestampsAsked).toEqual([Date.parse('2026-11-21T10:00:00.000Z') - 10_000]);
+    expect(kafka.consumers[1]?.seeks).toEqual([{ topic: 'orders', partition: 0, offset: '5' }]);
+  });
+});
+
 describe('FollowingConsumer in a staged failback switch', () => {
   it('stays in the group on the secondary while producers move first, and moves with stage 2', async () => {
     // Arrange: after a failover, the group reads on the secondary.
