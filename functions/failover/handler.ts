@@ -13,8 +13,7 @@ import { lastMeasuredLag } from '#shared/failover/last-lag.ts';
 import { ClusterConnections } from '#shared/health/cluster-connections.ts';
 import { ClientCache, KafkaClientCache } from '#shared/kafka/client-factory.ts';
 import type { ClusterClient } from '#shared/kafka/cluster-client.ts';
-import { SecretsManagerStore } from '#shared/store/secrets-manager-store.ts';
-import { SsmParameterStore } from '#shared/store/ssm-parameter-store.ts';
+import { regionalAwsClients, storesOf } from '#shared/store/regional-stores.ts';
 import { failoverErrors, type InvalidInputResponse, parsedEvent } from './middleware.ts';
 
 // Read once per container; a bad config or a missing variable fails the cold start naming what is wrong.
@@ -26,10 +25,9 @@ const logger = new Logger({ persistentKeys: { deployment: config.name } });
 // Clients once per container: AWS SDK clients, and Kafka clients that are rebuilt only after a failure.
 const ssm = new SSMClient({});
 const secretsManager = new SecretsManagerClient({});
-const regional = new Map<string, { ssm: SSMClient; secretsManager: SecretsManagerClient }>();
 const kafka = new KafkaClientCache();
 const clusterClients = new ClientCache<ClusterClient>((c) => c.close());
-const stores = { parameters: new SsmParameterStore(ssm), secrets: new SecretsManagerStore(secretsManager) };
+const stores = storesOf({ ssm, secretsManager });
 
 const deps = failoverDependencies(
   { config, table: env.table, topicArn: env.topicArn, ...(env.region ? { homeRegion: env.region } : {}) },
@@ -38,14 +36,7 @@ const deps = failoverDependencies(
     secretsManager,
     dynamodb: new DynamoDBClient({}),
     sns: new SNSClient({}),
-    regional: (region) => {
-      let c = regional.get(region);
-      if (!c) {
-        c = { ssm: new SSMClient({ region }), secretsManager: new SecretsManagerClient({ region }) };
-        regional.set(region, c);
-      }
-      return c;
-    },
+    regional: regionalAwsClients(),
     kafka,
     clusterClients,
   },

@@ -1,7 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SNSClient } from '@aws-sdk/client-sns';
-import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { KafkaConfig } from 'kafkajs';
 import * as z from 'zod';
 import { deploymentPaths } from '../config/paths.ts';
@@ -20,8 +18,12 @@ import { replicationPolicy } from '../kafka/replication-policy.ts';
 import { readClusterDefinition, type Stores } from '../store/active-config.ts';
 import { DynamoJournal } from '../store/dynamo-journal.ts';
 import { type Clock, DynamoLock } from '../store/dynamo-lock.ts';
-import { SecretsManagerStore } from '../store/secrets-manager-store.ts';
-import { SsmParameterStore } from '../store/ssm-parameter-store.ts';
+import {
+  type RegionalClients,
+  regionStoresOf,
+  type StoreClients,
+  storesOf,
+} from '../store/regional-stores.ts';
 import type { FailoverDeps, FailoverLogger } from './failover.ts';
 import { kafkaGroupOffsets } from './kafka-group-offsets.ts';
 import type { ReadReplicationLag, ReprobeCluster } from './preflight.ts';
@@ -32,16 +34,11 @@ import { SnsNotifier } from './sns-notifier.ts';
  * and calls this once; tests and the benchmark call it with clients pointed at moto and the harness.
  */
 
-export interface FailoverClients {
-  ssm: Pick<SSMClient, 'send'>;
-  secretsManager: Pick<SecretsManagerClient, 'send'>;
+export interface FailoverClients extends StoreClients {
   dynamodb: Pick<DynamoDBClient, 'send'>;
   sns: Pick<SNSClient, 'send'>;
   /** Clients of an extra region (created on first use, kept per container). */
-  regional(region: string): {
-    ssm: Pick<SSMClient, 'send'>;
-    secretsManager: Pick<SecretsManagerClient, 'send'>;
-  };
+  regional: RegionalClients;
   /** Connected kafkajs admins, one per cluster. */
   kafka: KafkaClientCache;
   /** Cluster-level clients (checkpoint reads), one per cluster. */
@@ -120,18 +117,10 @@ export function failoverDependencies(
       clients.clusterClients.forget(secondaryName);
     },
   });
-  const regionStores = new Map<string, Stores>();
   return {
     config,
     stores,
-    regionStores: (region) => {
-      let s = regionStores.get(region);
-      if (!s) {
-        s = storesOf(clients.regional(region));
-        regionStores.set(region, s);
-      }
-      return s;
-    },
+    regionStores: regionStoresOf(clients.regional),
     ...(settings.homeRegion ? { homeRegion: settings.homeRegion } : {}),
     lock,
     journal: new DynamoJournal(clients.dynamodb, {
@@ -151,13 +140,6 @@ export function failoverDependencies(
     },
     logger: ports.logger,
   };
-}
-
-function storesOf(c: {
-  ssm: Pick<SSMClient, 'send'>;
-  secretsManager: Pick<SecretsManagerClient, 'send'>;
-}): Stores {
-  return { parameters: new SsmParameterStore(c.ssm), secrets: new SecretsManagerStore(c.secretsManager) };
 }
 
 const environmentSchema = z.object({

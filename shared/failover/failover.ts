@@ -13,6 +13,7 @@ import {
 import type { JournalEntry, RunJournal } from '../store/dynamo-journal.ts';
 import type { DeploymentLock } from '../store/dynamo-lock.ts';
 import type { Redacted } from '../store/redacted.ts';
+import { extraRegions } from '../store/regional-stores.ts';
 import { type ExecutionOutcome, executePlan } from './execute.ts';
 import type { FailoverRequest } from './input.ts';
 import { type Notifier, type RegionOutcome, refusedNotification } from './notification.ts';
@@ -271,7 +272,6 @@ async function makePlan(
 ): Promise<FailoverPlan> {
   const config = deps.config;
   const { target, credentialsSource, offsets } = await inputs;
-  const extraRegions = config.regions.filter((r) => r !== deps.homeRegion);
   return buildPlan({
     config,
     paths,
@@ -283,7 +283,7 @@ async function makePlan(
     credentialsSource,
     offsets,
     lag: report.lag,
-    extraRegions,
+    extraRegions: extraRegions(config.regions, deps.homeRegion),
     warnings: [
       ...report.warnings.map((w) => w.message),
       ...(current.torn

@@ -25,6 +25,11 @@ export interface RegionOutcome {
   error?: string;
 }
 
+/** How a notification says what happened in an extra region (failover's and failback's alike). */
+export function regionOutcomeText(r: Pick<RegionOutcome, 'ok' | 'error'>): string {
+  return r.ok ? 'written' : `NOT written (${r.error ?? 'error'})`;
+}
+
 export interface SwitchSummary {
   plan: FailoverPlan;
   resumed: boolean;
@@ -61,7 +66,7 @@ export function switchedNotification(s: SwitchSummary): Notification {
   ];
   if (s.regions.length > 0) {
     lines.push('', 'Extra regions:');
-    for (const r of s.regions) lines.push(`  ${r.region}: ${r.ok ? 'written' : `NOT written (${r.error})`}`);
+    for (const r of s.regions) lines.push(`  ${r.region}: ${regionOutcomeText(r)}`);
   }
   if (plan.warnings.length > 0) lines.push('', 'Warnings:', ...plan.warnings.map((w) => `  - ${w}`));
   const details = {

@@ -1,3 +1,4 @@
+import type { Stores } from '#shared/store/active-config.ts';
 import type { Redacted } from '#shared/store/redacted.ts';
 import { Redacted as R } from '#shared/store/redacted.ts';
 import type { ParameterStore, SecretStore, StoredParameter } from '#shared/store/stores.ts';
@@ -7,10 +8,16 @@ export class FakeStores {
   readonly params = new Map<string, StoredParameter>();
   readonly secretValues = new Map<string, string>();
   readonly writes: string[] = [];
+  /** Set to make every read and write fail with this error (a region that cannot be reached). */
+  failWith: Error | undefined;
 
   readonly parameters: ParameterStore = {
-    get: async (name) => this.params.get(name),
+    get: async (name) => {
+      this.#check();
+      return this.params.get(name);
+    },
     put: async (name, value) => {
+      this.#check();
       const version = (this.params.get(name)?.version ?? 0) + 1;
       this.params.set(name, { value, version });
       this.writes.push(`parameter ${name}`);
@@ -26,12 +33,34 @@ export class FakeStores {
 
   readonly secrets: SecretStore = {
     get: async (name) => {
+      this.#check();
       const v = this.secretValues.get(name);
       return v === undefined ? undefined : new R(v);
     },
     put: async (name, value: Redacted<string>) => {
+      this.#check();
       this.secretValues.set(name, value.reveal());
       this.writes.push(`secret ${name}`);
     },
   };
+
+  #check(): void {
+    if (this.failWith) throw this.failWith;
+  }
+}
+
+/** The stores of a deployment's extra regions (`regionStores`): one {@link FakeStores} per region, made on first use. */
+export class FakeRegions {
+  readonly byRegion = new Map<string, FakeStores>();
+
+  of(region: string): FakeStores {
+    let s = this.byRegion.get(region);
+    if (!s) {
+      s = new FakeStores();
+      this.byRegion.set(region, s);
+    }
+    return s;
+  }
+
+  readonly regionStores = (region: string): Stores => this.of(region);
 }

@@ -8,7 +8,7 @@ import type { Checkpoint, SecondaryGroupOffsets } from '#shared/failover/offset-
 import type { ProbeOutcome, ReplicationLag } from '#shared/failover/preflight.ts';
 import type { JournalEntry, RunJournal } from '#shared/store/dynamo-journal.ts';
 import type { DeploymentLock, Lease } from '#shared/store/dynamo-lock.ts';
-import { FakeStores } from '../../fakes/stores.ts';
+import { FakeRegions, FakeStores } from '../../fakes/stores.ts';
 
 /** Fakes of the failover's dependencies, with the semantics of the real ones where exactly-once depends on it. */
 
@@ -237,6 +237,7 @@ const down: ProbeOutcome = { verdict: 'down', reasons: ['connection refused'] };
 export function failoverHarness(config = testConfig()): Harness {
   const clock = new FakeClock();
   const lock = new FakeLock(clock);
+  const regions = new FakeRegions();
   const h: Omit<Harness, 'deps'> = {
     config,
     stores: seededStores(config),
@@ -257,7 +258,7 @@ export function failoverHarness(config = testConfig()): Harness {
       ],
     },
     logs: [],
-    regionStores: new Map(),
+    regionStores: regions.byRegion,
   };
   let primaryProbe = 0;
   const logger = (level: string) => (message: string, extra?: Record<string, unknown>) => {
@@ -267,14 +268,7 @@ export function failoverHarness(config = testConfig()): Harness {
   harness.deps = {
     config,
     stores: h.stores,
-    regionStores: (region) => {
-      let s = h.regionStores.get(region);
-      if (!s) {
-        s = new FakeStores();
-        h.regionStores.set(region, s);
-      }
-      return s;
-    },
+    regionStores: regions.regionStores,
     homeRegion: 'eu-west-1',
     lock,
     journal: h.journal,

@@ -1,0 +1,61 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import type { Stores } from './active-config.ts';
+import { SecretsManagerStore } from './secrets-manager-store.ts';
+import { SsmParameterStore } from './ssm-parameter-store.ts';
+
+/**
+ * The deployment's extra regions (`regions` in the config): failover and failback write the active configuration
+ * there too, after the home region, so clients in those regions read it locally. Both functions wire them from
+ * here, with the same clients and the same rule for which regions are extra.
+ */
+
+/** The two AWS clients the active configuration is read and written with, in one region. */
+export interface StoreClients {
+  ssm: Pick<SSMClient, 'send'>;
+  secretsManager: Pick<SecretsManagerClient, 'send'>;
+}
+
+/** Clients of an extra region, by region name (created on first use, kept per container). */
+export type RegionalClients = (region: string) => StoreClients;
+
+export function storesOf(clients: StoreClients): Stores {
+  return {
+    parameters: new SsmParameterStore(clients.ssm),
+    secrets: new SecretsManagerStore(clients.secretsManager),
+  };
+}
+
+/** The Lambda functions' {@link RegionalClients}: SDK clients with the default credentials, one pair per region. */
+export function regionalAwsClients(): RegionalClients {
+  const clients = new Map<string, StoreClients>();
+  return (region) => {
+    let c = clients.get(region);
+    if (!c) {
+      c = { ssm: new SSMClient({ region }), secretsManager: new SecretsManagerClient({ region }) };
+      clients.set(region, c);
+    }
+    return c;
+  };
+}
+
+/** Stores of each extra region, built once per region from its clients. */
+export function regionStoresOf(regional: RegionalClients): (region: string) => Stores {
+  const stores = new Map<string, Stores>();
+  return (region) => {
+    let s = stores.get(region);
+    if (!s) {
+      s = storesOf(regional(region));
+      stores.set(region, s);
+    }
+    return s;
+  };
+}
+
+/**
+ * The regions written after the home region: the config's `regions` without the function's own region (it holds
+ * the active configuration already; writing it twice would only race with itself), in the config's order.
+ */
+export function extraRegions(regions: readonly string[], homeRegion: string | undefined): string[] {
+  return [...new Set(regions)].filter((r) => r !== homeRegion);
+}
