@@ -10,6 +10,7 @@ import { failbackDependencies, failbackEnvironment } from '#shared/failback/depe
 import { type FailbackResult, runFailback } from '#shared/failback/failback.ts';
 import { ClientCache, KafkaClientCache } from '#shared/kafka/client-factory.ts';
 import type { ClusterClient } from '#shared/kafka/cluster-client.ts';
+import { regionalAwsClients } from '#shared/store/regional-stores.ts';
 import { failbackErrors, type RefusedResponse } from './middleware.ts';
 
 // Read once per container; a bad config or a missing variable fails the cold start naming what is wrong.
@@ -22,12 +23,18 @@ const logger = new Logger({
 
 // Clients once per container; Kafka clients are built on first use and rebuilt after a failure.
 const wiring = failbackDependencies(
-  { config, table: env.table, ...(env.topicArn ? { topicArn: env.topicArn } : {}) },
+  {
+    config,
+    table: env.table,
+    ...(env.topicArn ? { topicArn: env.topicArn } : {}),
+    ...(env.region ? { homeRegion: env.region } : {}),
+  },
   {
     ssm: new SSMClient({}),
     sns: new SNSClient({}),
     secretsManager: new SecretsManagerClient({}),
     dynamodb: new DynamoDBClient({}),
+    regional: regionalAwsClients(),
     kafka: new KafkaClientCache(),
     clusterClients: new ClientCache<ClusterClient>((c) => c.close()),
   },

@@ -1,7 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SNSClient } from '@aws-sdk/client-sns';
-import type { SSMClient } from '@aws-sdk/client-ssm';
 import { Kafka, type KafkaConfig } from 'kafkajs';
 import * as z from 'zod';
 import { deploymentPaths } from '../config/paths.ts';
@@ -17,8 +15,12 @@ import { replicationPolicy } from '../kafka/replication-policy.ts';
 import { DynamoJournal } from '../store/dynamo-journal.ts';
 import { DynamoLock } from '../store/dynamo-lock.ts';
 import { Redacted } from '../store/redacted.ts';
-import { SecretsManagerStore } from '../store/secrets-manager-store.ts';
-import { SsmParameterStore } from '../store/ssm-parameter-store.ts';
+import {
+  type RegionalClients,
+  regionStoresOf,
+  type StoreClients,
+  storesOf,
+} from '../store/regional-stores.ts';
 import { AivenController } from './aiven-controller.ts';
 import type { FailbackCluster } from './cluster-ops.ts';
 import type { FailbackInvocation } from './failback.ts';
@@ -35,10 +37,10 @@ import type { FailbackDeps } from './phase-context.ts';
  * Wires failback's dependencies from long-lived clients, once per container (the handler) or per test (the
  * integration tests, with clients pointed at the harness and moto).
  */
-export interface FailbackClients {
-  ssm: Pick<SSMClient, 'send'>;
-  secretsManager: Pick<SecretsManagerClient, 'send'>;
+export interface FailbackClients extends StoreClients {
   dynamodb: Pick<DynamoDBClient, 'send'>;
+  /** Clients of an extra region (created on first use, kept per container), as failover has them. */
+  regional: RegionalClients;
   sns?: Pick<SNSClient, 'send'>;
   kafka: KafkaClientCache;
   clusterClients: ClientCache<ClusterClient>;
@@ -55,14 +57,20 @@ const environmentSchema = z.object({
     .string()
     .startsWith('arn:', 'expected the SNS topic ARN of the notifications')
     .optional(),
+  AWS_REGION: z.string().optional(),
 });
 
 /** The function's environment, read once at cold start; a missing or malformed variable fails naming it. */
-export function failbackEnvironment(env: NodeJS.ProcessEnv): { table: string; topicArn?: string } {
+export function failbackEnvironment(env: NodeJS.ProcessEnv): {
+  table: string;
+  topicArn?: string;
+  region?: string;
+} {
   const e = parseOrThrow(environmentSchema, env, 'environment');
   return {
     table: e.MM2_FAILOVER_TABLE,
     ...(e.MM2_FAILOVER_TOPIC_ARN ? { topicArn: e.MM2_FAILOVER_TOPIC_ARN } : {}),
+    ...(e.AWS_REGION ? { region: e.AWS_REGION } : {}),
   };
 }
 
@@ -71,6 +79,8 @@ export interface FailbackSettings {
   table: string;
   /** SNS topic for notifications (failover's); none: no notifications. */
   topicArn?: string;
+  /** The function's own region (`AWS_REGION`): not an extra region even if the config lists it. */
+  homeRegion?: string;
   leaseMs?: number;
 }
 
@@ -87,10 +97,7 @@ export function failbackDependencies(
 ): FailbackWiring {
   const { config } = settings;
   const paths = deploymentPaths(config.name);
-  const stores = {
-    parameters: new SsmParameterStore(clients.ssm),
-    secrets: new SecretsManagerStore(clients.secretsManager),
-  };
+  const stores = storesOf(clients);
   const clock = ports.clock ?? { now: () => Date.now() };
   const policy = replicationPolicy(config);
   const createKafka = clients.createKafka ?? ((c: KafkaConfig) => new Kafka(c));
@@ -180,6 +187,8 @@ export function failbackDependencies(
       config,
       paths,
       stores,
+      regionStores: regionStoresOf(clients.regional),
+      ...(settings.homeRegion ? { homeRegion: settings.homeRegion } : {}),
       primary: lazy('primary'),
       secondary: lazy('secondary'),
       mirror,

@@ -1,10 +1,10 @@
-import type { Notification } from '../failover/notification.ts';
+import { type Notification, regionOutcomeText } from '../failover/notification.ts';
 import type { ExecutablePhase } from './payload.ts';
 import type { FailbackState } from './state.ts';
 
 /**
  * What operators receive from failback (the same SNS topic and message shape as failover). Built from the
- * journal state only (counts, offsets, epochs), which holds no credential.
+ * journal state only (counts, offsets, epochs, per-region outcomes), which holds no credential.
  */
 export function failbackNotification(
   event: 'switched' | 'completed',
@@ -32,6 +32,16 @@ export function failbackNotification(
   for (const g of state.switch?.groups ?? []) {
     lines.push(
       `Group ${g.group}: ${g.committed} partition offset(s) committed on the primary${g.skipped ? ` (${g.skipped})` : ''}.`,
+    );
+  }
+  const regions = state.switch?.regions ?? [];
+  for (const r of regions) {
+    lines.push(`Extra region ${r.region}, epoch ${r.epoch} (stage ${r.stage}/2): ${regionOutcomeText(r)}.`);
+  }
+  const behind = [...new Set(regions.filter((r) => r.stage === 2 && !r.ok).map((r) => r.region))];
+  if (behind.length > 0) {
+    lines.push(
+      `Clients in ${behind.join(', ')} still read an earlier epoch there: copy the active parameter and secret from the home region by hand.`,
     );
   }
   if (state.restore) {

@@ -16,6 +16,10 @@ export interface FailbackDeps {
   config: DeploymentConfig;
   paths: DeploymentPaths;
   stores: Stores;
+  /** Stores of an extra region from `config.regions`: the switch writes each stage there too (best effort). */
+  regionStores(region: string): Stores;
+  /** The function's own region: skipped if the config lists it among the extra regions. */
+  homeRegion?: string;
   primary: FailbackCluster;
   secondary: FailbackCluster;
   /** The mirror controller; `manual` needs the steps confirmed so far. */

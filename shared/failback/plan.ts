@@ -1,4 +1,5 @@
 import { readActiveOnce } from '../store/active-config.ts';
+import { extraRegions } from '../store/regional-stores.ts';
 import { measureLag } from './catch-up.ts';
 import type { FailbackDeps } from './phase-context.ts';
 import { nextPhase, phasesFor } from './phases.ts';
@@ -69,6 +70,8 @@ export async function planFailback(deps: FailbackDeps, state: FailbackState | un
   }
   plan.switch = {
     order: config.failback.switchOrder,
+    // Each stage is written there too after the home region (best effort).
+    extraRegions: extraRegions(config.regions, deps.homeRegion),
     stages: [
       `epoch ${epoch ?? '?'} + 1: ${config.failback.switchOrder === 'consumers-first' ? 'consumers (offsets translated back)' : 'producers'} to the primary, the others held on the secondary`,
       `+ ${config.failback.switchStageSeconds} s, epoch + 2: everyone on the primary`,

@@ -48,6 +48,20 @@ const purgePartition = z
   })
   .strict();
 
+/** One stage's write of the active configuration to an extra region (best effort, see runSwitch). */
+const regionWrite = z
+  .object({
+    region: z.string(),
+    stage: z.int().min(1).max(2),
+    epoch: z.int().min(0),
+    ok: z.boolean(),
+    /** Why it was not written: the error's name and message (never a value that was to be written). */
+    error: z.string().optional(),
+    at: z.iso.datetime(),
+  })
+  .strict();
+export type RegionWrite = z.output<typeof regionWrite>;
+
 const progressSample = z.object({ at: z.iso.datetime(), remaining: z.int().min(0) }).strict();
 
 const groupResult = z
@@ -114,6 +128,8 @@ export const failbackStateSchema = z
         /** The reverse mirror's last copied offsets at the cut, to count what it copied after. */
         reverseAtCut: z.record(z.string(), z.int().min(-1)).optional(),
         groups: z.array(groupResult),
+        /** Each stage's outcome per extra region; a region with an outcome for a stage is not written again. */
+        regions: z.array(regionWrite).default([]),
       })
       .strict()
       .optional(),

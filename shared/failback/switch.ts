@@ -1,21 +1,23 @@
 import type { ActiveConfig, ClientRole } from '../config/contract.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
 import { topicMapping } from '../config/topic-mapping.ts';
-import { RefusedError } from '../errors.ts';
+import { describeError, RefusedError } from '../errors.ts';
 import {
   commitGroupOffsets,
   type GroupOffsetOutcome,
   planGroupOffsets,
 } from '../failover/offset-translation.ts';
 import {
+  type ActiveWriteCredentials,
   type ClusterDefinition,
   readActiveOnce,
   readClusterDefinition,
   writeActive,
 } from '../store/active-config.ts';
+import { extraRegions } from '../store/regional-stores.ts';
 import type { PhaseContext, PhaseOutcome } from './phase-context.ts';
 import { lastReplicatedPositions, offsetSyncsLocations } from './salvage.ts';
-import { tpKey } from './state.ts';
+import { type FailbackState, type RegionWrite, tpKey } from './state.ts';
 
 /**
  * Switch: clients back to the primary in two fenced stages (each epoch + 1, written secret → parameter → plain
@@ -28,6 +30,11 @@ import { tpKey } from './state.ts';
  *
  * The moment producers move is the cut: the primary's log ends then are journaled, and the forward mirror
  * restarts there (restore), so it copies what clients write to the primary and not what the reverse mirror wrote.
+ *
+ * After each stage's home-region write, the same epoch (holdback included) goes to each extra region of the
+ * config, like failover does: best effort, since a region that cannot be written must not undo or hold up the
+ * switch the home region already made; its outcome is journaled per stage (a resumed invocation skips a region
+ * that has one) and reported in the phase summary and the notification.
  */
 export async function runSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
   const { deps, state } = ctx;
@@ -36,8 +43,9 @@ export async function runSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
     config.failback.switchOrder === 'consumers-first'
       ? ['consumers', 'producers']
       : ['producers', 'consumers'];
-  state.switch ??= { stagesWritten: 0, epochs: [], groups: [] };
+  state.switch ??= { stagesWritten: 0, epochs: [], groups: [], regions: [] };
   const sw = state.switch;
+  const regions = extraRegions(config.regions, deps.homeRegion);
   const [primaryDef, secondaryDef] = await Promise.all([
     readClusterDefinition(
       stores,
@@ -56,9 +64,16 @@ export async function runSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
   for (let stage = sw.stagesWritten + 1; stage <= 2; stage += 1) {
     const epoch = state.startEpoch + stage;
     const role = order[stage - 1] as ClientRole;
+    const credentials: ActiveWriteCredentials = {
+      active: primaryDef.credentials,
+      ...(stage === 1 ? { holdback: secondaryDef.credentials } : {}),
+    };
     const active = await readActiveOnce(stores, paths);
     const written =
       active.kind === 'consistent' && active.config.epoch >= epoch && active.config.cluster === 'primary';
+    // What this stage wrote in the home region, for the extra regions: written now, or read back when an earlier
+    // invocation wrote it and stopped before every extra region had its outcome.
+    let stageConfig = written && active.config.epoch === epoch ? active.config : undefined;
     if (!written) {
       if (active.kind === 'consistent' && active.config.epoch !== epoch - 1) {
         throw new RefusedError('failback switch', [
@@ -99,12 +114,11 @@ export async function runSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
         switchedAt: new Date(deps.clock.now()).toISOString(),
         holdback: stage === 1 ? { role: order[1] as ClientRole, secondary: secondaryDef } : undefined,
       });
-      await writeActive(stores, paths, next, {
-        active: primaryDef.credentials,
-        ...(stage === 1 ? { holdback: secondaryDef.credentials } : {}),
-      });
+      await writeActive(stores, paths, next, credentials);
+      stageConfig = next;
       deps.logger.info('failback switch: stage written', { stage, epoch, moved: role });
     }
+    await writeExtraRegions(ctx, sw, regions, { stage, epoch }, stageConfig, credentials);
     sw.stagesWritten = stage;
     sw.epochs = [...new Set([...sw.epochs, epoch])];
     if (stage === 1) sw.firstStageAt ??= new Date(deps.clock.now()).toISOString();
@@ -117,8 +131,54 @@ export async function runSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
       epochs: sw.epochs,
       groups: sw.groups,
       producerCut: sw.producerCut,
+      regions: sw.regions.map(({ region, stage, epoch, ok, error }) => ({
+        region,
+        stage,
+        epoch,
+        ok,
+        ...(error === undefined ? {} : { error }),
+      })),
     },
   };
+}
+
+/**
+ * One stage's epoch into each extra region that has no outcome for this stage yet, journaling each outcome as it
+ * comes. `next` is undefined when the home region no longer holds this stage's epoch (someone switched since):
+ * there is then nothing of this stage to copy, and the region says so.
+ */
+async function writeExtraRegions(
+  ctx: PhaseContext,
+  sw: NonNullable<FailbackState['switch']>,
+  regions: readonly string[],
+  step: { stage: number; epoch: number },
+  next: ActiveConfig | undefined,
+  credentials: ActiveWriteCredentials,
+): Promise<void> {
+  const { deps } = ctx;
+  for (const region of regions) {
+    if (sw.regions.some((r) => r.region === region && r.stage === step.stage)) continue;
+    let outcome: Pick<RegionWrite, 'ok' | 'error'>;
+    if (next === undefined) {
+      outcome = { ok: false, error: `the home region no longer holds epoch ${step.epoch}; nothing to copy` };
+    } else {
+      try {
+        await writeActive(deps.regionStores(region), deps.paths, next, credentials);
+        outcome = { ok: true };
+        deps.logger.info('failback switch: extra region written', { region, ...step });
+      } catch (e: unknown) {
+        outcome = { ok: false, error: describeError(e) };
+        deps.logger.warn('failback switch could not write an extra region', {
+          region,
+          ...step,
+          error: outcome.error,
+        });
+      }
+    }
+    const at = new Date(deps.clock.now()).toISOString();
+    sw.regions = [...sw.regions, { region, ...step, ...outcome, at }];
+    await ctx.save();
+  }
 }
 
 export function activeConfigFor(

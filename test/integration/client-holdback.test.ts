@@ -11,19 +11,21 @@ import { uniqueName } from '#harness/unique-name.ts';
 import { waitFor } from '#harness/wait-for.ts';
 import { FollowingProducer } from '#shared/client/index.ts';
 import { deploymentPaths } from '#shared/config/paths.ts';
-import { type DeploymentConfig, deploymentConfigSchema } from '#shared/config/schema.ts';
 import { topicMapping } from '#shared/config/topic-mapping.ts';
 import { failbackDependencies } from '#shared/failback/dependencies.ts';
-import type { PhaseContext } from '#shared/failback/phase-context.ts';
-import { failbackStateSchema } from '#shared/failback/state.ts';
 import { runSwitch } from '#shared/failback/switch.ts';
 import { ClientCache, KafkaClientCache } from '#shared/kafka/client-factory.ts';
 import type { ClusterClient } from '#shared/kafka/cluster-client.ts';
-import { readActiveOnce, readClusterDefinition, writeActive } from '#shared/store/active-config.ts';
-import { Redacted } from '#shared/store/redacted.ts';
+import { readActiveOnce } from '#shared/store/active-config.ts';
 import { SecretsManagerStore } from '#shared/store/secrets-manager-store.ts';
 import { SsmParameterStore } from '#shared/store/ssm-parameter-store.ts';
-import { type Application, harnessMtlsCredentials, startApplication } from './client-app.ts';
+import { type Application, startApplication } from './client-app.ts';
+import {
+  mtlsDeployment,
+  switchPhaseContext,
+  writeFailedOver,
+  writeOperatorClusters,
+} from './failback-switch-fixture.ts';
 
 // Failback's switch with the default order (consumers first), against an application built with the client
 // library: real Kafka over mTLS, MirrorMaker 2 both ways, moto. The shared harness runs MM2 with the default
@@ -73,14 +75,7 @@ describe('staged failback switch with a library producer and consumer (real Kafk
     // its topic local on both clusters and mirrored each way, and failover's epoch 1 on the secondary.
     const topic = uniqueName('orders');
     const group = uniqueName('billing');
-    const config: DeploymentConfig = deploymentConfigSchema.parse({
-      name: uniqueName('holdback').slice(0, 40),
-      mode: 'active-active',
-      replicationPolicy: 'default',
-      clusters: {
-        primary: { alias: info.clusters.primary.alias, auth: 'mtls', expectedBrokers: 1 },
-        secondary: { alias: info.clusters.secondary.alias, auth: 'mtls', expectedBrokers: 1 },
-      },
+    const config = mtlsDeployment(info, 'holdback', {
       topics: [topic],
       consumerGroups: [group],
       mirror: {
@@ -93,18 +88,7 @@ describe('staged failback switch with a library producer and consumer (real Kafk
       failback: { switchStageSeconds: 30 },
     });
     const paths = deploymentPaths(config.name);
-    const creds = harnessMtlsCredentials(info);
-    for (const role of ['primary', 'secondary'] as const) {
-      await stores.parameters.put(
-        paths.clusterParameter(role),
-        JSON.stringify({
-          alias: info.clusters[role].alias,
-          bootstrapServers: info.clusters[role].tlsBootstrapServers,
-          securityProtocol: 'SSL',
-        }),
-      );
-      await stores.secrets.put(paths.clusterSecret(role), new Redacted(JSON.stringify(creds.reveal())));
-    }
+    await writeOperatorClusters(stores, paths, info);
     await Promise.all(
       [primaryAdmin, secondaryAdmin].map((a) =>
         a.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true }),
@@ -119,23 +103,7 @@ describe('staged failback switch with a library producer and consumer (real Kafk
       remote(secondaryAdmin, topicMapping(config, 'secondary')[topic]?.subscribe[1] ?? ''),
       remote(primaryAdmin, topicMapping(config, 'primary')[topic]?.subscribe[1] ?? ''),
     ]);
-    const secondary = await readClusterDefinition(stores, paths, 'secondary');
-    await writeActive(
-      stores,
-      paths,
-      {
-        epoch: 1,
-        cluster: 'secondary',
-        alias: config.clusters.secondary.alias,
-        bootstrapServers: secondary.parameter.bootstrapServers,
-        securityProtocol: 'SSL',
-        credentialsSecret: paths.activeCredentialsSecret,
-        topics: topicMapping(config, 'secondary'),
-        switchedAt: new Date().toISOString(),
-        reason: 'integration test: failover to the secondary',
-      },
-      secondary.credentials,
-    );
+    await writeFailedOver(stores, stores, paths, config);
     const app = await startApplication({ name: config.name, topic, stores, groupId: group });
     const wiring = failbackDependencies(
       { config, table: uniqueName('unused') },
@@ -143,6 +111,7 @@ describe('staged failback switch with a library producer and consumer (real Kafk
         ssm,
         secretsManager,
         dynamodb: new DynamoDBClient(awsConfig),
+        regional: () => ({ ssm, secretsManager }),
         kafka: kafkaCache,
         clusterClients,
       },
@@ -158,27 +127,13 @@ describe('staged failback switch with a library producer and consumer (real Kafk
       });
 
       // Act: failback's switch phase, as runFailback would call it once catch-up is done.
-      const state = failbackStateSchema.parse({
+      const ctx = switchPhaseContext(wiring.deps, {
         runId: '0000000001-holdback',
-        mode: 'active-active',
-        startedAt: new Date().toISOString(),
-        requestedBy: 'test',
-        reason: 'integration test: failback',
-        startEpoch: 1,
-        completed: ['prepare', 'catch-up'],
-      });
-      const ctx: PhaseContext = {
-        deps: wiring.deps,
-        request: { action: 'failback', confirm: false, requestedBy: 'test', reason: 'failback' },
-        state,
-        mirror: wiring.deps.mirror(new Set()),
-        save: async () => {},
-        remainingMs: () => 600_000,
         // Between the stages: wait until the application has settled into stage 1 and look at it.
         pause: async () => {
           stage1 = await observeStage1(app, late);
         },
-      };
+      });
       const outcome = await runSwitch(ctx);
       await waitFor(
         () =>

@@ -145,7 +145,14 @@ describe('failback, active-active with the default policy, on the harness', () =
     await initialiseActiveConfig({ requestedBy: 'test' }, { config, stores });
     wiring = failbackDependencies(
       { config, table },
-      { ssm, secretsManager: sm, dynamodb: ddb, kafka: kafkaCache, clusterClients },
+      {
+        ssm,
+        secretsManager: sm,
+        dynamodb: ddb,
+        regional: () => ({ ssm, secretsManager: sm }),
+        kafka: kafkaCache,
+        clusterClients,
+      },
       { logger: quiet },
     );
     const sns = new SNSClient(awsConfig);

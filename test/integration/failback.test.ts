@@ -188,7 +188,14 @@ describe('failback, active-passive with IdentityReplicationPolicy, on the harnes
     await initialiseActiveConfig({ requestedBy: 'test' }, { config, stores });
     wiring = failbackDependencies(
       { config, table },
-      { ssm: aws.ssm, secretsManager: aws.sm, dynamodb: aws.ddb, kafka: kafkaCache, clusterClients },
+      {
+        ssm: aws.ssm,
+        secretsManager: aws.sm,
+        dynamodb: aws.ddb,
+        regional: () => ({ ssm: aws.ssm as SSMClient, secretsManager: aws.sm as SecretsManagerClient }),
+        kafka: kafkaCache,
+        clusterClients,
+      },
       { logger: quiet },
     );
   }, 600_000);
@@ -429,6 +436,7 @@ describe('failback, active-passive with IdentityReplicationPolicy, on the harnes
         ssm: aws.ssm as SSMClient,
         secretsManager: aws.sm as SecretsManagerClient,
         dynamodb: aws.ddb as DynamoDBClient,
+        regional: () => ({ ssm: aws.ssm as SSMClient, secretsManager: aws.sm as SecretsManagerClient }),
         kafka: kafkaCache,
         clusterClients,
       },

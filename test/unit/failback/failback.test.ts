@@ -1,15 +1,16 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { activeConfigSchema, activeCredentialsSchema } from '#shared/config/contract.ts';
-import { deploymentPaths } from '#shared/config/paths.ts';
+import { type DeploymentPaths, deploymentPaths } from '#shared/config/paths.ts';
 import { type DeploymentConfig, deploymentConfigSchema } from '#shared/config/schema.ts';
 import { LockHeldError, RefusedError, ValidationError } from '#shared/errors.ts';
 import { type FailbackInvocation, type FailbackResult, runFailback } from '#shared/failback/failback.ts';
 import { failbackJournal } from '#shared/failback/journal.ts';
 import type { FailbackDeps } from '#shared/failback/phase-context.ts';
 import { PROVENANCE } from '#shared/failback/salvage.ts';
+import type { Notification } from '#shared/failover/notification.ts';
 import { writeActive } from '#shared/store/active-config.ts';
 import { Redacted } from '#shared/store/redacted.ts';
-import { FakeStores } from '../../fakes/stores.ts';
+import { FakeRegions, FakeStores } from '../../fakes/stores.ts';
 import { MemoryCluster, MemoryLock, MemoryMirror, MemoryRunJournal } from './fakes.ts';
 
 const quiet = { info: () => {}, warn: () => {} };
@@ -35,6 +36,8 @@ function configOf(overrides: Record<string, unknown> = {}): DeploymentConfig {
 interface World {
   config: DeploymentConfig;
   stores: FakeStores;
+  /** The extra regions' stores (`config.regions`; the home region is eu-west-1). */
+  regions: FakeRegions;
   primary: MemoryCluster;
   secondary: MemoryCluster;
   mirror: MemoryMirror;
@@ -76,10 +79,81 @@ async function world(config = configOf()): Promise<World> {
     new Redacted({}),
   );
   stores.writes.length = 0;
+  const { activeWrites, activeSecrets } = watchActive(stores, paths);
+  const regions = new FakeRegions();
+  const primary = new MemoryCluster('primary');
+  const secondary = new MemoryCluster('secondary');
+  primary.createTopic('orders', 2);
+  const mirror = new MemoryMirror(primary, secondary, config.topics);
+  primary.write('orders', 0, ['a0', 'a1', 'a2']);
+  primary.write('orders', 1, ['a3', 'a4']);
+  mirror.poll();
+  mirror.forward = 'stopped'; // paused before the crash: what follows never replicates
+  primary.write('orders', 0, ['b0', 'b1']);
+  primary.write('orders', 1, ['b2']);
+  secondary.write('orders', 0, ['c0']);
+  secondary.write('orders', 1, ['c1', 'c2']);
+  const now = { t: Date.parse('2026-11-21T10:00:00Z') };
+  const journal = new MemoryRunJournal();
+  const lock = new MemoryLock();
+  const deps: FailbackDeps = {
+    config,
+    paths,
+    stores,
+    regionStores: regions.regionStores,
+    homeRegion: 'eu-west-1',
+    primary,
+    secondary,
+    mirror: () => mirror,
+    clock: { now: () => now.t },
+    sleep: async (ms) => {
+      now.t += ms;
+      mirror.poll();
+    },
+    logger: quiet,
+  };
+  const invocation = (holder: string, budgetMs: number): FailbackInvocation => ({
+    journal: failbackJournal(journal),
+    lock,
+    holder,
+    deadlineAt: now.t + budgetMs,
+  });
+  return {
+    config,
+    stores,
+    regions,
+    primary,
+    secondary,
+    mirror,
+    journal,
+    lock,
+    deps,
+    activeWrites,
+    activeSecrets,
+    now,
+    invoke: (payload, holder = 'req-1', budgetMs = 600_000) =>
+      runFailback(
+        { action: 'failback', requestedBy: 'alice', reason: 'primary repaired', ...payload },
+        deps,
+        invocation(holder, budgetMs),
+      ),
+  };
+}
+
+/**
+ * Record what each write of the active parameter and secret to `stores` says: epoch, cluster and the holdback's
+ * role and cluster (parameter) or cluster (secret).
+ */
+function watchActive(
+  stores: FakeStores,
+  paths: DeploymentPaths,
+): Pick<World, 'activeWrites' | 'activeSecrets'> & { parameterValues: string[] } {
   const activeWrites: World['activeWrites'] = [];
+  const parameterValues: string[] = [];
   const put = stores.parameters.put;
   stores.parameters.put = async (name, value, options) => {
     if (name === paths.activeParameter) {
+      parameterValues.push(value);
       const a = activeConfigSchema.parse(JSON.parse(value));
       activeWrites.push({
         epoch: a.epoch,
@@ -102,60 +176,28 @@ async function world(config = configOf()): Promise<World> {
     }
     return putSecret(name, value);
   };
-  const primary = new MemoryCluster('primary');
-  const secondary = new MemoryCluster('secondary');
-  primary.createTopic('orders', 2);
-  const mirror = new MemoryMirror(primary, secondary, config.topics);
-  primary.write('orders', 0, ['a0', 'a1', 'a2']);
-  primary.write('orders', 1, ['a3', 'a4']);
-  mirror.poll();
-  mirror.forward = 'stopped'; // paused before the crash: what follows never replicates
-  primary.write('orders', 0, ['b0', 'b1']);
-  primary.write('orders', 1, ['b2']);
-  secondary.write('orders', 0, ['c0']);
-  secondary.write('orders', 1, ['c1', 'c2']);
-  const now = { t: Date.parse('2026-11-21T10:00:00Z') };
-  const journal = new MemoryRunJournal();
-  const lock = new MemoryLock();
-  const deps: FailbackDeps = {
-    config,
-    paths,
-    stores,
-    primary,
-    secondary,
-    mirror: () => mirror,
-    clock: { now: () => now.t },
-    sleep: async (ms) => {
-      now.t += ms;
-      mirror.poll();
-    },
-    logger: quiet,
-  };
-  const invocation = (holder: string, budgetMs: number): FailbackInvocation => ({
-    journal: failbackJournal(journal),
-    lock,
-    holder,
-    deadlineAt: now.t + budgetMs,
-  });
-  return {
-    config,
-    stores,
-    primary,
-    secondary,
-    mirror,
-    journal,
-    lock,
-    deps,
-    activeWrites,
-    activeSecrets,
-    now,
-    invoke: (payload, holder = 'req-1', budgetMs = 600_000) =>
-      runFailback(
-        { action: 'failback', requestedBy: 'alice', reason: 'primary repaired', ...payload },
-        deps,
-        invocation(holder, budgetMs),
-      ),
-  };
+  return { activeWrites, activeSecrets, parameterValues };
+}
+
+/** What the two stages of the default order (consumers first) write, as {@link watchActive} records it. */
+const consumersFirst = {
+  parameters: [
+    { epoch: 2, cluster: 'primary', holdback: 'producers@secondary' },
+    { epoch: 3, cluster: 'primary' },
+  ],
+  secrets: [
+    { epoch: 2, cluster: 'primary', holdback: 'secondary' },
+    { epoch: 3, cluster: 'primary' },
+  ],
+};
+
+/** The writes of one stage, in the fencing order: secret, parameter, plain parameter. */
+function stageWrites(paths: DeploymentPaths): string[] {
+  return [
+    `secret ${paths.activeCredentialsSecret}`,
+    `parameter ${paths.activeParameter}`,
+    `parameter ${paths.activeBootstrapParameter}`,
+  ];
 }
 
 async function untilDone(w: World): Promise<FailbackResult[]> {
@@ -200,24 +242,11 @@ describe('runFailback (active-passive, identity policy)', () => {
         { topic: 'orders', partition: 1, offset: 7 },
       ])}`,
     ]);
-    expect(w.activeWrites).toEqual([
-      { epoch: 2, cluster: 'primary', holdback: 'producers@secondary' },
-      { epoch: 3, cluster: 'primary' },
-    ]);
+    expect(w.activeWrites).toEqual(consumersFirst.parameters);
     // The held-back producers' credentials travel in the active secret of the same epoch, and only at stage 1.
-    expect(w.activeSecrets).toEqual([
-      { epoch: 2, cluster: 'primary', holdback: 'secondary' },
-      { epoch: 3, cluster: 'primary' },
-    ]);
-    const activeParam = deploymentPaths('orders-dr').activeParameter;
-    expect(w.stores.writes.filter((x) => x.includes('active'))).toEqual([
-      'secret mm2-failover/orders-dr/active-credentials',
-      `parameter ${activeParam}`,
-      `parameter ${activeParam}/bootstrap-servers`,
-      'secret mm2-failover/orders-dr/active-credentials',
-      `parameter ${activeParam}`,
-      `parameter ${activeParam}/bootstrap-servers`,
-    ]);
+    expect(w.activeSecrets).toEqual(consumersFirst.secrets);
+    const stage = stageWrites(deploymentPaths('orders-dr'));
+    expect(w.stores.writes.filter((x) => x.includes('active'))).toEqual([...stage, ...stage]);
     expect(w.journal.entries[0]?.status).toBe('completed');
     expect(w.lock.holder).toBeUndefined();
   });
@@ -548,6 +577,155 @@ describe('runFailback (active-passive, identity policy)', () => {
     expect(w.stores.writes).toEqual([]);
     expect(w.mirror.calls).toEqual([]);
     expect(w.secondary.topics.has(QUARANTINE)).toBe(false);
+  });
+});
+
+describe('runFailback switch in the extra regions', () => {
+  const paths = deploymentPaths('orders-dr');
+  const regionsOf = (regions: string[]) =>
+    configOf({ regions, failback: { stableSeconds: 0, switchStageSeconds: 0, catchUpMaxLagRecords: 0 } });
+  type SwitchSummary = { regions: Array<Record<string, unknown>> };
+  const switchSummary = (results: FailbackResult[]): SwitchSummary | undefined =>
+    results.flatMap((r) => r.ran).find((r) => r.phase === 'switch')?.summary as SwitchSummary | undefined;
+
+  it('writes both stages to each extra region as in the home region, holdback included, and not the home region again', async () => {
+    // Arrange: eu-west-1 is the function's own region.
+    const w = await world(regionsOf(['eu-central-1', 'eu-west-1']));
+    const region = w.regions.of('eu-central-1');
+    const written = watchActive(region, paths);
+
+    // Act
+    const planned = await w.invoke({ phase: 'plan' });
+    const results = await untilDone(w);
+
+    // Assert
+    expect(planned.plan).toMatchObject({ switch: { extraRegions: ['eu-central-1'] } });
+    expect(written.activeWrites).toEqual(consumersFirst.parameters);
+    expect(written.activeSecrets).toEqual(consumersFirst.secrets);
+    expect(region.writes).toEqual([...stageWrites(paths), ...stageWrites(paths)]);
+    for (const name of [paths.activeParameter, paths.activeBootstrapParameter]) {
+      expect(region.params.get(name)?.value).toBe(w.stores.params.get(name)?.value);
+    }
+    expect(region.secretJson(paths.activeCredentialsSecret)).toEqual(
+      w.stores.secretJson(paths.activeCredentialsSecret),
+    );
+    expect(w.regions.byRegion.has('eu-west-1')).toBe(false);
+    expect(switchSummary(results)?.regions).toEqual([
+      { region: 'eu-central-1', stage: 1, epoch: 2, ok: true },
+      { region: 'eu-central-1', stage: 2, epoch: 3, ok: true },
+    ]);
+  });
+
+  it('reports a region it cannot write, in the summary, the log and the notification, and still switches everyone back', async () => {
+    // Arrange
+    const w = await world(regionsOf(['us-east-1', 'eu-central-1']));
+    w.regions.of('us-east-1').failWith = Object.assign(new Error('connect ETIMEDOUT 52.94.0.1:443'), {
+      name: 'TimeoutError',
+    });
+    await w.stores.secrets.put(
+      paths.clusterSecret('primary'),
+      new Redacted('{"username":"svc","password":"hunter2-secret"}'),
+    );
+    const published: Notification[] = [];
+    w.deps.notifier = {
+      publish: async (n) => {
+        published.push(n);
+        return {};
+      },
+    };
+    const logs: unknown[] = [];
+    w.deps.logger = {
+      info: (...a: unknown[]) => logs.push(a),
+      warn: (...a: unknown[]) => logs.push(['warn', ...a]),
+    } as FailbackDeps['logger'];
+
+    // Act
+    const results = await untilDone(w);
+
+    // Assert
+    expect(results[results.length - 1]?.status).toBe('completed');
+    expect(w.activeWrites.map((a) => a.epoch)).toEqual([2, 3]);
+    expect(w.regions.of('eu-central-1').params.get(paths.activeParameter)?.value).toBe(
+      w.stores.params.get(paths.activeParameter)?.value,
+    );
+    const error = 'TimeoutError: connect ETIMEDOUT 52.94.0.1:443';
+    expect(switchSummary(results)?.regions).toEqual([
+      { region: 'us-east-1', stage: 1, epoch: 2, ok: false, error },
+      { region: 'eu-central-1', stage: 1, epoch: 2, ok: true },
+      { region: 'us-east-1', stage: 2, epoch: 3, ok: false, error },
+      { region: 'eu-central-1', stage: 2, epoch: 3, ok: true },
+    ]);
+    const switched = published.find((n) => n.attributes.event === 'failback-switched')?.text ?? '';
+    expect(switched).toContain(`Extra region us-east-1, epoch 2 (stage 1/2): NOT written (${error}).`);
+    expect(switched).toContain(`Extra region us-east-1, epoch 3 (stage 2/2): NOT written (${error}).`);
+    expect(switched).toContain('Extra region eu-central-1, epoch 3 (stage 2/2): written.');
+    expect(switched).toContain('Clients in us-east-1 still read an earlier epoch there');
+    expect(logs).toContainEqual([
+      'warn',
+      'failback switch could not write an extra region',
+      { region: 'us-east-1', stage: 1, epoch: 2, error },
+    ]);
+    expect(JSON.stringify([published, logs, results])).not.toContain('hunter2');
+  });
+
+  it('does not write a region again for a stage a resumed invocation finds journaled', async () => {
+    // Arrange: the invocation loses its lease right after stage 1 reached the extra region and was journaled.
+    const w = await world(regionsOf(['eu-central-1']));
+    const region = watchActive(w.regions.of('eu-central-1'), paths);
+    const recordStep = w.journal.recordStep.bind(w.journal);
+    let lost = false;
+    w.journal.recordStep = async (runId, step, result) => {
+      const sw = (result as { switch?: { stagesWritten: number } }).switch;
+      if (!lost && sw?.stagesWritten === 1) {
+        lost = true;
+        throw new Error('lease lost');
+      }
+      return recordStep(runId, step, result);
+    };
+    await w.invoke({});
+    await w.invoke({ phase: 'purge', confirm: true }, 'req-2');
+
+    // Act
+    await expect(w.invoke({}, 'req-3')).rejects.toThrow('lease lost');
+    const resumed = await w.invoke({}, 'req-4');
+
+    // Assert
+    expect(resumed.status).toBe('completed');
+    expect(region.activeWrites).toEqual(consumersFirst.parameters);
+    expect(w.activeWrites.map((a) => a.epoch)).toEqual([2, 3]);
+    expect(switchSummary([resumed])?.regions).toEqual([
+      { region: 'eu-central-1', stage: 1, epoch: 2, ok: true },
+      { region: 'eu-central-1', stage: 2, epoch: 3, ok: true },
+    ]);
+  });
+
+  it("copies the home region's stage to a region when the invocation that wrote it died before the region", async () => {
+    // Arrange: the invocation dies right after stage 1's home-region write.
+    const w = await world(regionsOf(['eu-central-1']));
+    const region = watchActive(w.regions.of('eu-central-1'), paths);
+    let died = false;
+    w.deps.logger = {
+      info: (message: string) => {
+        if (!died && message === 'failback switch: stage written') {
+          died = true;
+          throw new Error('invocation died');
+        }
+      },
+      warn: () => {},
+    } as FailbackDeps['logger'];
+    await w.invoke({});
+    await w.invoke({ phase: 'purge', confirm: true }, 'req-2');
+    await expect(w.invoke({}, 'req-3')).rejects.toThrow('invocation died');
+    const homeStage1 = w.stores.params.get(paths.activeParameter)?.value;
+
+    // Act
+    const resumed = await w.invoke({}, 'req-4');
+
+    // Assert
+    expect(resumed.status).toBe('completed');
+    expect(w.activeWrites.map((a) => a.epoch)).toEqual([2, 3]);
+    expect(region.parameterValues[0]).toBe(homeStage1);
+    expect(region.activeSecrets).toEqual(consumersFirst.secrets);
   });
 });
 
