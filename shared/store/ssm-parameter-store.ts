@@ -57,5 +57,8 @@ export function mapAwsError(e: unknown, resource: string): Error {
   }
   const throttled =
     name === 'ThrottlingException' || name === 'TooManyUpdates' || name === 'ThrottledException';
-  return new Mm2FailoverError(`AWS call on ${resource} failed: ${name}`, { cause: e, retriable: throttled });
+  // A network failure (an unreachable region or endpoint) is a plain Error; its system code says what happened.
+  const code = (e as { code?: unknown } | undefined)?.code;
+  const why = typeof code === 'string' && code !== name ? `${name} (${code})` : name;
+  return new Mm2FailoverError(`AWS call on ${resource} failed: ${why}`, { cause: e, retriable: throttled });
 }

@@ -62,6 +62,15 @@ describe('SsmParameterStore', () => {
     expect(err).toBeInstanceOf(Mm2FailoverError);
     expect((err as Mm2FailoverError).retriable).toBe(true);
   });
+
+  it('names the system code of a network failure, so an unreachable region says why it failed', async () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
+    ssm.on(PutParameterCommand).rejects(refused);
+
+    const err = await new SsmParameterStore(new SSMClient({})).put('/p', 'x').catch((e: unknown) => e);
+
+    expect((err as Error).message).toBe('AWS call on parameter /p failed: Error (ECONNREFUSED)');
+  });
 });
 
 describe('SecretsManagerStore', () => {
