@@ -237,32 +237,40 @@ describe('IAM of the stack', () => {
     expect(writes('Status')).toEqual([]);
   });
 
-  it('writes the active parameters and secret in each extra region, and only there', () => {
-    const regional = grants(s.template, 'Failover').filter((g) => g.resource.includes(':eu-central-1:'));
-    expect(regional).toEqual(
-      expect.arrayContaining([
-        {
-          action: 'ssm:PutParameter',
-          resource: expect.stringMatching(new RegExp(`parameter${paths.activeParameter}$`)),
-        },
-        {
-          action: 'ssm:PutParameter',
-          resource: expect.stringMatching(new RegExp(`parameter${paths.activeBootstrapParameter}$`)),
-        },
-        {
-          action: 'secretsmanager:CreateSecret',
-          resource: expect.stringMatching(new RegExp(`secret:${paths.activeCredentialsSecret}-\\?{6}$`)),
-        },
-      ]),
-    );
-    for (const g of regional) {
-      expect(g.resource).toMatch(
-        new RegExp(
-          `(parameter${paths.activeParameter}(/bootstrap-servers)?|secret:${paths.activeCredentialsSecret}-\\?{6})$`,
-        ),
+  it('lets failover and failback (both switch) write the active parameters and secret in each extra region, and only there', () => {
+    for (const name of ['Failover', 'Failback']) {
+      const regional = grants(s.template, name).filter((g) => g.resource.includes(':eu-central-1:'));
+      expect(regional).toEqual(
+        expect.arrayContaining([
+          {
+            action: 'ssm:PutParameter',
+            resource: expect.stringMatching(new RegExp(`parameter${paths.activeParameter}$`)),
+          },
+          {
+            action: 'ssm:PutParameter',
+            resource: expect.stringMatching(new RegExp(`parameter${paths.activeBootstrapParameter}$`)),
+          },
+          {
+            action: 'secretsmanager:PutSecretValue',
+            resource: expect.stringMatching(new RegExp(`secret:${paths.activeCredentialsSecret}-\\?{6}$`)),
+          },
+          {
+            action: 'secretsmanager:CreateSecret',
+            resource: expect.stringMatching(new RegExp(`secret:${paths.activeCredentialsSecret}-\\?{6}$`)),
+          },
+        ]),
       );
+      for (const g of regional) {
+        expect(g.resource).toMatch(
+          new RegExp(
+            `(parameter${paths.activeParameter}(/bootstrap-servers)?|secret:${paths.activeCredentialsSecret}-\\?{6})$`,
+          ),
+        );
+      }
     }
-    expect(grants(s.template, 'Probe').filter((g) => g.resource.includes(':eu-central-1:'))).toEqual([]);
+    for (const name of ['Probe', 'Status']) {
+      expect(grants(s.template, name).filter((g) => g.resource.includes(':eu-central-1:'))).toEqual([]);
+    }
   });
 
   it('keeps cluster credentials from the status function, and the table, topic and active config from the probe', () => {
