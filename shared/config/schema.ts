@@ -143,6 +143,13 @@ const failbackSchema = z
      * configuration refresh (5 s in the client library, up to 300 s with the Lambda extension's cache).
      */
     switchStageSeconds: z.int().min(0).max(900).default(30),
+    /**
+     * Before consumers move back, how long to wait for members of `consumerGroups` to leave their groups on the
+     * primary (offsets are translated back only for a group without members there). A consumer that was on the
+     * primary when it died stays a member of the restarted coordinator's group until its session times out
+     * (kafkajs: 30 s). After the wait the switch goes on and reports the group as not translated.
+     */
+    groupIdleWaitSeconds: z.int().min(0).max(600).default(60),
   })
   .strict();
 

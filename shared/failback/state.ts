@@ -128,6 +128,8 @@ export const failbackStateSchema = z
         /** The reverse mirror's last copied offsets at the cut, to count what it copied after. */
         reverseAtCut: z.record(z.string(), z.int().min(-1)).optional(),
         groups: z.array(groupResult),
+        /** When the switch first found members of the consumer groups on the primary and began waiting. */
+        groupsWaitSince: z.iso.datetime().optional(),
         /** Each stage's outcome per extra region; a region with an outcome for a stage is not written again. */
         regions: z.array(regionWrite).default([]),
       })

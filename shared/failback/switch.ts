@@ -15,6 +15,7 @@ import {
   writeActive,
 } from '../store/active-config.ts';
 import { extraRegions } from '../store/regional-stores.ts';
+import { awaitGroupsIdle } from './groups-idle.ts';
 import type { PhaseContext, PhaseOutcome } from './phase-context.ts';
 import { lastReplicatedPositions, offsetSyncsLocations } from './salvage.ts';
 import { type FailbackState, type RegionWrite, tpKey } from './state.ts';
@@ -93,7 +94,20 @@ export async function runSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
           await ctx.pause(waitMs);
         }
       }
-      if (role === 'consumers') sw.groups = summarise(await translateGroupsBack(ctx));
+      if (role === 'consumers') {
+        const idle = await awaitGroupsIdle(ctx, sw);
+        if (idle.kind === 'deadline') {
+          return {
+            kind: 'deadline',
+            summary: {
+              stagesWritten: sw.stagesWritten,
+              waitingForGroups: idle.busy,
+              giveUpInSeconds: idle.secondsLeft,
+            },
+          };
+        }
+        sw.groups = summarise(await translateGroupsBack(ctx));
+      }
       if (role === 'producers') {
         sw.producerCut = Object.fromEntries(
           (await deps.primary.offsets(config.topics)).map((o) => [tpKey(o.topic, o.partition), o.high]),

@@ -580,6 +580,95 @@ describe('runFailback (active-passive, identity policy)', () => {
   });
 });
 
+describe('runFailback switch: consumer groups still registered on the primary', () => {
+  const checkpoints = [
+    { group: 'billing', topic: 'orders', partition: 0, upstreamOffset: 4n, downstreamOffset: 9n },
+    { group: 'billing', topic: 'orders', partition: 1, upstreamOffset: 3n, downstreamOffset: 8n },
+  ];
+
+  it('waits for a leftover member to leave the group on the primary, then translates its offsets back', async () => {
+    // Arrange: the consumer that was on the primary when it died is still listed by the restarted coordinator.
+    const w = await world();
+    w.primary.checkpoints = checkpoints;
+    let leavesAt: number | undefined;
+    w.primary.membersOf = () => {
+      leavesAt ??= w.now.t + 25_000; // its session times out 25 s after the switch first looks
+      return w.now.t < leavesAt ? 1 : 0;
+    };
+
+    // Act
+    const results = await untilDone(w);
+
+    // Assert
+    expect(w.primary.committed.get('billing|orders|0')).toBe(9);
+    expect(w.primary.committed.get('billing|orders|1')).toBe(8);
+    const sw = results.flatMap((r) => r.ran).find((r) => r.phase === 'switch')?.summary as {
+      groups: Array<{ group: string; committed: number; skipped?: string }>;
+    };
+    expect(sw.groups).toEqual([{ group: 'billing', committed: 2, untranslated: [] }]);
+    expect(w.activeWrites.map((a) => a.epoch)).toEqual([2, 3]);
+  });
+
+  it('gives up after failback.groupIdleWaitSeconds, switches anyway and reports the group untranslated', async () => {
+    const w = await world(
+      configOf({
+        failback: {
+          stableSeconds: 0,
+          switchStageSeconds: 0,
+          catchUpMaxLagRecords: 0,
+          groupIdleWaitSeconds: 10,
+        },
+      }),
+    );
+    w.primary.checkpoints = checkpoints;
+    w.primary.membersOf = () => 1; // a consumer that does not follow the active configuration
+    const startedAt = w.now.t;
+
+    const results = await untilDone(w);
+
+    expect(w.primary.committed.size).toBe(0);
+    const sw = results.flatMap((r) => r.ran).find((r) => r.phase === 'switch')?.summary as {
+      groups: Array<{ group: string; skipped?: string }>;
+    };
+    expect(sw.groups).toEqual([
+      { group: 'billing', committed: 0, untranslated: [], skipped: 'group-active' },
+    ]);
+    expect(w.now.t - startedAt).toBeGreaterThanOrEqual(10_000);
+    expect(w.now.t - startedAt).toBeLessThan(15_000);
+  });
+
+  it('continues the same wait in the next invocation when the deadline comes first', async () => {
+    // Arrange: members stay; each invocation has 20 s; the wait is 60 s from the first look. A wait that began
+    // again in every invocation would never end.
+    const w = await world();
+    w.primary.checkpoints = checkpoints;
+    let firstLook: number | undefined;
+    let lastLook = 0;
+    w.primary.membersOf = () => {
+      firstLook ??= w.now.t;
+      lastLook = w.now.t;
+      return 1;
+    };
+    const results: FailbackResult[] = [];
+
+    // Act
+    for (let i = 0; i < 12; i += 1) {
+      const confirm = results[results.length - 1]?.waiting?.waitingFor === 'confirm';
+      const r = await w.invoke(confirm ? { phase: 'purge', confirm: true } : {}, `req-${i}`, 20_000);
+      results.push(r);
+      if (r.status === 'completed') break;
+    }
+
+    // Assert
+    expect(results.at(-1)?.status).toBe('completed');
+    expect(results.filter((r) => r.currentPhase === 'switch').length).toBeGreaterThanOrEqual(2);
+    expect(lastLook - (firstLook ?? 0)).toBeGreaterThanOrEqual(60_000);
+    expect(lastLook - (firstLook ?? 0)).toBeLessThan(65_000);
+    const sw = results.flatMap((r) => r.ran).find((r) => r.phase === 'switch');
+    expect(sw?.summary).toMatchObject({ groups: [{ group: 'billing', skipped: 'group-active' }] });
+  });
+});
+
 describe('runFailback switch in the extra regions', () => {
   const paths = deploymentPaths('orders-dr');
   const regionsOf = (regions: string[]) =>

@@ -24,6 +24,8 @@ export class MemoryCluster implements FailbackCluster {
   readonly topics = new Map<string, Array<{ low: number; records: CopiedRecord[] }>>();
   readonly committed = new Map<string, number>();
   checkpoints: Checkpoint[] = [];
+  /** Members of a consumer group on this cluster, asked at each describe (default: none). */
+  membersOf: (group: string) => number = () => 0;
   readonly calls: string[] = [];
   /** Fail the next append after writing (a crash between the write and the journal). */
   failAfterNextAppend = false;
@@ -138,8 +140,9 @@ export class MemoryCluster implements FailbackCluster {
     return this.checkpoints.filter((c) => groups.includes(c.group));
   }
 
-  async describeGroup() {
-    return { state: 'Empty', members: 0 };
+  async describeGroup(group: string) {
+    const members = this.membersOf(group);
+    return { state: members > 0 ? 'Stable' : 'Empty', members };
   }
 
   async committedOffsets(group: string, topics: readonly string[]) {
