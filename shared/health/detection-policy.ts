@@ -1,6 +1,7 @@
 import type { ClusterRole, DeploymentConfig } from '../config/schema.ts';
 import type { ReplicationPolicy } from '../kafka/replication-policy.ts';
 import { replicationPolicy } from '../kafka/replication-policy.ts';
+import type { ClusterProbeInput } from './cluster-probe.ts';
 import type { ClusterHealth, ProbeResult, ReplicationHealth } from './probe-result.ts';
 
 /**
@@ -121,4 +122,22 @@ export function lagWithinBudget(
 /** The replication entry of a result that flows into `target`. */
 export function replicationInto(result: ProbeResult, target: ClusterRole): ReplicationHealth | undefined {
   return result.replication.find((r) => r.target === target);
+}
+
+/** What the cluster probe checks on `role`, from the deployment config (the probe cycle and the failover's re-probe). */
+export function clusterProbeInput(
+  config: DeploymentConfig,
+  role: ClusterRole,
+  extraTopics: readonly string[] = [],
+): ClusterProbeInput {
+  return {
+    role,
+    alias: config.clusters[role].alias,
+    deployment: config.name,
+    expectedBrokers: config.clusters[role].expectedBrokers,
+    watchedTopics: watchedTopics(config, role).map((t) => t.topic),
+    canaryTopic: localCanaryTopic(config, role),
+    ...(extraTopics.length > 0 ? { extraTopics } : {}),
+    requestTimeoutMs: config.detection.requestTimeoutMs,
+  };
 }

@@ -8,12 +8,12 @@ import type { ClusterClients } from './cluster-connections.ts';
 import { type ClusterProbeOutcome, oneLine, probeCluster } from './cluster-probe.ts';
 import { type Clock, Deadline, systemClock, withTimeout } from './deadline.ts';
 import {
+  clusterProbeInput,
   localCanaryTopic,
   policyOf,
   type ReplicationDirection,
   remoteCanaryTopic,
   replicationDirections,
-  watchedTopics,
 } from './detection-policy.ts';
 import { failedCycleMetrics, type MetricsSink, probeMetrics } from './probe-metrics.ts';
 import { type ClusterHealth, type ProbeResult, probeResultSchema, toLastProbeJson } from './probe-result.ts';
@@ -142,19 +142,11 @@ async function probeBoth(
       }
       return d.source === role ? [policy.offsetSyncsTopicName(d.targetAlias)] : [];
     });
-    const outcome = await probeCluster(
-      {
-        role,
-        alias: config.clusters[role].alias,
-        deployment: config.name,
-        expectedBrokers: config.clusters[role].expectedBrokers,
-        watchedTopics: watchedTopics(config, role).map((t) => t.topic),
-        canaryTopic: localCanaryTopic(config, role),
-        extraTopics,
-        requestTimeoutMs: config.detection.requestTimeoutMs,
-      },
-      { client, deadline, clock },
-    );
+    const outcome = await probeCluster(clusterProbeInput(config, role, extraTopics), {
+      client,
+      deadline,
+      clock,
+    });
     if (outcome.clientFailed) deps.clients.forget(role, outcome.health.reasons[0]);
     return outcome;
   };

@@ -21,7 +21,7 @@ import type { Stores } from '../store/active-config.ts';
 import { ClusterConnections } from './cluster-connections.ts';
 import { oneLine, probeCluster } from './cluster-probe.ts';
 import { type Clock, Deadline, systemClock } from './deadline.ts';
-import { localCanaryTopic, watchedTopics } from './detection-policy.ts';
+import { clusterProbeInput } from './detection-policy.ts';
 import type { ClusterHealth } from './probe-result.ts';
 import { judgeCluster } from './verdict.ts';
 
@@ -69,18 +69,7 @@ export async function probeOnce(
         missingTopics: [],
       };
     }
-    const outcome = await probeCluster(
-      {
-        role,
-        alias: config.clusters[role].alias,
-        deployment: config.name,
-        expectedBrokers: config.clusters[role].expectedBrokers,
-        watchedTopics: watchedTopics(config, role).map((t) => t.topic),
-        canaryTopic: localCanaryTopic(config, role),
-        requestTimeoutMs: config.detection.requestTimeoutMs,
-      },
-      { client, deadline, clock },
-    );
+    const outcome = await probeCluster(clusterProbeInput(config, role), { client, deadline, clock });
     if (outcome.clientFailed) connections.forget(role, outcome.health.reasons[0]);
     return outcome.health;
   } finally {
