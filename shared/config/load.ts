@@ -5,7 +5,7 @@ import { parseJsonOrThrow, parseOrThrow } from './validate.ts';
 
 /** Validate an already-parsed config object (the stack passes it to the functions as JSON). */
 export function parseDeploymentConfig(value: unknown, subject = 'deployment config'): DeploymentConfig {
-  return parseOrThrow(deploymentConfigSchema, value, subject);
+  return parseOrThrow(deploymentConfigSchema, value, subject, { once: true });
 }
 
 /** Read and validate `failover.config.json` (or another file). Every problem is listed by path. */
@@ -18,7 +18,7 @@ export function loadDeploymentConfigFile(file: string): DeploymentConfig {
       { path: '', message: `cannot read the file (${(e as NodeJS.ErrnoException).code ?? 'error'})` },
     ]);
   }
-  return parseJsonOrThrow(deploymentConfigSchema, text, `deployment config ${file}`);
+  return parseJsonOrThrow(deploymentConfigSchema, text, `deployment config ${file}`, { once: true });
 }
 
 /**
@@ -32,5 +32,7 @@ export function loadDeploymentConfigFromEnv(env: NodeJS.ProcessEnv = process.env
       { path: 'MM2_FAILOVER_CONFIG', message: 'expected the deployment config as JSON, found nothing' },
     ]);
   }
-  return parseJsonOrThrow(deploymentConfigSchema, text, 'deployment config in MM2_FAILOVER_CONFIG');
+  return parseJsonOrThrow(deploymentConfigSchema, text, 'deployment config in MM2_FAILOVER_CONFIG', {
+    once: true,
+  });
 }

@@ -5,6 +5,7 @@ import {
   loadDeploymentConfigFromEnv,
   parseDeploymentConfig,
 } from '#shared/config/load.ts';
+import { deploymentConfigSchema } from '#shared/config/schema.ts';
 import { ValidationError } from '#shared/errors.ts';
 
 const example = JSON.parse(readFileSync('failover.config.json', 'utf8')) as Record<string, unknown>;
@@ -90,6 +91,27 @@ describe('deployment config schema', () => {
     const problems = problemsOf(() => loadDeploymentConfigFile('README.does-not-exist.json'));
 
     expect(problems[0]).toMatch(/cannot read the file \(ENOENT\)/);
+  });
+
+  it("parses the same without zod's compiled fast path, as the one parse per process does", () => {
+    // The config loaders skip the fast path (nothing to gain for one parse); zod's compiled parser must
+    // agree with the interpreted one on this schema, valid and invalid input alike.
+    const bad = {
+      ...example,
+      name: 'Bad Name',
+      clusters: { primary: { alias: 'x', auth: 'kerberos', expectedBrokers: 0 } },
+      detection: { datapointsToAlarm: 5, evaluationPeriods: 3 },
+      surprise: true,
+    };
+    for (const input of [example, bad]) {
+      const compiled = deploymentConfigSchema.safeParse(input);
+      const interpreted = deploymentConfigSchema.safeParse(input, { jitless: true });
+      expect(interpreted.success).toBe(compiled.success);
+      expect(interpreted.data).toEqual(compiled.data);
+      expect(interpreted.error?.issues).toEqual(compiled.error?.issues);
+    }
+    expect(parseDeploymentConfig(example)).toEqual(deploymentConfigSchema.parse(example));
+    expect(problemsOf(() => parseDeploymentConfig(bad)).length).toBeGreaterThanOrEqual(5);
   });
 
   it('names the environment variable when the functions start without a config', () => {
