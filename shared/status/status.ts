@@ -23,6 +23,8 @@ export interface ActiveSection {
   bootstrapServers?: string[];
   switchedAt?: string;
   reason?: string;
+  /** During a staged failback switch: the role still on the other cluster until the next epoch. */
+  holdback?: { role: 'producers' | 'consumers'; cluster: 'primary' | 'secondary'; alias: string };
   parameterEpoch?: number;
   secretEpoch?: number;
 }
@@ -118,6 +120,9 @@ export async function deploymentStatus(
         bootstrapServers: c.bootstrapServers,
         switchedAt: c.switchedAt,
         reason: c.reason,
+        ...(c.holdback
+          ? { holdback: { role: c.holdback.role, cluster: c.holdback.cluster, alias: c.holdback.alias } }
+          : {}),
       };
     }),
     section(async () => {

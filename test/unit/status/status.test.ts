@@ -74,6 +74,45 @@ describe('deploymentStatus', () => {
     expect(status.failback).toEqual({ error: expect.stringContaining('AccessDeniedException') });
   });
 
+  it('names the role a staged failback switch still holds back on the other cluster', async () => {
+    const stores = new FakeStores();
+    const topics = { orders: { produce: 'orders', subscribe: ['orders'] } };
+    await writeActive(
+      stores,
+      paths,
+      {
+        epoch: 2,
+        cluster: 'primary',
+        alias: 'primary',
+        bootstrapServers: ['p:9092'],
+        securityProtocol: 'PLAINTEXT',
+        credentialsSecret: paths.activeCredentialsSecret,
+        topics,
+        switchedAt: '2026-11-21T10:00:00.000Z',
+        reason: 'failback stage 1/2 (consumers to the primary)',
+        holdback: {
+          role: 'producers',
+          cluster: 'secondary',
+          alias: 'secondary',
+          bootstrapServers: ['s:9092'],
+          securityProtocol: 'PLAINTEXT',
+          credentialsSecret: paths.activeCredentialsSecret,
+          topics,
+        },
+      },
+      { active: new Redacted({}), holdback: new Redacted({}) },
+    );
+
+    const status = await deploymentStatus(config, deps(stores));
+
+    expect(status.active).toMatchObject({
+      state: 'active',
+      cluster: 'primary',
+      epoch: 2,
+      holdback: { role: 'producers', cluster: 'secondary', alias: 'secondary' },
+    });
+  });
+
   it('says not-initialised before the first activation and names a hand-edited automation value', async () => {
     const stores = new FakeStores();
     await stores.parameters.put(paths.automationParameter, 'on');
