@@ -35,20 +35,29 @@ export type KafkaClientOptions = Omit<FactoryOptions, 'connectTimeoutMs' | 'requ
 
 export const defaultKafkaOptions = { connectTimeoutMs: 3_000, requestTimeoutMs: 10_000, retries: 2 } as const;
 
-/**
- * During stage 1 of a staged failback switch: the cluster one role (`producers` or `consumers`) stays on until the
- * next epoch, with a ready kafkajs configuration built from the active-credentials secret's `holdback`.
- */
-export interface HeldBackCluster {
-  readonly role: ClientRole;
+/** Where a client connects: a cluster, a ready kafkajs configuration for it, and the topic routes there. */
+export interface ClusterConnection {
   readonly cluster: ClusterRole;
+  /** The cluster's MirrorMaker 2 alias. */
   readonly alias: string;
   readonly bootstrapServers: readonly string[];
   readonly securityProtocol: SecurityProtocol;
   readonly sasl?: ActiveConfig['sasl'];
-  /** Redacted like {@link ActiveClientConfig.kafka}: it holds that cluster's private key or password. */
+  /**
+   * The kafkajs configuration for the cluster (brokers, TLS or SASL with its credentials, timeouts).
+   * Redacted because it holds the private key or password: `new Kafka(config.kafka.reveal())`.
+   */
   readonly kafka: Redacted<KafkaConfig>;
+  /** Logical topic → the topic to produce to and the topics to subscribe to on this cluster. */
   readonly topics: Readonly<Record<string, TopicRoute>>;
+}
+
+/**
+ * During stage 1 of a staged failback switch: the cluster one role (`producers` or `consumers`) stays on until the
+ * next epoch, with a ready kafkajs configuration built from the active-credentials secret's `holdback`.
+ */
+export interface HeldBackCluster extends ClusterConnection {
+  readonly role: ClientRole;
 }
 
 /**
@@ -59,24 +68,11 @@ export interface HeldBackCluster {
  * uses the fields above; {@link roleView} gives the effective configuration of a role (the following producer and
  * consumer use it).
  */
-export interface ActiveClientConfig {
+export interface ActiveClientConfig extends ClusterConnection {
   /** The deployment's `name` (everything lives under `/mm2-failover/<name>/`). */
   readonly deployment: string;
   /** Fencing token: grows by one on every switch. */
   readonly epoch: number;
-  readonly cluster: ClusterRole;
-  /** The active cluster's MirrorMaker 2 alias. */
-  readonly alias: string;
-  readonly bootstrapServers: readonly string[];
-  readonly securityProtocol: SecurityProtocol;
-  readonly sasl?: ActiveConfig['sasl'];
-  /**
-   * The kafkajs configuration for the active cluster (brokers, TLS or SASL with its credentials, timeouts).
-   * Redacted because it holds the private key or password: `new Kafka(config.kafka.reveal())`.
-   */
-  readonly kafka: Redacted<KafkaConfig>;
-  /** Logical topic → the topic to produce to and the topics to subscribe to on the active cluster. */
-  readonly topics: Readonly<Record<string, TopicRoute>>;
   readonly switchedAt: string;
   readonly reason: string;
   /** SSM version of the parameter this was read from. */

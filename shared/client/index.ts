@@ -46,6 +46,7 @@ export { Redacted } from '../store/redacted.ts';
 export type { ParameterStore, SecretStore, StoredParameter } from '../store/stores.ts';
 export {
   type ActiveClientConfig,
+  type ClusterConnection,
   defaultKafkaOptions,
   defaultTornReadDeadlineMs,
   type HeldBackCluster,
