@@ -1,9 +1,10 @@
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsClientConfig } from '#harness/aws-clients.ts';
 import { harness } from '#harness/client.ts';
 import type { HarnessInfo } from '#harness/info.ts';
 import { kafkaClient } from '#harness/kafka-clients.ts';
+import { produceNumbered } from '#harness/produce.ts';
 import { uniqueName } from '#harness/unique-name.ts';
 import { waitFor } from '#harness/wait-for.ts';
 import { createAwsStores, type Stores } from '#shared/client/index.ts';
@@ -186,7 +187,7 @@ describe('following producer and consumer (real Kafka, MirrorMaker 2, moto)', ()
       await h.restart('primary');
       killed = false;
       // Records written on the primary after the switch: only a consumer left behind there would read them.
-      await produceDirect(kafkaClient(info, 'primary'), d.topic, 'late', 20);
+      await produceNumbered(kafkaClient(info, 'primary'), d.topic, 'late', 20);
 
       // Assert: for longer than kafkajs' longest restart backoff (30 s), no new member joins the group on the
       // primary and the application receives nothing from it.
@@ -265,18 +266,6 @@ function newDeployment(info: HarnessInfo, stores: Stores): Deployment {
       await writeActive(stores, paths, next, creds);
     },
   };
-}
-
-async function produceDirect(kafka: Kafka, topic: string, prefix: string, count: number): Promise<string[]> {
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  try {
-    const values = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
-    await producer.send({ topic, acks: -1, messages: values.map((v) => ({ key: v, value: v })) });
-    return values;
-  } finally {
-    await producer.disconnect();
-  }
 }
 
 /**

@@ -9,6 +9,7 @@ import { consumeUntil } from '#harness/consume.ts';
 import { type Harness, startHarness } from '#harness/harness.ts';
 import { kafkaClient } from '#harness/kafka-clients.ts';
 import { createMirror, mirrorStatus, restartFailedMirror, reverseOf } from '#harness/mirror-connectors.ts';
+import { produceNumbered } from '#harness/produce.ts';
 import { uniqueName } from '#harness/unique-name.ts';
 import { waitFor } from '#harness/wait-for.ts';
 import { deploymentPaths } from '#shared/config/paths.ts';
@@ -42,18 +43,6 @@ async function offsets(kafka: Kafka, topic: string): Promise<{ low: number; high
     };
   } finally {
     await admin.disconnect();
-  }
-}
-
-async function produce(kafka: Kafka, topic: string, prefix: string, count: number): Promise<string[]> {
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  try {
-    const values = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
-    await producer.send({ topic, acks: -1, messages: values.map((v) => ({ key: v, value: v })) });
-    return values;
-  } finally {
-    await producer.disconnect();
   }
 }
 
@@ -180,8 +169,8 @@ describe('failback, active-active with the default policy, on the harness', () =
       await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
       await admin.disconnect();
     }
-    const p1 = await produce(primary, topic, 'p1', 50);
-    const s1 = await produce(secondary, topic, 's1', 40);
+    const p1 = await produceNumbered(primary, topic, 'p1', 50);
+    const s1 = await produceNumbered(secondary, topic, 's1', 40);
     await waitFor(
       async () => (await offsets(secondary, `primary.${topic}`).catch(() => ({ high: 0 }))).high >= 50,
       {
@@ -198,7 +187,7 @@ describe('failback, active-active with the default policy, on the harness', () =
     );
     // A tail the forward mirror has not copied when the primary dies.
     await h.pauseMirror();
-    const p2 = await produce(primary, topic, 'p2', 20);
+    const p2 = await produceNumbered(primary, topic, 'p2', 20);
     await h.kill('primary');
 
     const stores = failoverClients.stores as FailbackWiring['deps']['stores'];
@@ -237,7 +226,7 @@ describe('failback, active-active with the default policy, on the harness', () =
       failover,
     );
     expect(fo.status).toBe('switched');
-    const s2 = await produce(secondary, topic, 's2', 30);
+    const s2 = await produceNumbered(secondary, topic, 's2', 30);
     await h.restart('primary');
     // Both mirrors run on through a failback in active-active; after the outage they are simply restarted.
     await restartFailedMirror(h.info.reverseWorker.connectUrl, reverse).catch(() => undefined);

@@ -8,6 +8,7 @@ import { awsClientConfig } from '#harness/aws-clients.ts';
 import { consumeUntil } from '#harness/consume.ts';
 import { type Harness, startHarness } from '#harness/harness.ts';
 import { kafkaClient } from '#harness/kafka-clients.ts';
+import { produceNumbered } from '#harness/produce.ts';
 import { uniqueName } from '#harness/unique-name.ts';
 import { waitFor } from '#harness/wait-for.ts';
 import { deploymentPaths } from '#shared/config/paths.ts';
@@ -45,29 +46,6 @@ async function highs(kafka: Kafka, topic: string): Promise<number> {
 
 /** A record's id: its value up to the padding that makes some batches large. */
 const id = (value: unknown): string => String(value).split(':')[0] ?? '';
-
-async function produce(
-  kafka: Kafka,
-  topic: string,
-  prefix: string,
-  count: number,
-  padBytes = 0,
-): Promise<string[]> {
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  try {
-    const values = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
-    const pad = padBytes > 0 ? `:${'x'.repeat(padBytes)}` : '';
-    await producer.send({
-      topic,
-      acks: -1,
-      messages: values.map((v) => ({ key: v, value: `${v}${pad}`, headers: { origin: prefix } })),
-    });
-    return values;
-  } finally {
-    await producer.disconnect();
-  }
-}
 
 /**
  * Read as the application's consumer group would and commit what was read. (The harness's `consumeUntil`
@@ -218,7 +196,7 @@ describe('failback, active-passive with IdentityReplicationPolicy, on the harnes
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
     await admin.disconnect();
-    const a = await produce(primary, topic, 'a', 100);
+    const a = await produceNumbered(primary, topic, 'a', 100);
     await waitFor(async () => (await highs(secondary, topic).catch(() => 0)) >= 100, {
       timeoutMs: 120_000,
       what: 'batch a mirrored to the secondary',
@@ -239,7 +217,7 @@ describe('failback, active-passive with IdentityReplicationPolicy, on the harnes
     await secondaryAdmin.disconnect();
     await h.pauseMirror();
     // 30 records of 40 KB: salvage must split its writes below the broker's 1 MiB batch limit.
-    const b = await produce(primary, topic, 'b', 30, 40_000);
+    const b = await produceNumbered(primary, topic, 'b', 30, { padBytes: 40_000 });
     await h.kill('primary');
 
     // Failover, through the failover function (forced: the primary is down, the lag figure comes from no probe).
@@ -282,7 +260,7 @@ describe('failback, active-passive with IdentityReplicationPolicy, on the harnes
     expect(fo.status).toBe('switched');
 
     // Clients on the secondary: producers write, the group reads on.
-    const c = await produce(secondary, topic, 'c', 50);
+    const c = await produceNumbered(secondary, topic, 'c', 50);
     seen.push(
       ...(await readAsGroup(
         secondary,
@@ -366,7 +344,7 @@ describe('failback, active-passive with IdentityReplicationPolicy, on the harnes
     expect(active.kind === 'consistent' && active.config.cluster).toBe('primary');
     expect(active.kind === 'consistent' && active.config.epoch).toBe(3);
     expect(active.kind === 'consistent' && active.config.holdback).toBeUndefined();
-    const d = await produce(primary, topic, 'd', 20);
+    const d = await produceNumbered(primary, topic, 'd', 20);
     seen.push(
       ...(await readAsGroup(
         primary,
@@ -446,13 +424,13 @@ describe('failback, active-passive with IdentityReplicationPolicy, on the harnes
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: topic2, numPartitions: 2 }], waitForLeaders: true });
     await admin.disconnect();
-    const a = await produce(primary, topic2, 'a2', 50);
+    const a = await produceNumbered(primary, topic2, 'a2', 50);
     await waitFor(async () => (await highs(secondary, topic2).catch(() => 0)) >= 50, {
       timeoutMs: 120_000,
       what: 'batch a2 mirrored to the secondary',
     });
     await h.pauseMirror();
-    const b = await produce(primary, topic2, 'b2', 20);
+    const b = await produceNumbered(primary, topic2, 'b2', 20);
     await h.kill('primary');
     const fo = await runFailover(
       {
@@ -490,7 +468,7 @@ describe('failback, active-passive with IdentityReplicationPolicy, on the harnes
       ),
     );
     expect(fo.status).toBe('switched');
-    const c = await produce(secondary, topic2, 'c2', 30);
+    const c = await produceNumbered(secondary, topic2, 'c2', 30);
     await h.restart('primary');
     // The forward mirror, still configured, resumes and copies the tail to the secondary by itself.
     await h.resumeMirror();

@@ -3,8 +3,8 @@ import { GetParameterHistoryCommand } from '@aws-sdk/client-ssm';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { harness } from '#harness/client.ts';
-import type { HarnessInfo } from '#harness/info.ts';
 import { kafkaClient } from '#harness/kafka-clients.ts';
+import { produceNumbered } from '#harness/produce.ts';
 import { uniqueName } from '#harness/unique-name.ts';
 import { waitFor } from '#harness/wait-for.ts';
 import { LockHeldError } from '#shared/errors.ts';
@@ -108,7 +108,7 @@ describe('failover with the primary killed (real Kafka, MirrorMaker 2, moto)', (
     // end makes MM2's translation exact (the last offset sync is right behind it); offsets far behind the end are
     // translated conservatively or not at all (KAFKA-14666), which a test cannot wait for.
     await primaryAdmin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
-    const batchA = await produce(info, topic, 'a', BATCH_A);
+    const batchA = await produceNumbered(kafkaClient(info, 'primary'), topic, 'a', BATCH_A);
     await waitForMirrored(secondaryAdmin, mirrored, BATCH_A);
     const highs = await primaryAdmin.fetchTopicOffsets(topic);
     const committed = highs.map((p) => ({ partition: p.partition, offset: p.high }));
@@ -159,7 +159,7 @@ describe('failover with the primary killed (real Kafka, MirrorMaker 2, moto)', (
     }
 
     // Batch B: what the groups have not read yet when the primary dies (mirrored before it does).
-    const batchB = await produce(info, topic, 'b', BATCH_B);
+    const batchB = await produceNumbered(kafkaClient(info, 'primary'), topic, 'b', BATCH_B);
     await waitForMirrored(secondaryAdmin, mirrored, BATCH_A + BATCH_B);
     read.set('a', new Set(batchA));
     read.set('b', new Set(batchB));
@@ -365,18 +365,6 @@ describe('failover with the primary killed (real Kafka, MirrorMaker 2, moto)', (
     expect(await secretVersions(interrupted, aws)).toBe(2);
   }, 300_000);
 });
-
-async function produce(info: HarnessInfo, topic: string, prefix: string, count: number): Promise<string[]> {
-  const values = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
-  const producer = kafkaClient(info, 'primary').producer();
-  await producer.connect();
-  try {
-    await producer.send({ topic, acks: -1, messages: values.map((v) => ({ key: v, value: v })) });
-  } finally {
-    await producer.disconnect();
-  }
-  return values;
-}
 
 async function waitForMirrored(admin: Admin, topic: string, atLeast: number): Promise<void> {
   await waitFor(
