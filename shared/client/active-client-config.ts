@@ -155,10 +155,7 @@ export async function loadActiveConfig(options: LoadActiveConfigOptions): Promis
         read.credentials,
         kafkaOptions,
       );
-      const holdback =
-        config.holdback === undefined
-          ? undefined
-          : heldBackCluster(config, read.credentials, kafkaOptions, paths.activeCredentialsSecret);
+      const holdback = heldBackCluster(config, read.credentials, kafkaOptions, paths.activeCredentialsSecret);
       return {
         deployment: options.deployment,
         epoch: config.epoch,
@@ -190,7 +187,7 @@ export async function loadActiveConfig(options: LoadActiveConfigOptions): Promis
 }
 
 /**
- * The held-back role's cluster, with credentials from the active-credentials secret's `holdback` (same epoch as
+ * The held-back role's cluster (undefined outside a staged failback switch), with credentials from the active-credentials secret's `holdback` (same epoch as
  * the parameter, so never a torn pair). Its absence, or credentials for another cluster, is an error naming the
  * secret and the clusters, never a value: no client of that role should connect with the wrong credentials.
  */

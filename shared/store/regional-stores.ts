@@ -28,27 +28,27 @@ export function storesOf(clients: StoreClients): Stores {
 
 /** The Lambda functions' {@link RegionalClients}: SDK clients with the default credentials, one pair per region. */
 export function regionalAwsClients(): RegionalClients {
-  const clients = new Map<string, StoreClients>();
-  return (region) => {
-    let c = clients.get(region);
-    if (!c) {
-      c = { ssm: new SSMClient({ region }), secretsManager: new SecretsManagerClient({ region }) };
-      clients.set(region, c);
-    }
-    return c;
-  };
+  return perRegion((region) => ({
+    ssm: new SSMClient({ region }),
+    secretsManager: new SecretsManagerClient({ region }),
+  }));
 }
 
 /** Stores of each extra region, built once per region from its clients. */
 export function regionStoresOf(regional: RegionalClients): (region: string) => Stores {
-  const stores = new Map<string, Stores>();
+  return perRegion((region) => storesOf(regional(region)));
+}
+
+/** `make(region)` on a region's first use, the same value afterwards (kept per container). */
+function perRegion<T>(make: (region: string) => T): (region: string) => T {
+  const made = new Map<string, T>();
   return (region) => {
-    let s = stores.get(region);
-    if (!s) {
-      s = storesOf(regional(region));
-      stores.set(region, s);
+    let value = made.get(region);
+    if (value === undefined) {
+      value = make(region);
+      made.set(region, value);
     }
-    return s;
+    return value;
   };
 }
 
