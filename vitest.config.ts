@@ -15,7 +15,7 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
-          globalSetup: ['test/harness/global-setup.ts'],
+          globalSetup: ['test/integration/global-setup.ts'],
           // One harness, real JVMs, two cores: integration files run one after another.
           fileParallelism: false,
           testTimeout: 180_000,

@@ -14,6 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GetParameterHistoryCommand } from '@aws-sdk/client-ssm';
 import { logLevel } from 'kafkajs';
+import { CountingAws, createDeployment, type Deployment } from '#harness/fixtures/failover-deployment.ts';
 import { startHarness } from '#harness/harness.ts';
 import { kafkaClient } from '#harness/kafka-clients.ts';
 import { uniqueName } from '#harness/unique-name.ts';
@@ -24,7 +25,6 @@ import { parseFailoverInput } from '#shared/failover/input.ts';
 import { readActiveOnce, type Stores } from '#shared/store/active-config.ts';
 import { SecretsManagerStore } from '#shared/store/secrets-manager-store.ts';
 import { SsmParameterStore } from '#shared/store/ssm-parameter-store.ts';
-import { CountingAws, createDeployment, type Deployment } from '../test/integration/failover-fixture.ts';
 
 const RUNS = Number(process.env.BENCH_FAILOVER_RUNS ?? 5);
 const CONCURRENT = 10;

@@ -7,13 +7,13 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
 import { awsClientConfig, awsEnvironment } from '#harness/aws-clients.ts';
-import { harness } from '#harness/client.ts';
 import { uniqueName } from '#harness/unique-name.ts';
 import { deploymentPaths } from '#shared/config/paths.ts';
 import { readActiveOnce } from '#shared/store/active-config.ts';
 import { Redacted } from '#shared/store/redacted.ts';
 import { SecretsManagerStore } from '#shared/store/secrets-manager-store.ts';
 import { SsmParameterStore } from '#shared/store/ssm-parameter-store.ts';
+import { harness } from './shared-harness.ts';
 
 const run = promisify(execFile);
 

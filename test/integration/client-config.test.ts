@@ -2,7 +2,6 @@ import { DeleteSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { DeleteParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
 import { awsClientConfig } from '#harness/aws-clients.ts';
-import { harness } from '#harness/client.ts';
 import { uniqueName } from '#harness/unique-name.ts';
 import {
   ActiveConfigWatcher,
@@ -16,6 +15,7 @@ import type { ActiveConfig } from '#shared/config/contract.ts';
 import { deploymentPaths } from '#shared/config/paths.ts';
 import { writeActive, writeActiveStep } from '#shared/store/active-config.ts';
 import { Redacted } from '#shared/store/redacted.ts';
+import { harness } from './shared-harness.ts';
 
 // The real SSM and Secrets Manager adapters against moto: what an application sees when the active
 // configuration is missing, edited by hand, or caught half-way through a switch.

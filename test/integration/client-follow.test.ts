@@ -1,7 +1,6 @@
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsClientConfig } from '#harness/aws-clients.ts';
-import { harness } from '#harness/client.ts';
 import type { HarnessInfo } from '#harness/info.ts';
 import { kafkaClient } from '#harness/kafka-clients.ts';
 import { produceNumbered } from '#harness/produce.ts';
@@ -15,6 +14,7 @@ import type { ClusterRole, DeploymentConfig } from '#shared/config/schema.ts';
 import { topicMapping } from '#shared/config/topic-mapping.ts';
 import { writeActive } from '#shared/store/active-config.ts';
 import { harnessMtlsCredentials, startApplication } from './client-app.ts';
+import { harness } from './shared-harness.ts';
 
 // A busy 2-core box running several JVMs: deadlines are generous, never sleeps.
 const MIRROR_DEADLINE_MS = 60_000;

@@ -4,7 +4,6 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsClientConfig } from '#harness/aws-clients.ts';
-import { harness } from '#harness/client.ts';
 import { kafkaClient } from '#harness/kafka-clients.ts';
 import { createMirror, deleteMirror, reverseOf } from '#harness/mirror-connectors.ts';
 import { uniqueName } from '#harness/unique-name.ts';
@@ -26,6 +25,7 @@ import {
   writeFailedOver,
   writeOperatorClusters,
 } from './failback-switch-fixture.ts';
+import { harness } from './shared-harness.ts';
 
 // Failback's switch with the default order (consumers first), against an application built with the client
 // library: real Kafka over mTLS, MirrorMaker 2 both ways, moto. The shared harness runs MM2 with the default

@@ -3,7 +3,6 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { awsClientConfig } from '#harness/aws-clients.ts';
-import { harness } from '#harness/client.ts';
 import { kafkaClient } from '#harness/kafka-clients.ts';
 import { freePorts } from '#harness/ports.ts';
 import { uniqueName } from '#harness/unique-name.ts';
@@ -21,6 +20,7 @@ import {
   writeFailedOver,
   writeOperatorClusters,
 } from './failback-switch-fixture.ts';
+import { harness } from './shared-harness.ts';
 
 // Failback's switch writes each stage to the deployment's extra regions too, so that clients there follow it.
 // moto serves every region on one endpoint and keeps each region's parameters and secrets apart (the region is

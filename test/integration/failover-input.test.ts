@@ -4,9 +4,9 @@ import { GetParametersByPathCommand } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { awsEnvironment } from '#harness/aws-clients.ts';
-import { harness } from '#harness/client.ts';
+import { CountingAws, createDeployment, type Deployment } from '#harness/fixtures/failover-deployment.ts';
 import { malformedPayloads } from '../unit/failover/payloads.ts';
-import { CountingAws, createDeployment, type Deployment } from './failover-fixture.ts';
+import { harness } from './shared-harness.ts';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 

@@ -2,7 +2,7 @@ import { ListSecretVersionIdsCommand } from '@aws-sdk/client-secrets-manager';
 import { GetParameterHistoryCommand } from '@aws-sdk/client-ssm';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { harness } from '#harness/client.ts';
+import { CountingAws, createDeployment, type Deployment } from '#harness/fixtures/failover-deployment.ts';
 import { kafkaClient } from '#harness/kafka-clients.ts';
 import { produceNumbered } from '#harness/produce.ts';
 import { uniqueName } from '#harness/unique-name.ts';
@@ -15,7 +15,7 @@ import { buildKafkaConfig } from '#shared/kafka/client-factory.ts';
 import { createClusterClient } from '#shared/kafka/cluster-client.ts';
 import { type ActiveRead, readActiveOnce, type Stores } from '#shared/store/active-config.ts';
 import { alarmEvent } from '../unit/failover/payloads.ts';
-import { CountingAws, createDeployment, type Deployment } from './failover-fixture.ts';
+import { harness } from './shared-harness.ts';
 
 // A busy 2-core machine running several JVMs: generous deadlines, never fixed sleeps.
 const MIRROR_DEADLINE_MS = 180_000;

@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { harness } from '#harness/client.ts';
 import { consumeUntil } from '#harness/consume.ts';
 import { kafkaClient } from '#harness/kafka-clients.ts';
 import { mirrorStatus } from '#harness/mirror-connectors.ts';
 import { uniqueName } from '#harness/unique-name.ts';
 import { waitFor } from '#harness/wait-for.ts';
+import { harness } from './shared-harness.ts';
 
 const RECORD_DEADLINE_MS = 60_000;
 

@@ -8,8 +8,8 @@ import {
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { awsClientConfig } from '#harness/aws-clients.ts';
-import { harness } from '#harness/client.ts';
 import { uniqueName } from '#harness/unique-name.ts';
+import { harness } from './shared-harness.ts';
 
 describe('harness moto server', () => {
   const config = awsClientConfig(harness().info);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { harness } from '#harness/client.ts';
 import { kafkaClient } from '#harness/kafka-clients.ts';
 import { uniqueName } from '#harness/unique-name.ts';
+import { harness } from './shared-harness.ts';
 
 describe('harness mTLS listener', () => {
   const { info } = harness();

@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { harness } from '#harness/client.ts';
 import { consumeUntil } from '#harness/consume.ts';
 import { kafkaClient } from '#harness/kafka-clients.ts';
 import { createMirror, deleteMirror, mirrorConnectorNames, reverseOf } from '#harness/mirror-connectors.ts';
 import { uniqueName } from '#harness/unique-name.ts';
 import { waitFor } from '#harness/wait-for.ts';
+import { harness } from './shared-harness.ts';
 
 describe('harness reverse Connect worker (failback mirror)', () => {
   const h = harness();

@@ -1,11 +1,11 @@
 import type { Admin, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { harness } from '#harness/client.ts';
 import { consumeUntil } from '#harness/consume.ts';
 import { kafkaClient } from '#harness/kafka-clients.ts';
 import { uniqueName } from '#harness/unique-name.ts';
 import { waitFor } from '#harness/wait-for.ts';
 import { decodeCheckpointKey, decodeCheckpointValue } from '#shared/kafka/mm2-records.ts';
+import { harness } from './shared-harness.ts';
 
 // Kafka's own MM2 integration tests allow 30 s for records and 20 s for checkpoints; a busy 2-core box
 // gets twice that.

@@ -1,12 +1,12 @@
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { awsEnvironment } from '#harness/aws-clients.ts';
-import { harness } from '#harness/client.ts';
 import { kafkaClient } from '#harness/kafka-clients.ts';
 import { datapointsFromEmf } from '#shared/alarms/evaluate.ts';
 import { deploymentPaths } from '#shared/config/paths.ts';
 import { probeResultSchema } from '#shared/health/probe-result.ts';
 import { describeClusters, type MotoStores, motoStores, probeConfig } from './probe-fixture.ts';
+import { harness } from './shared-harness.ts';
 
 /** A Lambda context with a fixed end time, as the runtime gives one. */
 function lambdaContext(remainingMs: number): Context {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { harness } from '#harness/client.ts';
 import { kafkaClient } from '#harness/kafka-clients.ts';
 import { ClusterConnections } from '#shared/health/cluster-connections.ts';
 import { probeOnce } from '#shared/health/probe-once.ts';
 import { describeClusters, type MotoStores, motoStores, ProbeRig, probeConfig } from './probe-fixture.ts';
+import { harness } from './shared-harness.ts';
 
 describe('probe over the mTLS listener with credentials from Secrets Manager (moto)', () => {
   const h = harness();

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { harness } from '#harness/client.ts';
 import { kafkaClient } from '#harness/kafka-clients.ts';
 import { waitFor } from '#harness/wait-for.ts';
 import type { ProbeResult } from '#shared/health/probe-result.ts';
 import { describeClusters, type MotoStores, motoStores, ProbeRig, probeConfig } from './probe-fixture.ts';
+import { harness } from './shared-harness.ts';
 
 // Generous ceilings for a busy two-core machine; assertions on verdict times use the product's targets.
 const MIRROR_MS = 90_000;

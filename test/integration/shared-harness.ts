@@ -1,8 +1,8 @@
 // The harness as seen from a test file (a vitest worker): the info that global-setup.ts provided, and fault
 // control through the harness owner's control server.
 import { inject } from 'vitest';
-import type { HarnessControl } from './harness-control.ts';
-import type { ClusterName, HarnessInfo } from './info.ts';
+import type { HarnessControl } from '#harness/harness-control.ts';
+import type { ClusterName, HarnessInfo } from '#harness/info.ts';
 
 /**
  * The shared harness of the integration project (default policy, Connect mode, mTLS listener, moto).

@@ -2,7 +2,7 @@
 // mTLS listener, moto) for every test file, torn down after the run. Test files reach it through
 // `harness()` in client.ts.
 import type { TestProject } from 'vitest/node';
-import { type Harness, startHarness } from './harness.ts';
+import { type Harness, startHarness } from '#harness/harness.ts';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const harness: Harness = await startHarness({ log: (line) => console.error(`[harness] ${line}`) });

@@ -77,7 +77,7 @@ export interface HarnessInfo {
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** Set by test/harness/global-setup.ts for the integration project. */
+    /** Set by test/integration/global-setup.ts for the integration project. */
     harness: HarnessInfo;
   }
 }
