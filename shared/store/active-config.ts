@@ -13,7 +13,7 @@ import type { ClusterRole } from '../config/schema.ts';
 import { parseJsonOrThrow } from '../config/validate.ts';
 import { MissingConfigurationError } from '../errors.ts';
 import { Redacted } from './redacted.ts';
-import type { ParameterStore, SecretStore } from './stores.ts';
+import type { CallOptions, ParameterStore, SecretStore } from './stores.ts';
 
 export interface Stores {
   parameters: ParameterStore;
@@ -123,6 +123,7 @@ export async function writeActiveStep(
   step: ActiveWriteStep,
   next: ActiveConfig,
   credentials: Redacted<ClusterCredentials> | ActiveWriteCredentials,
+  options: CallOptions = {},
 ): Promise<void> {
   switch (step) {
     case 'secret': {
@@ -143,18 +144,24 @@ export async function writeActiveStep(
           ? { holdback: { cluster: next.holdback.cluster, ...holdback.reveal() } }
           : {}),
       };
-      await stores.secrets.put(paths.activeCredentialsSecret, new Redacted(JSON.stringify(body)));
+      await stores.secrets.put(paths.activeCredentialsSecret, new Redacted(JSON.stringify(body)), options);
       return;
     }
     case 'parameter':
-      await stores.parameters.put(paths.activeParameter, JSON.stringify(activeConfigSchema.parse(next)), {
+      await stores.parameters.put(paths.activeParameter, activeParameterText(next), {
+        ...options,
         description: `mm2-failover active configuration, epoch ${next.epoch}`,
       });
       return;
     case 'plain-parameters':
-      await stores.parameters.put(paths.activeBootstrapParameter, next.bootstrapServers.join(','));
+      await stores.parameters.put(paths.activeBootstrapParameter, next.bootstrapServers.join(','), options);
       return;
   }
+}
+
+/** The active parameter's text for `next`: what a switch writes and what its read-back must find. */
+export function activeParameterText(next: ActiveConfig): string {
+  return JSON.stringify(activeConfigSchema.parse(next));
 }
 
 /** Write a whole switch in the fencing order (the holdback's credentials, if any, in the same secret write). */

@@ -109,6 +109,11 @@ export class DynamoLock implements DeploymentLock {
     throw new LockHeldError(this.#name, 'another invocation (it changed hands while we looked)');
   }
 
+  /** The lock's clock: leases are compared in its time. */
+  now(): number {
+    return this.#clock.now();
+  }
+
   async release(holder: string): Promise<void> {
     try {
       await this.#ddb.send(

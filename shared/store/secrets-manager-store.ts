@@ -5,8 +5,8 @@ import {
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { Redacted } from './redacted.ts';
-import { mapAwsError } from './ssm-parameter-store.ts';
-import type { SecretStore } from './stores.ts';
+import { mapAwsError, sendOptions } from './ssm-parameter-store.ts';
+import type { CallOptions, SecretStore } from './stores.ts';
 
 /** Secrets Manager behind {@link SecretStore}. Values are strings (JSON by convention), never logged. */
 export class SecretsManagerStore implements SecretStore {
@@ -15,9 +15,9 @@ export class SecretsManagerStore implements SecretStore {
     this.#sm = sm;
   }
 
-  async get(name: string): Promise<Redacted<string> | undefined> {
+  async get(name: string, options: CallOptions = {}): Promise<Redacted<string> | undefined> {
     try {
-      const out = await this.#sm.send(new GetSecretValueCommand({ SecretId: name }));
+      const out = await this.#sm.send(new GetSecretValueCommand({ SecretId: name }), sendOptions(options));
       return out.SecretString === undefined ? undefined : new Redacted(out.SecretString);
     } catch (e: unknown) {
       if ((e as { name?: string }).name === 'ResourceNotFoundException') return undefined;
@@ -25,14 +25,20 @@ export class SecretsManagerStore implements SecretStore {
     }
   }
 
-  async put(name: string, value: Redacted<string>): Promise<void> {
+  async put(name: string, value: Redacted<string>, options: CallOptions = {}): Promise<void> {
     try {
-      await this.#sm.send(new PutSecretValueCommand({ SecretId: name, SecretString: value.reveal() }));
+      await this.#sm.send(
+        new PutSecretValueCommand({ SecretId: name, SecretString: value.reveal() }),
+        sendOptions(options),
+      );
     } catch (e: unknown) {
       if ((e as { name?: string }).name !== 'ResourceNotFoundException')
         throw mapAwsError(e, `secret ${name}`);
       try {
-        await this.#sm.send(new CreateSecretCommand({ Name: name, SecretString: value.reveal() }));
+        await this.#sm.send(
+          new CreateSecretCommand({ Name: name, SecretString: value.reveal() }),
+          sendOptions(options),
+        );
       } catch (e2: unknown) {
         throw mapAwsError(e2, `secret ${name}`);
       }

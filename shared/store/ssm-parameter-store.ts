@@ -5,7 +5,7 @@ import {
   type SSMClient,
 } from '@aws-sdk/client-ssm';
 import { AccessDeniedError, Mm2FailoverError } from '../errors.ts';
-import type { ParameterStore, StoredParameter } from './stores.ts';
+import type { CallOptions, ParameterStore, StoredParameter } from './stores.ts';
 
 /** SSM Parameter Store behind {@link ParameterStore}. String parameters; Standard tier (4 KB) is plenty. */
 export class SsmParameterStore implements ParameterStore {
@@ -14,9 +14,9 @@ export class SsmParameterStore implements ParameterStore {
     this.#ssm = ssm;
   }
 
-  async get(name: string): Promise<StoredParameter | undefined> {
+  async get(name: string, options: CallOptions = {}): Promise<StoredParameter | undefined> {
     try {
-      const out = await this.#ssm.send(new GetParameterCommand({ Name: name }));
+      const out = await this.#ssm.send(new GetParameterCommand({ Name: name }), sendOptions(options));
       const p = out.Parameter;
       if (p?.Value === undefined) return undefined;
       return { value: p.Value, version: p.Version ?? 0 };
@@ -30,7 +30,7 @@ export class SsmParameterStore implements ParameterStore {
   async put(
     name: string,
     value: string,
-    options: { description?: string } = {},
+    options: CallOptions & { description?: string } = {},
   ): Promise<{ version: number }> {
     try {
       const out = await this.#ssm.send(
@@ -41,12 +41,18 @@ export class SsmParameterStore implements ParameterStore {
           Overwrite: true,
           ...(options.description ? { Description: options.description } : {}),
         }),
+        sendOptions(options),
       );
       return { version: out.Version ?? 0 };
     } catch (e: unknown) {
       throw mapAwsError(e, `parameter ${name}`);
     }
   }
+}
+
+/** The SDK's per-call options: only the abort signal, when there is one. */
+export function sendOptions(options: CallOptions): { abortSignal?: AbortSignal } {
+  return options.signal ? { abortSignal: options.signal } : {};
 }
 
 /** Map an AWS SDK error to the product's errors without copying its message blindly (it may echo input). */

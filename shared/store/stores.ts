@@ -10,16 +10,25 @@ export interface StoredParameter {
   version: number;
 }
 
+/** Options of one store call: `signal` aborts it (a writer's deadline inside its lease). */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
 export interface ParameterStore {
   /** `undefined` when the parameter does not exist. */
-  get(name: string): Promise<StoredParameter | undefined>;
+  get(name: string, options?: CallOptions): Promise<StoredParameter | undefined>;
   /** Creates or overwrites; returns the new version. */
-  put(name: string, value: string, options?: { description?: string }): Promise<{ version: number }>;
+  put(
+    name: string,
+    value: string,
+    options?: CallOptions & { description?: string },
+  ): Promise<{ version: number }>;
 }
 
 export interface SecretStore {
   /** `undefined` when the secret does not exist. The value is the secret string, redacted by construction. */
-  get(name: string): Promise<Redacted<string> | undefined>;
+  get(name: string, options?: CallOptions): Promise<Redacted<string> | undefined>;
   /** Creates the secret if missing, otherwise stores a new AWSCURRENT version. */
-  put(name: string, value: Redacted<string>): Promise<void>;
+  put(name: string, value: Redacted<string>, options?: CallOptions): Promise<void>;
 }
