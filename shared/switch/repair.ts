@@ -12,7 +12,7 @@ import {
   inspectAtRest,
   matchesAuthority,
 } from './at-rest.ts';
-import type { AuthorityRecord, Claim, CredentialSources, EpochAuthority } from './epoch-authority.ts';
+import type { AuthorityRecord, Claim, CredentialSources } from './epoch-authority.ts';
 import { type FencedWriteDeps, writeClaimed } from './fenced-write.ts';
 
 /**
