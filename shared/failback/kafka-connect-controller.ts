@@ -36,6 +36,11 @@ const CLASS: Record<ConnectorKind, string> = {
   checkpoint: 'org.apache.kafka.connect.mirror.MirrorCheckpointConnector',
   heartbeat: 'org.apache.kafka.connect.mirror.MirrorHeartbeatConnector',
 };
+/**
+ * The key that tags a reverse connector with the failback run that created it. Kafka Connect keeps keys a
+ * connector does not define (MM2 logs them as unused), so the tag travels with the connector's config.
+ */
+export const RUN_TAG = 'mm2-failover.failback-run';
 /** MM2's default `topics.exclude`, kept when the template has none. */
 const DEFAULT_TOPICS_EXCLUDE = ['.*[\\-\\.]internal', '.*\\.replica', '__.*'];
 
@@ -117,13 +122,18 @@ export class KafkaConnectController implements MirrorController {
         { status: template.status, retriable: false },
       );
     }
+    // Anything found that this run did not create is refused before anything is changed: it may carry offsets
+    // of its own, so it could skip records that purge then deletes.
+    for (const kind of ['source', 'checkpoint', 'heartbeat'] as const) {
+      await this.#refuseForeign(this.connectorName('reverse', kind), spec.runId);
+    }
     const done: string[] = [];
     for (const kind of ['source', 'checkpoint'] as const) {
       const name = this.connectorName('reverse', kind);
       const config = this.#reverseConfig(template.body, kind, spec);
       const status = await this.#status(this.#o.reverseUrl, name);
       if (status !== undefined && status.connector.state !== 'STOPPED') {
-        // Running (or paused) means an earlier invocation already reset its offsets and resumed it.
+        // This run's own connector, running or paused: an earlier invocation reset its offsets and resumed it.
         if (status.connector.state === 'PAUSED') {
           await this.#call('PUT', this.#o.reverseUrl, `/connectors/${enc(name)}/resume`, undefined, 'resume');
         }
@@ -263,6 +273,30 @@ export class KafkaConnectController implements MirrorController {
     return positions;
   }
 
+  /** Throw when connector `name` exists on the reverse worker without this run's tag. */
+  async #refuseForeign(name: string, runId: string): Promise<void> {
+    const status = await this.#status(this.#o.reverseUrl, name);
+    if (status === undefined) return;
+    const config = await this.#call(
+      'GET',
+      this.#o.reverseUrl,
+      `/connectors/${enc(name)}/config`,
+      undefined,
+      'read the reverse mirror configuration',
+      [404],
+    );
+    if (config.status === 404) return;
+    const tag = isStringRecord(config.body) ? config.body[RUN_TAG] : undefined;
+    if (tag === runId) return;
+    throw new MirrorControlError(
+      `connector ${name} exists on ${this.#o.reverseUrl} (${status.connector.state}) but was not created by ` +
+        `failback run ${runId} (${tag === undefined ? 'it carries no run tag' : `it is tagged for run ${tag}`}): ` +
+        'it may resume from offsets of its own and skip records that purge would then delete. Check what created ' +
+        `it, then remove it (DELETE ${this.#o.reverseUrl}/connectors/${name}) and invoke failback again`,
+      { status: 409, retriable: false },
+    );
+  }
+
   #aliases(flow: Flow): [string, string] {
     return flow === 'forward'
       ? [this.#o.primaryAlias, this.#o.secondaryAlias]
@@ -299,6 +333,7 @@ export class KafkaConnectController implements MirrorController {
     out.topics = spec.topics.join(',');
     out['topics.exclude'] = [...excludes, ...spec.excludeTopics.map(escapeRegex)].join(',');
     if (spec.groups.length > 0) out.groups = spec.groups.join(',');
+    out[RUN_TAG] = spec.runId;
     return out;
   }
 

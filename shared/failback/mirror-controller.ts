@@ -27,8 +27,13 @@ export interface ReverseFlowSpec {
   /** Consumer groups whose offsets the reverse checkpoints translate back. */
   groups: readonly string[];
   /**
-   * An earlier invocation of this failback already asked for the reverse flow (journaled before the request), so
-   * a reverse flow found existing is ours and not a leftover with offsets of its own.
+   * The failback run asking. Controllers that can tag a flow (Kafka Connect: a key in the connectors' config)
+   * adopt an existing reverse flow only when it carries this run id; anything else is refused with what was found.
+   */
+  runId: string;
+  /**
+   * An earlier invocation of this run already asked for the reverse flow (journaled before the request). Only for
+   * controllers that cannot tag a flow (Aiven): a flow found existing is adopted only when this is true.
    */
   requestedBefore: boolean;
 }

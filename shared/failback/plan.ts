@@ -60,7 +60,9 @@ export async function planFailback(deps: FailbackDeps, state: FailbackState | un
       needsConfirm: true,
     };
   }
-  plan.mirrorChanges = mirror.describeChanges(reverseFlowSpec(ctx, false));
+  plan.mirrorChanges = mirror.describeChanges(
+    reverseFlowSpec(ctx, { runId: state?.runId ?? '(new run)', requestedBefore: false }),
+  );
   if (state?.reverse?.started || config.mode === 'active-active') {
     try {
       plan.catchUp = { reverseLag: await measureLag(ctx, 'reverse') };

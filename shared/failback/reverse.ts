@@ -4,13 +4,16 @@ import { copyTails } from './salvage.ts';
 import { tpKey } from './state.ts';
 
 /** What the reverse flow mirrors back: the deployment's topics, never the quarantine topic. */
-export function reverseFlowSpec(ctx: Pick<PhaseContext, 'deps'>, requestedBefore: boolean): ReverseFlowSpec {
+export function reverseFlowSpec(
+  ctx: Pick<PhaseContext, 'deps'>,
+  run: { runId: string; requestedBefore: boolean },
+): ReverseFlowSpec {
   const { config } = ctx.deps;
   return {
     topics: config.topics,
     excludeTopics: [config.failback.quarantineTopic],
     groups: config.consumerGroups,
-    requestedBefore,
+    ...run,
   };
 }
 
@@ -50,12 +53,20 @@ export async function runReverse(ctx: PhaseContext): Promise<PhaseOutcome> {
     }
     const staleEnd: Record<string, number> = {};
     for (const p of Object.values(salvage.partitions)) staleEnd[tpKey(p.topic, p.partition)] = p.logEnd;
-    // Journaled before asking, so that a reverse flow found existing on a retry is known to be ours.
-    state.reverse = { staleEnd, started: false };
+    state.reverse = { staleEnd, started: false, requested: false };
     await ctx.save();
   }
   if (!state.reverse.started) {
-    const outcome = await ctx.mirror.startReverse(reverseFlowSpec(ctx, true));
+    // Journaled before asking, so that a reverse flow found existing on a retry is known to be ours; the first
+    // request says it is new, so that a flow left by someone else (with offsets of its own) is refused.
+    const requestedBefore = state.reverse.requested;
+    if (!requestedBefore) {
+      state.reverse.requested = true;
+      await ctx.save();
+    }
+    const outcome = await ctx.mirror.startReverse(
+      reverseFlowSpec(ctx, { runId: state.runId, requestedBefore }),
+    );
     if (!outcome.done) return waitingForMirror(outcome);
     state.reverse.started = true;
     await ctx.save();

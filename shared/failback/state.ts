@@ -102,6 +102,8 @@ export const failbackStateSchema = z
         /** Primary log ends right before the reverse mirror started: everything below is stale. */
         staleEnd: z.record(z.string(), z.int().min(0)),
         started: z.boolean(),
+        /** The reverse flow was asked for (journaled before asking): one found on a retry is this run's. */
+        requested: z.boolean().default(false),
       })
       .strict()
       .optional(),

@@ -20,6 +20,7 @@ const spec = {
   topics: ['orders', 'payments'],
   excludeTopics: ['mm2-failover.quarantine'],
   groups: ['billing'],
+  runId: 'run-A',
   requestedBefore: false,
 };
 

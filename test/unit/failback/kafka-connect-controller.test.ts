@@ -158,6 +158,7 @@ describe('KafkaConnectController', () => {
       topics: ['orders'],
       excludeTopics: ['mm2-failover.quarantine'],
       groups: ['billing'],
+      runId: 'run-A',
       requestedBefore: false,
     });
 
@@ -191,7 +192,13 @@ describe('KafkaConnectController', () => {
   it('leaves a reverse connector that is already running alone when called again', async () => {
     // Arrange
     const { connect, controller } = setup();
-    const spec = { topics: ['orders'], excludeTopics: ['q'], groups: [], requestedBefore: true };
+    const spec = {
+      topics: ['orders'],
+      excludeTopics: ['q'],
+      groups: [],
+      runId: 'run-A',
+      requestedBefore: true,
+    };
     await controller.startReverse(spec);
     connect.calls.length = 0;
 
@@ -200,6 +207,67 @@ describe('KafkaConnectController', () => {
 
     // Assert
     expect(connect.calls.filter((c) => !c.startsWith('GET'))).toEqual([]);
+  });
+
+  it('refuses a running reverse connector this failback run did not create, leaving its offsets alone', async () => {
+    // Arrange: a reverse source connector left behind by someone else, with offsets of its own.
+    const { connect, controller } = setup();
+    await controller.stopForward();
+    (connect.workers['rev:8083'] ??= {})['mm2-secondary-primary-source'] = {
+      config: { ...forwardConfig, 'source.cluster.alias': 'secondary', 'target.cluster.alias': 'primary' },
+      state: 'RUNNING',
+      offsets: [
+        { partition: { cluster: 'secondary', topic: 'orders', partition: 0 }, offset: { offset: 41 } },
+      ],
+    };
+
+    // Act
+    const e = await controller
+      .startReverse({
+        topics: ['orders'],
+        excludeTopics: [],
+        groups: [],
+        runId: 'run-A',
+        requestedBefore: false,
+      })
+      .catch((x: unknown) => x);
+
+    // Assert
+    expect(e).toBeInstanceOf(MirrorControlError);
+    expect((e as Error).message).toContain(
+      'mm2-secondary-primary-source exists on http://rev:8083 (RUNNING) but was not created by failback run run-A',
+    );
+    expect((e as Error).message).toContain('DELETE http://rev:8083/connectors/mm2-secondary-primary-source');
+    const left = connect.workers['rev:8083']?.['mm2-secondary-primary-source'];
+    expect(left?.offsets).toEqual([
+      { partition: { cluster: 'secondary', topic: 'orders', partition: 0 }, offset: { offset: 41 } },
+    ]);
+    expect(connect.calls.filter((c) => c.includes('rev:8083') && !c.startsWith('GET'))).toEqual([]);
+  });
+
+  it('tags the reverse connectors with the failback run and adopts them only for that run', async () => {
+    // Arrange
+    const { connect, controller } = setup();
+    await controller.stopForward();
+    const spec = {
+      topics: ['orders'],
+      excludeTopics: [],
+      groups: [],
+      runId: 'run-A',
+      requestedBefore: false,
+    };
+    await controller.startReverse(spec);
+
+    // Act
+    const again = await controller.startReverse({ ...spec, requestedBefore: true });
+    const other = await controller.startReverse({ ...spec, runId: 'run-B' }).catch((x: unknown) => x);
+
+    // Assert
+    expect(
+      connect.workers['rev:8083']?.['mm2-secondary-primary-source']?.config['mm2-failover.failback-run'],
+    ).toBe('run-A');
+    expect(again).toEqual({ done: true, detail: 'reverse mirror already running' });
+    expect(other).toBeInstanceOf(MirrorControlError);
   });
 
   it('moves the forward source offsets to the cut (stored as the last copied offset) before resuming', async () => {
@@ -239,7 +307,13 @@ describe('KafkaConnectController', () => {
 
     // Act
     const e = await wrongPrefix
-      .startReverse({ topics: ['orders'], excludeTopics: [], groups: [], requestedBefore: false })
+      .startReverse({
+        topics: ['orders'],
+        excludeTopics: [],
+        groups: [],
+        runId: 'run-A',
+        requestedBefore: false,
+      })
       .catch((x: unknown) => x);
 
     // Assert

@@ -43,6 +43,7 @@ describe('ManualController', () => {
       topics: ['orders'],
       excludeTopics: ['q'],
       groups: [],
+      runId: 'run-A',
       requestedBefore: false,
     });
 
