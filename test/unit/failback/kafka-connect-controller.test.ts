@@ -213,7 +213,9 @@ describe('KafkaConnectController', () => {
     // Arrange: a reverse source connector left behind by someone else, with offsets of its own.
     const { connect, controller } = setup();
     await controller.stopForward();
-    (connect.workers['rev:8083'] ??= {})['mm2-secondary-primary-source'] = {
+    const reverseWorker = connect.workers['rev:8083'] ?? {};
+    connect.workers['rev:8083'] = reverseWorker;
+    reverseWorker['mm2-secondary-primary-source'] = {
       config: { ...forwardConfig, 'source.cluster.alias': 'secondary', 'target.cluster.alias': 'primary' },
       state: 'RUNNING',
       offsets: [
