@@ -54,7 +54,7 @@ export class AivenController implements MirrorController {
     const { primaryAlias: p, secondaryAlias: s } = this.#o;
     return [
       `salvage: PUT ${this.#flowPath(p, s)} { enabled: false } (forward flow stopped)`,
-      `reverse: POST ${this.#base()} { source_cluster: '${s}', target_cluster: '${p}', enabled: true, topics: [${spec.topics.join(', ')}], topics_exclude adds [${spec.excludeTopics.join(', ')}] } (settings copied from the forward flow)`,
+      `reverse: POST ${this.#base()} { source_cluster: '${s}', target_cluster: '${p}', enabled: true, topics: [${spec.topics.join(', ')}], 'topics.blacklist' adds [${spec.excludeTopics.join(', ')}] } (settings copied from the forward flow)`,
       `restore: DELETE ${this.#flowPath(s, p)}; the secondary's stale copies emptied; PUT ${this.#flowPath(p, s)} { enabled: true }`,
     ];
   }
@@ -87,17 +87,15 @@ export class AivenController implements MirrorController {
     const forward = (await this.#get(p, s)) ?? {};
     const body: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(forward)) if (!READ_ONLY_FIELDS.has(k)) body[k] = v;
-    const excludes = Array.isArray(forward.topics_exclude)
-      ? (forward.topics_exclude as string[])
-      : DEFAULT_TOPICS_EXCLUDE;
-    delete body['topics.blacklist'];
-    delete body['topics.exclude'];
+    // Aiven's exclusion list keeps MM2's pre-3.0 name: `topics.blacklist` (there is no `topics.exclude` field).
+    const blacklist = forward['topics.blacklist'];
+    const excludes = Array.isArray(blacklist) ? (blacklist as string[]) : DEFAULT_TOPICS_EXCLUDE;
     Object.assign(body, {
       source_cluster: s,
       target_cluster: p,
       enabled: true,
       topics: [...spec.topics],
-      topics_exclude: [...excludes, ...spec.excludeTopics.map(escapeRegex)],
+      'topics.blacklist': [...excludes, ...spec.excludeTopics.map(escapeRegex)],
     });
     await this.#call('POST', this.#base(), body, 'create the reverse flow');
     return { done: true, detail: `replication flow ${s} → ${p} created` };
