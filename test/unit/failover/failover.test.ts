@@ -256,7 +256,7 @@ describe('runFailover', () => {
 
     const result = await runFailover(alarm(), h.deps);
 
-    expect(result).toMatchObject({ status: 'refused', refusals: [{ code: 'automation-disabled' }] });
+    expect(result).toMatchObject({ status: 'refused', reasons: [{ code: 'automation-disabled' }] });
     expect(h.stores.writes).toEqual([]);
     expect(h.probeCalls).toEqual([]);
     expect(h.lock.acquisitions).toBe(0);
@@ -269,8 +269,8 @@ describe('runFailover', () => {
 
     const result = await runFailover(alarm(), h.deps);
 
-    expect(result).toMatchObject({ status: 'refused', refusals: [{ code: 'automation-disabled' }] });
-    expect(result.status === 'refused' && result.refusals[0]?.message).toContain('neither');
+    expect(result).toMatchObject({ status: 'refused', reasons: [{ code: 'automation-disabled' }] });
+    expect(result.status === 'refused' && result.reasons[0]?.message).toContain('neither');
   });
 
   it('runs a manual failover while automation is disabled', async () => {
@@ -294,7 +294,7 @@ describe('runFailover', () => {
 
     const result = await runFailover(alarm(), h.deps);
 
-    expect(result).toMatchObject({ status: 'refused', refusals: [{ code: 'lag-records' }] });
+    expect(result).toMatchObject({ status: 'refused', reasons: [{ code: 'lag-records' }] });
     expect(h.stores.writes).toEqual([]);
     expect(h.journal.entries.size).toBe(0);
     expect(h.lock.holder).toBeUndefined();
@@ -307,7 +307,7 @@ describe('runFailover', () => {
 
     const result = await runFailover(alarm(), h.deps);
 
-    expect(result).toMatchObject({ status: 'refused', refusals: [{ code: 'cooldown' }] });
+    expect(result).toMatchObject({ status: 'refused', reasons: [{ code: 'cooldown' }] });
   });
 
   it('starts no cooldown from the initial activation (epoch 0)', async () => {
