@@ -114,6 +114,8 @@ describe('failback handler', () => {
     const outcome = handler(request, context);
 
     // Assert
-    await expect(outcome).rejects.toThrow('AWS call on lock item lock#orders-dr in table mm2-failover failed');
+    await expect(outcome).rejects.toThrow(
+      'AWS call on lock item lock#orders-dr in table mm2-failover failed',
+    );
   });
 });
