@@ -35,7 +35,13 @@ export interface HandlerSpec<E> {
   retryWhenLockHeld?: (event: E) => boolean;
 }
 
-export function lambdaHandler<E, R>(spec: HandlerSpec<E>, body: (event: E, context: Context) => Promise<R>) {
+/** What Lambda calls: the raw event in, the body's result or an error answer out. */
+export type LambdaEntry<R> = (event: unknown, context: Context) => Promise<R | ErrorAnswer>;
+
+export function lambdaHandler<E, R>(
+  spec: HandlerSpec<E>,
+  body: (event: E, context: Context) => Promise<R>,
+): LambdaEntry<R> {
   const handler = middy<E, R | ErrorAnswer>()
     .use(injectLambdaContext(spec.logger))
     .use(
@@ -46,5 +52,6 @@ export function lambdaHandler<E, R>(spec: HandlerSpec<E>, body: (event: E, conte
       ),
     );
   if (spec.parse) handler.use(parsedEvent(spec.parse));
-  return handler.handler(body);
+  // The raw event is parsed before the body sees it: callers hand in whatever Lambda would.
+  return handler.handler(body) as unknown as LambdaEntry<R>;
 }
