@@ -128,41 +128,8 @@ async function main(argv: string[]): Promise<number> {
   const print = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
 
   switch (command) {
-    case 'drill': {
-      if (!(scenarios as readonly string[]).includes(values.scenario)) {
-        fail(`--scenario: expected one of ${scenarios.join(', ')}, got '${values.scenario}'`);
-      }
-      const { runDrill } = await import('#drill/drill.ts');
-      const summary = await runDrill({ scenario: values.scenario as Scenario });
-      const line = (label: string, v: unknown) => process.stderr.write(`  ${label.padEnd(28)} ${v}\n`);
-      process.stderr.write(`\ndrill ${summary.scenario}: ${summary.ok ? 'OK' : 'FAILED'}\n`);
-      line('detection window (s)', summary.detectionWindowSeconds);
-      line('detection (s)', summary.detectionSeconds ?? '-');
-      line('switch (s)', summary.switchSeconds ?? '-');
-      line('client follow (s)', summary.clientFollowSeconds ?? '-');
-      line('RTO (s)', summary.rtoSeconds ?? '-');
-      line('acked on primary', summary.ackedOnPrimary);
-      line('missing after failover', summary.missingAfterFailover);
-      line('duplicates consumed', summary.duplicatesConsumed);
-      line('failback', summary.failback ? JSON.stringify(summary.failback) : '-');
-      line('alarms fired', summary.alarmsFired.join(', ') || 'none');
-      for (const c of summary.checks) line(c.ok ? `ok: ${c.name}` : `FAILED: ${c.name}`, c.detail);
-      for (const t of summary.targets)
-        line(t.met ? `target met: ${t.name}` : `target missed: ${t.name}`, t.detail);
-      if (values.json) {
-        const {
-          checks: _c,
-          targets: _t,
-          epochs: _e,
-          alarmsFired: _a,
-          reportFile: _r,
-          logFile: _l,
-          ...json
-        } = summary;
-        process.stdout.write(`${JSON.stringify(json)}\n`);
-      }
-      return summary.ok ? exitCodes.done : exitCodes.refusedOrFailed;
-    }
+    case 'drill':
+      return drill(values.scenario, values.json);
     case 'status': {
       const answer = await invoke('status', {}, flags);
       print(answer);
@@ -225,6 +192,43 @@ async function main(argv: string[]): Promise<number> {
     default:
       fail(`unknown command '${command}'`);
   }
+}
+
+/** Run a drill scenario on local processes and print its table (and, with --json, the summary). */
+async function drill(scenario: string, json: boolean): Promise<number> {
+  if (!(scenarios as readonly string[]).includes(scenario)) {
+    fail(`--scenario: expected one of ${scenarios.join(', ')}, got '${scenario}'`);
+  }
+  const { runDrill } = await import('#drill/drill.ts');
+  const summary = await runDrill({ scenario: scenario as Scenario });
+  const line = (label: string, v: unknown) => process.stderr.write(`  ${label.padEnd(28)} ${v}\n`);
+  process.stderr.write(`\ndrill ${summary.scenario}: ${summary.ok ? 'OK' : 'FAILED'}\n`);
+  line('detection window (s)', summary.detectionWindowSeconds);
+  line('detection (s)', summary.detectionSeconds ?? '-');
+  line('switch (s)', summary.switchSeconds ?? '-');
+  line('client follow (s)', summary.clientFollowSeconds ?? '-');
+  line('RTO (s)', summary.rtoSeconds ?? '-');
+  line('acked on primary', summary.ackedOnPrimary);
+  line('missing after failover', summary.missingAfterFailover);
+  line('duplicates consumed', summary.duplicatesConsumed);
+  line('failback', summary.failback ? JSON.stringify(summary.failback) : '-');
+  line('alarms fired', summary.alarmsFired.join(', ') || 'none');
+  for (const c of summary.checks) line(c.ok ? `ok: ${c.name}` : `FAILED: ${c.name}`, c.detail);
+  for (const t of summary.targets)
+    line(t.met ? `target met: ${t.name}` : `target missed: ${t.name}`, t.detail);
+  if (json) {
+    const {
+      checks: _c,
+      targets: _t,
+      epochs: _e,
+      alarmsFired: _a,
+      reportFile: _r,
+      logFile: _l,
+      ...summaryJson
+    } = summary;
+    process.stdout.write(`${JSON.stringify(summaryJson)}\n`);
+  }
+  return summary.ok ? exitCodes.done : exitCodes.refusedOrFailed;
 }
 
 /** Start the harness, provision the drill's deployment into moto, and serve until Ctrl-C. */
