@@ -18,9 +18,12 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { runDrill, type Scenario, scenarios } from '#drill/drill.ts';
-import { lambdaContext } from '#drill/lambda.ts';
+import { type Scenario, scenarios } from '#drill/scenario-names.ts';
 import { describeError } from '#shared/errors.ts';
+import { exitCodeOf, exitCodes } from './exit-code.ts';
+
+// Only light modules are imported here: the drill, the harness and the in-process Lambda helpers are loaded by
+// the commands that need them, so invoking one deployed function does not load the local runtime.
 
 const usage = `usage:
   mm2-failover drill [--scenario ${scenarios.join('|')}] [--json]
@@ -28,13 +31,22 @@ const usage = `usage:
   mm2-failover failover (--function <name|arn> | --local) (--dry-run | --reason "...") [--force] [--requested-by who]
   mm2-failover failback (--function <name|arn> | --local) --reason "..." [--phase p] [--confirm] [--requested-by who]
   mm2-failover init     [--config failover.config.json] [--region r]
-  mm2-failover local up`;
+  mm2-failover local up
+
+exit codes:
+  ${exitCodes.done}  done: the function answered (a dry run, a failback that waits or stops at its deadline included)
+  ${exitCodes.refusedOrFailed}  refused ("status": "refused"), invalid input ("status": "invalid"), or failed
+  ${exitCodes.usage}  usage error: unknown command or flag, a required flag missing, a bad value`;
 
 const localFile = path.join(import.meta.dirname, '..', '.cache', 'local-deployment.json');
 
+/** The command line is wrong: the message and the usage text go to stderr, and the exit code is 2. */
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
 function fail(message: string): never {
-  process.stderr.write(`mm2-failover: ${message}\n\n${usage}\n`);
-  process.exit(2);
+  throw new UsageError(message);
 }
 
 async function invoke(
@@ -47,6 +59,7 @@ async function invoke(
       fail(`no local deployment: start one with 'mm2-failover local up' (${localFile} is missing)`);
     const env = JSON.parse(readFileSync(localFile, 'utf8')) as { functionEnv: Record<string, string> };
     Object.assign(process.env, env.functionEnv);
+    const { lambdaContext } = await import('#harness/lambda.ts');
     const module = (await import(`#functions/${fn}/handler.ts`)) as {
       handler: (e: unknown, c: ReturnType<typeof lambdaContext>) => Promise<unknown>;
     };
@@ -74,75 +87,57 @@ interface Flags {
   region: string | undefined;
 }
 
-async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      scenario: { type: 'string', default: 'kill' },
-      json: { type: 'boolean', default: false },
-      local: { type: 'boolean', default: false },
-      function: { type: 'string' },
-      region: { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
-      reason: { type: 'string' },
-      force: { type: 'boolean', default: false },
-      phase: { type: 'string' },
-      confirm: { type: 'boolean', default: false },
-      'requested-by': { type: 'string', default: process.env.USER ?? 'operator' },
-      config: { type: 'string', default: 'failover.config.json' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  const [command, sub] = positionals;
-  if (values.help || !command) {
-    process.stdout.write(`${usage}\n`);
-    return values.help ? 0 : 2;
+function parseCommandLine(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        scenario: { type: 'string', default: 'kill' },
+        json: { type: 'boolean', default: false },
+        local: { type: 'boolean', default: false },
+        function: { type: 'string' },
+        region: { type: 'string' },
+        'dry-run': { type: 'boolean', default: false },
+        reason: { type: 'string' },
+        force: { type: 'boolean', default: false },
+        phase: { type: 'string' },
+        confirm: { type: 'boolean', default: false },
+        'requested-by': { type: 'string', default: process.env.USER ?? 'operator' },
+        config: { type: 'string', default: 'failover.config.json' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (e: unknown) {
+    // parseArgs throws a TypeError with an ERR_PARSE_ARGS_* code for an unknown flag or a missing value.
+    if ((e as { code?: unknown }).code?.toString().startsWith('ERR_PARSE_ARGS')) fail((e as Error).message);
+    throw e;
   }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandLine(argv);
+  const [command, sub] = positionals;
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    return exitCodes.done;
+  }
+  if (!command) fail('give a command');
   const flags: Flags = { local: values.local, function: values.function, region: values.region };
   const print = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
 
   switch (command) {
-    case 'drill': {
-      if (!(scenarios as readonly string[]).includes(values.scenario)) {
-        fail(`--scenario: expected one of ${scenarios.join(', ')}, got '${values.scenario}'`);
-      }
-      const summary = await runDrill({ scenario: values.scenario as Scenario });
-      const line = (label: string, v: unknown) => process.stderr.write(`  ${label.padEnd(28)} ${v}\n`);
-      process.stderr.write(`\ndrill ${summary.scenario}: ${summary.ok ? 'OK' : 'FAILED'}\n`);
-      line('detection window (s)', summary.detectionWindowSeconds);
-      line('detection (s)', summary.detectionSeconds ?? '-');
-      line('switch (s)', summary.switchSeconds ?? '-');
-      line('client follow (s)', summary.clientFollowSeconds ?? '-');
-      line('RTO (s)', summary.rtoSeconds ?? '-');
-      line('acked on primary', summary.ackedOnPrimary);
-      line('missing after failover', summary.missingAfterFailover);
-      line('duplicates consumed', summary.duplicatesConsumed);
-      line('failback', summary.failback ? JSON.stringify(summary.failback) : '-');
-      line('alarms fired', summary.alarmsFired.join(', ') || 'none');
-      for (const c of summary.checks) line(c.ok ? `ok: ${c.name}` : `FAILED: ${c.name}`, c.detail);
-      for (const t of summary.targets)
-        line(t.met ? `target met: ${t.name}` : `target missed: ${t.name}`, t.detail);
-      if (values.json) {
-        const {
-          checks: _c,
-          targets: _t,
-          epochs: _e,
-          alarmsFired: _a,
-          reportFile: _r,
-          logFile: _l,
-          ...json
-        } = summary;
-        process.stdout.write(`${JSON.stringify(json)}\n`);
-      }
-      return summary.ok ? 0 : 1;
+    case 'drill':
+      return drill(values.scenario, values.json);
+    case 'status': {
+      const answer = await invoke('status', {}, flags);
+      print(answer);
+      return exitCodeOf(answer);
     }
-    case 'status':
-      print(await invoke('status', {}, flags));
-      return 0;
     case 'failover': {
       if (!values['dry-run'] && !values.reason) fail('failover: give --reason "..." (or --dry-run)');
-      const result = (await invoke(
+      const answer = await invoke(
         'failover',
         {
           action: 'failover',
@@ -152,13 +147,13 @@ async function main(argv: string[]): Promise<number> {
           force: values.force,
         },
         flags,
-      )) as { status?: string };
-      print(result);
-      return result.status === 'refused' || result.status === 'invalid-input' ? 1 : 0;
+      );
+      print(answer);
+      return exitCodeOf(answer);
     }
     case 'failback': {
       if (!values.reason) fail('failback: give --reason "..."');
-      const result = (await invoke(
+      const answer = await invoke(
         'failback',
         {
           action: 'failback',
@@ -168,9 +163,9 @@ async function main(argv: string[]): Promise<number> {
           ...(values.confirm ? { confirm: true } : {}),
         },
         flags,
-      )) as { status?: string };
-      print(result);
-      return result.status === 'refused' ? 1 : 0;
+      );
+      print(answer);
+      return exitCodeOf(answer);
     }
     case 'init': {
       // The first activation (primary, epoch 0), written with the operator's own AWS credentials: the stack
@@ -188,7 +183,7 @@ async function main(argv: string[]): Promise<number> {
           ? { status: 'initialised', cluster: result.config.cluster, epoch: result.config.epoch }
           : result,
       );
-      return 0;
+      return exitCodes.done;
     }
     case 'local': {
       if (sub !== 'up') fail(`local: expected 'up', got '${sub ?? ''}'`);
@@ -197,6 +192,43 @@ async function main(argv: string[]): Promise<number> {
     default:
       fail(`unknown command '${command}'`);
   }
+}
+
+/** Run a drill scenario on local processes and print its table (and, with --json, the summary). */
+async function drill(scenario: string, json: boolean): Promise<number> {
+  if (!(scenarios as readonly string[]).includes(scenario)) {
+    fail(`--scenario: expected one of ${scenarios.join(', ')}, got '${scenario}'`);
+  }
+  const { runDrill } = await import('#drill/drill.ts');
+  const summary = await runDrill({ scenario: scenario as Scenario });
+  const line = (label: string, v: unknown) => process.stderr.write(`  ${label.padEnd(28)} ${v}\n`);
+  process.stderr.write(`\ndrill ${summary.scenario}: ${summary.ok ? 'OK' : 'FAILED'}\n`);
+  line('detection window (s)', summary.detectionWindowSeconds);
+  line('detection (s)', summary.detectionSeconds ?? '-');
+  line('switch (s)', summary.switchSeconds ?? '-');
+  line('client follow (s)', summary.clientFollowSeconds ?? '-');
+  line('RTO (s)', summary.rtoSeconds ?? '-');
+  line('acked on primary', summary.ackedOnPrimary);
+  line('missing after failover', summary.missingAfterFailover);
+  line('duplicates consumed', summary.duplicatesConsumed);
+  line('failback', summary.failback ? JSON.stringify(summary.failback) : '-');
+  line('alarms fired', summary.alarmsFired.join(', ') || 'none');
+  for (const c of summary.checks) line(c.ok ? `ok: ${c.name}` : `FAILED: ${c.name}`, c.detail);
+  for (const t of summary.targets)
+    line(t.met ? `target met: ${t.name}` : `target missed: ${t.name}`, t.detail);
+  if (json) {
+    const {
+      checks: _c,
+      targets: _t,
+      epochs: _e,
+      alarmsFired: _a,
+      reportFile: _r,
+      logFile: _l,
+      ...summaryJson
+    } = summary;
+    process.stdout.write(`${JSON.stringify(summaryJson)}\n`);
+  }
+  return summary.ok ? exitCodes.done : exitCodes.refusedOrFailed;
 }
 
 /** Start the harness, provision the drill's deployment into moto, and serve until Ctrl-C. */
@@ -223,13 +255,17 @@ async function localUp(): Promise<number> {
   });
   rmSync(localFile, { force: true });
   await harness.stop();
-  return 0;
+  return exitCodes.done;
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
+    if (e instanceof UsageError) {
+      process.stderr.write(`mm2-failover: ${e.message}\n\n${usage}\n`);
+      process.exit(exitCodes.usage);
+    }
     process.stderr.write(`mm2-failover: ${describeError(e)}\n`);
-    process.exit(1);
+    process.exit(exitCodes.refusedOrFailed);
   },
 );

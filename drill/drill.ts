@@ -5,6 +5,7 @@ import { consumeUntil } from '#harness/consume.ts';
 import { type Harness, startHarness } from '#harness/harness.ts';
 import type { HarnessInfo } from '#harness/info.ts';
 import { kafkaClient } from '#harness/kafka-clients.ts';
+import { alarmEvent, captureStdout, lambdaContext, scheduledEvent } from '#harness/lambda.ts';
 import { repoRoot } from '#harness/paths.ts';
 import {
   type AlarmState,
@@ -20,13 +21,12 @@ import { deploymentPaths } from '#shared/config/paths.ts';
 import type { DeploymentConfig } from '#shared/config/schema.ts';
 import { describeError } from '#shared/errors.ts';
 import { readActiveOnce } from '#shared/store/active-config.ts';
-import { alarmEvent, captureStdout, lambdaContext, scheduledEvent } from './lambda.ts';
 import { provisionDeployment } from './provision.ts';
 import { type Moment, reportHtml, type Sample } from './report.ts';
+import type { Scenario } from './scenario-names.ts';
 import { Workload } from './workload.ts';
 
-export const scenarios = ['kill', 'hang', 'mm2-down', 'secondary-down', 'flapping'] as const;
-export type Scenario = (typeof scenarios)[number];
+export { type Scenario, scenarios } from './scenario-names.ts';
 
 export interface DrillOptions {
   scenario: Scenario;

@@ -61,14 +61,43 @@ export class KafkaOperationError extends Mm2FailoverError {
   }
 }
 
-/** An operation was refused by a safety rule; nothing was changed. */
+/**
+ * One reason for a refusal: `code` is machine-readable and stable (`lock-held`, `phase-out-of-order`, ...), so a
+ * script can branch on it; `message` says what was expected and what was found, for a person.
+ */
+export interface Reason {
+  code: string;
+  message: string;
+}
+
+/** An operation was refused by a safety rule; nothing was changed. Every reason carries a code. */
 export class RefusedError extends Mm2FailoverError {
-  readonly reasons: string[];
-  constructor(what: string, reasons: string[]) {
-    super(`${what} refused: ${reasons.join('; ')}`);
+  readonly reasons: Reason[];
+  /** What did not stop the operation but is worth knowing. */
+  readonly warnings: Reason[];
+  constructor(what: string, reasons: Reason[], options: { warnings?: Reason[] } = {}) {
+    super(`${what} refused: ${reasons.map((r) => r.message).join('; ')}`);
     this.name = 'RefusedError';
     this.reasons = reasons;
+    this.warnings = options.warnings ?? [];
   }
+}
+
+/**
+ * What a function answers when it refuses: every reason with its code, nothing read from the clusters after the
+ * refusal, nothing written. Failover and failback answer in this one shape (failover adds its preflight report).
+ */
+export interface RefusedAnswer {
+  status: 'refused';
+  reasons: Reason[];
+  warnings?: Reason[];
+}
+
+/** What a function answers for input that did not pass its schema: every problem by path. */
+export interface InvalidAnswer {
+  status: 'invalid';
+  subject: string;
+  problems: ValidationProblem[];
 }
 
 /** Another invocation holds the lock. */

@@ -5,12 +5,7 @@ import type { DeploymentLock } from '../store/dynamo-lock.ts';
 import { runCatchUp } from './catch-up.ts';
 import type { FailbackJournal } from './journal.ts';
 import { failbackNotification } from './notification.ts';
-import {
-  type ExecutablePhase,
-  type FailbackRequest,
-  type MirrorStep,
-  parseFailbackRequest,
-} from './payload.ts';
+import type { ExecutablePhase, FailbackRequest, MirrorStep } from './payload.ts';
 import {
   type CatchUpProgress,
   type FailbackDeps,
@@ -71,43 +66,20 @@ export interface FailbackResult {
 }
 
 /**
- * Run failback as far as it can go in this invocation. Validation, the phase order and the default-policy rule are
- * judged before anything is written; then the deployment lock (shared with failover) is taken, the journal read,
- * and phases run until one waits, the requested phase is done, or the deadline comes. Every unit of progress is
- * journaled, so a crash or a timeout loses nothing and repeats nothing.
+ * Run failback as far as it can go in this invocation. The request is parsed by the caller
+ * (`parseFailbackRequest`); the phase order and the default-policy rule are judged before anything is written;
+ * then the deployment lock (shared with failover) is taken, the run state loaded or started, and phases run
+ * until one waits, the requested phase is done, or the deadline comes. Every unit of progress is journaled, so a
+ * crash or a timeout loses nothing and repeats nothing.
  */
 export async function runFailback(
-  input: unknown,
+  request: FailbackRequest,
   deps: FailbackDeps,
   invocation: FailbackInvocation,
 ): Promise<FailbackResult> {
-  const request = parseFailbackRequest(input);
-  const { config } = deps;
-  const unsupported = unsupportedReasons(config);
-  if (unsupported.length > 0) throw new RefusedError('failback', unsupported);
-  const phases = phasesFor(config);
-  if (request.mirrorConfirmed !== undefined && config.mirror.kind !== 'manual') {
-    throw new RefusedError('failback', [
-      `mirrorConfirmed is for mirror.kind 'manual'; this deployment's mirror is '${config.mirror.kind}', which failback drives itself`,
-    ]);
-  }
-
-  if (request.phase === 'plan') {
-    const view = await invocation.journal.load();
-    const state = view.kind === 'in-progress' ? view.state : undefined;
-    const plan = await planFailback(deps, state);
-    return {
-      status: 'planned',
-      mode: config.mode,
-      phases,
-      completedPhases: state?.completed ?? [],
-      ran: [],
-      ...(state ? { runId: state.runId } : {}),
-      currentPhase: nextPhase(phases, state?.completed ?? []),
-      nextStep: 'dry run only; invoke without phase (or with the phase due) to proceed',
-      plan,
-    };
-  }
+  refuseUnsupported(request, deps.config);
+  const phases = phasesFor(deps.config);
+  if (request.phase === 'plan') return planned(deps, invocation, phases);
 
   await invocation.lock.acquire(invocation.holder, `failback: ${request.reason}`);
   try {
@@ -117,95 +89,192 @@ export async function runFailback(
   }
 }
 
+/** What no deployment state can change: refused before the lock, the journal or the clusters are touched. */
+function refuseUnsupported(request: FailbackRequest, config: FailbackDeps['config']): void {
+  const unsupported = unsupportedReasons(config);
+  if (unsupported.length > 0) {
+    throw new RefusedError(
+      'failback',
+      unsupported.map((message) => ({ code: 'unsupported-replication-policy', message })),
+    );
+  }
+  if (request.mirrorConfirmed !== undefined && config.mirror.kind !== 'manual') {
+    throw new RefusedError('failback', [
+      {
+        code: 'mirror-not-manual',
+        message: `mirrorConfirmed is for mirror.kind 'manual'; this deployment's mirror is '${config.mirror.kind}', which failback drives itself`,
+      },
+    ]);
+  }
+}
+
+/** The dry run (`phase: 'plan'`): no lock, nothing written. */
+async function planned(
+  deps: FailbackDeps,
+  invocation: FailbackInvocation,
+  phases: readonly ExecutablePhase[],
+): Promise<FailbackResult> {
+  const view = await invocation.journal.load();
+  const state = view.kind === 'in-progress' ? view.state : undefined;
+  const plan = await planFailback(deps, state);
+  return {
+    status: 'planned',
+    mode: deps.config.mode,
+    phases,
+    completedPhases: state?.completed ?? [],
+    ran: [],
+    ...(state ? { runId: state.runId } : {}),
+    currentPhase: nextPhase(phases, state?.completed ?? []),
+    nextStep: 'dry run only; invoke without phase (or with the phase due) to proceed',
+    plan,
+  };
+}
+
+/** One invocation under the lock: load or start the run, judge the request, run phases, answer. */
 async function advance(
   request: FailbackRequest,
   deps: FailbackDeps,
   invocation: FailbackInvocation,
   phases: readonly ExecutablePhase[],
 ): Promise<FailbackResult> {
-  const { config, clock } = deps;
-  const view = await invocation.journal.load();
-  let state: FailbackState;
-  let begun = view.kind === 'in-progress';
-  if (view.kind === 'in-progress') {
-    state = view.state;
-  } else {
-    const active = await readActiveOnce(deps.stores, deps.paths);
-    if (active.kind !== 'consistent') {
-      throw new RefusedError('failback', [
-        active.kind === 'absent'
-          ? `no active configuration at ${deps.paths.activeParameter}: nothing to fail back`
-          : `the active configuration is being switched right now (parameter epoch ${active.parameterEpoch}, secret epoch ${active.secretEpoch}); try again shortly`,
-      ]);
-    }
-    if (active.config.cluster !== 'secondary') {
-      const last =
-        view.kind === 'finished'
-          ? ` (failback ${view.state.runId} finished ${view.state.finishedAt ?? ''})`
-          : '';
-      throw new RefusedError('failback', [
-        `the active cluster is already the primary (epoch ${active.config.epoch})${last}: nothing to fail back`,
-      ]);
-    }
-    state = {
-      runId: `${String(active.config.epoch).padStart(10, '0')}-${randomUUID().slice(0, 8)}`,
-      mode: config.mode,
-      startedAt: new Date(clock.now()).toISOString(),
-      requestedBy: request.requestedBy,
-      reason: request.reason,
-      startEpoch: active.config.epoch,
-      completed: [],
-      mirrorConfirmed: [],
-    };
+  const { state, begun } = await loadOrStartRun(request, deps, invocation);
+  const judged = judgeRequest(request, phases, state, deps.config.mode);
+  if (judged.kind === 'already-done') {
+    return result(state, phases, [], {
+      status: state.completed.length === phases.length ? 'completed' : 'in-progress',
+      nextStep: `phase '${judged.phase}' is already done; ${describeNext(phases, state)}`,
+    });
   }
+  const run = openRun(request, deps, invocation, state, begun);
+  if (request.mirrorConfirmed !== undefined) await run.ctx.save();
+  return runPhases(run, phases, judged.only, invocation.runners ?? phaseRunners);
+}
 
-  // Judge the request against the journal before writing anything.
+/** The run in progress from the journal, or a new one (not yet journaled) when the secondary is active. */
+async function loadOrStartRun(
+  request: FailbackRequest,
+  deps: FailbackDeps,
+  invocation: FailbackInvocation,
+): Promise<{ state: FailbackState; begun: boolean }> {
+  const view = await invocation.journal.load();
+  if (view.kind === 'in-progress') return { state: view.state, begun: true };
+  const active = await readActiveOnce(deps.stores, deps.paths);
+  if (active.kind === 'absent') {
+    throw new RefusedError('failback', [
+      {
+        code: 'no-active-configuration',
+        message: `no active configuration at ${deps.paths.activeParameter}: nothing to fail back`,
+      },
+    ]);
+  }
+  if (active.kind === 'torn') {
+    throw new RefusedError('failback', [
+      {
+        code: 'switch-in-progress',
+        message: `the active configuration is being switched right now (parameter epoch ${active.parameterEpoch}, secret epoch ${active.secretEpoch}); try again shortly`,
+      },
+    ]);
+  }
+  if (active.config.cluster !== 'secondary') {
+    const last =
+      view.kind === 'finished'
+        ? ` (failback ${view.state.runId} finished ${view.state.finishedAt ?? ''})`
+        : '';
+    throw new RefusedError('failback', [
+      {
+        code: 'primary-already-active',
+        message: `the active cluster is already the primary (epoch ${active.config.epoch})${last}: nothing to fail back`,
+      },
+    ]);
+  }
+  const state: FailbackState = {
+    runId: `${String(active.config.epoch).padStart(10, '0')}-${randomUUID().slice(0, 8)}`,
+    mode: deps.config.mode,
+    startedAt: new Date(deps.clock.now()).toISOString(),
+    requestedBy: request.requestedBy,
+    reason: request.reason,
+    startEpoch: active.config.epoch,
+    completed: [],
+    mirrorConfirmed: [],
+  };
+  return { state, begun: false };
+}
+
+/**
+ * Judge the request against the run's state before writing anything: a phase asked for must be the one due (one
+ * already done is reported), and `confirm` is accepted only when purge is due.
+ */
+function judgeRequest(
+  request: FailbackRequest,
+  phases: readonly ExecutablePhase[],
+  state: FailbackState,
+  mode: FailbackState['mode'],
+): { kind: 'already-done'; phase: ExecutablePhase } | { kind: 'run'; only?: ExecutablePhase } {
   let only: ExecutablePhase | undefined;
   if (request.phase !== undefined && request.phase !== 'plan') {
-    const verdict = judgePhaseRequest(phases, state.completed, request.phase, config.mode);
+    const verdict = judgePhaseRequest(phases, state.completed, request.phase, mode);
     if (verdict.kind === 'refused') throw new RefusedError('failback', verdict.reasons);
-    if (verdict.kind === 'already-done') {
-      return result(state, phases, [], {
-        status: state.completed.length === phases.length ? 'completed' : 'in-progress',
-        nextStep: `phase '${request.phase}' is already done; ${describeNext(phases, state)}`,
-      });
-    }
+    if (verdict.kind === 'already-done') return verdict;
     only = verdict.phase;
   }
   const due = nextPhase(phases, state.completed);
   if (request.confirm && due !== 'purge') {
     throw new RefusedError('failback', [
-      `confirm is only accepted when 'purge' is due; '${due ?? 'nothing'}' is due`,
+      {
+        code: 'confirm-not-due',
+        message: `confirm is only accepted when 'purge' is due; '${due ?? 'nothing'}' is due`,
+      },
     ]);
   }
+  return only === undefined ? { kind: 'run' } : { kind: 'run', only };
+}
 
+/** A run being advanced: the phases' context, and what this invocation has finished so far. */
+interface OpenRun {
+  ctx: PhaseContext;
+  state: FailbackState;
+  deps: FailbackDeps;
+  invocation: FailbackInvocation;
+  ran: Array<{ phase: ExecutablePhase; summary: unknown }>;
+  /** Journal the run's start if nothing has been journaled yet. */
+  ensureBegun(): Promise<void>;
+}
+
+/**
+ * The context phases run in. The first save begins the run in the journal; every save renews the lock's lease,
+ * and a pause saves often enough that the lease never runs out while a phase waits.
+ */
+function openRun(
+  request: FailbackRequest,
+  deps: FailbackDeps,
+  invocation: FailbackInvocation,
+  state: FailbackState,
+  begunAlready: boolean,
+): OpenRun {
+  const { clock } = deps;
+  const { holder } = invocation;
+  let begun = begunAlready;
+  let lastSaveAt = clock.now();
+  const save = async (): Promise<void> => {
+    if (begun) await invocation.journal.save(state, holder);
+    else await invocation.journal.begin(state, holder);
+    begun = true;
+    lastSaveAt = clock.now();
+  };
   const confirmed = new Set<MirrorStep>(state.mirrorConfirmed);
   if (request.mirrorConfirmed !== undefined && !confirmed.has(request.mirrorConfirmed)) {
     confirmed.add(request.mirrorConfirmed);
     state.mirrorConfirmed = [...confirmed];
   }
-  const mirror = deps.mirror(confirmed);
-  const holder = invocation.holder;
-  let lastSaveAt = clock.now();
-  const save = async (): Promise<void> => {
-    if (!begun) {
-      await invocation.journal.begin(state, holder);
-      begun = true;
-    } else {
-      await invocation.journal.save(state, holder);
-    }
-    lastSaveAt = clock.now();
-  };
   const ctx: PhaseContext = {
     deps,
     request,
     state,
-    mirror,
+    mirror: deps.mirror(confirmed),
     save,
     remainingMs: () => invocation.deadlineAt - clock.now(),
     pause: async (ms) => {
-      let left = ms;
-      while (left > 0) {
+      for (let left = ms; left > 0; ) {
         const step = Math.min(left, LEASE_RENEW_MS / 2);
         await deps.sleep(step);
         left -= step;
@@ -213,67 +282,76 @@ async function advance(
       }
     },
   };
-  if (request.mirrorConfirmed !== undefined) await ctx.save();
+  const ensureBegun = async (): Promise<void> => {
+    if (!begun) await save();
+  };
+  return { ctx, state, deps, invocation, ran: [], ensureBegun };
+}
 
-  const ran: Array<{ phase: ExecutablePhase; summary: unknown }> = [];
-  const runners = invocation.runners ?? phaseRunners;
+/** Run phases until one waits, the run completes, the requested phase is done, or the deadline comes. */
+async function runPhases(
+  run: OpenRun,
+  phases: readonly ExecutablePhase[],
+  only: ExecutablePhase | undefined,
+  runners: PhaseRunners,
+): Promise<FailbackResult> {
+  const { ctx, state, deps, ran } = run;
+  const answer = (extra: Parameters<typeof result>[3]) =>
+    result(state, phases, ran, { ...extra, progress: ctx.progress });
   for (;;) {
     const phase = nextPhase(phases, state.completed);
-    if (phase === undefined) {
-      state.finishedAt = new Date(clock.now()).toISOString();
-      if (!begun) await ctx.save();
-      await invocation.journal.finish(state, { ran }, holder);
-      await notify(deps, 'completed', state, ran);
-      return result(state, phases, ran, {
-        status: 'completed',
-        nextStep: 'failback completed: clients use the primary and the forward mirror runs again',
-        progress: ctx.progress,
-      });
-    }
+    if (phase === undefined) return finishRun(run, phases);
     if (only !== undefined && phase !== only) {
-      return result(state, phases, ran, {
-        status: 'in-progress',
-        nextStep: describeNext(phases, state),
-        progress: ctx.progress,
-      });
+      return answer({ status: 'in-progress', nextStep: describeNext(phases, state) });
     }
     if (ctx.remainingMs() <= 0) {
-      return result(state, phases, ran, {
+      return answer({
         status: 'in-progress',
         nextStep: `the invocation's time ran out; invoke again to continue with '${phase}'`,
-        progress: ctx.progress,
       });
     }
     deps.logger.info('failback phase starting', { runId: state.runId, phase });
     const outcome: PhaseOutcome = await runners[phase](ctx);
-    if (outcome.kind === 'done') {
-      state.completed = [...state.completed, phase];
-      if (!begun) await ctx.save();
-      await invocation.journal.recordPhase(state, phase, outcome.summary, holder);
-      ran.push({ phase, summary: outcome.summary });
-      if (phase === 'switch') await notify(deps, 'switched', state, ran);
-      deps.logger.info('failback phase done', { runId: state.runId, phase, summary: outcome.summary });
-      continue;
-    }
     if (outcome.kind === 'waiting') {
-      return result(state, phases, ran, {
+      const { reason, waitingFor, instructions } = outcome;
+      return answer({
         status: 'waiting',
-        nextStep: outcome.reason,
-        waiting: {
-          reason: outcome.reason,
-          ...(outcome.waitingFor ? { waitingFor: outcome.waitingFor } : {}),
-          ...(outcome.instructions ? { instructions: outcome.instructions } : {}),
-        },
-        progress: ctx.progress,
+        nextStep: reason,
+        waiting: { reason, ...(waitingFor ? { waitingFor } : {}), ...(instructions ? { instructions } : {}) },
       });
     }
-    return result(state, phases, ran, {
-      status: 'in-progress',
-      nextStep: `'${phase}' made progress until this invocation's deadline; invoke again to continue`,
-      progress: ctx.progress,
-      partial: outcome.summary,
-    });
+    if (outcome.kind === 'deadline') {
+      return answer({
+        status: 'in-progress',
+        nextStep: `'${phase}' made progress until this invocation's deadline; invoke again to continue`,
+        partial: outcome.summary,
+      });
+    }
+    await recordPhaseDone(run, phase, outcome.summary);
   }
+}
+
+async function recordPhaseDone(run: OpenRun, phase: ExecutablePhase, summary: unknown): Promise<void> {
+  const { state, deps, invocation } = run;
+  state.completed = [...state.completed, phase];
+  await run.ensureBegun();
+  await invocation.journal.recordPhase(state, phase, summary, invocation.holder);
+  run.ran.push({ phase, summary });
+  if (phase === 'switch') await notify(deps, 'switched', state, run.ran);
+  deps.logger.info('failback phase done', { runId: state.runId, phase, summary });
+}
+
+async function finishRun(run: OpenRun, phases: readonly ExecutablePhase[]): Promise<FailbackResult> {
+  const { state, deps, invocation, ran } = run;
+  state.finishedAt = new Date(deps.clock.now()).toISOString();
+  await run.ensureBegun();
+  await invocation.journal.finish(state, { ran }, invocation.holder);
+  await notify(deps, 'completed', state, ran);
+  return result(state, phases, ran, {
+    status: 'completed',
+    nextStep: 'failback completed: clients use the primary and the forward mirror runs again',
+    progress: run.ctx.progress,
+  });
 }
 
 /** A notification that fails is logged, not thrown: what it reports has already happened and is journaled. */

@@ -1,4 +1,5 @@
 import type { DeploymentConfig } from '../config/schema.ts';
+import type { Reason } from '../errors.ts';
 import type { ExecutablePhase, FailbackPhase } from './payload.ts';
 
 /**
@@ -26,7 +27,7 @@ export function nextPhase(
 export type PhaseRequestVerdict =
   | { kind: 'run'; phase: ExecutablePhase }
   | { kind: 'already-done'; phase: ExecutablePhase }
-  | { kind: 'refused'; reasons: string[] };
+  | { kind: 'refused'; reasons: Reason[] };
 
 /**
  * Judge an explicit phase request against the journal. A phase may run only when it is the next one due; asking
@@ -43,7 +44,10 @@ export function judgePhaseRequest(
     return {
       kind: 'refused',
       reasons: [
-        `phase '${requested}' does not exist in ${mode} mode; its phases are ${phases.map((p) => `'${p}'`).join(' → ')}`,
+        {
+          code: 'phase-not-in-mode',
+          message: `phase '${requested}' does not exist in ${mode} mode; its phases are ${phases.map((p) => `'${p}'`).join(' → ')}`,
+        },
       ],
     };
   }
@@ -54,9 +58,12 @@ export function judgePhaseRequest(
     return {
       kind: 'refused',
       reasons: [
-        `phase '${requested}' is out of order: '${due}' is due next, and ${missing
-          .map((p) => `'${p}'`)
-          .join(', ')} must finish first`,
+        {
+          code: 'phase-out-of-order',
+          message: `phase '${requested}' is out of order: '${due}' is due next, and ${missing
+            .map((p) => `'${p}'`)
+            .join(', ')} must finish first`,
+        },
       ],
     };
   }

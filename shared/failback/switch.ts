@@ -78,7 +78,10 @@ export async function runSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
     if (!written) {
       if (active.kind === 'consistent' && active.config.epoch !== epoch - 1) {
         throw new RefusedError('failback switch', [
-          `expected the active configuration at epoch ${epoch - 1} (written by this failback or the failover it undoes), found epoch ${active.config.epoch} on ${active.config.cluster}: someone else switched; run failback again after checking`,
+          {
+            code: 'active-epoch-moved',
+            message: `expected the active configuration at epoch ${epoch - 1} (written by this failback or the failover it undoes), found epoch ${active.config.epoch} on ${active.config.cluster}: someone else switched; run failback again after checking`,
+          },
         ]);
       }
       if (stage === 2 && sw.firstStageAt !== undefined) {

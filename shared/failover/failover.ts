@@ -3,7 +3,7 @@ import { activeConfigSchema, automationSchema } from '../config/contract.ts';
 import { type DeploymentPaths, deploymentPaths } from '../config/paths.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
 import { parseJsonOrThrow, parseOrThrow } from '../config/validate.ts';
-import { describeError, Mm2FailoverError } from '../errors.ts';
+import { describeError, Mm2FailoverError, type RefusedAnswer } from '../errors.ts';
 import {
   type ClusterDefinition,
   readActiveOnce,
@@ -40,9 +40,10 @@ import {
 
 /**
  * The failover: validate (done by the caller with `parseFailoverInput`), check the automation switch, take the
- * lock, resume an interrupted run or preflight and plan a new one, execute it as journaled steps, notify,
- * release. Exactly one switch however many triggers arrive: the lock serialises them, the journal's run id is
- * the target epoch (a run starts once), and a trigger that finds the secondary active reports and stops.
+ * lock, decide (resume an interrupted run, nothing to do, refuse, or switch), act on the decision as journaled
+ * steps, notify, release. Exactly one switch however many triggers arrive: the lock serialises them, the journal's
+ * run id is the target epoch (a run starts once), and a trigger that finds the secondary active reports and stops.
+ * A dry run takes no lock and reports the very decision a real run would act on.
  */
 
 export interface FailoverLogger {
@@ -90,10 +91,23 @@ export interface SwitchedResult {
   warnings: string[];
 }
 
+/** The one refusal shape ({@link RefusedAnswer}); failover's reasons are its preflight findings, with the report. */
+export interface FailoverRefused extends RefusedAnswer {
+  reasons: Finding[];
+  warnings: Finding[];
+  preflight?: PreflightReport;
+}
+
+/** An interrupted run whose plan is history: a real run marks it abandoned before acting. */
+export interface StaleRun {
+  runId: string;
+  reason: string;
+}
+
 export type FailoverResult =
   | SwitchedResult
   | { status: 'already-active'; epoch: number; cluster: 'secondary'; switchedAt: string }
-  | { status: 'refused'; refusals: Finding[]; warnings: Finding[]; preflight?: PreflightReport }
+  | FailoverRefused
   | {
       status: 'dry-run';
       /** What a real run would do now. */
@@ -105,7 +119,28 @@ export type FailoverResult =
       preflight?: PreflightReport;
       plan?: FailoverPlan;
       inProgress?: { runId: string; stepsDone: string[] };
+      /** The interrupted run a real run would mark abandoned first. */
+      abandons?: StaleRun;
     };
+
+/** What the preflight decided from, and the plan's inputs, read while it probed. */
+export interface Preflighted {
+  current: Current;
+  report: PreflightReport;
+  inputs: Promise<PlanInputs>;
+  abandon?: StaleRun;
+}
+
+/**
+ * What an invocation does now, decided once by {@link decide} for the real run and the dry run alike. `refuse`
+ * and `switch` carry the plan's inputs: a switch plans from them, a dry run shows the plan a forced run would
+ * execute. `abandon` is an interrupted run the decision set aside.
+ */
+export type FailoverDecision =
+  | { kind: 'resume'; run: JournalEntry; plan: FailoverPlan }
+  | { kind: 'already-active'; current: Current; abandon?: StaleRun }
+  | ({ kind: 'refuse' } & Preflighted)
+  | ({ kind: 'switch' } & Preflighted);
 
 /** The journal's run id of the switch to `epoch`: zero-padded so that the newest sorts last. */
 export function failoverRunId(epoch: number): string {
@@ -115,45 +150,97 @@ export function failoverRunId(epoch: number): string {
 export async function runFailover(request: FailoverInvocation, deps: FailoverDeps): Promise<FailoverResult> {
   const startedAt = deps.clock.now();
   const paths = deploymentPaths(deps.config.name);
-  const log = deps.logger;
 
   if (request.trigger === 'alarm') {
     const refusal = await automationRefusal(deps.stores, paths);
     if (refusal) {
-      log.warn('automatic failover refused', { code: refusal.code });
+      deps.logger.warn('automatic failover refused', { code: refusal.code });
       await notifyRefusal(deps, request, [refusal], []);
-      return { status: 'refused', refusals: [refusal], warnings: [] };
+      return { status: 'refused', reasons: [refusal], warnings: [] };
     }
   }
-  if (request.dryRun) return dryRun(request, startedAt, paths, deps);
+  if (request.dryRun) return dryRun(await decide(request, paths, deps), request, startedAt, paths, deps);
 
   const lease = await deps.lock.acquire(request.invocationId, 'failover');
   if (lease.tookOverFrom)
-    log.warn('took the lock over from a holder whose lease ran out', { from: lease.tookOverFrom });
+    deps.logger.warn('took the lock over from a holder whose lease ran out', { from: lease.tookOverFrom });
   try {
-    const [latest, read] = await Promise.all([deps.journal.latest(), readCurrent(deps, paths)]);
-    let current = read;
-    if (latest?.status === 'in-progress') {
-      const plan = storedPlan(latest);
-      if (current.epoch <= plan.next.epoch) {
-        log.info('resuming an interrupted failover', {
-          runId: latest.runId,
-          done: latest.steps.map((s) => s.name),
-        });
-        return switched(plan, await execute(plan, latest, request.invocationId, paths, deps), startedAt);
-      }
-      // The active configuration moved past this run's epoch (written by hand or another tool): the run's
-      // plan is history, not something to finish.
-      log.warn('abandoning a stale failover run', { runId: latest.runId, activeEpoch: current.epoch });
-      await deps.journal.finish(
-        latest.runId,
-        'abandoned',
-        { reason: `active epoch ${current.epoch} is past the run's ${plan.next.epoch}` },
-        request.invocationId,
-      );
-      current = await readCurrent(deps, paths);
+    return await act(await decide(request, paths, deps), request, startedAt, paths, deps);
+  } finally {
+    await deps.lock.release(request.invocationId).catch((e: unknown) => {
+      // The lease runs out on its own; a failed release must not hide the run's own outcome or error.
+      deps.logger.warn('could not release the failover lock', { error: describeError(e) });
+    });
+  }
+}
+
+/**
+ * Decide what to do, reading only: an interrupted run is resumed or set aside ({@link interruptedRunVerdict});
+ * with the secondary already active there is nothing to do; otherwise the preflight decides between refusing and
+ * switching, while the plan's inputs are read.
+ */
+export async function decide(
+  request: FailoverInvocation,
+  paths: DeploymentPaths,
+  deps: FailoverDeps,
+): Promise<FailoverDecision> {
+  const [latest, current] = await Promise.all([deps.journal.latest(), readCurrent(deps, paths)]);
+  let abandon: StaleRun | undefined;
+  if (latest?.status === 'in-progress') {
+    const plan = storedPlan(latest);
+    if (interruptedRunVerdict(plan, current) === 'resume') return { kind: 'resume', run: latest, plan };
+    abandon = {
+      runId: latest.runId,
+      reason: `active epoch ${current.epoch} is past the run's ${plan.next.epoch}`,
+    };
+  }
+  const aside = abandon ? { abandon } : {};
+  if (current.cluster === 'secondary' && !current.torn) return { kind: 'already-active', current, ...aside };
+
+  const inputs = gatherPlanInputs(paths, deps);
+  const report = await preflight(
+    { request, config: deps.config, now: deps.clock.now(), ...lastSwitch(current) },
+    { reprobe: deps.reprobe, readLag: deps.readLag, sleep: deps.clock.sleep },
+  );
+  const preflighted: Preflighted = { current, report, inputs, ...aside };
+  return report.ok ? { kind: 'switch', ...preflighted } : { kind: 'refuse', ...preflighted };
+}
+
+/**
+ * The rule for an interrupted run (a journal entry still in progress): it is resumed as long as the active
+ * configuration has not moved past its target epoch, without a new preflight (the decision to switch was taken
+ * and part of it may be written). Past it (written by hand or another tool), its plan is history: abandoned.
+ */
+export function interruptedRunVerdict(
+  plan: Pick<FailoverPlan, 'next'>,
+  current: Pick<Current, 'epoch'>,
+): 'resume' | 'abandon' {
+  return current.epoch <= plan.next.epoch ? 'resume' : 'abandon';
+}
+
+/** The real run: act on the decision under the lock. */
+async function act(
+  decision: FailoverDecision,
+  request: FailoverInvocation,
+  startedAt: number,
+  paths: DeploymentPaths,
+  deps: FailoverDeps,
+): Promise<FailoverResult> {
+  const log = deps.logger;
+  if (decision.kind !== 'resume' && decision.abandon) {
+    // The active configuration moved past this run's epoch: its plan is history, not something to finish.
+    const { runId, reason } = decision.abandon;
+    log.warn('abandoning a stale failover run', { runId, activeEpoch: decision.current.epoch });
+    await deps.journal.finish(runId, 'abandoned', { reason }, request.invocationId);
+  }
+  switch (decision.kind) {
+    case 'resume': {
+      const { run, plan } = decision;
+      log.info('resuming an interrupted failover', { runId: run.runId, done: run.steps.map((s) => s.name) });
+      return switched(plan, await execute(plan, run, request.invocationId, paths, deps), startedAt);
     }
-    if (current.cluster === 'secondary' && !current.torn) {
+    case 'already-active': {
+      const { current } = decision;
       log.info('the secondary is already active; nothing to do', { epoch: current.epoch });
       return {
         status: 'already-active',
@@ -162,83 +249,79 @@ export async function runFailover(request: FailoverInvocation, deps: FailoverDep
         switchedAt: current.switchedAt ?? '',
       };
     }
-
-    const inputs = gatherPlanInputs(paths, deps);
-    const report = await preflight(
-      { request, config: deps.config, now: deps.clock.now(), ...lastSwitch(current) },
-      { reprobe: deps.reprobe, readLag: deps.readLag, sleep: deps.clock.sleep },
-    );
-    if (!report.ok) {
+    case 'refuse': {
+      const { report } = decision;
       log.warn('failover refused by preflight', { codes: report.refusals.map((r) => r.code) });
       if (request.trigger === 'alarm') await notifyRefusal(deps, request, report.refusals, report.warnings);
-      return { status: 'refused', refusals: report.refusals, warnings: report.warnings, preflight: report };
+      return { status: 'refused', reasons: report.refusals, warnings: report.warnings, preflight: report };
     }
-
-    const plan = await makePlan(request, startedAt, current, report, inputs, paths, deps);
-    const runId = failoverRunId(plan.next.epoch);
-    await deps.journal.begin(runId, plan, request.invocationId);
-    log.info('failover planned', {
-      runId,
-      from: plan.from.cluster,
-      to: plan.to.cluster,
-      epoch: plan.next.epoch,
-    });
-    const entry: JournalEntry = {
-      kind: 'failover',
-      runId,
-      status: 'in-progress',
-      plan,
-      steps: [],
-      startedAt: plan.startedAt,
-      startedBy: request.invocationId,
-      updatedAt: plan.startedAt,
-    };
-    const { credentials } = (await inputs).target;
-    return switched(
-      plan,
-      await execute(plan, entry, request.invocationId, paths, deps, credentials),
-      startedAt,
-    );
-  } finally {
-    await deps.lock.release(request.invocationId).catch((e: unknown) => {
-      // The lease runs out on its own; a failed release must not hide the run's own outcome or error.
-      log.warn('could not release the failover lock', { error: describeError(e) });
-    });
+    case 'switch':
+      return switchNow(decision, request, startedAt, paths, deps);
   }
 }
 
+/** Plan, journal the run's start, and execute it. */
+async function switchNow(
+  decision: Preflighted,
+  request: FailoverInvocation,
+  startedAt: number,
+  paths: DeploymentPaths,
+  deps: FailoverDeps,
+): Promise<SwitchedResult> {
+  const plan = await makePlan(request, startedAt, decision, paths, deps);
+  const runId = failoverRunId(plan.next.epoch);
+  await deps.journal.begin(runId, plan, request.invocationId);
+  deps.logger.info('failover planned', {
+    runId,
+    from: plan.from.cluster,
+    to: plan.to.cluster,
+    epoch: plan.next.epoch,
+  });
+  const entry: JournalEntry = {
+    kind: 'failover',
+    runId,
+    status: 'in-progress',
+    plan,
+    steps: [],
+    startedAt: plan.startedAt,
+    startedBy: request.invocationId,
+    updatedAt: plan.startedAt,
+  };
+  const { credentials } = (await decision.inputs).target;
+  const outcome = await execute(plan, entry, request.invocationId, paths, deps, credentials);
+  return switched(plan, outcome, startedAt);
+}
+
+/** The dry run: report the decision, with the plan it would execute; write nothing. */
 async function dryRun(
+  decision: FailoverDecision,
   request: FailoverInvocation,
   startedAt: number,
   paths: DeploymentPaths,
   deps: FailoverDeps,
 ): Promise<FailoverResult> {
-  const [latest, current] = await Promise.all([deps.journal.latest(), readCurrent(deps, paths)]);
-  if (latest?.status === 'in-progress') {
-    const plan = storedPlan(latest);
-    if (current.epoch <= plan.next.epoch) {
+  const abandons = decision.kind !== 'resume' && decision.abandon ? { abandons: decision.abandon } : {};
+  switch (decision.kind) {
+    case 'resume':
       return {
         status: 'dry-run',
         wouldDo: 'resume an interrupted switch',
-        plan,
-        inProgress: { runId: latest.runId, stepsDone: latest.steps.map((s) => s.name) },
+        plan: decision.plan,
+        inProgress: { runId: decision.run.runId, stepsDone: decision.run.steps.map((s) => s.name) },
       };
+    case 'already-active':
+      return { status: 'dry-run', wouldDo: 'nothing: the secondary is already active', ...abandons };
+    case 'refuse':
+    case 'switch': {
+      // The plan is built even when preflight refuses: it shows what a forced run would change.
+      const plan = await makePlan(request, startedAt, decision, paths, deps);
+      const wouldDo = decision.kind === 'switch' ? 'switch' : 'refuse';
+      return { status: 'dry-run', wouldDo, preflight: decision.report, plan, ...abandons };
     }
   }
-  if (current.cluster === 'secondary' && !current.torn) {
-    return { status: 'dry-run', wouldDo: 'nothing: the secondary is already active' };
-  }
-  const inputs = gatherPlanInputs(paths, deps);
-  const report = await preflight(
-    { request, config: deps.config, now: deps.clock.now(), ...lastSwitch(current) },
-    { reprobe: deps.reprobe, readLag: deps.readLag, sleep: deps.clock.sleep },
-  );
-  // The plan is built even when preflight refuses: it shows what a forced run would change.
-  const plan = await makePlan(request, startedAt, current, report, inputs, paths, deps);
-  return { status: 'dry-run', wouldDo: report.ok ? 'switch' : 'refuse', preflight: report, plan };
 }
 
-interface PlanInputs {
+export interface PlanInputs {
   target: ClusterDefinition;
   credentialsSource: string;
   offsets: GroupOffsetPlan[];
@@ -264,14 +347,13 @@ function gatherPlanInputs(paths: DeploymentPaths, deps: FailoverDeps): Promise<P
 async function makePlan(
   request: FailoverInvocation,
   startedAt: number,
-  current: Current,
-  report: PreflightReport,
-  inputs: Promise<PlanInputs>,
+  decision: Preflighted,
   paths: DeploymentPaths,
   deps: FailoverDeps,
 ): Promise<FailoverPlan> {
   const config = deps.config;
-  const { target, credentialsSource, offsets } = await inputs;
+  const { current, report } = decision;
+  const { target, credentialsSource, offsets } = await decision.inputs;
   return buildPlan({
     config,
     paths,
@@ -380,7 +462,7 @@ function storedPlan(entry: JournalEntry): FailoverPlan {
 }
 
 /** The active configuration before the switch; `torn` when the parameter and the secret disagree. */
-interface Current extends CurrentActive {
+export interface Current extends CurrentActive {
   torn: boolean;
 }
 

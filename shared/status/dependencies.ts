@@ -1,8 +1,10 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import * as z from 'zod';
 import { deploymentPaths } from '../config/paths.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
+import { parseOrThrow } from '../config/validate.ts';
 import { DynamoJournal } from '../store/dynamo-journal.ts';
 import { DynamoLock } from '../store/dynamo-lock.ts';
 import { SecretsManagerStore } from '../store/secrets-manager-store.ts';
@@ -31,4 +33,15 @@ export function statusDependencies(
     failoverJournal: journal('failover'),
     failbackJournal: journal('failback'),
   };
+}
+
+const environmentSchema = z.object({
+  MM2_FAILOVER_TABLE: z
+    .string({ error: 'expected the DynamoDB table of the lock and journal, found nothing' })
+    .min(1, 'expected the DynamoDB table of the lock and journal, found an empty string'),
+});
+
+/** The function's environment, read once at cold start; a missing variable fails naming it. */
+export function statusEnvironment(env: NodeJS.ProcessEnv): { table: string } {
+  return { table: parseOrThrow(environmentSchema, env, 'environment').MM2_FAILOVER_TABLE };
 }

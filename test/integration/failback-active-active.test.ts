@@ -16,6 +16,7 @@ import { deploymentPaths } from '#shared/config/paths.ts';
 import { type DeploymentConfig, deploymentConfigSchema } from '#shared/config/schema.ts';
 import { type FailbackWiring, failbackDependencies } from '#shared/failback/dependencies.ts';
 import { type FailbackResult, runFailback } from '#shared/failback/failback.ts';
+import { parseFailbackRequest } from '#shared/failback/payload.ts';
 import { failoverDependencies } from '#shared/failover/dependencies.ts';
 import { runFailover } from '#shared/failover/failover.ts';
 import { initialiseActiveConfig } from '#shared/failover/initialise-active.ts';
@@ -236,7 +237,7 @@ describe('failback, active-active with the default policy, on the harness', () =
     const results: FailbackResult[] = [];
     for (let n = 1; n <= 6; n += 1) {
       const r = await runFailback(
-        { action: 'failback', requestedBy: 'test', reason: 'primary repaired' },
+        parseFailbackRequest({ action: 'failback', requestedBy: 'test', reason: 'primary repaired' }),
         wiring.deps,
         wiring.invocation(`aa-${n}`, Date.now() + 150_000),
       );

@@ -16,6 +16,7 @@ import { type DeploymentConfig, deploymentConfigSchema } from '#shared/config/sc
 import { LockHeldError, RefusedError, ValidationError } from '#shared/errors.ts';
 import { type FailbackWiring, failbackDependencies } from '#shared/failback/dependencies.ts';
 import { type FailbackResult, runFailback } from '#shared/failback/failback.ts';
+import { parseFailbackRequest } from '#shared/failback/payload.ts';
 import { PROVENANCE } from '#shared/failback/salvage.ts';
 import { failoverDependencies } from '#shared/failover/dependencies.ts';
 import { runFailover } from '#shared/failover/failover.ts';
@@ -273,13 +274,22 @@ describe('failback, active-passive with IdentityReplicationPolicy, on the harnes
     await h.restart('primary');
 
     // Act: failback, invoked like an operator would until it completes.
-    const invoke = (payload: Record<string, unknown>, n: number): Promise<FailbackResult> =>
+    // Parsed first, as the handler's input middleware does.
+    const invoke = async (payload: Record<string, unknown>, n: number): Promise<FailbackResult> =>
       runFailback(
-        { action: 'failback', requestedBy: 'test', reason: 'primary repaired', ...payload },
+        parseFailbackRequest({
+          action: 'failback',
+          requestedBy: 'test',
+          reason: 'primary repaired',
+          ...payload,
+        }),
         wiring.deps,
         wiring.invocation(`fb-${n}`, Date.now() + 150_000),
       );
     await expect(invoke({ phase: 'switch' }, 0)).rejects.toBeInstanceOf(RefusedError);
+    await expect(invoke({ phase: 'switch' }, 0)).rejects.toMatchObject({
+      reasons: [{ code: 'phase-out-of-order' }],
+    });
     await expect(invoke({ phase: 'salvage', confirm: 'yes' }, 0)).rejects.toBeInstanceOf(ValidationError);
     const unchanged = await readActiveOnce(stores, paths);
     expect(unchanged.kind === 'consistent' && unchanged.config.epoch).toBe(1);
@@ -482,12 +492,12 @@ describe('failback, active-passive with IdentityReplicationPolicy, on the harnes
     for (let n = 1; n <= 10; n += 1) {
       const confirm = results[results.length - 1]?.waiting?.waitingFor === 'confirm';
       const r = await runFailback(
-        {
+        parseFailbackRequest({
           action: 'failback',
           requestedBy: 'test',
           reason: 'primary repaired again',
           ...(confirm ? { phase: 'purge', confirm: true } : {}),
-        },
+        }),
         wiring2.deps,
         wiring2.invocation(`fb2-${n}`, Date.now() + 150_000),
       );

@@ -71,9 +71,33 @@ describe('failover function input (the real handler on moto)', () => {
     expect(malformedPayloads.length).toBeGreaterThanOrEqual(20);
     responses.forEach((response, i) => {
       const expected = malformedPayloads[i];
-      expect(response, expected?.name).toMatchObject({ status: 'invalid' });
+      expect(response, expected?.name).toMatchObject({ status: 'invalid', subject: expect.any(String) });
       const paths = (response as { problems: Array<{ path: string }> }).problems.map((p) => p.path).sort();
       expect(paths, expected?.name).toEqual([...(expected?.paths ?? [])].sort());
+    });
+    expect(await storeContents(d, aws)).toEqual(before);
+  }, 180_000);
+
+  it('refuses a manual failover while the primary answers, with coded reasons and the preflight, and changes nothing', async () => {
+    // Arrange
+    const before = await storeContents(d, aws);
+
+    // Act
+    const response = await handler(
+      { action: 'failover', reason: 'is the primary really down?', requestedBy: 'integration test' },
+      context('refused'),
+    );
+
+    // Assert
+    // The primary answers, and no probe has measured the lag in this deployment yet: both are refusals.
+    expect(response).toMatchObject({
+      status: 'refused',
+      reasons: [
+        { code: 'primary-not-down', message: expect.stringContaining('not confirmed down') },
+        { code: 'lag-unknown', message: expect.any(String) },
+      ],
+      warnings: expect.any(Array),
+      preflight: { ok: false },
     });
     expect(await storeContents(d, aws)).toEqual(before);
   }, 180_000);

@@ -5,6 +5,7 @@ import { type DeploymentConfig, deploymentConfigSchema } from '#shared/config/sc
 import { LockHeldError, RefusedError, ValidationError } from '#shared/errors.ts';
 import { type FailbackInvocation, type FailbackResult, runFailback } from '#shared/failback/failback.ts';
 import { failbackJournal } from '#shared/failback/journal.ts';
+import { parseFailbackRequest } from '#shared/failback/payload.ts';
 import type { FailbackDeps } from '#shared/failback/phase-context.ts';
 import { PROVENANCE } from '#shared/failback/salvage.ts';
 import type { Notification } from '#shared/failover/notification.ts';
@@ -131,9 +132,15 @@ async function world(config = configOf()): Promise<World> {
     activeWrites,
     activeSecrets,
     now,
-    invoke: (payload, holder = 'req-1', budgetMs = 600_000) =>
+    // Parsed first, as the handler's input middleware does.
+    invoke: async (payload, holder = 'req-1', budgetMs = 600_000) =>
       runFailback(
-        { action: 'failback', requestedBy: 'alice', reason: 'primary repaired', ...payload },
+        parseFailbackRequest({
+          action: 'failback',
+          requestedBy: 'alice',
+          reason: 'primary repaired',
+          ...payload,
+        }),
         deps,
         invocation(holder, budgetMs),
       ),
@@ -385,19 +392,44 @@ describe('runFailback (active-passive, identity policy)', () => {
     // Assert
     await expect(refused).rejects.toThrow(RefusedError);
     await expect(refused).rejects.toThrow("phase 'purge' is out of order: 'prepare' is due next");
+    await expect(refused).rejects.toMatchObject({ reasons: [{ code: 'phase-out-of-order' }] });
     expect(w.journal.writes).toBe(0);
     expect(w.stores.writes).toEqual([]);
     expect(w.primary.calls).toEqual([]);
     expect(w.mirror.calls).toEqual([]);
   });
 
-  it('refuses an invalid payload listing every problem by path, and writes nothing', async () => {
+  it('refuses confirm while a phase other than purge is due, and writes nothing', async () => {
     // Act
-    const refused = runFailback(
-      { action: 'failbak', phase: 'reboot', confirm: 'yes', requestedBy: '', extra: 1 },
-      w.deps,
-      { journal: failbackJournal(w.journal), lock: w.lock, holder: 'x', deadlineAt: w.now.t + 1000 },
-    );
+    const refused = w.invoke({ confirm: true });
+
+    // Assert
+    await expect(refused).rejects.toMatchObject({
+      reasons: [
+        {
+          code: 'confirm-not-due',
+          message: "confirm is only accepted when 'purge' is due; 'prepare' is due",
+        },
+      ],
+    });
+    expect(w.journal.writes).toBe(0);
+    expect(w.primary.calls).toEqual([]);
+  });
+
+  it('refuses an invalid payload listing every problem by path, and writes nothing', async () => {
+    // Act: parsed first, as the handler's input middleware does, and refused before the run starts.
+    const refused = (async () =>
+      runFailback(
+        parseFailbackRequest({
+          action: 'failbak',
+          phase: 'reboot',
+          confirm: 'yes',
+          requestedBy: '',
+          extra: 1,
+        }),
+        w.deps,
+        { journal: failbackJournal(w.journal), lock: w.lock, holder: 'x', deadlineAt: w.now.t + 1000 },
+      ))();
 
     // Assert
     const e = await refused.catch((x: unknown) => x);
@@ -457,6 +489,7 @@ describe('runFailback (active-passive, identity policy)', () => {
 
     // Assert
     await expect(again).rejects.toThrow('the active cluster is already the primary (epoch 3)');
+    await expect(again).rejects.toMatchObject({ reasons: [{ code: 'primary-already-active' }] });
   });
 
   it('translates consumer offsets back from the reverse mirror checkpoints and commits them on the primary', async () => {
@@ -830,6 +863,7 @@ describe('runFailback refusals by deployment', () => {
     await expect(refused).rejects.toThrow(RefusedError);
     await expect(refused).rejects.toThrow(/IdentityReplicationPolicy.*"replicationPolicy": "identity"/s);
     await expect(refused).rejects.toThrow("'secondary.primary.orders'");
+    await expect(refused).rejects.toMatchObject({ reasons: [{ code: 'unsupported-replication-policy' }] });
     expect(w.lock.acquisitions).toEqual([]);
   });
 
@@ -842,6 +876,7 @@ describe('runFailback refusals by deployment', () => {
 
     // Assert
     await expect(refused).rejects.toThrow("mirrorConfirmed is for mirror.kind 'manual'");
+    await expect(refused).rejects.toMatchObject({ reasons: [{ code: 'mirror-not-manual' }] });
   });
 });
 
@@ -877,5 +912,6 @@ describe('runFailback (active-active)', () => {
 
     // Assert
     await expect(refused).rejects.toThrow("phase 'purge' does not exist in active-active mode");
+    await expect(refused).rejects.toMatchObject({ reasons: [{ code: 'phase-not-in-mode' }] });
   });
 });

@@ -81,7 +81,11 @@ describe('phases', () => {
     expect(judgePhaseRequest(ap, ['prepare'], 'switch', 'active-passive')).toEqual({
       kind: 'refused',
       reasons: [
-        "phase 'switch' is out of order: 'salvage' is due next, and 'salvage', 'reverse', 'purge', 'catch-up' must finish first",
+        {
+          code: 'phase-out-of-order',
+          message:
+            "phase 'switch' is out of order: 'salvage' is due next, and 'salvage', 'reverse', 'purge', 'catch-up' must finish first",
+        },
       ],
     });
   });

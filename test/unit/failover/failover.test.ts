@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { deploymentPaths } from '#shared/config/paths.ts';
 import { LockHeldError } from '#shared/errors.ts';
-import { type FailoverInvocation, type FailoverResult, runFailover } from '#shared/failover/failover.ts';
+import {
+  type FailoverInvocation,
+  type FailoverResult,
+  interruptedRunVerdict,
+  runFailover,
+} from '#shared/failover/failover.ts';
 import { readActiveOnce, writeActive } from '#shared/store/active-config.ts';
 import type { RunJournal } from '#shared/store/dynamo-journal.ts';
 import { Redacted } from '#shared/store/redacted.ts';
@@ -256,7 +261,7 @@ describe('runFailover', () => {
 
     const result = await runFailover(alarm(), h.deps);
 
-    expect(result).toMatchObject({ status: 'refused', refusals: [{ code: 'automation-disabled' }] });
+    expect(result).toMatchObject({ status: 'refused', reasons: [{ code: 'automation-disabled' }] });
     expect(h.stores.writes).toEqual([]);
     expect(h.probeCalls).toEqual([]);
     expect(h.lock.acquisitions).toBe(0);
@@ -269,8 +274,8 @@ describe('runFailover', () => {
 
     const result = await runFailover(alarm(), h.deps);
 
-    expect(result).toMatchObject({ status: 'refused', refusals: [{ code: 'automation-disabled' }] });
-    expect(result.status === 'refused' && result.refusals[0]?.message).toContain('neither');
+    expect(result).toMatchObject({ status: 'refused', reasons: [{ code: 'automation-disabled' }] });
+    expect(result.status === 'refused' && result.reasons[0]?.message).toContain('neither');
   });
 
   it('runs a manual failover while automation is disabled', async () => {
@@ -294,7 +299,11 @@ describe('runFailover', () => {
 
     const result = await runFailover(alarm(), h.deps);
 
-    expect(result).toMatchObject({ status: 'refused', refusals: [{ code: 'lag-records' }] });
+    expect(result).toMatchObject({ status: 'refused', reasons: [{ code: 'lag-records' }] });
+    expect(result.status === 'refused' && result.preflight?.refusals).toEqual(
+      result.status === 'refused' && result.reasons,
+    );
+    expect(result.status === 'refused' && Array.isArray(result.warnings)).toBe(true);
     expect(h.stores.writes).toEqual([]);
     expect(h.journal.entries.size).toBe(0);
     expect(h.lock.holder).toBeUndefined();
@@ -307,7 +316,7 @@ describe('runFailover', () => {
 
     const result = await runFailover(alarm(), h.deps);
 
-    expect(result).toMatchObject({ status: 'refused', refusals: [{ code: 'cooldown' }] });
+    expect(result).toMatchObject({ status: 'refused', reasons: [{ code: 'cooldown' }] });
   });
 
   it('starts no cooldown from the initial activation (epoch 0)', async () => {
@@ -530,6 +539,99 @@ describe('runFailover after a crash', () => {
 
     expect(result).toMatchObject({ status: 'switched', epoch: 5 });
     expect(result.status === 'switched' && result.warnings.join()).toContain('torn');
+  });
+});
+
+describe('the failover decision, shared by the real run and the dry run', () => {
+  it('resumes an interrupted run until the active configuration moves past its epoch, then abandons it', () => {
+    expect(interruptedRunVerdict({ next: { epoch: 5 } } as never, { epoch: 4 })).toBe('resume');
+    expect(interruptedRunVerdict({ next: { epoch: 5 } } as never, { epoch: 5 })).toBe('resume');
+    expect(interruptedRunVerdict({ next: { epoch: 5 } } as never, { epoch: 6 })).toBe('abandon');
+  });
+
+  it('reports an interrupted run as the dry run, with its steps done, without probing or writing', async () => {
+    const h = failoverHarness();
+    const crashed = {
+      ...h.deps,
+      journal: crashingJournal(h.journal, 'secret'),
+      lock: { ...h.lock, acquire: h.lock.acquire.bind(h.lock), release: async () => {} },
+    };
+    await expect(runFailover(manual({ invocationId: 'req-1' }), crashed)).rejects.toBeInstanceOf(Crash);
+    h.stores.writes.length = 0;
+    h.probeCalls.length = 0;
+
+    const dry = await runFailover(manual({ invocationId: 'req-2', dryRun: true }), h.deps);
+
+    expect(dry).toMatchObject({
+      status: 'dry-run',
+      wouldDo: 'resume an interrupted switch',
+      inProgress: { runId: '0000000001', stepsDone: ['offsets', 'secret'] },
+      plan: { next: { epoch: 1 } },
+    });
+    expect(h.probeCalls).toEqual([]);
+    expect(h.stores.writes).toEqual([]);
+    expect(h.journal.entries.get('0000000001')?.status).toBe('in-progress');
+  });
+
+  it('reports on a dry run the stale run a real run would abandon, and leaves it in the journal', async () => {
+    const h = failoverHarness();
+    const crashed = { ...h.deps, journal: crashingJournal(h.journal, 'begin') };
+    await expect(runFailover(manual({ invocationId: 'req-1' }), crashed)).rejects.toBeInstanceOf(Crash);
+    await primaryActive(h, 5);
+
+    const dry = await runFailover(manual({ invocationId: 'req-2', dryRun: true }), h.deps);
+
+    expect(dry).toMatchObject({
+      status: 'dry-run',
+      wouldDo: 'switch',
+      abandons: { runId: '0000000001', reason: "active epoch 5 is past the run's 1" },
+      plan: { next: { epoch: 6 } },
+    });
+    expect(h.journal.entries.get('0000000001')?.status).toBe('in-progress');
+  });
+
+  const situations: Array<{ name: string; arrange(h: Harness): Promise<void>; dry: string; real: string }> = [
+    { name: 'the primary confirmed down', arrange: async () => {}, dry: 'switch', real: 'switched' },
+    {
+      name: 'the primary answering',
+      arrange: async (h) => {
+        h.probes.primary = [{ verdict: 'up', reasons: [] }];
+      },
+      dry: 'refuse',
+      real: 'refused',
+    },
+    {
+      name: 'the secondary already active',
+      arrange: async (h) => {
+        await runFailover(manual({ invocationId: 'req-0' }), h.deps);
+      },
+      dry: 'nothing: the secondary is already active',
+      real: 'already-active',
+    },
+    {
+      name: 'an interrupted run',
+      arrange: async (h) => {
+        const crashed = {
+          ...h.deps,
+          journal: crashingJournal(h.journal, 'parameter'),
+          lock: { ...h.lock, acquire: h.lock.acquire.bind(h.lock), release: async () => {} },
+        };
+        await runFailover(manual({ invocationId: 'req-0' }), crashed).catch(() => {});
+      },
+      dry: 'resume an interrupted switch',
+      real: 'switched',
+    },
+  ];
+
+  it.each(situations)('with $name, the dry run says $dry and the real run then does it: $real', async (s) => {
+    const h = failoverHarness();
+    await s.arrange(h);
+
+    const dry = await runFailover(manual({ invocationId: 'req-0', dryRun: true }), h.deps);
+    const real = await runFailover(manual({ invocationId: 'req-0' }), h.deps);
+
+    expect(dry).toMatchObject({ status: 'dry-run', wouldDo: s.dry });
+    expect(real.status).toBe(s.real);
   });
 });
 

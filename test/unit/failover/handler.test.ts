@@ -6,7 +6,7 @@ import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { testConfig } from './fakes.ts';
-import { malformedPayloads } from './payloads.ts';
+import { alarmEvent, malformedPayloads } from './payloads.ts';
 
 const ssm = mockClient(SSMClient);
 const sm = mockClient(SecretsManagerClient);
@@ -53,15 +53,31 @@ describe('failover handler', () => {
     },
   );
 
-  it('rethrows a held lock so that an asynchronous invocation is retried', async () => {
+  it('rethrows a held lock for an alarm-triggered failover so that Lambda retries the asynchronous invocation', async () => {
     ssm.on(GetParameterCommand).resolves({});
     ddb
       .on(PutItemCommand)
       .rejects(Object.assign(new Error('held'), { name: 'ConditionalCheckFailedException' }));
     ddb.on(GetItemCommand).resolves({ Item: { holder: { S: 'req-0' }, purpose: { S: 'failover' } } });
 
-    await expect(
-      handler({ action: 'failover', reason: 'primary region down', requestedBy: 'alice' }, context),
-    ).rejects.toThrow('lock lock#orders-dr is held by req-0');
+    await expect(handler(alarmEvent, context)).rejects.toThrow('lock lock#orders-dr is held by req-0');
+  });
+
+  it('answers a held lock for a manual failover with status refused, code lock-held and the holder', async () => {
+    ssm.on(GetParameterCommand).resolves({});
+    ddb
+      .on(PutItemCommand)
+      .rejects(Object.assign(new Error('held'), { name: 'ConditionalCheckFailedException' }));
+    ddb.on(GetItemCommand).resolves({ Item: { holder: { S: 'req-0' }, purpose: { S: 'failover' } } });
+
+    const response = await handler(
+      { action: 'failover', reason: 'primary region down', requestedBy: 'alice' },
+      context,
+    );
+
+    expect(response).toEqual({
+      status: 'refused',
+      reasons: [{ code: 'lock-held', message: expect.stringContaining('req-0') }],
+    });
   });
 });

@@ -1,0 +1,39 @@
+import type { DeploymentConfig } from '../config/schema.ts';
+import { type StoreClients, storesOf } from '../store/regional-stores.ts';
+import { ClusterConnections } from './cluster-connections.ts';
+import { ProbeContext, type ProbeLogger } from './probe-cycle.ts';
+import type { ProbeLoopDeps } from './probe-loop.ts';
+import type { MetricsSink } from './probe-metrics.ts';
+
+/**
+ * Wires the probe's dependencies from long-lived clients, once per container: the cluster definitions and Kafka
+ * clients (rebuilt after a failure), and the replication readers that make each cycle read only what MM2
+ * appended since the last one.
+ */
+export interface ProbeWiring {
+  /** The loop's dependencies for one invocation, whose remaining time `remainingMs` measures. */
+  invocation(remainingMs: () => number): ProbeLoopDeps;
+  /** Close the Kafka clients the container holds. Lambda never needs it; tests call it so nothing lingers. */
+  close(): Promise<void>;
+}
+
+export function probeDependencies(
+  config: DeploymentConfig,
+  clients: StoreClients,
+  ports: { logger: ProbeLogger; metrics: MetricsSink },
+): ProbeWiring {
+  const stores = storesOf(clients);
+  const connections = new ClusterConnections({ config, stores });
+  const context = new ProbeContext();
+  return {
+    invocation: (remainingMs) => ({
+      clients: connections,
+      metrics: ports.metrics,
+      parameters: stores.parameters,
+      logger: ports.logger,
+      context,
+      remainingMs,
+    }),
+    close: () => connections.closeAll(),
+  };
+}
