@@ -66,8 +66,8 @@ const KEEP_RUNS = 20;
 /**
  * Starts two KRaft clusters (`primary`, `secondary`) of one broker (or three), MirrorMaker 2 primary ->
  * secondary, moto with the AWS fault proxy, and the control server, all on free loopback ports, and waits
- * until each is ready. If any part fails
- * to start, everything started so far is stopped and the error names the failed process with its log tail.
+ * until each is ready. If any part fails to start, everything started so far is stopped and the error names
+ * the failed process with its log tail.
  *
  * @example
  * const harness = await startHarness({ policy: 'identity', tls: false, moto: false });
@@ -115,11 +115,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const loggingConfig = writeLoggingConfig(configDir, dist);
   // From here on every process is registered, and `harness.stop()` (or the reaper) cleans up.
   const groups = new ProcessGroups(path.join(runDir, 'pgids'));
-  const cluster = (name: ClusterName, brokerPorts: BrokerPorts[]): KafkaCluster =>
+  const cluster = (name: ClusterName, portsOfBrokers: BrokerPorts[]): KafkaCluster =>
     new KafkaCluster({
       name,
       runDir,
-      brokerPorts,
+      brokerPorts: portsOfBrokers,
       dist,
       loggingConfig,
       groups,
