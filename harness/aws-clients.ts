@@ -8,16 +8,25 @@ export interface MotoClientConfig {
   maxAttempts: number;
 }
 
+export interface AwsClientOptions {
+  /**
+   * Send the calls through the AWS fault proxy in front of moto, so that the faults set with
+   * `awsFaults.set(...)` reach this client. Default false: straight to moto, never faulted.
+   */
+  faultProxy?: boolean;
+}
+
 /**
  * @example
  * const ssm = new SSMClient(awsClientConfig(harness().info));
+ * const faultedSsm = new SSMClient(awsClientConfig(harness().info, { faultProxy: true }));
  */
-export function awsClientConfig(info: HarnessInfo): MotoClientConfig {
+export function awsClientConfig(info: HarnessInfo, options: AwsClientOptions = {}): MotoClientConfig {
   const { moto } = info;
   if (moto === undefined)
     throw new Error(`harness ${info.runId} runs without moto: start it with { moto: true }`);
   return {
-    endpoint: moto.endpoint,
+    endpoint: options.faultProxy ? moto.faultProxyEndpoint : moto.endpoint,
     region: moto.region,
     // moto accepts any credentials; these only keep the SDK from looking for real ones.
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
@@ -26,8 +35,8 @@ export function awsClientConfig(info: HarnessInfo): MotoClientConfig {
 }
 
 /** The same, as environment variables for a child process (the AWS SDKs read `AWS_ENDPOINT_URL`). */
-export function awsEnvironment(info: HarnessInfo): Record<string, string> {
-  const config = awsClientConfig(info);
+export function awsEnvironment(info: HarnessInfo, options: AwsClientOptions = {}): Record<string, string> {
+  const config = awsClientConfig(info, options);
   return {
     AWS_ENDPOINT_URL: config.endpoint,
     AWS_REGION: config.region,

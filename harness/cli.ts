@@ -1,5 +1,5 @@
 // `npm run harness`: the test harness in the foreground, for manual runs and the drill. Ctrl-C stops it.
-//   npm run harness -- [--dedicated] [--identity] [--no-tls] [--no-moto] [--offset-lag-max N]
+//   npm run harness -- [--dedicated] [--identity] [--no-tls] [--no-moto] [--offset-lag-max N] [--brokers 1|3]
 // Kafka version: KAFKA_VERSION=3.9.2 npm run harness
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,19 +12,26 @@ const { values } = parseArgs({
     'no-tls': { type: 'boolean', default: false },
     'no-moto': { type: 'boolean', default: false },
     'offset-lag-max': { type: 'string', default: '0' },
+    brokers: { type: 'string', default: '1' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 
 if (values.help) {
   console.log(
-    'usage: npm run harness -- [--dedicated] [--identity] [--no-tls] [--no-moto] [--offset-lag-max N]',
+    'usage: npm run harness -- [--dedicated] [--identity] [--no-tls] [--no-moto] [--offset-lag-max N] [--brokers 1|3]',
   );
   process.exit(0);
 }
 const offsetLagMax = Number(values['offset-lag-max']);
 if (!Number.isInteger(offsetLagMax) || offsetLagMax < 0) {
   console.error(`--offset-lag-max: expected a whole number >= 0, got '${values['offset-lag-max']}'`);
+  process.exit(2);
+}
+
+const brokers = values.brokers === '1' ? 1 : values.brokers === '3' ? 3 : undefined;
+if (brokers === undefined) {
+  console.error(`--brokers: expected 1 or 3 brokers per cluster, got '${values.brokers}'`);
   process.exit(2);
 }
 
@@ -61,6 +68,7 @@ try {
     tls: !values['no-tls'],
     moto: !values['no-moto'],
     offsetLagMax,
+    brokers,
     log,
   });
 } catch (e: unknown) {
@@ -80,7 +88,8 @@ const lines = [
     (info.mirror.connectUrl === undefined ? '' : `, Connect REST ${info.mirror.connectUrl}`),
   `reverse    Connect REST ${info.reverseWorker.connectUrl} (after POST ${info.controlUrl}/reverse-worker/start)`,
   `moto       ${info.moto?.endpoint ?? 'off'}`,
-  `control    ${info.controlUrl ?? 'off'}  (POST /clusters/primary/kill|hang|resume|restart, /mm2/stop|start|pause|resume)`,
+  `AWS faults ${info.moto?.faultProxyEndpoint ?? 'off'}  (fault proxy in front of moto: POST ${info.controlUrl}/aws-faults)`,
+  `control    ${info.controlUrl ?? 'off'}  (POST /clusters/primary/kill|hang|resume|restart, /clusters/primary/brokers/<i>/kill|..., /mm2/stop|start|pause|resume)`,
   `logs       ${info.logsDir}`,
   `info       ${path.join(info.runDir, 'info.json')}`,
   'Ctrl-C stops everything.',

@@ -11,6 +11,8 @@ export interface ConnectWorkerOptions {
   restPort: number;
   /** The worker's own cluster, where it keeps its configs/offsets/status: MM2's *target*. */
   bootstrapServers: string;
+  /** Replication factor of the worker's config, offset and status topics; default 1 (one broker). */
+  replicationFactor?: number;
   dist: KafkaDistribution;
   loggingConfig: string;
   groups: ProcessGroups;
@@ -73,6 +75,7 @@ export class ConnectWorker {
 
   #workerProperties(): Record<string, string | number | boolean> {
     const { name, bootstrapServers, restPort } = this.#options;
+    const replicationFactor = this.#options.replicationFactor ?? 1;
     // Names ending in `.internal` are excluded by MM2's default topic filter, so a mirror never copies
     // one worker's state into the other cluster.
     const topic = (kind: string): string => `mm2-harness-${name}-${kind}.internal`;
@@ -85,9 +88,9 @@ export class ConnectWorker {
       'config.storage.topic': topic('configs'),
       'offset.storage.topic': topic('offsets'),
       'status.storage.topic': topic('status'),
-      'config.storage.replication.factor': 1,
-      'offset.storage.replication.factor': 1,
-      'status.storage.replication.factor': 1,
+      'config.storage.replication.factor': replicationFactor,
+      'offset.storage.replication.factor': replicationFactor,
+      'status.storage.replication.factor': replicationFactor,
       'offset.storage.partitions': 1,
       'status.storage.partitions': 1,
       listeners: `http://127.0.0.1:${restPort}`,

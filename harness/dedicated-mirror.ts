@@ -71,6 +71,7 @@ export class DedicatedMirrorMaker {
 
   #properties(): Record<string, string> {
     const { source, target } = this.#direction;
+    const replicationFactor = String(this.#direction.replicationFactor ?? 1);
     return {
       clusters: `${source.alias},${target.alias}`,
       [`${source.alias}.bootstrap.servers`]: source.bootstrapServers,
@@ -78,10 +79,10 @@ export class DedicatedMirrorMaker {
       [`${source.alias}->${target.alias}.enabled`]: 'true',
       [`${target.alias}->${source.alias}.enabled`]: 'false',
       ...mirrorSettings(this.#direction),
-      // The embedded workers' own topics, on the one-broker target.
-      'config.storage.replication.factor': '1',
-      'offset.storage.replication.factor': '1',
-      'status.storage.replication.factor': '1',
+      // The embedded workers' own topics, on the target: as replicated as MM2's own.
+      'config.storage.replication.factor': replicationFactor,
+      'offset.storage.replication.factor': replicationFactor,
+      'status.storage.replication.factor': replicationFactor,
       'offset.flush.interval.ms': '1000',
       'scheduled.rebalance.max.delay.ms': '0',
       // As for the Connect worker: ServiceLoader manifests only, not 15 s of reflection over ~100 jars. Once

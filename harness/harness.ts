@@ -2,12 +2,20 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_KAFKA_VERSION, ensureKafka, ensureMoto } from './artifacts.ts';
+import { type AwsFaultProxy, startAwsFaultProxy } from './aws-fault-proxy.ts';
 import { generateTlsFiles } from './certs.ts';
 import { ConnectWorker } from './connect-worker.ts';
 import { type ControlServer, startControlServer } from './control-server.ts';
 import { DedicatedMirrorMaker } from './dedicated-mirror.ts';
-import type { HarnessControl } from './harness-control.ts';
-import type { ClusterName, HarnessInfo, MirrorDirection, MirrorMode, ReplicationPolicyName } from './info.ts';
+import type { AwsFaultControl, HarnessControl } from './harness-control.ts';
+import type {
+  BrokerPorts,
+  ClusterName,
+  HarnessInfo,
+  MirrorDirection,
+  MirrorMode,
+  ReplicationPolicyName,
+} from './info.ts';
 import { writeLoggingConfig } from './jvm.ts';
 import { KafkaCluster } from './kafka-cluster.ts';
 import { createMirror, mirrorConnectorNames, pauseMirror, resumeMirror } from './mirror-connectors.ts';
@@ -28,8 +36,13 @@ export interface HarnessOptions {
   offsetLagMax?: number;
   /** An mTLS listener on both clusters, with generated Aiven-style PEM files. Default true. */
   tls?: boolean;
-  /** The moto AWS emulator. Default true. */
+  /** The moto AWS emulator, with the AWS fault proxy in front of it (in this process). Default true. */
   moto?: boolean;
+  /**
+   * Brokers per cluster: 1 (default), or 3 combined broker+controller nodes forming a three-voter quorum,
+   * with replication factor 3 and min.insync.replicas 2 for internal topics, MM2's and new topics.
+   */
+  brokers?: 1 | 3;
   /** Start the forward mirror (primary -> secondary). Default true. */
   mirror?: boolean;
   /** The HTTP control server for test workers. Default true. */
@@ -41,6 +54,8 @@ export interface HarnessOptions {
 /** A running harness, controlled in-process. */
 export interface Harness extends HarnessControl {
   cluster(name: ClusterName): KafkaCluster;
+  /** The AWS fault proxy itself (synchronous controls); throws when the harness runs without moto. */
+  awsFaultProxy(): AwsFaultProxy;
   /** Stops every process (gracefully, then SIGKILL) and the control server. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -49,9 +64,10 @@ export interface Harness extends HarnessControl {
 const KEEP_RUNS = 20;
 
 /**
- * Starts two single-node KRaft clusters (`primary`, `secondary`), MirrorMaker 2 primary -> secondary,
- * moto and the control server, all on free loopback ports, and waits until each is ready. If any part fails
- * to start, everything started so far is stopped and the error names the failed process with its log tail.
+ * Starts two KRaft clusters (`primary`, `secondary`) of one broker (or three), MirrorMaker 2 primary ->
+ * secondary, moto with the AWS fault proxy, and the control server, all on free loopback ports, and waits
+ * until each is ready. If any part fails to start, everything started so far is stopped and the error names
+ * the failed process with its log tail.
  *
  * @example
  * const harness = await startHarness({ policy: 'identity', tls: false, moto: false });
@@ -74,60 +90,73 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   log(`run folder ${runDir}`);
 
   const tlsOn = options.tls !== false;
-  const [pPlain, pController, pSsl, sPlain, sController, sSsl, connectPort, reversePort, motoPort] =
-    await freePorts(9);
-  const port = (p: number | undefined): number => {
+  const brokerCount = options.brokers ?? 1;
+  if (brokerCount !== 1 && brokerCount !== 3) {
+    throw new Error(`brokers: expected 1 or 3 per cluster, got ${String(brokerCount)}`);
+  }
+  // Three per broker (plaintext, controller, SSL, taken even without TLS), Connect, reverse Connect, moto,
+  // the fault proxy.
+  const ports = await freePorts(2 * brokerCount * 3 + 4);
+  const port = (): number => {
+    const p = ports.shift();
     if (p === undefined) throw new Error('freePorts returned too few ports');
     return p;
   };
+  const brokerPorts = (): BrokerPorts[] =>
+    Array.from({ length: brokerCount }, () => {
+      const [plaintext, controller, ssl] = [port(), port(), port()];
+      return { plaintext, controller, ...(tlsOn ? { ssl } : {}) };
+    });
+  const [primaryPorts, secondaryPorts] = [brokerPorts(), brokerPorts()];
+  const [connectPort, reversePort, motoPort, faultProxyPort] = [port(), port(), port(), port()];
   const tls = tlsOn ? await generateTlsFiles(path.join(runDir, 'certs')) : undefined;
   const configDir = path.join(runDir, 'config');
   mkdirSync(configDir, { recursive: true });
   const loggingConfig = writeLoggingConfig(configDir, dist);
   // From here on every process is registered, and `harness.stop()` (or the reaper) cleans up.
   const groups = new ProcessGroups(path.join(runDir, 'pgids'));
-  const cluster = (name: ClusterName, plaintext: number, controller: number, ssl: number): KafkaCluster =>
+  const cluster = (name: ClusterName, portsOfBrokers: BrokerPorts[]): KafkaCluster =>
     new KafkaCluster({
       name,
       runDir,
-      ports: { plaintext, controller, ...(tlsOn ? { ssl } : {}) },
+      brokerPorts: portsOfBrokers,
       dist,
       loggingConfig,
       groups,
       ...(tls === undefined ? {} : { tls }),
     });
   const clusters: Record<ClusterName, KafkaCluster> = {
-    primary: cluster('primary', port(pPlain), port(pController), port(pSsl)),
-    secondary: cluster('secondary', port(sPlain), port(sController), port(sSsl)),
+    primary: cluster('primary', primaryPorts),
+    secondary: cluster('secondary', secondaryPorts),
   };
+  const replicationFactor = brokerCount === 3 ? 3 : 1;
   const direction: MirrorDirection = {
     source: { alias: 'primary', bootstrapServers: clusters.primary.bootstrapServers },
     target: { alias: 'secondary', bootstrapServers: clusters.secondary.bootstrapServers },
     policy: options.policy ?? 'default',
     separator: options.separator ?? '.',
     offsetLagMax: options.offsetLagMax ?? 0,
+    ...(replicationFactor === 1 ? {} : { replicationFactor }),
   };
-  const workerOptions = { runDir, dist, loggingConfig, groups };
+  const workerOptions = { runDir, dist, loggingConfig, groups, replicationFactor };
   const mode = options.mirrorMode ?? 'connect';
   const forward =
     mode === 'connect'
       ? new ConnectWorker({
           ...workerOptions,
           name: 'connect',
-          restPort: port(connectPort),
+          restPort: connectPort,
           bootstrapServers: direction.target.bootstrapServers,
         })
       : new DedicatedMirrorMaker({ ...workerOptions, direction });
   const reverseWorker = new ConnectWorker({
     ...workerOptions,
     name: 'connect-reverse',
-    restPort: port(reversePort),
+    restPort: reversePort,
     bootstrapServers: direction.source.bootstrapServers,
   });
   const moto =
-    motoDist === undefined
-      ? undefined
-      : new MotoServer({ runDir, port: port(motoPort), dist: motoDist, groups });
+    motoDist === undefined ? undefined : new MotoServer({ runDir, port: motoPort, dist: motoDist, groups });
 
   const info: HarnessInfo = {
     runId,
@@ -147,7 +176,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       logFile: forward.process.spec.logFile,
     },
     reverseWorker: { connectUrl: reverseWorker.restUrl, logFile: reverseWorker.process.spec.logFile },
-    ...(moto === undefined ? {} : { moto: { endpoint: moto.endpoint, region: 'us-east-1' } }),
+    ...(moto === undefined
+      ? {}
+      : {
+          moto: {
+            endpoint: moto.endpoint,
+            region: 'us-east-1',
+            faultProxyEndpoint: `http://127.0.0.1:${faultProxyPort}`,
+          },
+        }),
   };
   const harness = new LocalHarness({ info, clusters, forward, reverseWorker, moto, groups, log });
   try {
@@ -159,6 +196,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       }),
       moto?.start().then(() => log(`moto ready on ${moto.endpoint} (${elapsed(started)})`)),
     ]);
+    if (moto !== undefined) await harness.startAwsFaultProxy(faultProxyPort);
     if (options.mirror !== false) {
       await harness.startMirror();
       log(`MirrorMaker 2 (${mode}, ${direction.policy} policy) running (${elapsed(started)})`);
@@ -189,11 +227,19 @@ class LocalHarness implements Harness {
   #info: HarnessInfo;
   readonly #parts: LocalHarnessParts;
   #control: ControlServer | undefined;
+  #awsFaultProxy: AwsFaultProxy | undefined;
   #stopping: Promise<void> | undefined;
+  readonly awsFaults: AwsFaultControl;
 
   constructor(parts: LocalHarnessParts) {
     this.#parts = parts;
     this.#info = parts.info;
+    this.awsFaults = {
+      set: async (faults) => this.awsFaultProxy().set(faults),
+      clear: async () => this.awsFaultProxy().clear(),
+      counts: async () => this.awsFaultProxy().counts(),
+      resetCounts: async () => this.awsFaultProxy().resetCounts(),
+    };
   }
 
   get info(): HarnessInfo {
@@ -206,20 +252,36 @@ class LocalHarness implements Harness {
     return found;
   }
 
-  async kill(name: ClusterName): Promise<void> {
-    await this.cluster(name).kill();
+  awsFaultProxy(): AwsFaultProxy {
+    const proxy = this.#awsFaultProxy;
+    if (proxy === undefined) {
+      throw new Error(
+        'the harness runs without moto, so without the AWS fault proxy: start it with { moto: true }',
+      );
+    }
+    return proxy;
   }
 
-  async hang(name: ClusterName): Promise<void> {
-    this.cluster(name).hang();
+  async kill(name: ClusterName, broker?: number): Promise<void> {
+    const cluster = this.cluster(name);
+    await (broker === undefined ? cluster.kill() : cluster.broker(broker).kill());
   }
 
-  async resume(name: ClusterName): Promise<void> {
-    this.cluster(name).resume();
+  async hang(name: ClusterName, broker?: number): Promise<void> {
+    const cluster = this.cluster(name);
+    if (broker === undefined) cluster.hang();
+    else cluster.broker(broker).hang();
   }
 
-  async restart(name: ClusterName): Promise<void> {
-    await this.cluster(name).restart();
+  async resume(name: ClusterName, broker?: number): Promise<void> {
+    const cluster = this.cluster(name);
+    if (broker === undefined) cluster.resume();
+    else cluster.broker(broker).resume();
+  }
+
+  async restart(name: ClusterName, broker?: number): Promise<void> {
+    const cluster = this.cluster(name);
+    await (broker === undefined ? cluster.restart() : cluster.broker(broker).restart());
   }
 
   async stopMirror(): Promise<void> {
@@ -260,6 +322,12 @@ class LocalHarness implements Harness {
     await moto.reset();
   }
 
+  async startAwsFaultProxy(port: number): Promise<void> {
+    const { moto } = this.#parts;
+    if (moto === undefined) throw new Error('the AWS fault proxy needs moto behind it');
+    this.#awsFaultProxy = await startAwsFaultProxy({ upstream: moto.endpoint, port });
+  }
+
   async startControlServer(): Promise<void> {
     this.#control = await startControlServer(this);
     this.#info = { ...this.#info, controlUrl: this.#control.url };
@@ -281,6 +349,7 @@ class LocalHarness implements Harness {
       }
     };
     await attempt(async () => this.#control?.close());
+    await attempt(async () => this.#awsFaultProxy?.close());
     // Mirrors first, so that they do not log a page of errors about brokers going away.
     await Promise.all([attempt(() => forward.stop()), attempt(() => reverseWorker.stop())]);
     await Promise.all([

@@ -13,11 +13,35 @@ export interface ClusterInfo {
   name: ClusterName;
   /** The MM2 cluster alias: `primary.<topic>` on the secondary under the default policy. */
   alias: string;
-  /** PLAINTEXT listener, `127.0.0.1:<port>`. */
+  /** PLAINTEXT listeners, `127.0.0.1:<port>`, comma-separated when the cluster has several brokers. */
   bootstrapServers: string;
-  /** mTLS listener (SSL, client certificate required), when the harness runs with TLS. */
+  /** mTLS listeners (SSL, client certificate required), when the harness runs with TLS. */
   tlsBootstrapServers?: string;
   clusterId: string;
+  /** The broker's log dir; with several brokers, the folder that holds theirs. */
+  dataDir: string;
+  /** The broker's log; with several brokers, the first one's (each is in `brokers`). */
+  logFile: string;
+  /** Each KRaft node (combined broker + controller): one, or three. */
+  brokers: BrokerInfo[];
+}
+
+export interface BrokerPorts {
+  plaintext: number;
+  controller: number;
+  /** The mTLS listener, when TLS is on. */
+  ssl?: number;
+}
+
+export interface BrokerInfo {
+  /** Its position in `brokers`: what the per-broker faults (`kill(cluster, index)`) take. */
+  index: number;
+  /** KRaft `node.id`, which is also the broker id in metadata (leaders, replicas, ISR). */
+  nodeId: number;
+  ports: BrokerPorts;
+  /** This broker's PLAINTEXT listener alone, `127.0.0.1:<port>`. */
+  bootstrapServers: string;
+  tlsBootstrapServers?: string;
   dataDir: string;
   logFile: string;
 }
@@ -38,6 +62,11 @@ export interface MirrorDirection {
   separator: string;
   /** MM2 emits an offset sync whenever drift exceeds this; 0 makes translation exact. */
   offsetLagMax: number;
+  /**
+   * Replication factor of the topics MM2 creates on the target (mirrored topics, heartbeats, checkpoints,
+   * offset syncs). Default 1, for one-broker clusters.
+   */
+  replicationFactor?: number;
 }
 
 export interface MirrorConnectorNames {
@@ -70,7 +99,11 @@ export interface HarnessInfo {
    * start; the worker itself runs only after `startReverseWorker()`.
    */
   reverseWorker: { connectUrl: string; logFile: string };
-  moto?: { endpoint: string; region: string };
+  /**
+   * moto, and the AWS fault proxy in front of it (aws-fault-proxy.ts): clients pointed at
+   * `faultProxyEndpoint` see the faults set through `awsFaults`; clients pointed at `endpoint` never do.
+   */
+  moto?: { endpoint: string; region: string; faultProxyEndpoint: string };
   /** The fault-control HTTP server (see control-server.ts), when started. */
   controlUrl?: string;
 }

@@ -17,20 +17,21 @@ const REST_DEADLINE_MS = 60_000;
 type Properties = Record<string, string>;
 
 /**
- * The MM2 settings shared by Connect mode and dedicated mode: every replication factor 1 (one broker),
- * every interval 1 s instead of minutes, offset syncs on the target (KIP-716: the source is the cluster
- * that dies), group offsets synced to the target (KIP-545).
+ * The MM2 settings shared by Connect mode and dedicated mode: every replication factor the direction's
+ * (1 for one-broker clusters), every interval 1 s instead of minutes, offset syncs on the target (KIP-716:
+ * the source is the cluster that dies), group offsets synced to the target (KIP-545).
  */
 export function mirrorSettings(direction: MirrorDirection): Properties {
+  const replicationFactor = String(direction.replicationFactor ?? 1);
   return {
     'replication.policy.class': POLICY_CLASS[direction.policy],
     'replication.policy.separator': direction.separator,
     topics: '.*',
     groups: '.*',
-    'replication.factor': '1',
-    'checkpoints.topic.replication.factor': '1',
-    'heartbeats.topic.replication.factor': '1',
-    'offset-syncs.topic.replication.factor': '1',
+    'replication.factor': replicationFactor,
+    'checkpoints.topic.replication.factor': replicationFactor,
+    'heartbeats.topic.replication.factor': replicationFactor,
+    'offset-syncs.topic.replication.factor': replicationFactor,
     'offset-syncs.topic.location': 'target',
     'offset.lag.max': String(direction.offsetLagMax),
     'refresh.topics.interval.seconds': '1',

@@ -1,6 +1,7 @@
 // The harness as seen from a test file (a vitest worker): the info that global-setup.ts provided, and fault
 // control through the harness owner's control server.
 import { inject } from 'vitest';
+import { awsCallCountsSchema } from '#harness/aws-fault-proxy.ts';
 import type { HarnessControl } from '#harness/harness-control.ts';
 import type { ClusterName, HarnessInfo } from '#harness/info.ts';
 
@@ -20,17 +21,26 @@ export function harness(): HarnessControl {
 export function controlClient(info: HarnessInfo): HarnessControl {
   const { controlUrl } = info;
   if (controlUrl === undefined) throw new Error(`harness ${info.runId} runs without a control server`);
-  const post = async (route: string): Promise<unknown> => {
-    const response = await fetch(`${controlUrl}${route}`, { method: 'POST' });
-    const body: unknown = await response.json();
+  const request = async (method: 'GET' | 'POST', route: string, body?: unknown): Promise<unknown> => {
+    const response = await fetch(`${controlUrl}${route}`, {
+      method,
+      ...(body === undefined
+        ? {}
+        : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    });
+    const answer: unknown = await response.json();
     if (!response.ok) {
-      const message = typeof body === 'object' && body !== null && 'error' in body ? String(body.error) : '';
-      throw new Error(`harness control POST ${route} failed (${response.status}): ${message}`);
+      const message =
+        typeof answer === 'object' && answer !== null && 'error' in answer ? String(answer.error) : '';
+      throw new Error(`harness control ${method} ${route} failed (${response.status}): ${message}`);
     }
-    return body;
+    return answer;
   };
-  const cluster = (action: string) => async (name: ClusterName) => {
-    await post(`/clusters/${name}/${action}`);
+  const post = (route: string, body?: unknown): Promise<unknown> => request('POST', route, body);
+  const cluster = (action: string) => async (name: ClusterName, broker?: number) => {
+    await post(
+      broker === undefined ? `/clusters/${name}/${action}` : `/clusters/${name}/brokers/${broker}/${action}`,
+    );
   };
   const call = (route: string) => async () => {
     await post(route);
@@ -51,5 +61,13 @@ export function controlClient(info: HarnessInfo): HarnessControl {
     },
     stopReverseWorker: call('/reverse-worker/stop'),
     resetMoto: call('/moto/reset'),
+    awsFaults: {
+      set: async (faults) => {
+        await post('/aws-faults', faults);
+      },
+      clear: call('/aws-faults/clear'),
+      counts: async () => awsCallCountsSchema.parse(await request('GET', '/aws-faults/counts')),
+      resetCounts: call('/aws-faults/counts/reset'),
+    },
   };
 }
