@@ -23,7 +23,7 @@ export interface ClusterInfo {
 }
 
 /** Client credentials in Aiven's shape: all PEM, the key unencrypted PKCS#8. One CA for both clusters. */
-export interface TlsInfo {
+interface TlsInfo {
   caPath: string;
   certPath: string;
   keyPath: string;
@@ -46,7 +46,7 @@ export interface MirrorConnectorNames {
   heartbeat: string;
 }
 
-export interface MirrorInfo {
+interface MirrorInfo {
   mode: MirrorMode;
   direction: MirrorDirection;
   /** The Connect worker replicating primary -> secondary (bootstrap: the secondary); Connect mode only. */

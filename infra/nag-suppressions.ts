@@ -11,7 +11,7 @@ import type { IConstruct } from 'constructs';
  * The only actions allowed on `Resource: "*"`, because AWS authorizes them on nothing narrower. A statement
  * putting any other action on `*` stops synth here, before cdk-nag or a reviewer has to notice.
  */
-export const actionsOnlyGrantableOnStar: Readonly<Record<string, string>> = {
+const actionsOnlyGrantableOnStar: Readonly<Record<string, string>> = {
   'ec2:DescribeNetworkInterfaces':
     'EC2 Describe actions support no resource-level permission (Lambda VPC ENIs)',
   'ec2:DescribeSubnets': 'EC2 Describe actions support no resource-level permission (Lambda VPC ENIs)',
@@ -136,7 +136,7 @@ function asArray<T>(value: T | T[] | undefined): T[] {
 }
 
 /** A resolved CloudFormation value as cdk-nag prints it: `{Ref: X}` → `<X>`, `Fn::GetAtt` → `<A.B>`. */
-export function flatten(value: unknown): string {
+function flatten(value: unknown): string {
   if (typeof value === 'string') return value;
   if (value && typeof value === 'object') {
     const v = value as Record<string, unknown> & IResolvable;

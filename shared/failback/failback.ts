@@ -29,7 +29,7 @@ import { runSalvage } from './salvage.ts';
 import type { FailbackState } from './state.ts';
 import { runSwitch } from './switch.ts';
 
-export const phaseRunners: PhaseRunners = {
+const phaseRunners: PhaseRunners = {
   prepare: runPrepare,
   salvage: runSalvage,
   reverse: runReverse,
@@ -49,7 +49,7 @@ export interface FailbackInvocation {
   runners?: PhaseRunners;
 }
 
-export type FailbackStatus = 'planned' | 'in-progress' | 'waiting' | 'completed';
+type FailbackStatus = 'planned' | 'in-progress' | 'waiting' | 'completed';
 
 export interface FailbackResult {
   status: FailbackStatus;

@@ -73,7 +73,7 @@ export interface PhaseContext {
   progress?: CatchUpProgress;
 }
 
-export type PhaseRunner = (ctx: PhaseContext) => Promise<PhaseOutcome>;
+type PhaseRunner = (ctx: PhaseContext) => Promise<PhaseOutcome>;
 export type PhaseRunners = Record<ExecutablePhase, PhaseRunner>;
 
 /** Turn a mirror outcome that needs an operator into a `waiting` outcome. */

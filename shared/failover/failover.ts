@@ -74,7 +74,7 @@ export interface FailoverInvocation extends FailoverRequest {
   invocationId: string;
 }
 
-export interface SwitchedResult {
+interface SwitchedResult {
   status: 'switched';
   resumed: boolean;
   epoch: number;
@@ -108,7 +108,7 @@ export type FailoverResult =
     };
 
 /** The journal's run id of the switch to `epoch`: zero-padded so that the newest sorts last. */
-export function failoverRunId(epoch: number): string {
+function failoverRunId(epoch: number): string {
   return String(epoch).padStart(10, '0');
 }
 

@@ -21,7 +21,7 @@ import { measureReplication, ReplicationState } from './replication-probe.ts';
 import { judgeCluster } from './verdict.ts';
 
 /** The logger shape the probe uses (Powertools `Logger` fits). */
-export interface ProbeLogger {
+interface ProbeLogger {
   debug(message: string, ...extra: Array<Record<string, unknown>>): void;
   info(message: string, ...extra: Array<Record<string, unknown>>): void;
   warn(message: string, ...extra: Array<Record<string, unknown>>): void;

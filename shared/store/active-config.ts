@@ -114,7 +114,7 @@ export interface ActiveWriteCredentials {
 
 export type ActiveWriteStep = 'secret' | 'parameter' | 'plain-parameters';
 /** The fencing order: a reader that sees the new parameter can already read the matching secret. */
-export const activeWriteOrder: readonly ActiveWriteStep[] = ['secret', 'parameter', 'plain-parameters'];
+const activeWriteOrder: readonly ActiveWriteStep[] = ['secret', 'parameter', 'plain-parameters'];
 
 /** Perform one step of an active-configuration switch. Each step is idempotent, so a crashed switch resumes. */
 export async function writeActiveStep(

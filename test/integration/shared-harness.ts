@@ -17,7 +17,7 @@ export function harness(): HarnessControl {
 }
 
 /** {@link HarnessControl} over HTTP, for any process that knows a running harness's info. */
-export function controlClient(info: HarnessInfo): HarnessControl {
+function controlClient(info: HarnessInfo): HarnessControl {
   const { controlUrl } = info;
   if (controlUrl === undefined) throw new Error(`harness ${info.runId} runs without a control server`);
   const post = async (route: string): Promise<unknown> => {
