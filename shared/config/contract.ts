@@ -1,7 +1,7 @@
 import * as z from 'zod';
 
 /**
- * Schemas of what lives in SSM and Secrets Manager (docs/design.md, "The contract with clients"). Everything read
+ * Schemas of what lives in SSM and Secrets Manager (the contract in docs/design.md). Everything read
  * back from a store passes one of these: a parameter edited by hand is refused with every problem listed.
  */
 
