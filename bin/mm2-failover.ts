@@ -18,7 +18,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { type Scenario, scenarios } from '#drill/scenario-names.ts';
+import { type Scenario, scenarios } from '#drill/scenarios.ts';
 import { describeError } from '#shared/errors.ts';
 import { exitCodeOf, exitCodes } from './exit-code.ts';
 

@@ -4,6 +4,7 @@ import { FollowingConsumer } from '#shared/client/following-consumer.ts';
 import { FollowingProducer } from '#shared/client/following-producer.ts';
 import type { ClusterRole } from '#shared/config/schema.ts';
 import { describeError } from '#shared/errors.ts';
+import { until } from './wait.ts';
 
 /**
  * The application in the drill: a producer writing numbered records to the logical topic `orders` through the
@@ -118,4 +119,20 @@ export class Workload {
   unseen(filter: (a: Ack) => boolean = () => true): number[] {
     return [...this.acks.values()].filter((a) => filter(a) && !this.consumed.has(a.n)).map((a) => a.n);
   }
+
+  /** Resolves once the consumer has read every acknowledged record; throws, saying so, after `timeoutMs`. */
+  async consumedAll(timeoutMs: number): Promise<void> {
+    await until('the consumer to read every acknowledged record', timeoutMs, () =>
+      this.unseen().length === 0 ? true : undefined,
+    );
+  }
+}
+
+/** The line the drill prints every few seconds while the application runs. */
+export function progressLine(
+  w: Pick<Workload, 'acks' | 'produced' | 'consumed' | 'duplicates' | 'failedSends' | 'lastError'>,
+): string {
+  const lastAck = [...w.acks.values()].at(-1);
+  const failed = w.failedSends.length ? `, ${w.failedSends.length} sends failed (last: ${w.lastError})` : '';
+  return `  ... produced ${w.produced}, consumed ${w.consumed.size} (+${w.duplicates} dup), writing to ${lastAck?.cluster ?? '-'}${failed}`;
 }

@@ -14,13 +14,13 @@ const execFileAsync = promisify(execFile);
 export const DEFAULT_KAFKA_VERSION = '4.3.1';
 
 /** Pinned so that every machine runs the same emulator. */
-export const MOTO_VERSION = '5.2.5';
+const MOTO_VERSION = '5.2.5';
 
 const MAVEN_DEPENDENCY_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1';
 const MARKER = '.complete';
 const INSTALL_DEADLINE_MS = 15 * 60_000;
 
-export type LoggingBackend = 'log4j2' | 'reload4j';
+type LoggingBackend = 'log4j2' | 'reload4j';
 
 export interface KafkaDistribution {
   version: string;

@@ -47,7 +47,7 @@ export interface BrokerInfo {
 }
 
 /** Client credentials in Aiven's shape: all PEM, the key unencrypted PKCS#8. One CA for both clusters. */
-export interface TlsInfo {
+interface TlsInfo {
   caPath: string;
   certPath: string;
   keyPath: string;
@@ -75,7 +75,7 @@ export interface MirrorConnectorNames {
   heartbeat: string;
 }
 
-export interface MirrorInfo {
+interface MirrorInfo {
   mode: MirrorMode;
   direction: MirrorDirection;
   /** The Connect worker replicating primary -> secondary (bootstrap: the secondary); Connect mode only. */

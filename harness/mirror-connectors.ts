@@ -10,7 +10,7 @@ const POLICY_CLASS: Record<ReplicationPolicyName, string> = {
 };
 
 /** Deadline for connectors and their tasks to reach RUNNING (Kafka's own MM2 tests allow 30 s per step). */
-export const CONNECTORS_READY_MS = 90_000;
+const CONNECTORS_READY_MS = 90_000;
 /** Deadline for one REST call, including retries while the worker rebalances. */
 const REST_DEADLINE_MS = 60_000;
 
@@ -58,7 +58,7 @@ export function mirrorConnectorNames(direction: MirrorDirection): MirrorConnecto
 }
 
 /** The three connector configs for `PUT /connectors/<name>/config`, keyed by connector name. */
-export function mirrorConnectorConfigs(direction: MirrorDirection): Record<string, Properties> {
+function mirrorConnectorConfigs(direction: MirrorDirection): Record<string, Properties> {
   const names = mirrorConnectorNames(direction);
   const common: Properties = {
     'source.cluster.alias': direction.source.alias,
@@ -90,7 +90,7 @@ export interface ConnectorStatus {
 }
 
 /** Thrown when Kafka Connect refuses a request for good (a bad config), or a task failed. */
-export class ConnectRestError extends Error {
+class ConnectRestError extends Error {
   readonly status: number | undefined;
   constructor(message: string, status?: number, options?: ErrorOptions) {
     super(message, options);
@@ -171,7 +171,7 @@ export async function mirrorStatus(
   return statuses;
 }
 
-export async function connectorStatus(connectUrl: string, name: string): Promise<ConnectorStatus> {
+async function connectorStatus(connectUrl: string, name: string): Promise<ConnectorStatus> {
   const body = await connectRequest(connectUrl, 'GET', `/connectors/${encodeURIComponent(name)}/status`);
   return body as ConnectorStatus;
 }
@@ -180,7 +180,7 @@ export async function connectorStatus(connectUrl: string, name: string): Promise
  * Waits until every connector of the direction, and each of its tasks, is in `state`; the heartbeat
  * connector must have its one task. A FAILED task ends the wait at once, with its stack trace.
  */
-export async function awaitMirrorState(
+async function awaitMirrorState(
   connectUrl: string,
   direction: MirrorDirection,
   state: 'RUNNING' | 'PAUSED',
@@ -217,7 +217,7 @@ export async function awaitMirrorState(
  * One Kafka Connect REST call. While the worker is still joining its group or rebalancing it answers 409
  * or 5xx (or does not listen yet): those are retried until the deadline; a 400 (bad config) is not.
  */
-export async function connectRequest(
+async function connectRequest(
   connectUrl: string,
   method: 'GET' | 'PUT' | 'POST' | 'DELETE',
   path: string,

@@ -69,7 +69,7 @@ export const aliasedBuiltins = [
 ] as const;
 
 /** Relative to the project root, where both NodejsFunction and the bench run esbuild. */
-export function builtinShimPath(builtin: string): string {
+function builtinShimPath(builtin: string): string {
   return `./infra/node-builtins/${builtin.replaceAll('/', '-')}.cjs`;
 }
 

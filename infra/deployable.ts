@@ -3,7 +3,7 @@ import { clusterRoles, type DeploymentConfig } from '#shared/config/schema.ts';
 import { ValidationError, type ValidationProblem } from '#shared/errors.ts';
 
 /** Lambda allows 4 KB of environment variables per function, keys and values together. */
-export const lambdaEnvironmentLimitBytes = 4096;
+const lambdaEnvironmentLimitBytes = 4096;
 
 /**
  * What the schema cannot know but the stack needs: checked at synth time, with every problem by path, before

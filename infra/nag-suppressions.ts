@@ -1,7 +1,6 @@
 import { type IResolvable, Stack, Validations } from 'aws-cdk-lib';
 import { Policy } from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
-import type { Mm2FailoverStack } from './stack.ts';
 
 /**
  * The cdk-nag AwsSolutions findings this stack accepts, each with its reason, acknowledged on the one
@@ -12,7 +11,7 @@ import type { Mm2FailoverStack } from './stack.ts';
  * The only actions allowed on `Resource: "*"`, because AWS authorizes them on nothing narrower. A statement
  * putting any other action on `*` stops synth here, before cdk-nag or a reviewer has to notice.
  */
-export const actionsOnlyGrantableOnStar: Readonly<Record<string, string>> = {
+const actionsOnlyGrantableOnStar: Readonly<Record<string, string>> = {
   'ec2:DescribeNetworkInterfaces':
     'EC2 Describe actions support no resource-level permission (Lambda VPC ENIs)',
   'ec2:DescribeSubnets': 'EC2 Describe actions support no resource-level permission (Lambda VPC ENIs)',
@@ -45,7 +44,19 @@ const acceptedActionWildcards: Record<string, string> = {
     '(what Topic.grantPublish generates).',
 };
 
-export function applyNagSuppressions(stack: Mm2FailoverStack): void {
+/**
+ * What the suppressions read of the stack, as a structural type: the stack calls this from its constructor,
+ * and importing the stack's class here would make the two files import each other.
+ */
+export interface NaggedStack extends Stack {
+  readonly store: {
+    readonly clusterSecrets: Readonly<Record<string, IConstruct>>;
+    readonly activeCredentials: IConstruct;
+  };
+  readonly functions: Readonly<Record<string, { readonly role: IConstruct }>>;
+}
+
+export function applyNagSuppressions(stack: NaggedStack): void {
   for (const secret of [...Object.values(stack.store.clusterSecrets), stack.store.activeCredentials]) {
     if (!isOwnedBy(stack, secret)) continue; // imported by ARN: not a resource of this stack
     Validations.of(secret).acknowledge({
@@ -125,7 +136,7 @@ function asArray<T>(value: T | T[] | undefined): T[] {
 }
 
 /** A resolved CloudFormation value as cdk-nag prints it: `{Ref: X}` → `<X>`, `Fn::GetAtt` → `<A.B>`. */
-export function flatten(value: unknown): string {
+function flatten(value: unknown): string {
   if (typeof value === 'string') return value;
   if (value && typeof value === 'object') {
     const v = value as Record<string, unknown> & IResolvable;

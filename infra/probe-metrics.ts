@@ -10,7 +10,7 @@ import type { ClusterRole, DeploymentConfig } from '#shared/config/schema.ts';
  * which stays the same across a failover while aliases are free-form. Replication metrics are reported on the
  * cluster MM2 writes into (the secondary for the forward mirror).
  */
-export const probeMetricNames = [
+const probeMetricNames = [
   'ClusterUp',
   'BrokersAlive',
   'WritableRatio',

@@ -181,6 +181,6 @@ export class Mm2FailoverStack extends Stack {
   }
 }
 
-export function functionConstructId(name: FunctionName): string {
+function functionConstructId(name: FunctionName): string {
   return `${name[0]?.toUpperCase()}${name.slice(1)}`;
 }

@@ -6,5 +6,7 @@ cd "$(dirname "$0")/.."
 node scripts/print-node-version.ts
 echo "== lint (biome)"; npx biome check .
 echo "== type-check (tsc)"; npx tsc -p tsconfig.json
+echo "== layer rules (dependency-cruiser, .dependency-cruiser.json)"; npm run --silent lint:layers
+echo "== unused files, exports and dependencies (knip, knip.jsonc)"; npm run --silent lint:unused
 echo "== unit tests"; npx vitest run --project unit
 echo "== integration tests (real Kafka, MirrorMaker 2, moto)"; npx vitest run --project integration

@@ -10,7 +10,7 @@ export interface ContractStoreProps {
 }
 
 /**
- * The parameter and secret names of the client contract (DESIGN.md), as resources and as IAM resource ARNs.
+ * The parameter and secret names of the client contract (docs/design.md), as resources and IAM resource ARNs.
  *
  * The stack creates the secrets *empty*: CloudFormation gets neither `SecretString` nor `GenerateSecretString`,
  * so no value exists until the operator (cluster secrets) or the failover function (active credentials) writes

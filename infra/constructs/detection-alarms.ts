@@ -48,7 +48,7 @@ export function cdkAcceptedPeriod(seconds: number): number {
 }
 
 /** `mm2-failover-<name>-primary-down` and so on: stable names an operator can find and a runbook can cite. */
-export function alarmName(config: DeploymentConfig, id: string): string {
+function alarmName(config: DeploymentConfig, id: string): string {
   return `mm2-failover-${config.name}-${id.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}`;
 }
 

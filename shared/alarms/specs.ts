@@ -6,8 +6,8 @@ import type { ClusterRole, DeploymentConfig } from '../config/schema.ts';
  */
 
 export type Statistic = 'Maximum' | 'Minimum' | 'Average' | 'SampleCount';
-export type Comparison = 'LessThanThreshold' | 'GreaterThanThreshold' | 'GreaterThanOrEqualToThreshold';
-export type MissingData = 'breaching' | 'notBreaching' | 'missing';
+type Comparison = 'LessThanThreshold' | 'GreaterThanThreshold' | 'GreaterThanOrEqualToThreshold';
+type MissingData = 'breaching' | 'notBreaching' | 'missing';
 
 export interface AlarmSpec {
   id: 'PrimaryDown' | 'SecondaryDown' | 'ProberStale' | 'ReplicationLagWarning' | 'ReplicationLagCritical';

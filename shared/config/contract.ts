@@ -1,11 +1,11 @@
 import * as z from 'zod';
 
 /**
- * Schemas of what lives in SSM and Secrets Manager (DESIGN.md, "The contract with clients"). Everything read
+ * Schemas of what lives in SSM and Secrets Manager (the contract in docs/design.md). Everything read
  * back from a store passes one of these: a parameter edited by hand is refused with every problem listed.
  */
 
-export const securityProtocols = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
+const securityProtocols = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
 export type SecurityProtocol = (typeof securityProtocols)[number];
 
 const saslSchema = z
@@ -82,7 +82,7 @@ const topicRouteSchema = z
 export type TopicRoute = z.output<typeof topicRouteSchema>;
 
 /** The two roles a staged failback switch moves one after the other. */
-export const clientRoles = ['producers', 'consumers'] as const;
+const clientRoles = ['producers', 'consumers'] as const;
 export type ClientRole = (typeof clientRoles)[number];
 
 /** `/mm2-failover/<name>/active`: written only by failover and failback. */
@@ -150,5 +150,5 @@ export const activeCredentialsSchema = z
   .strict();
 export type ActiveCredentials = z.output<typeof activeCredentialsSchema>;
 
-export const automationStates = ['enabled', 'disabled'] as const;
+const automationStates = ['enabled', 'disabled'] as const;
 export const automationSchema = z.enum(automationStates);

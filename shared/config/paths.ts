@@ -1,7 +1,7 @@
 import type { ClusterRole } from './schema.ts';
 
 /**
- * Where everything of a deployment lives (the contract in DESIGN.md). One function so the functions, the CDK
+ * Where all of a deployment lives (docs/design.md, the contract). One function so the functions, the CDK
  * stack, the client library and the drill can never disagree on a name.
  */
 export interface DeploymentPaths {

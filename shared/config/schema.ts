@@ -17,8 +17,7 @@ const alias = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected letters, digits, _ or - (it becomes a topic prefix)');
 
-export const authKinds = ['mtls', 'sasl-scram', 'sasl-plain', 'msk-iam', 'none'] as const;
-export type AuthKind = (typeof authKinds)[number];
+const authKinds = ['mtls', 'sasl-scram', 'sasl-plain', 'msk-iam', 'none'] as const;
 
 const clusterSchema = z
   .object({
@@ -215,11 +214,5 @@ export const deploymentConfigSchema = z
 export type DeploymentConfig = z.output<typeof deploymentConfigSchema>;
 export type DeploymentConfigInput = z.input<typeof deploymentConfigSchema>;
 export type ClusterRole = 'primary' | 'secondary';
-export type ClusterConfig = DeploymentConfig['clusters']['primary'];
-export type MirrorConfig = DeploymentConfig['mirror'];
 
 export const clusterRoles: readonly ClusterRole[] = ['primary', 'secondary'];
-
-export function otherRole(role: ClusterRole): ClusterRole {
-  return role === 'primary' ? 'secondary' : 'primary';
-}

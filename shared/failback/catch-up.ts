@@ -8,7 +8,7 @@ const POLL_MS = 2_000;
 /** Journal progress at most this often while waiting (each write also renews the lock's lease). */
 const SAVE_EVERY_MS = 30_000;
 
-export function flowLabel(ctx: Pick<PhaseContext, 'deps'>, flow: Flow): string {
+function flowLabel(ctx: Pick<PhaseContext, 'deps'>, flow: Flow): string {
   const { primary, secondary } = ctx.deps.config.clusters;
   return flow === 'forward' ? `${primary.alias}->${secondary.alias}` : `${secondary.alias}->${primary.alias}`;
 }

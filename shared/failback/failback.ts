@@ -24,7 +24,7 @@ import { runSalvage } from './salvage.ts';
 import type { FailbackState } from './state.ts';
 import { runSwitch } from './switch.ts';
 
-export const phaseRunners: PhaseRunners = {
+const phaseRunners: PhaseRunners = {
   prepare: runPrepare,
   salvage: runSalvage,
   reverse: runReverse,
@@ -44,7 +44,7 @@ export interface FailbackInvocation {
   runners?: PhaseRunners;
 }
 
-export type FailbackStatus = 'planned' | 'in-progress' | 'waiting' | 'completed';
+type FailbackStatus = 'planned' | 'in-progress' | 'waiting' | 'completed';
 
 export interface FailbackResult {
   status: FailbackStatus;

@@ -8,7 +8,7 @@ import { type FailbackState, failbackStateSchema } from './state.ts';
  * after every unit of progress, and each finished phase also records a `phase:<name>` step with its summary for
  * the audit trail. Every write renews the lock's lease, so a holder that lost the lock can record nothing.
  */
-export type JournalView =
+type JournalView =
   | { kind: 'none' }
   | { kind: 'in-progress'; state: FailbackState }
   | { kind: 'finished'; state: FailbackState; status: 'completed' | 'abandoned' };

@@ -15,7 +15,7 @@ import { ValidationError } from '../errors.ts';
  */
 
 /** Every phase, in the order an active-passive failback runs them; `plan` is a dry run and never journaled. */
-export const failbackPhases = [
+const failbackPhases = [
   'plan',
   'prepare',
   'salvage',
@@ -37,7 +37,7 @@ const oneOf = <T extends readonly string[]>(values: T) =>
     error: (i) => `expected one of ${values.map((v) => `'${v}'`).join(', ')}, got ${JSON.stringify(i.input)}`,
   });
 
-export const failbackRequestSchema = z
+const failbackRequestSchema = z
   .object({
     action: z.literal('failback', { error: (i) => `expected 'failback', got ${JSON.stringify(i.input)}` }),
     /**

@@ -11,7 +11,7 @@ import type { FailbackState } from './state.ts';
 /** Journal (and so renew the lock's lease, 120 s) at least this often while a phase waits. */
 export const LEASE_RENEW_MS = 30_000;
 
-/** Everything a phase touches, passed in (STYLE.md: narrow dependencies, no singletons). */
+/** Everything a phase touches, passed in (narrow dependencies, no singletons: docs/design.md). */
 export interface FailbackDeps {
   config: DeploymentConfig;
   paths: DeploymentPaths;
@@ -73,7 +73,7 @@ export interface PhaseContext {
   progress?: CatchUpProgress;
 }
 
-export type PhaseRunner = (ctx: PhaseContext) => Promise<PhaseOutcome>;
+type PhaseRunner = (ctx: PhaseContext) => Promise<PhaseOutcome>;
 export type PhaseRunners = Record<ExecutablePhase, PhaseRunner>;
 
 /** Turn a mirror outcome that needs an operator into a `waiting` outcome. */

@@ -32,11 +32,6 @@ export const PROVENANCE = {
  */
 const BATCH = 20_000;
 
-export interface TailMeasurement {
-  partitions: SalvagePartition[];
-  quarantinePartitions: number;
-}
-
 /** Where each partition's replication stopped, exact when possible. */
 export async function lastReplicatedPositions(
   mirror: MirrorController,
@@ -221,7 +216,7 @@ async function resumeFromQuarantine(ctx: PhaseContext, p: SalvagePartition): Pro
   await ctx.save();
 }
 
-export function withProvenance(
+function withProvenance(
   r: CopiedRecord,
   alias: string,
   topic: string,
@@ -241,7 +236,7 @@ export function withProvenance(
   };
 }
 
-export function provenanceOf(r: Pick<CopiedRecord, 'headers'>): PartitionPosition | undefined {
+function provenanceOf(r: Pick<CopiedRecord, 'headers'>): PartitionPosition | undefined {
   const get = (k: string): string | undefined => {
     const v = r.headers[k];
     const b = Array.isArray(v) ? v[v.length - 1] : v;

@@ -245,7 +245,7 @@ export function activeConfigFor(
  * the config's roles swapped, so "the secondary side" is the primary, and the primary cluster adapter reads the
  * reverse mirror's `<secondary alias>.checkpoints.internal`.
  */
-export async function translateGroupsBack(ctx: PhaseContext): Promise<GroupOffsetOutcome[]> {
+async function translateGroupsBack(ctx: PhaseContext): Promise<GroupOffsetOutcome[]> {
   const { config, primary } = ctx.deps;
   const swapped: DeploymentConfig = {
     ...config,

@@ -75,7 +75,7 @@ export interface FailoverInvocation extends FailoverRequest {
   invocationId: string;
 }
 
-export interface SwitchedResult {
+interface SwitchedResult {
   status: 'switched';
   resumed: boolean;
   epoch: number;
@@ -143,7 +143,7 @@ export type FailoverDecision =
   | ({ kind: 'switch' } & Preflighted);
 
 /** The journal's run id of the switch to `epoch`: zero-padded so that the newest sorts last. */
-export function failoverRunId(epoch: number): string {
+function failoverRunId(epoch: number): string {
   return String(epoch).padStart(10, '0');
 }
 

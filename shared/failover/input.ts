@@ -12,7 +12,7 @@ import { ValidationError } from '../errors.ts';
  * EventBridge "CloudWatch Alarm State Change" (source `aws.cloudwatch`). Not strict: AWS adds fields over time
  * (`configuration`, `reasonData`, ...), and they change nothing here.
  */
-export const alarmStateChangeEventSchema = z.object({
+const alarmStateChangeEventSchema = z.object({
   version: z.string(),
   id: z.string().min(1),
   'detail-type': z.literal('CloudWatch Alarm State Change'),
@@ -33,10 +33,9 @@ export const alarmStateChangeEventSchema = z.object({
     previousState: z.object({ value: z.string() }).optional(),
   }),
 });
-export type AlarmStateChangeEvent = z.output<typeof alarmStateChangeEventSchema>;
 
 /** `{ action: 'failover', reason, requestedBy, dryRun?, force? }`. Strict: a typo such as `forced` is refused. */
-export const manualFailoverSchema = z
+const manualFailoverSchema = z
   .object({
     action: z.literal('failover', { error: (i) => `expected 'failover', got ${JSON.stringify(i.input)}` }),
     reason: reasonSchema,
@@ -47,7 +46,6 @@ export const manualFailoverSchema = z
     force: z.boolean().default(false),
   })
   .strict();
-export type ManualFailover = z.output<typeof manualFailoverSchema>;
 
 /** Every trigger, normalised. */
 export interface FailoverRequest {

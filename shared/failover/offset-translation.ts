@@ -40,7 +40,7 @@ export interface SecondaryGroupOffsets {
   ): Promise<void>;
 }
 
-export const partitionOffsetSchema = z
+const partitionOffsetSchema = z
   .object({
     topic: z.string(),
     partition: z.int().min(0),
@@ -54,9 +54,9 @@ export const partitionOffsetSchema = z
     commit: z.boolean(),
   })
   .strict();
-export type PartitionOffset = z.output<typeof partitionOffsetSchema>;
+type PartitionOffset = z.output<typeof partitionOffsetSchema>;
 
-export const groupDecisions = ['commit', 'up-to-date', 'group-active', 'no-checkpoints', 'error'] as const;
+const groupDecisions = ['commit', 'up-to-date', 'group-active', 'no-checkpoints', 'error'] as const;
 
 export const groupOffsetPlanSchema = z
   .object({

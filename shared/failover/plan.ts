@@ -14,11 +14,11 @@ import type { ReplicationLag } from './preflight.ts';
  * returns and what the journal stores; a resumed run executes the stored plan, never a recomputed one.
  */
 
-export const REDACTED = '[redacted]';
+const REDACTED = '[redacted]';
 
 const roleSchema = z.enum(['primary', 'secondary']);
 
-export const plannedWriteSchema = z.discriminatedUnion('kind', [
+const plannedWriteSchema = z.discriminatedUnion('kind', [
   z
     .object({
       kind: z.literal('secret'),
@@ -38,9 +38,9 @@ export const plannedWriteSchema = z.discriminatedUnion('kind', [
     })
     .strict(),
 ]);
-export type PlannedWrite = z.output<typeof plannedWriteSchema>;
+type PlannedWrite = z.output<typeof plannedWriteSchema>;
 
-export const topicRpoSchema = z
+const topicRpoSchema = z
   .object({
     topic: z.string(),
     /** Records on the primary that had not reached the secondary when last measured; null when unknown. */
@@ -53,7 +53,7 @@ export const topicRpoSchema = z
   .strict();
 export type TopicRpo = z.output<typeof topicRpoSchema>;
 
-export const failoverStepNames = ['offsets', 'secret', 'parameter', 'plain-parameters'] as const;
+const failoverStepNames = ['offsets', 'secret', 'parameter', 'plain-parameters'] as const;
 
 export const failoverPlanSchema = z
   .object({
@@ -138,7 +138,7 @@ export interface PlanInput {
   warnings?: string[];
 }
 
-export function regionStep(region: string): string {
+function regionStep(region: string): string {
   return `region:${region}`;
 }
 
@@ -220,7 +220,7 @@ function activeWrites(
 }
 
 /** Per logical topic, what the last measurement says was left behind on the primary. */
-export function rpoEstimate(config: DeploymentConfig, lag: ReplicationLag | undefined): TopicRpo[] {
+function rpoEstimate(config: DeploymentConfig, lag: ReplicationLag | undefined): TopicRpo[] {
   return config.topics.map((topic) => {
     const t = lag?.topics.find((x) => x.topic === topic);
     return {

@@ -14,7 +14,7 @@ import type { FailoverRequest } from './input.ts';
  * - an automatic trigger is refused within `safety.cooldownMinutes` of the last switch.
  */
 
-export type Verdict = 'up' | 'degraded' | 'down';
+type Verdict = 'up' | 'degraded' | 'down';
 export interface ProbeOutcome {
   verdict: Verdict;
   reasons: string[];
@@ -35,7 +35,7 @@ export interface ReplicationLag {
 /** The last measured lag (the probe stores it in SSM), or undefined when none was ever stored. */
 export type ReadReplicationLag = () => Promise<ReplicationLag | undefined>;
 
-export type RefusalCode =
+type RefusalCode =
   | 'automation-disabled'
   | 'cooldown'
   | 'primary-not-down'

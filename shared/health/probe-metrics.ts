@@ -19,8 +19,8 @@ import { clusterUpValue } from './verdict.ts';
  * | `ProberHeartbeat` | Deployment | 1 per cycle: missing data means the prober is broken |
  */
 
-export type ProbeMetricUnit = 'Count' | 'Seconds' | 'Milliseconds' | 'None';
-export interface MetricValue {
+type ProbeMetricUnit = 'Count' | 'Seconds' | 'Milliseconds' | 'None';
+interface MetricValue {
   name: string;
   unit: ProbeMetricUnit;
   value: number;

@@ -7,14 +7,14 @@ import { failureReasons } from '../kafka/failure-reason.ts';
  * Readers parse it with {@link probeResultSchema} (it is input from outside once it has been through SSM).
  */
 
-export const verdicts = ['up', 'degraded', 'down'] as const;
+const verdicts = ['up', 'degraded', 'down'] as const;
 export type Verdict = (typeof verdicts)[number];
 
 const role = z.enum(['primary', 'secondary']);
 const nonNegInt = z.int().min(0);
 const ms = z.number().min(0);
 
-export const canaryResultSchema = z
+const canaryResultSchema = z
   .object({
     /** The canary topic on this cluster. */
     topic: z.string(),
@@ -30,7 +30,7 @@ export const canaryResultSchema = z
   })
   .strict();
 
-export const clusterHealthSchema = z
+const clusterHealthSchema = z
   .object({
     role,
     alias: z.string(),
@@ -52,7 +52,7 @@ export const clusterHealthSchema = z
   .strict();
 export type ClusterHealth = z.output<typeof clusterHealthSchema>;
 
-export const replicationReasons = [
+const replicationReasons = [
   /** The source cluster did not answer: lag and backlog cannot be measured; `lastGood` holds the last. */
   'source-down',
   /** The target cluster did not answer: nothing measured. */
@@ -74,7 +74,7 @@ export const replicationReasons = [
 ] as const;
 export type ReplicationReason = (typeof replicationReasons)[number];
 
-export const topicBacklogSchema = z
+const topicBacklogSchema = z
   .object({
     topic: z.string(),
     remoteTopic: z.string(),
@@ -86,7 +86,7 @@ export const topicBacklogSchema = z
   })
   .strict();
 
-export const groupCheckpointLagSchema = z
+const groupCheckpointLagSchema = z
   .object({
     group: z.string(),
     /** Σ over partitions of (committed offset on the source − upstream offset of the last checkpoint). */
@@ -96,7 +96,7 @@ export const groupCheckpointLagSchema = z
   })
   .strict();
 
-export const replicationHealthSchema = z
+const replicationHealthSchema = z
   .object({
     source: role,
     target: role,
@@ -146,7 +146,7 @@ export const probeResultSchema = z
 export type ProbeResult = z.output<typeof probeResultSchema>;
 
 /** SSM Standard parameters hold 4 KB. */
-export const LAST_PROBE_MAX_BYTES = 4096;
+const LAST_PROBE_MAX_BYTES = 4096;
 
 /**
  * The result as stored in the last-probe parameter: the same schema, made to fit 4 KB by keeping the topics

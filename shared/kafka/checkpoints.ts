@@ -19,7 +19,7 @@ import {
  * for (const cp of cps.byGroup.get('billing') ?? []) commit(cp.topic, cp.partition, cp.downstreamOffset);
  * ```
  */
-export interface Checkpoint extends CheckpointKey {
+interface Checkpoint extends CheckpointKey {
   upstreamOffset: bigint;
   downstreamOffset: bigint;
   metadata: string;

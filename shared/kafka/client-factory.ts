@@ -204,7 +204,7 @@ interface CacheEntry<T> {
 }
 
 /**
- * Clients once per container (STYLE.md): `get` creates a client on first use and hands the same one to every
+ * Clients once per container (docs/design.md): `get` makes a client on first use, hands the same one to every
  * later caller, across cycles and invocations; a failed creation is forgotten so the next call tries afresh;
  * `forget` drops a client after an operation on it failed (its sockets may be half-dead) and closes it in the
  * background; a changed fingerprint (new credentials, another cluster) replaces the client.

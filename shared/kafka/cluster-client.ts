@@ -47,13 +47,13 @@ export interface ClusterClient {
   close(): Promise<void>;
 }
 
-export interface BrokerInfo {
+interface BrokerInfo {
   nodeId: number;
   host: string;
   port: number;
   rack: string | null;
 }
-export interface PartitionInfo {
+interface PartitionInfo {
   partition: number;
   /** -1 when the partition has no leader. */
   leader: number;
@@ -63,7 +63,7 @@ export interface PartitionInfo {
   /** Kafka error type (`LEADER_NOT_AVAILABLE`, ...) or undefined. */
   error?: string;
 }
-export interface TopicInfo {
+interface TopicInfo {
   topic: string;
   /** `UNKNOWN_TOPIC_OR_PARTITION` when the topic does not exist. */
   error?: string;

@@ -50,7 +50,7 @@ export interface OffsetSyncValue {
 }
 
 /** The only value version Kafka has written so far for heartbeats and checkpoints. */
-export const MM2_RECORD_VERSION = 0;
+const MM2_RECORD_VERSION = 0;
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;

@@ -46,8 +46,8 @@ export interface ReplicationPolicy {
   isInternalTopic(topic: string): boolean;
 }
 
-export const DEFAULT_SEPARATOR = '.';
-export const DEFAULT_HEARTBEATS_TOPIC = 'heartbeats';
+const DEFAULT_SEPARATOR = '.';
+const DEFAULT_HEARTBEATS_TOPIC = 'heartbeats';
 
 /** Build a policy from the deployment config's `replicationPolicy` and `separator`, or from explicit options. */
 export function replicationPolicy(

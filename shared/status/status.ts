@@ -13,9 +13,9 @@ import type { JournalEntry, RunJournal } from '../store/dynamo-journal.ts';
  * unreadable store shows as that section's `error` and the rest still answers.
  */
 
-export type Section<T> = T | { error: string };
+type Section<T> = T | { error: string };
 
-export interface ActiveSection {
+interface ActiveSection {
   state: 'active' | 'switch-in-flight' | 'not-initialised';
   cluster?: 'primary' | 'secondary';
   alias?: string;
@@ -29,7 +29,7 @@ export interface ActiveSection {
   secretEpoch?: number;
 }
 
-export interface ProbeSection {
+interface ProbeSection {
   at: string;
   ageSeconds: number;
   clusters: Record<'primary' | 'secondary', { verdict: string; reasons: string[]; brokersAlive: number }>;
@@ -42,7 +42,7 @@ export interface ProbeSection {
   }>;
 }
 
-export interface OperationSection {
+interface OperationSection {
   runId: string;
   status: string;
   startedAt: string;

@@ -23,7 +23,7 @@ import { mapAwsError } from './ssm-parameter-store.ts';
  * the lock can record nothing, and `begin` is conditional on the run not existing, so a run starts once.
  */
 
-export type JournalStatus = 'in-progress' | 'completed' | 'abandoned';
+type JournalStatus = 'in-progress' | 'completed' | 'abandoned';
 
 export interface JournalEntry {
   kind: string;

@@ -185,7 +185,7 @@ function describeHolder(item: Record<string, AttributeValue>, now: number): stri
 }
 
 /** A failed condition, on a single write or inside a transaction. */
-export function isConditionFailure(e: unknown): boolean {
+function isConditionFailure(e: unknown): boolean {
   const name = (e as { name?: string } | undefined)?.name;
   return name === 'ConditionalCheckFailedException';
 }

@@ -313,8 +313,3 @@ export class MemoryLogger implements ClientLogger {
     this.lines.push({ level: 'error', message, ...(attributes ? { attributes } : {}) });
   }
 }
-
-/** A kafkajs-shaped error, without importing kafkajs' internals. */
-export function kafkaError(name: string, retriable: boolean, cause?: Error): Error {
-  return Object.assign(new Error(`${name} happened`), { name, retriable, ...(cause ? { cause } : {}) });
-}

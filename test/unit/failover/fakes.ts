@@ -116,7 +116,7 @@ export class FakeLock implements DeploymentLock {
 }
 
 /** The DynamoDB journal's semantics: begin once per run id, writes fenced by the lock, JSON round trips. */
-export class FakeJournal implements RunJournal {
+class FakeJournal implements RunJournal {
   readonly entries = new Map<string, JournalEntry>();
   readonly #lock: FakeLock;
   readonly #clock: { now(): number };
@@ -162,7 +162,7 @@ export class FakeJournal implements RunJournal {
   }
 }
 
-export class FakeNotifier implements Notifier {
+class FakeNotifier implements Notifier {
   readonly sent: Notification[] = [];
   fail = false;
   async publish(n: Notification) {

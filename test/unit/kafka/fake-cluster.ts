@@ -17,7 +17,7 @@ import type {
  * partitions, leaders, ISR, logs with offsets (gaps allowed, as after compaction or transaction markers), and
  * switches to make calls fail or hang. It records every call so tests can assert what was asked.
  */
-export interface FakeRecord {
+interface FakeRecord {
   offset: bigint;
   timestamp: number;
   key: Buffer | null;

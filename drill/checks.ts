@@ -1,0 +1,103 @@
+/**
+ * The drill's checks, each a name and a judgement of what the run observed. A scenario row's expectation decides
+ * which run; the scenario's steps gather the observations and record the verdicts. Pure, so they are unit tested
+ * without a harness.
+ */
+
+interface Verdict {
+  ok: boolean;
+  detail: string;
+}
+
+export interface Check<Observed> {
+  name: string;
+  judge(observed: Observed): Verdict;
+}
+
+/** What the status function answers, as far as the drill reads it. */
+export interface StatusView {
+  active: { cluster?: string; epoch?: number };
+  failover: { status?: string } | null;
+  failback: { status?: string } | null;
+}
+
+/** What a failover scenario observed at its end, after failback and the drain. */
+export interface FailoverObserved {
+  failoverInvocations: number;
+  /** The active epoch read once failover settled. */
+  epochAfterFailover: number | undefined;
+  /** The active cluster at the end, or how the read failed (`absent`, `torn`). */
+  finalCluster: string;
+  reported: StatusView;
+  lost: readonly number[];
+  acknowledged: number;
+  unseen: number;
+}
+
+/** Failover is one switch (epoch 1); failback's switch moves consumers and producers in two fenced stages. */
+const exactlyOneFailover: Check<Pick<FailoverObserved, 'failoverInvocations' | 'epochAfterFailover'>> = {
+  name: 'exactly one failover switch',
+  judge: (o) => ({
+    ok: o.failoverInvocations === 1 && o.epochAfterFailover === 1,
+    detail: `${o.failoverInvocations} failover invocation(s), epoch ${o.epochAfterFailover} after it`,
+  }),
+};
+
+const clientsBackOnPrimary: Check<Pick<FailoverObserved, 'finalCluster'>> = {
+  name: 'failback returned clients to the primary',
+  judge: (o) => ({ ok: o.finalCluster === 'primary', detail: `active: ${o.finalCluster}` }),
+};
+
+/** What an operator would ask next: the status function's view of the same end state. */
+const statusReportsEndState: Check<Pick<FailoverObserved, 'reported'>> = {
+  name: 'status function reports the end state',
+  judge: ({ reported: r }) => ({
+    ok:
+      r.active.cluster === 'primary' &&
+      r.failover?.status === 'completed' &&
+      r.failback?.status === 'completed',
+    detail: `active ${r.active.cluster} epoch ${r.active.epoch}, failover ${r.failover?.status}, failback ${r.failback?.status}`,
+  }),
+};
+
+/** The books: every acknowledged record is on the primary or in quarantine on the secondary. */
+const noAcknowledgedRecordLost: Check<Pick<FailoverObserved, 'lost' | 'acknowledged'>> = {
+  name: 'no acknowledged record lost',
+  judge: (o) => ({
+    ok: o.lost.length === 0,
+    detail: `${o.lost.length} lost of ${o.acknowledged}${o.lost.length ? `: ${o.lost.slice(0, 10).join(', ')}` : ''}`,
+  }),
+};
+
+export const consumerReadEverything: Check<Pick<FailoverObserved, 'unseen'>> = {
+  name: 'consumer read every acknowledged record',
+  judge: (o) => ({ ok: o.unseen === 0, detail: `${o.unseen} unseen` }),
+};
+
+/** The checks of a scenario that fails over and back, in the order they are reported. */
+export const failoverChecks: readonly Check<FailoverObserved>[] = [
+  exactlyOneFailover,
+  clientsBackOnPrimary,
+  statusReportsEndState,
+  noAcknowledgedRecordLost,
+  consumerReadEverything,
+];
+
+export const noFailover: Check<{ failoverInvocations: number; finalEpoch: number | undefined }> = {
+  name: 'no failover',
+  judge: (o) => ({
+    ok: o.failoverInvocations === 0 && o.finalEpoch === 0,
+    detail: `${o.failoverInvocations} failover invocations, epoch ${o.finalEpoch}`,
+  }),
+};
+
+/** The alert a fault must raise: passes when any of `anyOf` fired; the detail lists every alarm that did. */
+export function alarmFired(name: string, anyOf: readonly string[]): Check<{ fired: ReadonlySet<string> }> {
+  return {
+    name,
+    judge: ({ fired }) => ({
+      ok: anyOf.some((id) => fired.has(id)),
+      detail: [...fired].join(', ') || 'none',
+    }),
+  };
+}

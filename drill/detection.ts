@@ -1,0 +1,144 @@
+import {
+  type AlarmState,
+  type Datapoint,
+  datapointsFromEmf,
+  evaluateAlarm,
+  evaluateComposite,
+} from '#shared/alarms/evaluate.ts';
+import type { AlarmSpec } from '#shared/alarms/specs.ts';
+import { describeError } from '#shared/errors.ts';
+import type { DrillFunctions } from './functions.ts';
+import type { DrillRecorder } from './recorder.ts';
+import type { Sample } from './report.ts';
+import { sleep } from './wait.ts';
+
+type Recorder = Pick<DrillRecorder, 'mark' | 'say' | 'samples' | 'stopwatch'>;
+
+/**
+ * Detection as the stack deploys it, run in-process: the probe on its schedule (compressed: each invocation
+ * probes every 2 s for its 60 s, then the next starts), CloudWatch evaluating the deployed alarm rules every
+ * second on the EMF lines the probe printed, and EventBridge invoking the failover function when the composite
+ * goes to ALARM. It keeps what the run's figures and checks need: when detection and the switch happened,
+ * which alarms fired, how often failover was invoked.
+ */
+export class Detection {
+  readonly points: Datapoint[] = [];
+  readonly fired = new Set<string>();
+  readonly states: Partial<Record<AlarmSpec['id'], AlarmState>> = {};
+  /** When the composite alarm first went to ALARM. */
+  detectedAtMs: number | undefined;
+  /** When a failover invocation first answered `switched`. */
+  switchedAtMs: number | undefined;
+  failoverInvocations = 0;
+  /** The latest failover invocation; the run awaits it before it reads the epoch. */
+  failoverInFlight: Promise<void> | undefined;
+  #composite: AlarmState = 'OK';
+  #running = false;
+  #loops: Promise<void>[] = [];
+  readonly #specs: readonly AlarmSpec[];
+  readonly #record: Recorder;
+
+  constructor(specs: readonly AlarmSpec[], record: Recorder) {
+    this.#specs = specs;
+    this.#record = record;
+  }
+
+  /** A line the functions printed, as CloudWatch Logs ingests it: its EMF datapoints become metrics. */
+  ingest(line: string): void {
+    this.points.push(...datapointsFromEmf(line));
+  }
+
+  start(functions: Pick<DrillFunctions, 'probe' | 'failover'>): void {
+    this.#running = true;
+    this.#loops = [this.#probeSchedule(functions.probe), this.#alarmLoop(functions.failover)];
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    await Promise.allSettled(this.#loops);
+  }
+
+  /** Both clusters probed, the secondary up, replication lag measured, and every alarm OK. */
+  get steady(): boolean {
+    return (
+      this.points.some((p) => p.metricName === 'ClusterUp' && p.cluster === 'secondary' && p.value === 1) &&
+      this.points.some((p) => p.metricName === 'ReplicationLagSeconds') &&
+      this.#specs.every((spec) => this.states[spec.id] === 'OK')
+    );
+  }
+
+  /** One evaluation at `nowMs`: every alarm and the composite, whose change to ALARM invokes `failover`. */
+  evaluate(nowMs: number, failover: DrillFunctions['failover']): void {
+    for (const spec of this.#specs) {
+      const state = evaluateAlarm(spec, this.points, nowMs);
+      if (state === 'ALARM' && this.states[spec.id] !== 'ALARM') {
+        this.fired.add(spec.id);
+        this.#record.mark(`alarm ${spec.id} -> ALARM`);
+      } else if (state !== 'ALARM' && this.states[spec.id] === 'ALARM') {
+        this.#record.mark(`alarm ${spec.id} -> OK`);
+      }
+      this.states[spec.id] = state;
+    }
+    const next = evaluateComposite(this.states);
+    if (next === 'ALARM' && this.#composite !== 'ALARM') {
+      this.detectedAtMs ??= nowMs;
+      this.fired.add('FailoverComposite');
+      this.#record.mark('composite alarm -> ALARM: EventBridge invokes the failover function');
+      this.failoverInvocations++;
+      this.failoverInFlight = this.#invokeFailover(failover);
+    }
+    this.#composite = next;
+  }
+
+  /** The health the report draws at `nowMs`: a cluster counts as up or down only on a probe of the last 5 s. */
+  sample(nowMs: number): Sample {
+    const latest = (metric: string, cluster?: string) =>
+      this.points.findLast(
+        (p) => p.metricName === metric && (cluster === undefined || p.cluster === cluster),
+      );
+    const up = (cluster: string) => {
+      const p = latest('ClusterUp', cluster);
+      return p && nowMs - p.timestampMs < 5_000 ? p.value === 1 : undefined;
+    };
+    return {
+      t: this.#record.stopwatch.seconds(nowMs),
+      primaryUp: up('primary'),
+      secondaryUp: up('secondary'),
+      replicationLagSeconds: latest('ReplicationLagSeconds')?.value,
+    };
+  }
+
+  async #invokeFailover(failover: DrillFunctions['failover']): Promise<void> {
+    try {
+      const result = await failover();
+      if (result.status === 'switched') {
+        this.switchedAtMs ??= Date.now();
+        this.#record.mark(`failover switched clients to the secondary (epoch ${result.epoch})`);
+      } else {
+        this.#record.mark(`failover answered ${result.status}`);
+      }
+    } catch (e: unknown) {
+      this.#record.mark(`failover failed: ${describeError(e)}`);
+    }
+  }
+
+  async #probeSchedule(probe: DrillFunctions['probe']): Promise<void> {
+    while (this.#running) {
+      try {
+        await probe();
+      } catch (e: unknown) {
+        this.#record.say(`  probe invocation failed: ${describeError(e)}`);
+        await sleep(1_000);
+      }
+    }
+  }
+
+  async #alarmLoop(failover: DrillFunctions['failover']): Promise<void> {
+    while (this.#running) {
+      const now = Date.now();
+      this.evaluate(now, failover);
+      this.#record.samples.push(this.sample(now));
+      await sleep(1_000);
+    }
+  }
+}

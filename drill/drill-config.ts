@@ -1,0 +1,53 @@
+import type { HarnessInfo } from '#harness/info.ts';
+import { parseDeploymentConfig } from '#shared/config/load.ts';
+import type { DeploymentConfig } from '#shared/config/schema.ts';
+
+/** The application's topic and consumer group, and failback's quarantine topic on the secondary. */
+export const TOPIC = 'orders';
+export const GROUP = 'drill-app';
+export const QUARANTINE = 'mm2-failover.quarantine';
+
+/**
+ * The drill's deployment: the harness's clusters over mTLS, the identity policy (the failback main path), and
+ * detection compressed to CloudWatch's finest: 10 s alarm periods, 2 of 2, probes every 2 s.
+ */
+export function drillConfig(info: HarnessInfo): DeploymentConfig {
+  if (!info.mirror.connectUrl) throw new Error('the drill needs MM2 in Connect mode');
+  return parseDeploymentConfig({
+    name: 'drill',
+    mode: 'active-passive',
+    replicationPolicy: 'identity',
+    clusters: {
+      primary: { alias: info.clusters.primary.alias, auth: 'mtls', expectedBrokers: 1 },
+      secondary: { alias: info.clusters.secondary.alias, auth: 'mtls', expectedBrokers: 1 },
+    },
+    topics: [TOPIC],
+    consumerGroups: [GROUP],
+    detection: {
+      probeIntervalSeconds: 2,
+      alarmPeriodSeconds: 10,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      lagAlarmPeriodSeconds: 10,
+      cycleDeadlineMs: 1_900,
+      connectTimeoutMs: 1_000,
+      requestTimeoutMs: 1_500,
+      confirmProbes: 2,
+      confirmIntervalMs: 500,
+    },
+    safety: { maxLagRecords: 10_000, maxLagSeconds: 10, cooldownMinutes: 10, requireHealthySecondary: true },
+    mirror: {
+      kind: 'kafka-connect',
+      forwardUrl: info.mirror.connectUrl,
+      reverseUrl: info.reverseWorker.connectUrl,
+      connectorPrefix: 'mm2',
+    },
+    failback: {
+      quarantineTopic: QUARANTINE,
+      stableSeconds: 5,
+      // Producers keep writing to the secondary during catch-up: wait for a small backlog, not for silence.
+      catchUpMaxLagRecords: 100,
+      switchOrder: 'consumers-first',
+    },
+  });
+}

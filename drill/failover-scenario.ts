@@ -1,0 +1,113 @@
+import { kafkaClient } from '#harness/kafka-clients.ts';
+import { describeError } from '#shared/errors.ts';
+import { lostRecords, readNumbers } from './books.ts';
+import { type FailoverObserved, failoverChecks } from './checks.ts';
+import { QUARANTINE, TOPIC } from './drill-config.ts';
+import { driveFailback } from './failback-driver.ts';
+import type { ScenarioRow } from './scenarios.ts';
+import { type DrillStage, epochOf, faultContext } from './stage.ts';
+import { failoverTimes, rtoTarget } from './summary.ts';
+import { sleep, until } from './wait.ts';
+
+/**
+ * A row that expects a failover: inject the fault, wait for the switch and for the clients to follow, undo the
+ * fault, fail back phase by phase, count the books, judge.
+ */
+export async function runFailoverScenario(stage: DrillStage, row: ScenarioRow): Promise<void> {
+  const faultAtMs = Date.now();
+  await row.inject(faultContext(stage));
+  const epochAfterFailover = await followFailover(stage, faultAtMs);
+  await row.undo(faultContext(stage));
+  await failBack(stage);
+  const observed = await observeEnd(stage, epochAfterFailover);
+  for (const check of failoverChecks) stage.record.judge(check, observed);
+  stage.record.target(rtoTarget(stage.summary));
+}
+
+/** Detection, switch and the clients following; the figures; the epoch once failover settled. */
+async function followFailover(stage: DrillStage, faultAtMs: number): Promise<number | undefined> {
+  const { detection, workload, record, summary } = stage;
+  await until(
+    'the failover switch',
+    (summary.detectionWindowSeconds + 90) * 1000,
+    () => detection.switchedAtMs,
+  );
+  const followed = await until('the first record acknowledged by the secondary', 60_000, () =>
+    workload.firstAckOn('secondary', faultAtMs),
+  );
+  record.mark('first record acknowledged by the secondary: clients followed', followed.atMs);
+  Object.assign(
+    summary,
+    failoverTimes({
+      faultMs: faultAtMs,
+      detectedMs: detection.detectedAtMs,
+      switchedMs: detection.switchedAtMs,
+      followedMs: followed.atMs,
+    }),
+  );
+  await sleep(8_000);
+  await detection.failoverInFlight;
+  const epochAfterFailover = epochOf(await stage.readActive());
+  summary.ackedOnPrimary = [...workload.acks.values()].filter((a) => a.cluster === 'primary').length;
+  // RPO in records: acknowledged by the primary, never seen by the consumer before failback.
+  summary.missingAfterFailover = workload.unseen((a) => a.cluster === 'primary').length;
+  record.mark(
+    `before failback: ${summary.missingAfterFailover} records acknowledged by the primary not yet consumed`,
+  );
+  return epochAfterFailover;
+}
+
+/** The operator's failback, then the application stops producing and the consumer drains. */
+async function failBack({ harness, functions, workload, record }: DrillStage): Promise<void> {
+  // The operator's Kafka Connect cluster that writes into the primary: it needs the primary to run.
+  await harness.startReverseWorker();
+  record.mark('reverse Connect worker (bootstrap: the primary) running, no connectors yet');
+  await driveFailback({
+    failback: functions.failback,
+    mark: (label) => record.mark(label),
+    sleep,
+    now: Date.now,
+  });
+  const backAtMs = Date.now();
+  const back = await until('the first record acknowledged by the primary after failback', 60_000, () =>
+    workload.firstAckOn('primary', backAtMs - 30_000),
+  );
+  record.mark('failback complete: clients write to the primary again', back.atMs);
+  await sleep(5_000);
+  await workload.stopProducing();
+  record.mark(
+    `producer stopped after ${workload.produced} acknowledged records (${workload.failedSends.length} sends reported failed)`,
+  );
+  await workload.consumedAll(90_000).catch((e: unknown) => record.say(`  ${describeError(e)}`));
+}
+
+/** The books (every acknowledged record on the primary or in quarantine), the end state, the status answer. */
+async function observeEnd(
+  stage: DrillStage,
+  epochAfterFailover: number | undefined,
+): Promise<FailoverObserved> {
+  const { harness, functions, detection, workload, summary } = stage;
+  const onPrimary = new Set(await readNumbers(kafkaClient(harness.info, 'primary'), TOPIC));
+  const quarantined = await readNumbers(kafkaClient(harness.info, 'secondary'), QUARANTINE);
+  const lost = lostRecords(workload.acks.keys(), onPrimary, new Set(quarantined));
+  summary.duplicatesConsumed = workload.duplicates;
+  summary.duplicatesByEpoch = Object.fromEntries(workload.duplicatesByEpoch);
+  summary.failback = {
+    ok: lost.length === 0,
+    salvaged: quarantined.length,
+    lost: lost.length,
+    duplicates: workload.duplicates,
+  };
+  const final = await stage.readActive();
+  if (final.kind === 'consistent') summary.epochs.push(final.config.epoch);
+  const reported = await functions.status();
+  return {
+    failoverInvocations: detection.failoverInvocations,
+    epochAfterFailover,
+    finalCluster: final.kind === 'consistent' ? final.config.cluster : final.kind,
+    reported,
+    lost,
+    acknowledged: workload.acks.size,
+    unseen: workload.unseen().length,
+  };
+}

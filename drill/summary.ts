@@ -1,0 +1,98 @@
+import type { CheckResult, TargetResult } from './recorder.ts';
+import type { Scenario } from './scenarios.ts';
+
+export interface DrillSummary {
+  ok: boolean;
+  scenario: Scenario;
+  detectionWindowSeconds: number;
+  detectionSeconds: number | null;
+  switchSeconds: number | null;
+  clientFollowSeconds: number | null;
+  rtoSeconds: number | null;
+  ackedOnPrimary: number;
+  missingAfterFailover: number;
+  duplicatesConsumed: number;
+  /** The duplicates by the epoch under which the consumer read them (0 before failover, 1 after, 2-3 failback). */
+  duplicatesByEpoch: Record<string, number>;
+  failback: { ok: boolean; salvaged: number; lost: number; duplicates: number } | null;
+  /** Scenario-specific findings: which alarms fired, how many failovers, why the run failed. */
+  checks: CheckResult[];
+  /**
+   * Speed targets, reported but not part of `ok`: a drill on a loaded machine is slower, not wrong. Whether a
+   * fault lands early or late in a 10 s alarm period alone moves detection by 10 s.
+   */
+  targets: TargetResult[];
+  epochs: number[];
+  alarmsFired: string[];
+  reportFile: string;
+  logFile: string;
+}
+
+/**
+ * The summary before anything happened: not ok, no figures. The checks and targets are the recorder's own
+ * lists, so what is recorded is in the summary however the run ends.
+ */
+export function initialSummary(
+  scenario: Scenario,
+  recorded: { checks: CheckResult[]; targets: TargetResult[] },
+  files: { reportFile: string; logFile: string },
+): DrillSummary {
+  return {
+    ok: false,
+    scenario,
+    detectionWindowSeconds: 0,
+    detectionSeconds: null,
+    switchSeconds: null,
+    clientFollowSeconds: null,
+    rtoSeconds: null,
+    ackedOnPrimary: 0,
+    missingAfterFailover: 0,
+    duplicatesConsumed: 0,
+    duplicatesByEpoch: {},
+    failback: null,
+    checks: recorded.checks,
+    targets: recorded.targets,
+    epochs: [],
+    alarmsFired: [],
+    reportFile: files.reportFile,
+    logFile: files.logFile,
+  };
+}
+
+/**
+ * The failover's times from the fault: detection (fault to composite alarm), switch (alarm to the active
+ * configuration written), client follow (switch to the first record the secondary acknowledged) and the RTO
+ * (fault to that record). A moment that never came leaves its figures null.
+ */
+export function failoverTimes(at: {
+  faultMs: number;
+  detectedMs: number | undefined;
+  switchedMs: number | undefined;
+  followedMs: number;
+}): Pick<DrillSummary, 'detectionSeconds' | 'switchSeconds' | 'clientFollowSeconds' | 'rtoSeconds'> {
+  const { faultMs, detectedMs, switchedMs, followedMs } = at;
+  return {
+    detectionSeconds: detectedMs === undefined ? null : (detectedMs - faultMs) / 1000,
+    switchSeconds:
+      switchedMs === undefined || detectedMs === undefined ? null : (switchedMs - detectedMs) / 1000,
+    clientFollowSeconds: switchedMs === undefined ? null : Math.max(0, (followedMs - switchedMs) / 1000),
+    rtoSeconds: (followedMs - faultMs) / 1000,
+  };
+}
+
+/** The RTO target: the detection window plus 15 s for the switch and the clients. */
+export function rtoTarget(
+  summary: Pick<DrillSummary, 'rtoSeconds' | 'detectionWindowSeconds'>,
+): TargetResult {
+  const limit = summary.detectionWindowSeconds + 15;
+  return {
+    name: 'RTO within the detection window + 15 s',
+    met: summary.rtoSeconds !== null && summary.rtoSeconds <= limit,
+    detail: `${summary.rtoSeconds} s against ${limit} s`,
+  };
+}
+
+/** The figures the report's table shows: the summary without its checks. */
+export function reportFigures(summary: DrillSummary): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(summary).filter(([k]) => k !== 'checks'));
+}

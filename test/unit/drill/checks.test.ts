@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import {
+  alarmFired,
+  consumerReadEverything,
+  type FailoverObserved,
+  failoverChecks,
+  noFailover,
+} from '#drill/checks.ts';
+
+const clean: FailoverObserved = {
+  failoverInvocations: 1,
+  epochAfterFailover: 1,
+  finalCluster: 'primary',
+  reported: {
+    active: { cluster: 'primary', epoch: 3 },
+    failover: { status: 'completed' },
+    failback: { status: 'completed' },
+  },
+  lost: [],
+  acknowledged: 1_667,
+  unseen: 0,
+};
+
+const judged = (observed: FailoverObserved) =>
+  Object.fromEntries(failoverChecks.map((c) => [c.name, c.judge(observed)]));
+
+describe('drill checks', () => {
+  it('reports the failover checks in the order the drill has always printed them', () => {
+    expect(failoverChecks.map((c) => c.name)).toEqual([
+      'exactly one failover switch',
+      'failback returned clients to the primary',
+      'status function reports the end state',
+      'no acknowledged record lost',
+      'consumer read every acknowledged record',
+    ]);
+  });
+
+  it('passes a clean failover and failback', () => {
+    expect(Object.values(judged(clean)).every((v) => v.ok)).toBe(true);
+    expect(judged(clean)['no acknowledged record lost']?.detail).toBe('0 lost of 1667');
+  });
+
+  it('fails a second failover even when it ended at epoch 1', () => {
+    const v = judged({ ...clean, failoverInvocations: 2 })['exactly one failover switch'];
+
+    expect(v).toEqual({ ok: false, detail: '2 failover invocation(s), epoch 1 after it' });
+  });
+
+  it('fails when clients end on the secondary or the read was torn', () => {
+    expect(
+      judged({ ...clean, finalCluster: 'secondary' })['failback returned clients to the primary']?.ok,
+    ).toBe(false);
+    expect(judged({ ...clean, finalCluster: 'torn' })['failback returned clients to the primary']).toEqual({
+      ok: false,
+      detail: 'active: torn',
+    });
+  });
+
+  it('fails when the status function still shows a failback in progress', () => {
+    const v = judged({ ...clean, reported: { ...clean.reported, failback: { status: 'in-progress' } } })[
+      'status function reports the end state'
+    ];
+
+    expect(v).toEqual({
+      ok: false,
+      detail: 'active primary epoch 3, failover completed, failback in-progress',
+    });
+  });
+
+  it('names at most ten lost records', () => {
+    const lost = Array.from({ length: 12 }, (_, i) => i);
+
+    const v = judged({ ...clean, lost })['no acknowledged record lost'];
+
+    expect(v).toEqual({ ok: false, detail: '12 lost of 1667: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9' });
+  });
+
+  it('fails a fault that must not fail over when failover was invoked or the epoch moved', () => {
+    expect(noFailover.judge({ failoverInvocations: 0, finalEpoch: 0 }).ok).toBe(true);
+    expect(noFailover.judge({ failoverInvocations: 1, finalEpoch: 0 }).ok).toBe(false);
+    expect(noFailover.judge({ failoverInvocations: 0, finalEpoch: undefined })).toEqual({
+      ok: false,
+      detail: '0 failover invocations, epoch undefined',
+    });
+  });
+
+  it('passes an expected alarm when any of its ids fired, listing every alarm that did', () => {
+    const lag = alarmFired('lag alarm fired', ['ReplicationLagWarning', 'ReplicationLagCritical']);
+
+    expect(lag.judge({ fired: new Set(['ReplicationLagCritical', 'SecondaryDown']) })).toEqual({
+      ok: true,
+      detail: 'ReplicationLagCritical, SecondaryDown',
+    });
+    expect(lag.judge({ fired: new Set() })).toEqual({ ok: false, detail: 'none' });
+  });
+
+  it('counts unseen records', () => {
+    expect(consumerReadEverything.judge({ unseen: 3 })).toEqual({ ok: false, detail: '3 unseen' });
+  });
+});

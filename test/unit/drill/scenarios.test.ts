@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { drillConfig } from '#drill/drill-config.ts';
+import { type Scenario, scenarioRow, scenarios } from '#drill/scenarios.ts';
+import { alarmSpecs } from '#shared/alarms/specs.ts';
+import { harnessInfo, recordingFaults } from './fakes.ts';
+
+async function injectAndUndo(scenario: Scenario): Promise<{ injected: string[]; undone: string[] }> {
+  const row = scenarioRow(scenario);
+  const { context, log } = recordingFaults();
+  await row.inject(context);
+  const injected = log.splice(0);
+  await row.undo(context);
+  return { injected, undone: log };
+}
+
+describe('drill scenario table', () => {
+  it('has a row for each scenario the CLI offers, kill first', () => {
+    expect(scenarios).toEqual(['kill', 'hang', 'mm2-down', 'secondary-down', 'flapping']);
+    for (const s of scenarios) expect(scenarioRow(s).expect.outcome).toMatch(/^(no-)?failover$/);
+  });
+
+  it('expects a failover exactly when the primary dies or hangs for good', () => {
+    const failingOver = scenarios.filter((s) => scenarioRow(s).expect.outcome === 'failover');
+
+    expect(failingOver).toEqual(['kill', 'hang']);
+  });
+
+  it('kills the primary and restarts it with its data', async () => {
+    const { injected, undone } = await injectAndUndo('kill');
+
+    expect(injected).toEqual(['kill primary', 'mark: primary killed (SIGKILL)']);
+    expect(undone).toEqual(['restart primary', 'mark: primary restarted with its data']);
+  });
+
+  it('hangs the primary and resumes it', async () => {
+    const { injected, undone } = await injectAndUndo('hang');
+
+    expect(injected).toEqual([
+      'hang primary',
+      'mark: primary hung (SIGSTOP: TCP accepted, nothing answered)',
+    ]);
+    expect(undone).toEqual(['resume primary', 'mark: primary resumed (SIGCONT)']);
+  });
+
+  it('stops MirrorMaker 2 and starts it again', async () => {
+    const { injected, undone } = await injectAndUndo('mm2-down');
+
+    expect(injected).toEqual(['stopMirror', 'mark: MirrorMaker 2 stopped']);
+    expect(undone).toEqual(['startMirror', 'mark: MirrorMaker 2 started again']);
+  });
+
+  it('kills the secondary and restarts it', async () => {
+    const { injected, undone } = await injectAndUndo('secondary-down');
+
+    expect(injected).toEqual(['kill secondary', 'mark: secondary killed (SIGKILL)']);
+    expect(undone).toEqual(['restart secondary', 'mark: secondary restarted']);
+  });
+
+  it('flaps the primary four times, each hang shorter than an alarm period, and leaves it running', async () => {
+    const { injected, undone } = await injectAndUndo('flapping');
+
+    const flap = (i: number) => [
+      'hang primary',
+      `mark: primary hung (flap ${i}/4)`,
+      'sleep 5000',
+      'resume primary',
+      `mark: primary resumed (flap ${i}/4)`,
+      'sleep 7000',
+    ];
+    expect(injected).toEqual([1, 2, 3, 4].flatMap(flap));
+    expect(undone).toEqual([]);
+  });
+
+  it('stamps a primary fault at the moment it was injected, not when the harness answered', async () => {
+    const { context } = recordingFaults();
+    const stamps: Array<number | undefined> = [];
+    const before = Date.now();
+
+    await scenarioRow('kill').inject({ ...context, mark: (_label, atMs) => stamps.push(atMs) });
+
+    expect(stamps).toHaveLength(1);
+    expect(stamps[0]).toBeGreaterThanOrEqual(before);
+    expect(stamps[0]).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('names only alarms the stack deploys, and watches past the detection window', () => {
+    const config = drillConfig(harnessInfo());
+    const deployed = new Set<string>(alarmSpecs(config).map((s) => s.id));
+    const window = config.detection.alarmPeriodSeconds * config.detection.evaluationPeriods;
+
+    for (const s of scenarios) {
+      const expectation = scenarioRow(s).expect;
+      if (expectation.outcome !== 'no-failover') continue;
+      for (const id of expectation.alarm?.anyOf ?? []) expect(deployed, `${s}: ${id}`).toContain(id);
+      expect(expectation.watch.seconds(window), s).toBeGreaterThanOrEqual(window);
+    }
+  });
+
+  it('waits for the alarm each alerting row expects', () => {
+    const alarms = Object.fromEntries(
+      scenarios.map((s) => {
+        const e = scenarioRow(s).expect;
+        return [s, e.outcome === 'no-failover' ? e.alarm?.anyOf : undefined];
+      }),
+    );
+
+    expect(alarms).toEqual({
+      kill: undefined,
+      hang: undefined,
+      'mm2-down': ['ReplicationLagWarning', 'ReplicationLagCritical'],
+      'secondary-down': ['SecondaryDown'],
+      flapping: undefined,
+    });
+  });
+});
