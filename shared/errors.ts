@@ -130,6 +130,20 @@ export class SendFailedError extends Mm2FailoverError {
   }
 }
 
+/** Map an AWS SDK error to the product's errors without copying its message blindly (it may echo input). */
+export function mapAwsError(e: unknown, resource: string): Error {
+  const name = (e as { name?: string } | undefined)?.name ?? 'Error';
+  if (name === 'AccessDeniedException' || name === 'AccessDenied' || name === 'UnauthorizedException') {
+    return new AccessDeniedError(resource, { cause: e });
+  }
+  const throttled =
+    name === 'ThrottlingException' || name === 'TooManyUpdates' || name === 'ThrottledException';
+  // A network failure (an unreachable region or endpoint) is a plain Error; its system code says what happened.
+  const code = (e as { code?: unknown } | undefined)?.code;
+  const why = typeof code === 'string' && code !== name ? `${name} (${code})` : name;
+  return new Mm2FailoverError(`AWS call on ${resource} failed: ${why}`, { cause: e, retriable: throttled });
+}
+
 /** Describe any thrown value in one line without ever printing an object (which could hold a secret). */
 export function describeError(e: unknown): string {
   if (e instanceof Error) return `${e.name}: ${e.message}`;

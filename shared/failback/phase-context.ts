@@ -1,7 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { DeploymentPaths } from '../config/paths.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
-import type { Notifier } from '../failover/notification.ts';
+import type { Notifier } from '../notify/notification.ts';
 import type { Stores } from '../store/active-config.ts';
 import type { FailbackCluster } from './cluster-ops.ts';
 import type { MirrorController, MirrorOutcome } from './mirror-controller.ts';

@@ -15,6 +15,7 @@ import {
 } from '../kafka/client-factory.ts';
 import { type ClusterClient, createClusterClient } from '../kafka/cluster-client.ts';
 import { replicationPolicy } from '../kafka/replication-policy.ts';
+import { SnsNotifier } from '../notify/sns-notifier.ts';
 import { readClusterDefinition, type Stores } from '../store/active-config.ts';
 import { DynamoJournal } from '../store/dynamo-journal.ts';
 import { type Clock, DynamoLock } from '../store/dynamo-lock.ts';
@@ -27,7 +28,6 @@ import {
 import type { FailoverDeps, FailoverLogger } from './failover.ts';
 import { kafkaGroupOffsets } from './kafka-group-offsets.ts';
 import type { ReadReplicationLag, ReprobeCluster } from './preflight.ts';
-import { SnsNotifier } from './sns-notifier.ts';
 
 /**
  * Wires the failover's dependencies from long-lived clients. The handler creates the clients once per container

@@ -4,6 +4,7 @@ import { type DeploymentPaths, deploymentPaths } from '../config/paths.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
 import { parseJsonOrThrow, parseOrThrow } from '../config/validate.ts';
 import { describeError, Mm2FailoverError } from '../errors.ts';
+import type { Notifier, RegionOutcome } from '../notify/notification.ts';
 import {
   type ClusterDefinition,
   readActiveOnce,
@@ -16,7 +17,7 @@ import type { Redacted } from '../store/redacted.ts';
 import { extraRegions } from '../store/regional-stores.ts';
 import { type ExecutionOutcome, executePlan } from './execute.ts';
 import type { FailoverRequest } from './input.ts';
-import { type Notifier, type RegionOutcome, refusedNotification } from './notification.ts';
+import { refusedNotification } from './notification.ts';
 import {
   type GroupOffsetOutcome,
   type GroupOffsetPlan,

@@ -5,9 +5,8 @@ import {
   type TransactWriteItem,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
-import { Mm2FailoverError } from '../errors.ts';
+import { Mm2FailoverError, mapAwsError } from '../errors.ts';
 import { type Clock, cancelledConditions, type DynamoLock } from './dynamo-lock.ts';
-import { mapAwsError } from './ssm-parameter-store.ts';
 
 /**
  * A journal of multi-step operations (a failover, a failback), one item per run, so that a crash after any

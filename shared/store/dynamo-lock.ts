@@ -6,8 +6,7 @@ import {
   PutItemCommand,
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
-import { LockHeldError, Mm2FailoverError } from '../errors.ts';
-import { mapAwsError } from './ssm-parameter-store.ts';
+import { LockHeldError, Mm2FailoverError, mapAwsError } from '../errors.ts';
 
 /**
  * A lock with a lease, one per deployment, in the DynamoDB table the stack creates (partition key `pk`, sort key

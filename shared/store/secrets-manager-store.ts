@@ -4,8 +4,8 @@ import {
   PutSecretValueCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { mapAwsError } from '../errors.ts';
 import { Redacted } from './redacted.ts';
-import { mapAwsError } from './ssm-parameter-store.ts';
 import type { SecretStore } from './stores.ts';
 
 /** Secrets Manager behind {@link SecretStore}. Values are strings (JSON by convention), never logged. */

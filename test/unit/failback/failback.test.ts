@@ -7,7 +7,7 @@ import { type FailbackInvocation, type FailbackResult, runFailback } from '#shar
 import { failbackJournal } from '#shared/failback/journal.ts';
 import type { FailbackDeps } from '#shared/failback/phase-context.ts';
 import { PROVENANCE } from '#shared/failback/salvage.ts';
-import type { Notification } from '#shared/failover/notification.ts';
+import type { Notification } from '#shared/notify/notification.ts';
 import { writeActive } from '#shared/store/active-config.ts';
 import { Redacted } from '#shared/store/redacted.ts';
 import { FakeRegions, FakeStores } from '../../fakes/stores.ts';

@@ -4,9 +4,9 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { ValidationError } from '#shared/errors.ts';
 import { failoverEnvironment } from '#shared/failover/dependencies.ts';
 import { kafkaGroupOffsets } from '#shared/failover/kafka-group-offsets.ts';
-import { SnsNotifier } from '#shared/failover/sns-notifier.ts';
 import type { ClusterClient, FetchResult } from '#shared/kafka/cluster-client.ts';
 import { encodeCheckpointKey, encodeCheckpointValue } from '#shared/kafka/mm2-records.ts';
+import { SnsNotifier } from '#shared/notify/sns-notifier.ts';
 
 const sns = mockClient(SNSClient);
 
