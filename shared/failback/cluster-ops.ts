@@ -1,4 +1,4 @@
-import type { SecondaryGroupOffsets } from '../failover/offset-translation.ts';
+import type { SecondaryGroupOffsets } from '../offsets/offset-translation.ts';
 
 /**
  * What failback needs from one Kafka cluster. Small on purpose: unit tests pass an in-memory cluster, the

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Admin, IHeaders, Kafka, Producer } from 'kafkajs';
 import { describeError, KafkaOperationError } from '../errors.ts';
-import type { Checkpoint, SecondaryGroupOffsets } from '../failover/offset-translation.ts';
 import { ClientCache } from '../kafka/client-factory.ts';
 import { decodeOffsetSyncKey, decodeOffsetSyncValue } from '../kafka/mm2-records.ts';
+import type { Checkpoint, SecondaryGroupOffsets } from '../offsets/offset-translation.ts';
 import type { CopiedRecord, FailbackCluster, OffsetSync, PartitionOffsets } from './cluster-ops.ts';
 
 /**

@@ -6,7 +6,7 @@ import {
   commitGroupOffsets,
   type GroupOffsetOutcome,
   planGroupOffsets,
-} from '../failover/offset-translation.ts';
+} from '../offsets/offset-translation.ts';
 import {
   type ActiveWriteCredentials,
   type ClusterDefinition,

@@ -16,6 +16,7 @@ import {
 import { type ClusterClient, createClusterClient } from '../kafka/cluster-client.ts';
 import { replicationPolicy } from '../kafka/replication-policy.ts';
 import { SnsNotifier } from '../notify/sns-notifier.ts';
+import { kafkaGroupOffsets } from '../offsets/kafka-group-offsets.ts';
 import { readClusterDefinition, type Stores } from '../store/active-config.ts';
 import { DynamoJournal } from '../store/dynamo-journal.ts';
 import { type Clock, DynamoLock } from '../store/dynamo-lock.ts';
@@ -26,7 +27,6 @@ import {
   storesOf,
 } from '../store/regional-stores.ts';
 import type { FailoverDeps, FailoverLogger } from './failover.ts';
-import { kafkaGroupOffsets } from './kafka-group-offsets.ts';
 import type { ReadReplicationLag, ReprobeCluster } from './preflight.ts';
 
 /**

@@ -6,6 +6,12 @@ import { parseJsonOrThrow, parseOrThrow } from '../config/validate.ts';
 import { describeError, Mm2FailoverError } from '../errors.ts';
 import type { Notifier, RegionOutcome } from '../notify/notification.ts';
 import {
+  type GroupOffsetOutcome,
+  type GroupOffsetPlan,
+  planGroupOffsets,
+  type SecondaryGroupOffsets,
+} from '../offsets/offset-translation.ts';
+import {
   type ClusterDefinition,
   readActiveOnce,
   readClusterDefinition,
@@ -18,12 +24,6 @@ import { extraRegions } from '../store/regional-stores.ts';
 import { type ExecutionOutcome, executePlan } from './execute.ts';
 import type { FailoverRequest } from './input.ts';
 import { refusedNotification } from './notification.ts';
-import {
-  type GroupOffsetOutcome,
-  type GroupOffsetPlan,
-  planGroupOffsets,
-  type SecondaryGroupOffsets,
-} from './offset-translation.ts';
 import {
   buildPlan,
   type CurrentActive,

@@ -4,7 +4,7 @@ import {
   regionOutcomeText,
   subjectLine,
 } from '../notify/notification.ts';
-import type { GroupOffsetOutcome } from './offset-translation.ts';
+import type { GroupOffsetOutcome } from '../offsets/offset-translation.ts';
 import type { FailoverPlan, TopicRpo } from './plan.ts';
 import type { Finding } from './preflight.ts';
 

@@ -13,7 +13,7 @@ import type {
   ReverseFlowSpec,
 } from '#shared/failback/mirror-controller.ts';
 import { tpKey } from '#shared/failback/state.ts';
-import type { Checkpoint } from '#shared/failover/offset-translation.ts';
+import type { Checkpoint } from '#shared/offsets/offset-translation.ts';
 import type { JournalEntry, RunJournal } from '#shared/store/dynamo-journal.ts';
 import type { DeploymentLock, Lease } from '#shared/store/dynamo-lock.ts';
 

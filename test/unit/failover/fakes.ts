@@ -3,9 +3,9 @@ import type { ClusterRole, DeploymentConfig, DeploymentConfigInput } from '#shar
 import { deploymentConfigSchema } from '#shared/config/schema.ts';
 import { LockHeldError } from '#shared/errors.ts';
 import type { FailoverDeps } from '#shared/failover/failover.ts';
-import type { Checkpoint, SecondaryGroupOffsets } from '#shared/failover/offset-translation.ts';
 import type { ProbeOutcome, ReplicationLag } from '#shared/failover/preflight.ts';
 import type { Notification, Notifier } from '#shared/notify/notification.ts';
+import type { Checkpoint, SecondaryGroupOffsets } from '#shared/offsets/offset-translation.ts';
 import type { JournalEntry, RunJournal } from '#shared/store/dynamo-journal.ts';
 import type { DeploymentLock, Lease } from '#shared/store/dynamo-lock.ts';
 import { FakeRegions, FakeStores } from '../../fakes/stores.ts';

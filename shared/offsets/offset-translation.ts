@@ -4,12 +4,15 @@ import { topicMapping } from '../config/topic-mapping.ts';
 import { describeError } from '../errors.ts';
 
 /**
- * Consumer-group offsets for the secondary, with MirrorClient semantics (`RemoteClusterUtils.translateOffsets`):
- * read `<primary alias>.checkpoints.internal` on the secondary from the beginning, keep the last checkpoint per
- * (group, topic, partition), and take its downstream offset. MM2's own group-offset sync (KIP-545) may already
- * have committed those offsets on the secondary; we commit only where the group has no members there and its
- * committed offset is behind (or absent). Checkpoints are conservative (offset syncs are sparse), so a consumer
- * may see a record twice, never skip one.
+ * Consumer-group offsets for the cluster clients move to, with MirrorClient semantics
+ * (`RemoteClusterUtils.translateOffsets`): read the flow's `<source alias>.checkpoints.internal` on that cluster
+ * from the beginning, keep the last checkpoint per (group, topic, partition), and take its downstream offset. MM2's
+ * own group-offset sync (KIP-545) may already have committed those offsets there; we commit only where the group
+ * has no members and its committed offset is behind (or absent). Checkpoints are conservative (offset syncs are
+ * sparse), so a consumer may see a record twice, never skip one.
+ *
+ * Written from failover's side ("the secondary"); failback translates back to the primary with the config's roles
+ * swapped, through the same functions.
  */
 
 /** One MM2 checkpoint; `topic` is the target-side name (`primary.orders` under the default policy). */

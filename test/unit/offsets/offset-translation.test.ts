@@ -4,8 +4,8 @@ import {
   latestCheckpoints,
   planGroupOffsets,
   secondarySideTopics,
-} from '#shared/failover/offset-translation.ts';
-import { FakeSecondaryGroups, testConfig } from './fakes.ts';
+} from '#shared/offsets/offset-translation.ts';
+import { FakeSecondaryGroups, testConfig } from '../failover/fakes.ts';
 
 const cp = (group: string, topic: string, partition: number, upstream: number, downstream: number) => ({
   group,
