@@ -6,9 +6,9 @@ import { deploymentPaths } from '../config/paths.ts';
 import type { ClusterRole, DeploymentConfig } from '../config/schema.ts';
 import { parseOrThrow } from '../config/validate.ts';
 import { MissingConfigurationError } from '../errors.ts';
-import { clusterKafkaConfig } from '../failover/dependencies.ts';
 import { type ClientCache, configFingerprint, type KafkaClientCache } from '../kafka/client-factory.ts';
 import { type ClusterClient, createClusterClient } from '../kafka/cluster-client.ts';
+import { clusterKafkaConfig } from '../kafka/cluster-config.ts';
 import { replicationPolicy } from '../kafka/replication-policy.ts';
 import { SnsNotifier } from '../notify/sns-notifier.ts';
 import { kafkaGroupOffsets } from '../offsets/kafka-group-offsets.ts';
@@ -106,7 +106,7 @@ export function failbackDependencies(
     let c = clusters.get(role);
     if (!c) {
       c = (async () => {
-        const kafkaConfig = await clusterKafkaConfig(stores, config, role);
+        const kafkaConfig = await clusterKafkaConfig({ stores, paths, config }, role, 'failback');
         const name = `${config.name}/${role}/failback`;
         // The checkpoints that translate offsets *into* this cluster were written by the flow from the other one.
         const other = role === 'primary' ? config.clusters.secondary.alias : config.clusters.primary.alias;

@@ -1,23 +1,18 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SNSClient } from '@aws-sdk/client-sns';
-import type { KafkaConfig } from 'kafkajs';
 import * as z from 'zod';
 import { deploymentPaths } from '../config/paths.ts';
-import type { ClusterRole, DeploymentConfig } from '../config/schema.ts';
+import type { DeploymentConfig } from '../config/schema.ts';
 import { parseOrThrow } from '../config/validate.ts';
 import type { ClusterConnections } from '../health/cluster-connections.ts';
 import { probeOnce } from '../health/probe-once.ts';
-import {
-  buildKafkaConfig,
-  type ClientCache,
-  configFingerprint,
-  type KafkaClientCache,
-} from '../kafka/client-factory.ts';
+import { type ClientCache, configFingerprint, type KafkaClientCache } from '../kafka/client-factory.ts';
 import { type ClusterClient, createClusterClient } from '../kafka/cluster-client.ts';
+import { clusterKafkaConfig } from '../kafka/cluster-config.ts';
 import { replicationPolicy } from '../kafka/replication-policy.ts';
 import { SnsNotifier } from '../notify/sns-notifier.ts';
 import { kafkaGroupOffsets } from '../offsets/kafka-group-offsets.ts';
-import { readClusterDefinition, type Stores } from '../store/active-config.ts';
+import type { Stores } from '../store/active-config.ts';
 import { DynamoJournal } from '../store/dynamo-journal.ts';
 import { type Clock, DynamoLock } from '../store/dynamo-lock.ts';
 import {
@@ -64,35 +59,13 @@ export interface FailoverPorts {
   clock?: Clock & { sleep?(ms: number): Promise<void> };
 }
 
-/** A cluster's kafkajs config from its operator-written parameter and secret. */
-export async function clusterKafkaConfig(
-  stores: Stores,
-  config: DeploymentConfig,
-  role: ClusterRole,
-): Promise<KafkaConfig> {
-  const paths = deploymentPaths(config.name);
-  const definition = await readClusterDefinition(
-    stores,
-    paths,
-    role,
-    config.clusters[role].secretArn ?? paths.clusterSecret(role),
-  );
-  return buildKafkaConfig(definition.parameter, definition.credentials, {
-    clientId: `mm2-failover-${config.name}-failover`,
-    connectTimeoutMs: config.detection.connectTimeoutMs,
-    requestTimeoutMs: config.detection.requestTimeoutMs,
-    // Offset commits and checkpoint reads on the healthy secondary may retry once; probes never do.
-    retries: 1,
-    ...(config.clusters[role].region ? { region: config.clusters[role].region } : {}),
-  });
-}
-
 export function failoverDependencies(
   settings: FailoverSettings,
   clients: FailoverClients,
   ports: FailoverPorts,
 ): FailoverDeps {
   const { config } = settings;
+  const paths = deploymentPaths(config.name);
   const clock = ports.clock ?? { now: () => Date.now() };
   const stores = storesOf(clients);
   const lock = new DynamoLock(clients.dynamodb, {
@@ -101,7 +74,7 @@ export function failoverDependencies(
     ...(settings.leaseMs ? { leaseMs: settings.leaseMs } : {}),
     clock,
   });
-  const secondaryConfig = () => clusterKafkaConfig(stores, config, 'secondary');
+  const secondaryConfig = () => clusterKafkaConfig({ stores, paths, config }, 'secondary', 'failover');
   const secondaryName = `${config.name}/secondary`;
   const secondaryGroups = kafkaGroupOffsets({
     admin: async () => clients.kafka.admin(secondaryName, await secondaryConfig()),
