@@ -23,7 +23,7 @@ import { KafkajsCluster } from '#shared/failback/kafkajs-cluster.ts';
 import type { MirrorController } from '#shared/failback/mirror-controller.ts';
 import type { PhaseContext } from '#shared/failback/phase-context.ts';
 import { copyTails, measureTail } from '#shared/failback/salvage.ts';
-import { tpKey } from '#shared/failback/state.ts';
+import { tpKey } from '#shared/kafka/topic-partition.ts';
 
 const RECORDS = Number(process.env.BENCH_FAILBACK_RECORDS ?? 100_000);
 const RECORD_BYTES = Number(process.env.BENCH_FAILBACK_RECORD_BYTES ?? 1_000);

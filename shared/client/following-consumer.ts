@@ -1,6 +1,7 @@
 import type { ConsumerConfig, ConsumerRunConfig, EachMessagePayload } from 'kafkajs';
 import type { ClusterRole } from '../config/schema.ts';
 import { describeError } from '../errors.ts';
+import { tpKey } from '../kafka/topic-partition.ts';
 import type { ActiveClientConfig } from './active-client-config.ts';
 import type { ActiveConfigSource } from './active-config-watcher.ts';
 import { type ClientLogger, defaultClientLogger } from './client-logger.ts';
@@ -439,14 +440,14 @@ export class FollowingConsumer {
       const { admin, connected } = gen.rewindAdmin;
       await this.#bounded(connected);
       for (const [topic, partitions] of Object.entries(assignment)) {
-        const todo = partitions.filter((p) => !gen.rewound.has(`${topic}:${p}`));
+        const todo = partitions.filter((p) => !gen.rewound.has(tpKey(topic, p)));
         if (todo.length === 0) continue;
         const targets = await this.#bounded(admin.fetchTopicOffsetsByTimestamp(topic, timestamp));
         const [committed] = await this.#bounded(
           admin.fetchOffsets({ groupId: this.#options.groupId, topics: [topic] }),
         );
         for (const partition of todo) {
-          gen.rewound.add(`${topic}:${partition}`);
+          gen.rewound.add(tpKey(topic, partition));
           const target = targets.find((t) => t.partition === partition)?.offset;
           const c = BigInt(committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1');
           if (target === undefined || gen.stopped) continue;
@@ -454,7 +455,7 @@ export class FollowingConsumer {
           const startsPast = c < 0n ? !this.#fromBeginning : c > BigInt(target);
           if (!startsPast) continue;
           gen.consumer.seek({ topic, partition, offset: target });
-          moved.push(`${topic}:${partition}@${c}->${target}`);
+          moved.push(`${tpKey(topic, partition)}@${c}->${target}`);
         }
       }
       if (moved.length > 0) {
@@ -520,7 +521,7 @@ export class FollowingConsumer {
       const ends = new Map<string, { high: bigint; low: bigint }>();
       for (const topic of gen.topics) {
         for (const p of await call(admin.fetchTopicOffsets(topic))) {
-          ends.set(`${topic}:${p.partition}`, { high: BigInt(p.high), low: BigInt(p.low) });
+          ends.set(tpKey(topic, p.partition), { high: BigInt(p.high), low: BigInt(p.low) });
         }
       }
       return ends;
@@ -537,7 +538,7 @@ export class FollowingConsumer {
         for (const t of await call(
           admin.fetchOffsets({ groupId: this.#options.groupId, topics: gen.topics }),
         )) {
-          for (const p of t.partitions) committed.set(`${t.topic}:${p.partition}`, BigInt(p.offset));
+          for (const p of t.partitions) committed.set(tpKey(t.topic, p.partition), BigInt(p.offset));
         }
         let behind = 0n;
         for (const [tp, { high, low }] of targets) {

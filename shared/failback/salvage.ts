@@ -1,8 +1,9 @@
 import { offsetSyncsTopic, replicationPolicy } from '../kafka/replication-policy.ts';
+import { tpKey } from '../kafka/topic-partition.ts';
 import type { CopiedRecord, FailbackCluster, OffsetSync, PartitionOffsets } from './cluster-ops.ts';
 import type { MirrorController, PartitionPosition } from './mirror-controller.ts';
 import { type PhaseContext, type PhaseOutcome, waitingForMirror } from './phase-context.ts';
-import { type SalvagePartition, tpKey } from './state.ts';
+import type { SalvagePartition } from './state.ts';
 
 /**
  * Salvage: copy the primary's records that never reached the secondary into the quarantine topic there.

@@ -2,6 +2,7 @@ import type { ActiveConfig, ClientRole } from '../config/contract.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
 import { topicMapping } from '../config/topic-mapping.ts';
 import { describeError, RefusedError } from '../errors.ts';
+import { tpKey } from '../kafka/topic-partition.ts';
 import {
   commitGroupOffsets,
   type GroupOffsetOutcome,
@@ -18,7 +19,7 @@ import { extraRegions } from '../store/regional-stores.ts';
 import { awaitGroupsIdle } from './groups-idle.ts';
 import type { PhaseContext, PhaseOutcome } from './phase-context.ts';
 import { lastReplicatedPositions, offsetSyncsLocations } from './salvage.ts';
-import { type FailbackState, type RegionWrite, tpKey } from './state.ts';
+import type { FailbackState, RegionWrite } from './state.ts';
 
 /**
  * Switch: clients back to the primary in two fenced stages (each epoch + 1, written secret → parameter → plain

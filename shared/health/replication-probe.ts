@@ -1,5 +1,5 @@
 import { CheckpointReader, type Checkpoints } from '../kafka/checkpoints.ts';
-import type { ClusterClient, FetchedRecord, TopicPartition } from '../kafka/cluster-client.ts';
+import type { ClusterClient, FetchedRecord } from '../kafka/cluster-client.ts';
 import { classifyKafkaError } from '../kafka/failure-reason.ts';
 import { LatestByKeyReader } from '../kafka/latest-by-key.ts';
 import {
@@ -10,6 +10,7 @@ import {
   type OffsetSyncValue,
 } from '../kafka/mm2-records.ts';
 import type { ReplicationPolicy } from '../kafka/replication-policy.ts';
+import { type TopicPartition, tpKey } from '../kafka/topic-partition.ts';
 import { isConnectionLevel, oneLine } from './cluster-probe.ts';
 import type { Clock, Deadline } from './deadline.ts';
 import type { ReplicationDirection } from './detection-policy.ts';
@@ -75,7 +76,7 @@ export class ReplicationState {
     if (!reader) {
       reader = new LatestByKeyReader({
         topic,
-        keyId: (k) => `${k.topic}\u0000${k.partition}`,
+        keyId: (k) => tpKey(k.topic, k.partition),
         decodeKey: decodeOffsetSyncKey,
         decodeValue: decodeOffsetSyncValue,
       });
@@ -306,8 +307,6 @@ interface BacklogOutcome {
   topics: ReplicationHealth['topics'];
 }
 
-const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
-
 async function measureBacklog(
   input: ReplicationProbeInput,
   on: On,
@@ -361,11 +360,11 @@ async function measureBacklog(
     let partitionsWithoutSync = 0;
     for (const { partition } of sourceOffsets.parts.filter((p) => p.topic === topic)) {
       partitions += 1;
-      const sourceEnd = sourceOffsets.ends.get(key(topic, partition));
-      const sourceStart = sourceOffsets.starts.get(key(topic, partition)) ?? 0n;
+      const sourceEnd = sourceOffsets.ends.get(tpKey(topic, partition));
+      const sourceStart = sourceOffsets.starts.get(tpKey(topic, partition)) ?? 0n;
       if (sourceEnd === undefined) continue; // no leader: nothing readable, nothing measurable
-      const sync = syncs?.entries.get(key(topic, partition))?.value;
-      const targetEnd = targetEnds.ends.get(key(remoteTopic, partition));
+      const sync = syncs?.entries.get(tpKey(topic, partition))?.value;
+      const targetEnd = targetEnds.ends.get(tpKey(remoteTopic, partition));
       let next: bigint;
       if (sync && targetEnd !== undefined && targetEnd > sync.downstreamOffset) {
         next = sync.upstreamOffset + (targetEnd - sync.downstreamOffset);
@@ -458,16 +457,18 @@ async function measureCheckpointLag(
   if (!checkpoints || !committed) return [];
   return input.groups.map((group) => {
     const byPartition = new Map(
-      (checkpoints.byGroup.get(group) ?? []).map((c) => [key(c.topic, c.partition), c]),
+      (checkpoints.byGroup.get(group) ?? []).map((c) => [tpKey(c.topic, c.partition), c]),
     );
     let lag = 0n;
     let partitionsWithoutCheckpoint = 0;
     const offsets = committed.get(group) ?? [];
     for (const o of offsets) {
       if (o.offset === undefined) continue;
-      const cp = byPartition.get(key(policy.formatRemoteTopic(direction.sourceAlias, o.topic), o.partition));
+      const cp = byPartition.get(
+        tpKey(policy.formatRemoteTopic(direction.sourceAlias, o.topic), o.partition),
+      );
       if (!cp) partitionsWithoutCheckpoint += 1;
-      const from = cp ? cp.upstreamOffset : (starts?.get(key(o.topic, o.partition)) ?? 0n);
+      const from = cp ? cp.upstreamOffset : (starts?.get(tpKey(o.topic, o.partition)) ?? 0n);
       if (o.offset > from) lag += o.offset - from;
     }
     return {
@@ -483,6 +484,6 @@ function toMap(
   offsets: readonly { topic: string; partition: number; offset?: bigint }[],
 ): Map<string, bigint> {
   const m = new Map<string, bigint>();
-  for (const o of offsets) if (o.offset !== undefined) m.set(key(o.topic, o.partition), o.offset);
+  for (const o of offsets) if (o.offset !== undefined) m.set(tpKey(o.topic, o.partition), o.offset);
   return m;
 }

@@ -6,6 +6,7 @@ import {
   decodeCheckpointKey,
   decodeCheckpointValue,
 } from './mm2-records.ts';
+import { tpKey } from './topic-partition.ts';
 
 /**
  * MM2 checkpoints as `MirrorClient.remoteConsumerOffsets` reads them: the whole `<source>.checkpoints.internal`
@@ -47,7 +48,8 @@ export interface CheckpointReadOptions {
 
 type Reader = Pick<ClusterClient, 'metadata' | 'listOffsets' | 'fetch'>;
 
-const keyId = (k: CheckpointKey): string => `${k.group}\u0000${k.topic}\u0000${k.partition}`;
+// Group ids may hold any character but NUL; topic-partition keys never hold one.
+const keyId = (k: CheckpointKey): string => `${k.group}\u0000${tpKey(k.topic, k.partition)}`;
 
 /**
  * Incremental reader for one checkpoints topic: keep one per container (the probe does), and each `read` costs

@@ -8,6 +8,7 @@ import apiKeys from 'kafkajs/src/protocol/requests/apiKeys.js';
 import { requests } from 'kafkajs/src/protocol/requests/index.js';
 import { KafkaOperationError } from '../errors.ts';
 import { reasonForErrorType } from './failure-reason.ts';
+import { type TopicPartition, tpKey } from './topic-partition.ts';
 
 /**
  * A small, cluster-level Kafka client for the probe, lag measurement and offset translation: the operations
@@ -74,10 +75,6 @@ export interface ClusterMetadata {
   controllerId: number | null;
   brokers: BrokerInfo[];
   topics: Map<string, TopicInfo>;
-}
-export interface TopicPartition {
-  topic: string;
-  partition: number;
 }
 /** `latest` is the high watermark (what consumers can read); `{ timestamp }` the first offset at or after it. */
 export type OffsetSpec = 'earliest' | 'latest' | { timestamp: number };
@@ -421,7 +418,7 @@ class KafkajsClusterClient implements ClusterClient {
       nextOffset: item.offset,
       error,
     }));
-    const wanted = new Map(items.map((i) => [`${i.topic}\u0000${i.partition}`, i.offset]));
+    const wanted = new Map(items.map((i) => [tpKey(i.topic, i.partition), i.offset]));
     const perBroker = await Promise.all(
       [...groups].map(async ([nodeId, group]) => {
         const broker = await this.#broker(nodeId);
@@ -446,7 +443,7 @@ class KafkajsClusterClient implements ClusterClient {
         return raw.responses.flatMap((r) =>
           r.partitions.map((p): FetchResult => {
             const error = errorType(p.errorCode);
-            const from = wanted.get(`${r.topicName}\u0000${p.partition}`) ?? 0n;
+            const from = wanted.get(tpKey(r.topicName, p.partition)) ?? 0n;
             let nextOffset = from;
             for (const m of p.messages) {
               const o = BigInt(m.offset);

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import type { DeploymentConfig } from '../config/schema.ts';
 import { topicMapping } from '../config/topic-mapping.ts';
 import { describeError } from '../errors.ts';
+import { tpKey } from '../kafka/topic-partition.ts';
 
 /**
  * Consumer-group offsets for the cluster clients move to, with MirrorClient semantics
@@ -100,7 +101,8 @@ export function secondarySideTopics(config: DeploymentConfig): string[] {
 /** MirrorClient semantics: the last checkpoint per (group, topic, partition) wins. */
 export function latestCheckpoints(checkpoints: readonly Checkpoint[]): Map<string, Checkpoint> {
   const latest = new Map<string, Checkpoint>();
-  for (const c of checkpoints) latest.set(`${c.group}\u0000${c.topic}\u0000${c.partition}`, c);
+  // Group ids may hold any character but NUL; topic-partition keys never hold one.
+  for (const c of checkpoints) latest.set(`${c.group}\u0000${tpKey(c.topic, c.partition)}`, c);
   return latest;
 }
 
@@ -130,7 +132,7 @@ export async function planGroupOffsets(
         const active = members > 0;
         const partitions = mine.map((c): PartitionOffset => {
           const translated = toSafeInt(c.downstreamOffset);
-          const current = committed.get(`${c.topic}\u0000${c.partition}`) ?? null;
+          const current = committed.get(tpKey(c.topic, c.partition)) ?? null;
           return {
             topic: c.topic,
             partition: c.partition,
@@ -183,7 +185,7 @@ export async function commitGroupOffsets(
         for (const topic of topics) {
           const todo = plan.partitions
             .filter((p) => p.topic === topic)
-            .map((p) => ({ p, previous: committed.get(`${topic}\u0000${p.partition}`) ?? null }))
+            .map((p) => ({ p, previous: committed.get(tpKey(topic, p.partition)) ?? null }))
             .filter(({ p, previous }) => previous === null || previous < p.translated);
           if (todo.length === 0) continue;
           await secondary.commitOffsets(
@@ -216,7 +218,7 @@ async function committedMap(
   const committed = new Map<string, number>();
   for (const c of await secondary.committedOffsets(group, topics)) {
     // kafkajs reports "no committed offset" as -1.
-    if (c.offset >= 0) committed.set(`${c.topic}\u0000${c.partition}`, c.offset);
+    if (c.offset >= 0) committed.set(tpKey(c.topic, c.partition), c.offset);
   }
   return committed;
 }

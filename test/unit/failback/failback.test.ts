@@ -7,6 +7,7 @@ import { type FailbackInvocation, type FailbackResult, runFailback } from '#shar
 import { failbackJournal } from '#shared/failback/journal.ts';
 import type { FailbackDeps } from '#shared/failback/phase-context.ts';
 import { PROVENANCE } from '#shared/failback/salvage.ts';
+import { tpKey } from '#shared/kafka/topic-partition.ts';
 import type { Notification } from '#shared/notify/notification.ts';
 import { writeActive } from '#shared/store/active-config.ts';
 import { Redacted } from '#shared/store/redacted.ts';
@@ -470,8 +471,8 @@ describe('runFailback (active-passive, identity policy)', () => {
     await untilDone(w);
 
     // Assert
-    expect(w.primary.committed.get('billing|orders|0')).toBe(9);
-    expect(w.primary.committed.get('billing|orders|1')).toBe(8);
+    expect(w.primary.committed.get('billing')?.get(tpKey('orders', 0))).toBe(9);
+    expect(w.primary.committed.get('billing')?.get(tpKey('orders', 1))).toBe(8);
   });
 
   it('moves producers first when the config says so', async () => {
@@ -600,8 +601,8 @@ describe('runFailback switch: consumer groups still registered on the primary', 
     const results = await untilDone(w);
 
     // Assert
-    expect(w.primary.committed.get('billing|orders|0')).toBe(9);
-    expect(w.primary.committed.get('billing|orders|1')).toBe(8);
+    expect(w.primary.committed.get('billing')?.get(tpKey('orders', 0))).toBe(9);
+    expect(w.primary.committed.get('billing')?.get(tpKey('orders', 1))).toBe(8);
     const sw = results.flatMap((r) => r.ran).find((r) => r.phase === 'switch')?.summary as {
       groups: Array<{ group: string; committed: number; skipped?: string }>;
     };

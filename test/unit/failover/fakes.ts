@@ -4,6 +4,7 @@ import { deploymentConfigSchema } from '#shared/config/schema.ts';
 import { LockHeldError } from '#shared/errors.ts';
 import type { FailoverDeps } from '#shared/failover/failover.ts';
 import type { ProbeOutcome, ReplicationLag } from '#shared/failover/preflight.ts';
+import { parseTpKey, tpKey } from '#shared/kafka/topic-partition.ts';
 import type { Notification, Notifier } from '#shared/notify/notification.ts';
 import type { Checkpoint, SecondaryGroupOffsets } from '#shared/offsets/offset-translation.ts';
 import type { JournalEntry, RunJournal } from '#shared/store/dynamo-journal.ts';
@@ -176,7 +177,7 @@ export class FakeNotifier implements Notifier {
 export class FakeSecondaryGroups implements SecondaryGroupOffsets {
   checkpoints: Checkpoint[] = [];
   readonly states = new Map<string, { state: string; members: number }>();
-  /** group -> "topic/partition" -> offset */
+  /** group -> tpKey(topic, partition) -> offset */
   readonly committed = new Map<string, Map<string, number>>();
   readonly commits: Array<{
     group: string;
@@ -195,10 +196,7 @@ export class FakeSecondaryGroups implements SecondaryGroupOffsets {
   async committedOffsets(group: string, topics: readonly string[]) {
     const m = this.committed.get(group) ?? new Map<string, number>();
     return [...m.entries()]
-      .map(([k, offset]) => {
-        const [topic = '', partition = '0'] = k.split('/');
-        return { topic, partition: Number(partition), offset };
-      })
+      .map(([k, offset]) => ({ ...parseTpKey(k), offset }))
       .filter((c) => topics.includes(c.topic));
   }
   async commitOffsets(
@@ -210,7 +208,7 @@ export class FakeSecondaryGroups implements SecondaryGroupOffsets {
     if (state && state.members > 0) throw new Error(`group ${group} has active members`);
     this.commits.push({ group, topic, partitions });
     const m = this.committed.get(group) ?? new Map<string, number>();
-    for (const p of partitions) m.set(`${topic}/${p.partition}`, p.offset);
+    for (const p of partitions) m.set(tpKey(topic, p.partition), p.offset);
     this.committed.set(group, m);
   }
 }

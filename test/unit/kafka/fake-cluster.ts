@@ -9,8 +9,8 @@ import type {
   PartitionOffset,
   ProduceRecord,
   ProduceResult,
-  TopicPartition,
 } from '#shared/kafka/cluster-client.ts';
+import { parseTpKey, type TopicPartition, tpKey } from '#shared/kafka/topic-partition.ts';
 
 /**
  * An in-memory Kafka cluster behind the project's {@link ClusterClient} interface, for unit tests: topics with
@@ -96,21 +96,21 @@ export class FakeCluster implements ClusterClient {
     if (this.failWith) throw this.failWith;
   }
 
-  /** Committed offsets per group: `group -> "topic\u0000partition" -> offset`. */
+  /** Committed offsets per group: `group -> tpKey(topic, partition) -> offset`. */
   groups = new Map<string, Map<string, bigint>>();
 
   commit(group: string, topic: string, partition: number, offset: bigint): void {
     const g = this.groups.get(group) ?? new Map<string, bigint>();
-    g.set(`${topic}\u0000${partition}`, offset);
+    g.set(tpKey(topic, partition), offset);
     this.groups.set(group, g);
   }
 
   async groupOffsets(groupId: string): Promise<GroupOffset[]> {
     await this.#enter('groupOffsets', groupId);
-    return [...(this.groups.get(groupId) ?? new Map<string, bigint>())].map(([k, offset]) => {
-      const [topic = '', partition = '0'] = k.split('\u0000');
-      return { topic, partition: Number(partition), offset };
-    });
+    return [...(this.groups.get(groupId) ?? new Map<string, bigint>())].map(([k, offset]) => ({
+      ...parseTpKey(k),
+      offset,
+    }));
   }
 
   async metadata(topics: readonly string[], _options?: { maxAgeMs?: number }): Promise<ClusterMetadata> {
