@@ -161,6 +161,20 @@ export class Mm2RecordError extends Mm2FailoverError {
   }
 }
 
+/**
+ * A Kafka offset that the product cannot hold exactly: past `Number.MAX_SAFE_INTEGER` (2^53 - 1), or not an
+ * integer at all. Offsets are int64 on the wire and plain numbers in the product (see kafka/offset.ts).
+ */
+export class OffsetRangeError extends Mm2FailoverError {
+  constructor(what: string, found: string) {
+    super(
+      `${what}: expected an integer offset of at most ${Number.MAX_SAFE_INTEGER} (2^53 - 1), found ${found}`,
+      { retriable: false },
+    );
+    this.name = 'OffsetRangeError';
+  }
+}
+
 /** A call to the system running MirrorMaker 2 (Kafka Connect REST, Aiven's API) failed or was refused. */
 export class MirrorControlError extends Mm2FailoverError {
   /** The HTTP status, when there was an answer. */

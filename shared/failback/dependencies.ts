@@ -110,21 +110,25 @@ export function failbackDependencies(
         const name = `${config.name}/${role}/failback`;
         // The checkpoints that translate offsets *into* this cluster were written by the flow from the other one.
         const other = role === 'primary' ? config.clusters.secondary.alias : config.clusters.primary.alias;
+        const clusterClient = () =>
+          clients.clusterClients.get(name, configFingerprint(kafkaConfig), async () =>
+            createClusterClient(kafkaConfig),
+          );
+        const forget = () => {
+          clients.kafka.forget(name);
+          clients.clusterClients.forget(name);
+        };
         return new KafkajsCluster({
           alias: config.clusters[role].alias,
           kafka: createKafka(kafkaConfig),
           groups: kafkaGroupOffsets({
             admin: () => clients.kafka.admin(name, kafkaConfig),
-            cluster: () =>
-              clients.clusterClients.get(name, configFingerprint(kafkaConfig), async () =>
-                createClusterClient(kafkaConfig),
-              ),
+            cluster: clusterClient,
             checkpointsTopic: policy.checkpointsTopic(other),
-            onFailure: () => {
-              clients.kafka.forget(name);
-              clients.clusterClients.forget(name);
-            },
+            onFailure: forget,
           }),
+          clusterClient,
+          onClusterClientFailure: forget,
         });
       })();
       c.catch(() => clusters.delete(role));

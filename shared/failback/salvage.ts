@@ -1,6 +1,7 @@
+import type { OffsetSync } from '../kafka/mm2-internal-topics.ts';
 import { offsetSyncsTopic, replicationPolicy } from '../kafka/replication-policy.ts';
 import { tpKey } from '../kafka/topic-partition.ts';
-import type { CopiedRecord, FailbackCluster, OffsetSync, PartitionOffsets } from './cluster-ops.ts';
+import type { CopiedRecord, FailbackCluster, PartitionOffsets } from './cluster-ops.ts';
 import type { MirrorController, PartitionPosition } from './mirror-controller.ts';
 import { type PhaseContext, type PhaseOutcome, waitingForMirror } from './phase-context.ts';
 import type { SalvagePartition } from './state.ts';
@@ -61,7 +62,7 @@ export async function lastReplicatedPositions(
     }
     for (const s of list) {
       const k = tpKey(s.topic, s.partition);
-      positions.set(k, Math.max(positions.get(k) ?? -1, s.upstream));
+      positions.set(k, Math.max(positions.get(k) ?? -1, s.upstreamOffset));
     }
   }
   return { positions, source: 'offset-syncs' };

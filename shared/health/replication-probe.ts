@@ -1,14 +1,13 @@
-import { CheckpointReader, type Checkpoints } from '../kafka/checkpoints.ts';
 import type { ClusterClient, FetchedRecord } from '../kafka/cluster-client.ts';
 import { classifyKafkaError } from '../kafka/failure-reason.ts';
-import { LatestByKeyReader } from '../kafka/latest-by-key.ts';
 import {
-  decodeHeartbeatValue,
-  decodeOffsetSyncKey,
-  decodeOffsetSyncValue,
-  type OffsetSyncKey,
-  type OffsetSyncValue,
-} from '../kafka/mm2-records.ts';
+  CheckpointReader,
+  type Checkpoints,
+  OffsetSyncReader,
+  type OffsetSyncs,
+} from '../kafka/mm2-internal-topics.ts';
+import { decodeHeartbeatValue } from '../kafka/mm2-records.ts';
+import type { Offset } from '../kafka/offset.ts';
 import type { ReplicationPolicy } from '../kafka/replication-policy.ts';
 import { type TopicPartition, tpKey } from '../kafka/topic-partition.ts';
 import { isConnectionLevel, oneLine } from './cluster-probe.ts';
@@ -64,22 +63,17 @@ export interface ReplicationProbeOutcome {
 
 /** Per-direction memory across cycles: incremental readers and the last complete measurement. */
 export class ReplicationState {
-  readonly offsetSyncReaders = new Map<string, LatestByKeyReader<OffsetSyncKey, OffsetSyncValue>>();
+  readonly offsetSyncReaders = new Map<string, OffsetSyncReader>();
   /** Where offset syncs were found last time ('target' is the DR-sane location, KIP-716). */
   offsetSyncsLocation: 'target' | 'source' | undefined;
   checkpointReader: CheckpointReader | undefined;
   checkpointReaderKey: string | undefined;
   lastGood: { measuredAt: string; lagSeconds?: number; backlogRecords?: number } | undefined;
 
-  offsetSyncReader(topic: string): LatestByKeyReader<OffsetSyncKey, OffsetSyncValue> {
+  offsetSyncReader(topic: string): OffsetSyncReader {
     let reader = this.offsetSyncReaders.get(topic);
     if (!reader) {
-      reader = new LatestByKeyReader({
-        topic,
-        keyId: (k) => tpKey(k.topic, k.partition),
-        decodeKey: decodeOffsetSyncKey,
-        decodeValue: decodeOffsetSyncValue,
-      });
+      reader = new OffsetSyncReader(topic);
       this.offsetSyncReaders.set(topic, reader);
     }
     return reader;
@@ -98,7 +92,7 @@ export class ReplicationState {
 /** Metadata answers younger than this are reused within a cycle (the cluster probe just fetched them). */
 const METADATA_REUSE_MS = 5_000;
 /** How far back from the end the newest canary is looked for (transaction markers, if MM2 uses EOS). */
-const TAIL_RECORDS = 5n;
+const TAIL_RECORDS = 5;
 
 type Side = 'source' | 'target';
 
@@ -203,16 +197,16 @@ async function newestRecords(
   partitions: readonly TopicPartition[],
 ): Promise<Map<number, FetchedRecord>> {
   const ends = await c.listOffsets(partitions, 'latest');
-  const wanted = ends.filter((e) => e.offset !== undefined && e.offset > 0n);
+  const wanted = ends.filter((e) => e.offset !== undefined && e.offset > 0);
   const out = new Map<number, FetchedRecord>();
   if (wanted.length === 0) return out;
   const fetched = await c.fetch(
     wanted.map((e) => {
-      const end = e.offset ?? 0n;
+      const end = e.offset ?? 0;
       return {
         topic: e.topic,
         partition: e.partition,
-        offset: end > TAIL_RECORDS ? end - TAIL_RECORDS : 0n,
+        offset: end > TAIL_RECORDS ? end - TAIL_RECORDS : 0,
         maxBytes: 64 * 1024,
       };
     }),
@@ -267,7 +261,7 @@ async function measureCanaryLag(
       pending.map((o) => ({
         topic: o.topic,
         partition: o.partition,
-        offset: o.offset ?? 0n,
+        offset: o.offset ?? 0,
         maxBytes: 16 * 1024,
       })),
     );
@@ -355,17 +349,17 @@ async function measureBacklog(
     const remoteTopic = remoteOf(topic);
     const remoteExists = targetEnds.existing.has(remoteTopic);
     if (!remoteExists) reasons.add('remote-topic-missing');
-    let backlogRecords = 0n;
+    let backlogRecords = 0;
     let partitions = 0;
     let partitionsWithoutSync = 0;
     for (const { partition } of sourceOffsets.parts.filter((p) => p.topic === topic)) {
       partitions += 1;
       const sourceEnd = sourceOffsets.ends.get(tpKey(topic, partition));
-      const sourceStart = sourceOffsets.starts.get(tpKey(topic, partition)) ?? 0n;
+      const sourceStart = sourceOffsets.starts.get(tpKey(topic, partition)) ?? 0;
       if (sourceEnd === undefined) continue; // no leader: nothing readable, nothing measurable
-      const sync = syncs?.entries.get(tpKey(topic, partition))?.value;
+      const sync = syncs?.byPartition.get(tpKey(topic, partition));
       const targetEnd = targetEnds.ends.get(tpKey(remoteTopic, partition));
-      let next: bigint;
+      let next: Offset;
       if (sync && targetEnd !== undefined && targetEnd > sync.downstreamOffset) {
         next = sync.upstreamOffset + (targetEnd - sync.downstreamOffset);
       } else {
@@ -374,14 +368,13 @@ async function measureBacklog(
         next = sourceStart;
       }
       const behind = sourceEnd - (next > sourceStart ? next : sourceStart);
-      if (behind > 0n) backlogRecords += behind;
+      if (behind > 0) backlogRecords += behind;
     }
     // No partitions on the source (the topic is missing, or metadata has not caught up with its creation):
     // say so rather than report a backlog of 0 that looks like "caught up".
     if (partitions === 0) reasons.add('source-topic-missing');
-    const n = Number(backlogRecords);
-    total += n;
-    topics.push({ topic, remoteTopic, partitions, backlogRecords: n, partitionsWithoutSync });
+    total += backlogRecords;
+    topics.push({ topic, remoteTopic, partitions, backlogRecords, partitionsWithoutSync });
   }
   return { total, topics };
 }
@@ -392,7 +385,7 @@ async function readOffsetSyncs(
   on: On,
   state: ReplicationState,
   shouldContinue: () => boolean,
-): Promise<{ entries: Map<string, { value: OffsetSyncValue }>; complete: boolean } | undefined> {
+): Promise<OffsetSyncs | undefined> {
   const { policy, direction } = input;
   // MirrorSourceConfig.offsetSyncsTopic(): the topic is named after the *other* cluster of the flow.
   const onTarget = policy.offsetSyncsTopicName(direction.sourceAlias);
@@ -400,12 +393,12 @@ async function readOffsetSyncs(
   const order: Side[] = state.offsetSyncsLocation === 'source' ? ['source', 'target'] : ['target', 'source'];
   for (const side of order) {
     const topic = side === 'target' ? onTarget : onSource;
-    const snapshot = await on(side, 'offset syncs', (c) =>
-      state.offsetSyncReader(topic).refresh(c, { shouldContinue, metadataMaxAgeMs: METADATA_REUSE_MS }),
+    const syncs = await on(side, 'offset syncs', (c) =>
+      state.offsetSyncReader(topic).read(c, { shouldContinue, metadataMaxAgeMs: METADATA_REUSE_MS }),
     );
-    if (snapshot?.exists) {
+    if (syncs?.exists) {
       state.offsetSyncsLocation = side;
-      return { entries: snapshot.entries, complete: snapshot.complete };
+      return syncs;
     }
   }
   return undefined;
@@ -459,7 +452,7 @@ async function measureCheckpointLag(
     const byPartition = new Map(
       (checkpoints.byGroup.get(group) ?? []).map((c) => [tpKey(c.topic, c.partition), c]),
     );
-    let lag = 0n;
+    let lag = 0;
     let partitionsWithoutCheckpoint = 0;
     const offsets = committed.get(group) ?? [];
     for (const o of offsets) {
@@ -468,12 +461,12 @@ async function measureCheckpointLag(
         tpKey(policy.formatRemoteTopic(direction.sourceAlias, o.topic), o.partition),
       );
       if (!cp) partitionsWithoutCheckpoint += 1;
-      const from = cp ? cp.upstreamOffset : (starts?.get(tpKey(o.topic, o.partition)) ?? 0n);
+      const from = cp ? cp.upstreamOffset : (starts?.get(tpKey(o.topic, o.partition)) ?? 0);
       if (o.offset > from) lag += o.offset - from;
     }
     return {
       group,
-      checkpointLagRecords: Number(lag),
+      checkpointLagRecords: lag,
       partitions: offsets.length,
       partitionsWithoutCheckpoint,
     };
@@ -481,9 +474,9 @@ async function measureCheckpointLag(
 }
 
 function toMap(
-  offsets: readonly { topic: string; partition: number; offset?: bigint }[],
-): Map<string, bigint> {
-  const m = new Map<string, bigint>();
+  offsets: readonly { topic: string; partition: number; offset?: Offset }[],
+): Map<string, Offset> {
+  const m = new Map<string, Offset>();
   for (const o of offsets) if (o.offset !== undefined) m.set(tpKey(o.topic, o.partition), o.offset);
   return m;
 }

@@ -2,6 +2,8 @@ import * as z from 'zod';
 import type { DeploymentConfig } from '../config/schema.ts';
 import { topicMapping } from '../config/topic-mapping.ts';
 import { describeError } from '../errors.ts';
+import { checkpointKey, type Checkpoint as Mm2Checkpoint } from '../kafka/mm2-internal-topics.ts';
+import type { Offset } from '../kafka/offset.ts';
 import { tpKey } from '../kafka/topic-partition.ts';
 
 /**
@@ -16,14 +18,11 @@ import { tpKey } from '../kafka/topic-partition.ts';
  * swapped, through the same functions.
  */
 
-/** One MM2 checkpoint; `topic` is the target-side name (`primary.orders` under the default policy). */
-export interface Checkpoint {
-  group: string;
-  topic: string;
-  partition: number;
-  upstreamOffset: bigint | number;
-  downstreamOffset: bigint | number;
-}
+/** What translation takes from an MM2 checkpoint; `topic` is the target-side name (`primary.orders`). */
+export type Checkpoint = Pick<
+  Mm2Checkpoint,
+  'group' | 'topic' | 'partition' | 'upstreamOffset' | 'downstreamOffset'
+>;
 
 /** What offset translation needs from the secondary cluster. */
 export interface SecondaryGroupOffsets {
@@ -35,12 +34,12 @@ export interface SecondaryGroupOffsets {
   committedOffsets(
     group: string,
     topics: readonly string[],
-  ): Promise<Array<{ topic: string; partition: number; offset: number }>>;
+  ): Promise<Array<{ topic: string; partition: number; offset: Offset }>>;
   /** Commit offsets for a group without members (kafkajs `admin.setOffsets`). */
   commitOffsets(
     group: string,
     topic: string,
-    partitions: Array<{ partition: number; offset: number }>,
+    partitions: Array<{ partition: number; offset: Offset }>,
   ): Promise<void>;
 }
 
@@ -101,8 +100,7 @@ export function secondarySideTopics(config: DeploymentConfig): string[] {
 /** MirrorClient semantics: the last checkpoint per (group, topic, partition) wins. */
 export function latestCheckpoints(checkpoints: readonly Checkpoint[]): Map<string, Checkpoint> {
   const latest = new Map<string, Checkpoint>();
-  // Group ids may hold any character but NUL; topic-partition keys never hold one.
-  for (const c of checkpoints) latest.set(`${c.group}\u0000${tpKey(c.topic, c.partition)}`, c);
+  for (const c of checkpoints) latest.set(checkpointKey(c), c);
   return latest;
 }
 
@@ -117,7 +115,7 @@ export async function planGroupOffsets(
   const wanted = new Set(topics);
   // A negative downstream offset is MM2 saying "no translation"; it must never be committed.
   const checkpoints = [...latestCheckpoints(await secondary.readCheckpoints(groups)).values()].filter(
-    (c) => wanted.has(c.topic) && Number(c.downstreamOffset) >= 0,
+    (c) => wanted.has(c.topic) && c.downstreamOffset >= 0,
   );
   return Promise.all(
     groups.map(async (group): Promise<GroupOffsetPlan> => {
@@ -131,12 +129,12 @@ export async function planGroupOffsets(
         const committed = await committedMap(secondary, group, [...new Set(mine.map((c) => c.topic))]);
         const active = members > 0;
         const partitions = mine.map((c): PartitionOffset => {
-          const translated = toSafeInt(c.downstreamOffset);
+          const translated = c.downstreamOffset;
           const current = committed.get(tpKey(c.topic, c.partition)) ?? null;
           return {
             topic: c.topic,
             partition: c.partition,
-            upstream: toSafeInt(c.upstreamOffset),
+            upstream: c.upstreamOffset,
             translated,
             committed: current,
             commit: !active && (current === null || current < translated),
@@ -214,17 +212,11 @@ async function committedMap(
   secondary: SecondaryGroupOffsets,
   group: string,
   topics: readonly string[],
-): Promise<Map<string, number>> {
-  const committed = new Map<string, number>();
+): Promise<Map<string, Offset>> {
+  const committed = new Map<string, Offset>();
   for (const c of await secondary.committedOffsets(group, topics)) {
     // kafkajs reports "no committed offset" as -1.
     if (c.offset >= 0) committed.set(tpKey(c.topic, c.partition), c.offset);
   }
   return committed;
-}
-
-function toSafeInt(v: bigint | number): number {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n)) throw new RangeError(`offset ${String(v)} is beyond 2^53`);
-  return n;
 }

@@ -463,8 +463,8 @@ describe('runFailback (active-passive, identity policy)', () => {
   it('translates consumer offsets back from the reverse mirror checkpoints and commits them on the primary', async () => {
     // Arrange: the reverse checkpoint connector translated billing's position on the secondary.
     w.primary.checkpoints = [
-      { group: 'billing', topic: 'orders', partition: 0, upstreamOffset: 4n, downstreamOffset: 9n },
-      { group: 'billing', topic: 'orders', partition: 1, upstreamOffset: 3n, downstreamOffset: 8n },
+      { group: 'billing', topic: 'orders', partition: 0, upstreamOffset: 4, downstreamOffset: 9 },
+      { group: 'billing', topic: 'orders', partition: 1, upstreamOffset: 3, downstreamOffset: 8 },
     ];
 
     // Act
@@ -583,8 +583,8 @@ describe('runFailback (active-passive, identity policy)', () => {
 
 describe('runFailback switch: consumer groups still registered on the primary', () => {
   const checkpoints = [
-    { group: 'billing', topic: 'orders', partition: 0, upstreamOffset: 4n, downstreamOffset: 9n },
-    { group: 'billing', topic: 'orders', partition: 1, upstreamOffset: 3n, downstreamOffset: 8n },
+    { group: 'billing', topic: 'orders', partition: 0, upstreamOffset: 4, downstreamOffset: 9 },
+    { group: 'billing', topic: 'orders', partition: 1, upstreamOffset: 3, downstreamOffset: 8 },
   ];
 
   it('waits for a leftover member to leave the group on the primary, then translates its offsets back', async () => {

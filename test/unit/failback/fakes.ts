@@ -1,10 +1,5 @@
 import { LockHeldError } from '#shared/errors.ts';
-import type {
-  CopiedRecord,
-  FailbackCluster,
-  OffsetSync,
-  PartitionOffsets,
-} from '#shared/failback/cluster-ops.ts';
+import type { CopiedRecord, FailbackCluster, PartitionOffsets } from '#shared/failback/cluster-ops.ts';
 import type {
   Flow,
   MirrorController,
@@ -12,6 +7,7 @@ import type {
   PartitionPosition,
   ReverseFlowSpec,
 } from '#shared/failback/mirror-controller.ts';
+import type { OffsetSync } from '#shared/kafka/mm2-internal-topics.ts';
 import { parseTpKey, tpKey } from '#shared/kafka/topic-partition.ts';
 import type { Checkpoint } from '#shared/offsets/offset-translation.ts';
 import type { JournalEntry, RunJournal } from '#shared/store/dynamo-journal.ts';

@@ -9,7 +9,7 @@ describe('kafkaGroupOffsets', () => {
     partition: number,
     upstream: bigint,
     downstream: bigint,
-    offset: bigint,
+    offset: number,
   ) => ({
     offset,
     timestamp: 1,
@@ -21,7 +21,7 @@ describe('kafkaGroupOffsets', () => {
   function cluster(
     records: ReturnType<typeof checkpointRecord>[],
   ): Pick<ClusterClient, 'metadata' | 'listOffsets' | 'fetch'> {
-    const end = BigInt(records.length);
+    const end = records.length;
     return {
       metadata: async (topics) => ({
         clusterId: 'c',
@@ -38,7 +38,7 @@ describe('kafkaGroupOffsets', () => {
         ),
       }),
       listOffsets: async (partitions, spec) =>
-        partitions.map((p) => ({ ...p, offset: spec === 'earliest' ? 0n : end })),
+        partitions.map((p) => ({ ...p, offset: spec === 'earliest' ? 0 : end })),
       fetch: async (requests) =>
         requests.map(
           (r): FetchResult => ({
@@ -59,18 +59,18 @@ describe('kafkaGroupOffsets', () => {
       },
       cluster: async () =>
         cluster([
-          checkpointRecord('billing', 0, 10n, 9n, 0n),
-          checkpointRecord('other', 0, 5n, 5n, 1n),
-          checkpointRecord('billing', 0, 20n, 19n, 2n),
+          checkpointRecord('billing', 0, 10n, 9n, 0),
+          checkpointRecord('other', 0, 5n, 5n, 1),
+          checkpointRecord('billing', 0, 20n, 19n, 2),
         ]),
       checkpointsTopic: 'primary.checkpoints.internal',
     });
 
     const cps = await offsets.readCheckpoints(['billing']);
 
-    expect(
-      cps.map((c) => [c.group, c.partition, Number(c.upstreamOffset), Number(c.downstreamOffset)]),
-    ).toEqual([['billing', 0, 20, 19]]);
+    expect(cps.map((c) => [c.group, c.partition, c.upstreamOffset, c.downstreamOffset])).toEqual([
+      ['billing', 0, 20, 19],
+    ]);
   });
 
   it('describes, fetches and commits through the kafkajs admin, and reports a failure so clients are rebuilt', async () => {

@@ -12,8 +12,8 @@ const cp = (group: string, topic: string, partition: number, upstream: number, d
   group,
   topic,
   partition,
-  upstreamOffset: BigInt(upstream),
-  downstreamOffset: BigInt(downstream),
+  upstreamOffset: upstream,
+  downstreamOffset: downstream,
 });
 
 describe('secondarySideTopics', () => {
@@ -41,7 +41,7 @@ describe('latestCheckpoints', () => {
       cp('h', 't', 0, 1, 1),
     ]);
 
-    expect([...latest.values()].map((c) => [c.group, c.partition, Number(c.downstreamOffset)])).toEqual([
+    expect([...latest.values()].map((c) => [c.group, c.partition, c.downstreamOffset])).toEqual([
       ['g', 0, 18],
       ['g', 1, 5],
       ['h', 0, 1],
