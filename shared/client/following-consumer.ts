@@ -1,4 +1,5 @@
 import type { ConsumerConfig, ConsumerRunConfig, EachMessagePayload } from 'kafkajs';
+import { type Clock, systemClock } from '../clock.ts';
 import type { ClusterRole } from '../config/schema.ts';
 import { describeError } from '../errors.ts';
 import { type Offset, toOffset } from '../kafka/offset.ts';
@@ -6,7 +7,6 @@ import { tpKey } from '../kafka/topic-partition.ts';
 import type { ActiveClientConfig } from './active-client-config.ts';
 import type { ActiveConfigSource } from './active-config-watcher.ts';
 import { type ClientLogger, defaultClientLogger } from './client-logger.ts';
-import { type Clock, systemClock } from './clock.ts';
 import {
   type AdminLike,
   type ConsumerLike,

@@ -30,6 +30,7 @@
  * @packageDocumentation
  */
 
+export type { Clock } from '../clock.ts';
 export type { ClientRole, TopicRoute } from '../config/contract.ts';
 export type { ClusterRole } from '../config/schema.ts';
 export {
@@ -67,7 +68,6 @@ export {
 } from './active-config-watcher.ts';
 export { type AwsStoresOptions, createAwsStores } from './aws-stores.ts';
 export type { ClientLogger } from './client-logger.ts';
-export type { Clock } from './clock.ts';
 export {
   type ConsumerDrainOptions,
   type ConsumerSwitchEvent,

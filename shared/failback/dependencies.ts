@@ -2,6 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { Kafka, type KafkaConfig } from 'kafkajs';
 import * as z from 'zod';
+import { systemClock } from '../clock.ts';
 import { deploymentPaths } from '../config/paths.ts';
 import type { ClusterRole, DeploymentConfig } from '../config/schema.ts';
 import { parseOrThrow } from '../config/validate.ts';
@@ -98,7 +99,7 @@ export function failbackDependencies(
   const { config } = settings;
   const paths = deploymentPaths(config.name);
   const stores = storesOf(clients);
-  const clock = ports.clock ?? { now: () => Date.now() };
+  const clock = ports.clock ?? systemClock;
   const policy = replicationPolicy(config);
   const createKafka = clients.createKafka ?? ((c: KafkaConfig) => new Kafka(c));
   const clusters = new Map<ClusterRole, Promise<KafkajsCluster>>();
@@ -197,7 +198,7 @@ export function failbackDependencies(
       secondary: lazy('secondary'),
       mirror,
       clock,
-      sleep: ports.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+      sleep: ports.sleep ?? systemClock.sleep,
       logger: ports.logger,
       ...(settings.topicArn && clients.sns
         ? { notifier: new SnsNotifier(clients.sns, settings.topicArn) }

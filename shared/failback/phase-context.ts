@@ -1,4 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Clock } from '../clock.ts';
 import type { DeploymentPaths } from '../config/paths.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
 import type { Notifier } from '../notify/notification.ts';
@@ -24,8 +25,8 @@ export interface FailbackDeps {
   secondary: FailbackCluster;
   /** The mirror controller; `manual` needs the steps confirmed so far. */
   mirror: (confirmed: ReadonlySet<MirrorStep>) => MirrorController;
-  clock: { now(): number };
-  sleep: (ms: number) => Promise<void>;
+  clock: Pick<Clock, 'now'>;
+  sleep: Clock['sleep'];
   logger: Pick<Logger, 'info' | 'warn'>;
   /** The deployment's SNS topic (failover's): told when clients are switched back and when failback completes. */
   notifier?: Notifier;

@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import * as z from 'zod';
+import { type Clock, systemClock } from '../clock.ts';
 import { deploymentPaths } from '../config/paths.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
 import { parseOrThrow } from '../config/validate.ts';
@@ -14,7 +15,7 @@ import { SnsNotifier } from '../notify/sns-notifier.ts';
 import { kafkaGroupOffsets } from '../offsets/kafka-group-offsets.ts';
 import type { Stores } from '../store/active-config.ts';
 import { DynamoJournal } from '../store/dynamo-journal.ts';
-import { type Clock, DynamoLock } from '../store/dynamo-lock.ts';
+import { DynamoLock } from '../store/dynamo-lock.ts';
 import {
   type RegionalClients,
   regionStoresOf,
@@ -56,7 +57,7 @@ export interface FailoverPorts {
   reprobe: ReprobeCluster;
   /** The last measured replication lag (the probe's result in SSM). */
   readLag: ReadReplicationLag;
-  clock?: Clock & { sleep?(ms: number): Promise<void> };
+  clock?: Pick<Clock, 'now' | 'sleep'>;
 }
 
 export function failoverDependencies(
@@ -66,7 +67,7 @@ export function failoverDependencies(
 ): FailoverDeps {
   const { config } = settings;
   const paths = deploymentPaths(config.name);
-  const clock = ports.clock ?? { now: () => Date.now() };
+  const clock = ports.clock ?? systemClock;
   const stores = storesOf(clients);
   const lock = new DynamoLock(clients.dynamodb, {
     table: settings.table,
@@ -107,10 +108,7 @@ export function failoverDependencies(
     readLag: ports.readLag,
     secondaryGroups,
     notifier: new SnsNotifier(clients.sns, settings.topicArn),
-    clock: {
-      now: () => clock.now(),
-      sleep: clock.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
-    },
+    clock,
     logger: ports.logger,
   };
 }

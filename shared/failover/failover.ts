@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.ts';
 import type { ClusterCredentials } from '../config/contract.ts';
 import { activeConfigSchema, automationSchema } from '../config/contract.ts';
 import { type DeploymentPaths, deploymentPaths } from '../config/paths.ts';
@@ -66,7 +67,7 @@ export interface FailoverDeps {
   readLag: ReadReplicationLag;
   secondaryGroups: SecondaryGroupOffsets;
   notifier: Notifier;
-  clock: { now(): number; sleep(ms: number): Promise<void> };
+  clock: Pick<Clock, 'now' | 'sleep'>;
   logger: FailoverLogger;
 }
 

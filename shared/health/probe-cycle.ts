@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from '../clock.ts';
 import { deploymentPaths } from '../config/paths.ts';
 import type { ClusterRole, DeploymentConfig } from '../config/schema.ts';
 import { problemsOf } from '../config/validate.ts';
@@ -6,7 +7,7 @@ import { classifyKafkaError } from '../kafka/failure-reason.ts';
 import type { ParameterStore } from '../store/stores.ts';
 import type { ClusterClients } from './cluster-connections.ts';
 import { type ClusterProbeOutcome, oneLine, probeCluster } from './cluster-probe.ts';
-import { type Clock, Deadline, systemClock, withTimeout } from './deadline.ts';
+import { Deadline, withTimeout } from './deadline.ts';
 import {
   clusterProbeInput,
   localCanaryTopic,
@@ -50,7 +51,7 @@ export interface ProbeCycleDeps {
   parameters?: Pick<ParameterStore, 'put'>;
   logger: ProbeLogger;
   context: ProbeContext;
-  clock?: Clock;
+  clock?: Pick<Clock, 'now'>;
 }
 
 /**
@@ -65,7 +66,7 @@ export async function runProbeCycle(
 ): Promise<ProbeResult> {
   const { config } = input;
   const clock = deps.clock ?? systemClock;
-  const started = clock();
+  const started = clock.now();
   const cycle = deps.context.cycle++;
   const total = config.detection.cycleDeadlineMs;
   const storeReserveMs = Math.min(1_000, Math.floor(total / 5));
@@ -90,7 +91,7 @@ export async function runProbeCycle(
 
   if (deps.parameters) {
     const name = deploymentPaths(config.name).lastProbeParameter;
-    const budget = Math.max(100, started + total - clock());
+    const budget = Math.max(100, started + total - clock.now());
     try {
       await withTimeout(
         deps.parameters.put(name, toLastProbeJson(result), {
@@ -110,7 +111,7 @@ async function probeBoth(
   config: DeploymentConfig,
   deps: ProbeCycleDeps,
   deadline: Deadline,
-  clock: Clock,
+  clock: Pick<Clock, 'now'>,
   cycle: number,
   started: number,
 ): Promise<ProbeResult> {
@@ -119,7 +120,7 @@ async function probeBoth(
   const clients = new Map<ClusterRole, ClusterClient>();
 
   const probeRole = async (role: ClusterRole): Promise<ClusterProbeOutcome> => {
-    const t0 = clock();
+    const t0 = clock.now();
     let client: ClusterClient;
     try {
       client = await deadline.run(`${role} cluster definition`, () => deps.clients.client(role));
@@ -127,7 +128,7 @@ async function probeBoth(
       const reason = classifyKafkaError(e);
       const failure = reason === 'unknown' ? 'config-error' : reason;
       deps.clients.forget(role, failure);
-      return { health: unreachable(config, role, failure, oneLine(e), clock() - t0), clientFailed: true };
+      return { health: unreachable(config, role, failure, oneLine(e), clock.now() - t0), clientFailed: true };
     }
     clients.set(role, client);
     // Metadata for the internal topics the replication step reads, fetched in the cluster probe's request.
@@ -189,7 +190,7 @@ async function probeBoth(
     deployment: config.name,
     cycle,
     startedAt: new Date(started).toISOString(),
-    durationMs: clock() - started,
+    durationMs: clock.now() - started,
     deadlineMs: config.detection.cycleDeadlineMs,
     clusters: { primary: primary.health, secondary: secondary.health },
     replication,
@@ -230,10 +231,10 @@ function failedResult(
   config: DeploymentConfig,
   cycle: number,
   started: number,
-  clock: Clock,
+  clock: Pick<Clock, 'now'>,
   detail: string,
 ): ProbeResult {
-  const latency = clock() - started;
+  const latency = clock.now() - started;
   return {
     version: 1,
     deployment: config.name,

@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.ts';
 import type { ClusterClient, FetchedRecord } from '../kafka/cluster-client.ts';
 import { classifyKafkaError } from '../kafka/failure-reason.ts';
 import {
@@ -11,7 +12,7 @@ import type { Offset } from '../kafka/offset.ts';
 import type { ReplicationPolicy } from '../kafka/replication-policy.ts';
 import { type TopicPartition, tpKey } from '../kafka/topic-partition.ts';
 import { isConnectionLevel, oneLine } from './cluster-probe.ts';
-import type { Clock, Deadline } from './deadline.ts';
+import type { Deadline } from './deadline.ts';
 import type { ReplicationDirection } from './detection-policy.ts';
 import type { ReplicationHealth, ReplicationReason } from './probe-result.ts';
 
@@ -49,7 +50,7 @@ export interface ReplicationProbeDeps {
   /** Undefined when the target cluster is down this cycle. */
   target?: ClusterClient;
   deadline: Deadline;
-  clock: Clock;
+  clock: Pick<Clock, 'now'>;
   state: ReplicationState;
   /** Where a measurement that failed is reported (the result only says `measurement-failed`). */
   onProblem?: (what: string, detail: string) => void;
@@ -104,7 +105,7 @@ export async function measureReplication(
   const { deadline, clock, state } = deps;
   const reasons = new Set<ReplicationReason>();
   const failed = { source: false, target: false };
-  const measuredAt = new Date(clock()).toISOString();
+  const measuredAt = new Date(clock.now()).toISOString();
 
   const base = {
     source: direction.source,
@@ -221,7 +222,7 @@ async function newestRecords(
 async function measureCanaryLag(
   input: ReplicationProbeInput,
   on: On,
-  clock: Clock,
+  clock: Pick<Clock, 'now'>,
   reasons: Set<ReplicationReason>,
 ): Promise<{ lagSeconds?: number; canaryAgeSeconds?: number }> {
   const seen = await on('target', 'canary freshness', async (t) => {
@@ -235,7 +236,7 @@ async function measureCanaryLag(
     return out;
   }
   const targetNewest = seen.newest;
-  const now = clock();
+  const now = clock.now();
   const newestTarget = Math.max(
     ...[...targetNewest.values()].map((r) => r.timestamp),
     Number.NEGATIVE_INFINITY,
@@ -276,7 +277,7 @@ async function measureCanaryLag(
 async function measureHeartbeatAge(
   input: ReplicationProbeInput,
   on: On,
-  clock: Clock,
+  clock: Pick<Clock, 'now'>,
 ): Promise<number | undefined> {
   const topic = input.policy.formatRemoteTopic(input.direction.sourceAlias, input.policy.heartbeatsTopic());
   const newest = await on('target', 'heartbeats', async (t) => {
@@ -293,7 +294,7 @@ async function measureHeartbeatAge(
     }
     return best;
   });
-  return newest === undefined ? undefined : Math.max(0, (clock() - newest) / 1000);
+  return newest === undefined ? undefined : Math.max(0, (clock.now() - newest) / 1000);
 }
 
 interface BacklogOutcome {

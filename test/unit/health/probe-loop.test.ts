@@ -29,7 +29,7 @@ function harness(invocationMs: number) {
     metrics: { emit: () => {} },
     logger: { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() },
     context: new ProbeContext(),
-    clock: () => now,
+    clock: { now: () => now },
     remainingMs: () => end - now,
     sleep: async (ms: number) => {
       sleeps.push(ms);

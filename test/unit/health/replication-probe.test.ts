@@ -17,7 +17,7 @@ import { replicationPolicy } from '#shared/kafka/replication-policy.ts';
 import { FakeCluster } from '../kafka/fake-cluster.ts';
 
 const NOW = 1_700_000_100_000;
-const clock = () => NOW;
+const clock = { now: () => NOW };
 const policy = replicationPolicy({ kind: 'default' });
 const input: ReplicationProbeInput = {
   direction: { source: 'primary', target: 'secondary', sourceAlias: 'primary', targetAlias: 'secondary' },

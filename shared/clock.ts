@@ -1,7 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
 
 /**
- * Time as the client library sees it. Passed in, so tests drive retries, jitter and deadlines without waiting.
+ * Time as the product sees it: the functions, the probe, the stores and the client library. Passed in, so tests
+ * drive leases, deadlines, retries and jitter without waiting. Code takes the part it uses (`Pick<Clock, 'now'>`,
+ * `Pick<Clock, 'now' | 'sleep'>`), so a fake need only provide that.
  */
 export interface Clock {
   /** Milliseconds since the epoch. */
