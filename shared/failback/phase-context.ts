@@ -1,7 +1,7 @@
-import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Clock } from '../clock.ts';
 import type { DeploymentPaths } from '../config/paths.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
+import type { Logger } from '../logger.ts';
 import type { Notifier } from '../notify/notification.ts';
 import type { Stores } from '../store/active-config.ts';
 import type { FailbackCluster } from './cluster-ops.ts';

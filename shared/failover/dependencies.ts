@@ -11,6 +11,7 @@ import { type ClientCache, configFingerprint, type KafkaClientCache } from '../k
 import { type ClusterClient, createClusterClient } from '../kafka/cluster-client.ts';
 import { clusterKafkaConfig } from '../kafka/cluster-config.ts';
 import { replicationPolicy } from '../kafka/replication-policy.ts';
+import type { Logger } from '../logger.ts';
 import { SnsNotifier } from '../notify/sns-notifier.ts';
 import { kafkaGroupOffsets } from '../offsets/kafka-group-offsets.ts';
 import type { Stores } from '../store/active-config.ts';
@@ -22,7 +23,7 @@ import {
   type StoreClients,
   storesOf,
 } from '../store/regional-stores.ts';
-import type { FailoverDeps, FailoverLogger } from './failover.ts';
+import type { FailoverDeps } from './failover.ts';
 import type { ReadReplicationLag, ReprobeCluster } from './preflight.ts';
 
 /**
@@ -52,7 +53,7 @@ export interface FailoverSettings {
 }
 
 export interface FailoverPorts {
-  logger: FailoverLogger;
+  logger: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** The health module's per-cluster probe. */
   reprobe: ReprobeCluster;
   /** The last measured replication lag (the probe's result in SSM). */

@@ -5,6 +5,7 @@ import { type DeploymentPaths, deploymentPaths } from '../config/paths.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
 import { parseJsonOrThrow, parseOrThrow } from '../config/validate.ts';
 import { describeError, Mm2FailoverError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
 import type { Notifier, RegionOutcome } from '../notify/notification.ts';
 import {
   type GroupOffsetOutcome,
@@ -47,12 +48,6 @@ import {
  * the target epoch (a run starts once), and a trigger that finds the secondary active reports and stops.
  */
 
-export interface FailoverLogger {
-  info(message: string, ...extra: Array<Record<string, unknown>>): void;
-  warn(message: string, ...extra: Array<Record<string, unknown>>): void;
-  error(message: string, ...extra: Array<Record<string, unknown>>): void;
-}
-
 export interface FailoverDeps {
   config: DeploymentConfig;
   /** SSM and Secrets Manager of the function's own region. */
@@ -68,7 +63,7 @@ export interface FailoverDeps {
   secondaryGroups: SecondaryGroupOffsets;
   notifier: Notifier;
   clock: Pick<Clock, 'now' | 'sleep'>;
-  logger: FailoverLogger;
+  logger: Pick<Logger, 'info' | 'warn' | 'error'>;
 }
 
 export interface FailoverInvocation extends FailoverRequest {

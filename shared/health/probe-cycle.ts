@@ -4,6 +4,7 @@ import type { ClusterRole, DeploymentConfig } from '../config/schema.ts';
 import { problemsOf } from '../config/validate.ts';
 import type { ClusterClient } from '../kafka/cluster-client.ts';
 import { classifyKafkaError } from '../kafka/failure-reason.ts';
+import type { Logger } from '../logger.ts';
 import type { ParameterStore } from '../store/stores.ts';
 import type { ClusterClients } from './cluster-connections.ts';
 import { type ClusterProbeOutcome, oneLine, probeCluster } from './cluster-probe.ts';
@@ -20,14 +21,6 @@ import { failedCycleMetrics, type MetricsSink, probeMetrics } from './probe-metr
 import { type ClusterHealth, type ProbeResult, probeResultSchema, toLastProbeJson } from './probe-result.ts';
 import { measureReplication, ReplicationState } from './replication-probe.ts';
 import { judgeCluster } from './verdict.ts';
-
-/** The logger shape the probe uses (Powertools `Logger` fits). */
-export interface ProbeLogger {
-  debug(message: string, ...extra: Array<Record<string, unknown>>): void;
-  info(message: string, ...extra: Array<Record<string, unknown>>): void;
-  warn(message: string, ...extra: Array<Record<string, unknown>>): void;
-  error(message: string, ...extra: Array<Record<string, unknown>>): void;
-}
 
 /** What a container remembers between cycles and invocations. */
 export class ProbeContext {
@@ -49,7 +42,7 @@ export interface ProbeCycleDeps {
   metrics: MetricsSink;
   /** Where the latest result is stored (`lastProbeParameter`); omitted: not stored. */
   parameters?: Pick<ParameterStore, 'put'>;
-  logger: ProbeLogger;
+  logger: Logger;
   context: ProbeContext;
   clock?: Pick<Clock, 'now'>;
 }
