@@ -43,6 +43,7 @@ export {
   ValidationError,
 } from '../errors.ts';
 export type { Stores } from '../store/active-config.ts';
+export { type AwsStoresOptions, createAwsStores } from '../store/aws-stores.ts';
 export { Redacted } from '../store/redacted.ts';
 export type { ParameterStore, SecretStore, StoredParameter } from '../store/stores.ts';
 export {
@@ -66,7 +67,6 @@ export {
   type WatcherStatus,
   watchActiveConfig,
 } from './active-config-watcher.ts';
-export { type AwsStoresOptions, createAwsStores } from './aws-stores.ts';
 export type { ClientLogger } from './client-logger.ts';
 export {
   type ConsumerDrainOptions,

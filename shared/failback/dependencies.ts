@@ -13,15 +13,11 @@ import { clusterKafkaConfig } from '../kafka/cluster-config.ts';
 import { replicationPolicy } from '../kafka/replication-policy.ts';
 import { SnsNotifier } from '../notify/sns-notifier.ts';
 import { kafkaGroupOffsets } from '../offsets/kafka-group-offsets.ts';
+import { type StoreClients, storesOf } from '../store/aws-stores.ts';
 import { DynamoJournal } from '../store/dynamo-journal.ts';
 import { DynamoLock } from '../store/dynamo-lock.ts';
 import { Redacted } from '../store/redacted.ts';
-import {
-  type RegionalClients,
-  regionStoresOf,
-  type StoreClients,
-  storesOf,
-} from '../store/regional-stores.ts';
+import { type RegionalClients, regionStoresOf } from '../store/regional-stores.ts';
 import { AivenController } from './aiven-controller.ts';
 import type { FailbackCluster } from './cluster-ops.ts';
 import type { FailbackInvocation } from './failback.ts';

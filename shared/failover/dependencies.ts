@@ -15,14 +15,10 @@ import type { Logger } from '../logger.ts';
 import { SnsNotifier } from '../notify/sns-notifier.ts';
 import { kafkaGroupOffsets } from '../offsets/kafka-group-offsets.ts';
 import type { Stores } from '../store/active-config.ts';
+import { type StoreClients, storesOf } from '../store/aws-stores.ts';
 import { DynamoJournal } from '../store/dynamo-journal.ts';
 import { DynamoLock } from '../store/dynamo-lock.ts';
-import {
-  type RegionalClients,
-  regionStoresOf,
-  type StoreClients,
-  storesOf,
-} from '../store/regional-stores.ts';
+import { type RegionalClients, regionStoresOf } from '../store/regional-stores.ts';
 import type { FailoverDeps } from './failover.ts';
 import type { ReadReplicationLag, ReprobeCluster } from './preflight.ts';
 
