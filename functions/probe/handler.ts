@@ -31,7 +31,7 @@ const stores = {
   secrets: new SecretsManagerStore(new SecretsManagerClient({})),
 };
 const connections = new ClusterConnections({ config, stores });
-const context = new ProbeContext();
+const context = new ProbeContext(deploymentPaths(config.name));
 const sink = new PowertoolsMetricsSink(metrics);
 
 /** Validate the invocation payload before the handler runs; a refusal lists every problem by path. */

@@ -90,6 +90,7 @@ export function failoverDependencies(
   });
   return {
     config,
+    paths,
     stores,
     regionStores: regionStoresOf(clients.regional),
     ...(settings.homeRegion ? { homeRegion: settings.homeRegion } : {}),

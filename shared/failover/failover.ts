@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.ts';
 import type { ClusterCredentials } from '../config/contract.ts';
 import { activeConfigSchema, automationSchema } from '../config/contract.ts';
-import { type DeploymentPaths, deploymentPaths } from '../config/paths.ts';
+import type { DeploymentPaths } from '../config/paths.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
 import { parseJsonOrThrow, parseOrThrow } from '../config/validate.ts';
 import { describeError, Mm2FailoverError } from '../errors.ts';
@@ -50,6 +50,8 @@ import {
 
 export interface FailoverDeps {
   config: DeploymentConfig;
+  /** Where the deployment's parameters and secrets live, derived once by the wiring. */
+  paths: DeploymentPaths;
   /** SSM and Secrets Manager of the function's own region. */
   stores: Stores;
   /** Stores in an extra region from `config.regions`. */
@@ -111,7 +113,7 @@ export function failoverRunId(epoch: number): string {
 
 export async function runFailover(request: FailoverInvocation, deps: FailoverDeps): Promise<FailoverResult> {
   const startedAt = deps.clock.now();
-  const paths = deploymentPaths(deps.config.name);
+  const { paths } = deps;
   const log = deps.logger;
 
   if (request.trigger === 'alarm') {

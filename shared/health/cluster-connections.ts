@@ -1,6 +1,6 @@
 import { type KafkaConfig, type logCreator, logLevel } from 'kafkajs';
 import { type Clock, systemClock } from '../clock.ts';
-import { deploymentPaths } from '../config/paths.ts';
+import { type DeploymentPaths, deploymentPaths } from '../config/paths.ts';
 import type { ClusterRole, DeploymentConfig } from '../config/schema.ts';
 import { buildKafkaConfig, ClientCache, configFingerprint } from '../kafka/client-factory.ts';
 import { type ClusterClient, createClusterClient } from '../kafka/cluster-client.ts';
@@ -37,12 +37,15 @@ const DEFAULT_DEFINITION_TTL_MS = 5 * 60_000;
 
 export class ClusterConnections implements ClusterClients {
   readonly #options: ClusterConnectionsOptions;
+  readonly #paths: DeploymentPaths;
   readonly #clients = new ClientCache<ClusterClient>((c) => c.close());
   readonly #definitions = new Map<ClusterRole, { at: number; definition: Promise<ClusterDefinition> }>();
   readonly #clock: Pick<Clock, 'now'>;
 
   constructor(options: ClusterConnectionsOptions) {
     this.#options = options;
+    // Once per container, like the clients: every definition read goes to the same names.
+    this.#paths = deploymentPaths(options.config.name);
     this.#clock = options.clock ?? systemClock;
   }
 
@@ -85,7 +88,7 @@ export class ClusterConnections implements ClusterClients {
       return cached.definition;
     }
     const { config, stores } = this.#options;
-    const paths = deploymentPaths(config.name);
+    const paths = this.#paths;
     const definition = readClusterDefinition(
       stores,
       paths,

@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from '../clock.ts';
-import { deploymentPaths } from '../config/paths.ts';
+import type { DeploymentPaths } from '../config/paths.ts';
 import type { ClusterRole, DeploymentConfig } from '../config/schema.ts';
 import { problemsOf } from '../config/validate.ts';
 import type { ClusterClient } from '../kafka/cluster-client.ts';
@@ -22,10 +22,17 @@ import { type ClusterHealth, type ProbeResult, probeResultSchema, toLastProbeJso
 import { measureReplication, ReplicationState } from './replication-probe.ts';
 import { judgeCluster } from './verdict.ts';
 
-/** What a container remembers between cycles and invocations. */
+/** What a container remembers between cycles and invocations, and where the deployment's results go. */
 export class ProbeContext {
+  /** Derived once by the probe's wiring: the last result goes to `paths.lastProbeParameter`. */
+  readonly paths: DeploymentPaths;
   cycle = 0;
   readonly replication = new Map<string, ReplicationState>();
+
+  constructor(paths: DeploymentPaths) {
+    this.paths = paths;
+  }
+
   state(direction: ReplicationDirection): ReplicationState {
     const key = `${direction.source}->${direction.target}`;
     let s = this.replication.get(key);
@@ -83,7 +90,7 @@ export async function runProbeCycle(
   deps.logger.info('probe cycle', { probe: result });
 
   if (deps.parameters) {
-    const name = deploymentPaths(config.name).lastProbeParameter;
+    const name = deps.context.paths.lastProbeParameter;
     const budget = Math.max(100, started + total - clock.now());
     try {
       await withTimeout(

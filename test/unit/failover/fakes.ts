@@ -265,6 +265,7 @@ export function failoverHarness(config = testConfig()): Harness {
   const harness = h as Harness;
   harness.deps = {
     config,
+    paths: deploymentPaths(config.name),
     stores: h.stores,
     regionStores: regions.regionStores,
     homeRegion: 'eu-west-1',
