@@ -1,5 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises';
-
 /**
  * Time as the product sees it: the functions, the probe, the stores and the client library. Passed in, so tests
  * drive leases, deadlines, retries and jitter without waiting. Code takes the part it uses (`Pick<Clock, 'now'>`,
@@ -16,13 +14,21 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: async (ms, signal) => {
-    if (signal?.aborted) return;
-    try {
-      await delay(Math.max(0, ms), undefined, signal ? { signal } : undefined);
-    } catch (e: unknown) {
-      if ((e as { name?: string }).name !== 'AbortError') throw e;
-    }
-  },
+  // The global timer, not node:timers/promises: the Lambda bundles reach built-ins only through the shims
+  // infra/bundling.ts lists, and the functions now share this clock.
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve) => {
+      if (signal?.aborted) {
+        resolve();
+        return;
+      }
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      signal?.addEventListener('abort', done, { once: true });
+    }),
   random: () => Math.random(),
 };
