@@ -20,7 +20,7 @@ export interface KafkajsClusterOptions {
   alias: string;
   kafka: Kafka;
   /**
-   * Group offsets on this cluster (the failover's `kafkaGroupOffsets`, reading the checkpoints MM2 writes here:
+   * Group offsets on this cluster (`kafkaGroupOffsets`, reading the checkpoints MM2 writes here:
    * `<secondary alias>.checkpoints.internal` on the primary for failback).
    */
   groups: SecondaryGroupOffsets;

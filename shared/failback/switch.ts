@@ -239,7 +239,7 @@ export function activeConfigFor(
 }
 
 /**
- * Offsets translated back with the failover's own translation (MirrorClient semantics), seen from the primary:
+ * Offsets translated back with the same translation as failover's (MirrorClient semantics), seen from the primary:
  * the config's roles swapped, so "the secondary side" is the primary, and the primary cluster adapter reads the
  * reverse mirror's `<secondary alias>.checkpoints.internal`.
  */
