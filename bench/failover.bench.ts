@@ -23,8 +23,7 @@ import { LockHeldError } from '#shared/errors.ts';
 import { type FailoverInvocation, runFailover } from '#shared/failover/failover.ts';
 import { parseFailoverInput } from '#shared/failover/input.ts';
 import { readActiveOnce, type Stores } from '#shared/store/active-config.ts';
-import { SecretsManagerStore } from '#shared/store/secrets-manager-store.ts';
-import { SsmParameterStore } from '#shared/store/ssm-parameter-store.ts';
+import { storesOf } from '#shared/store/aws-stores.ts';
 
 const RUNS = Number(process.env.BENCH_FAILOVER_RUNS ?? 5);
 const CONCURRENT = 10;
@@ -101,10 +100,7 @@ async function main(): Promise<void> {
   const aws = new CountingAws(h.info);
   // The reader has clients of its own: its calls are a client's, not the failover's.
   const readerAws = new CountingAws(h.info);
-  const readerStores: Stores = {
-    parameters: new SsmParameterStore(readerAws.ssm),
-    secrets: new SecretsManagerStore(readerAws.secretsManager),
-  };
+  const readerStores: Stores = storesOf(readerAws);
   const deployments: Deployment[] = [];
   try {
     // One mirrored topic that every deployment watches.

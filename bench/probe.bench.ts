@@ -143,7 +143,7 @@ async function probeRig(cfg: DeploymentConfig, bootstrap: Record<ClusterName, st
     await stores.secrets.put(paths.clusterSecret(role), new Redacted('{}'));
   }
   const connections = new ClusterConnections({ config: cfg, stores });
-  const context = new ProbeContext();
+  const context = new ProbeContext(paths);
   const quiet = () => {};
   const deps = {
     clients: connections,

@@ -171,7 +171,7 @@ async function main(argv: string[]): Promise<number> {
       // The first activation (primary, epoch 0), written with the operator's own AWS credentials: the stack
       // never writes the active configuration, so that a stack update cannot roll a switch back.
       const { loadDeploymentConfigFile } = await import('#shared/config/load.ts');
-      const { createAwsStores } = await import('#shared/client/aws-stores.ts');
+      const { createAwsStores } = await import('#shared/store/aws-stores.ts');
       const { initialiseActiveConfig } = await import('#shared/failover/initialise-active.ts');
       const config = loadDeploymentConfigFile(values.config);
       const result = await initialiseActiveConfig(

@@ -26,7 +26,6 @@ import { until } from './wait.ts';
 import { progressLine, Workload } from './workload.ts';
 
 export { drillConfig } from './drill-config.ts';
-export { type Scenario, scenarios } from './scenarios.ts';
 export type { DrillSummary } from './summary.ts';
 
 export interface DrillOptions {

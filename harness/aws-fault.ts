@@ -5,7 +5,7 @@ import * as z from 'zod';
 import { parseOrThrow } from '#shared/config/validate.ts';
 
 /** The services a fault can select; anything else the SDKs send (CloudWatch, EventBridge...) is `other`. */
-export const AWS_FAULT_SERVICES = ['ssm', 'secretsmanager', 'dynamodb', 'sns'] as const;
+const AWS_FAULT_SERVICES = ['ssm', 'secretsmanager', 'dynamodb', 'sns'] as const;
 export type AwsFaultService = (typeof AWS_FAULT_SERVICES)[number];
 
 /** One call as the proxy sees it: `{ service: 'ssm', operation: 'PutParameter' }`. */
@@ -36,7 +36,7 @@ const selector = {
  */
 const applied = z.boolean().optional();
 
-export const awsFaultSchema = z.discriminatedUnion('kind', [
+const awsFaultSchema = z.discriminatedUnion('kind', [
   /** Wait `ms` before forwarding. A call whose client gives up meanwhile is not forwarded. */
   z.strictObject({ kind: z.literal('latency'), ms: z.int().min(1).max(600_000), ...selector }),
   /** HTTP 400 with the service's throttling error, which the SDKs retry with back-off. */
@@ -50,7 +50,6 @@ export const awsFaultSchema = z.discriminatedUnion('kind', [
 ]);
 
 export type AwsFault = z.infer<typeof awsFaultSchema>;
-export type AwsFaultKind = AwsFault['kind'];
 
 /** Parses one fault or a list of them (from the control server's JSON body, or a test), or throws a ValidationError. */
 export function parseAwsFaults(input: unknown): AwsFault[] {

@@ -25,7 +25,7 @@ export interface ErrorAnswerOptions<E> {
 }
 
 /** The refusal a held lock becomes: who holds it, and what to do. */
-export function lockHeldAnswer(e: LockHeldError): RefusedAnswer {
+function lockHeldAnswer(e: LockHeldError): RefusedAnswer {
   return {
     status: 'refused',
     reasons: [

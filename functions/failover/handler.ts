@@ -9,7 +9,8 @@ import { lastMeasuredLag } from '#shared/failover/last-lag.ts';
 import { ClusterConnections } from '#shared/health/cluster-connections.ts';
 import { ClientCache, KafkaClientCache } from '#shared/kafka/client-factory.ts';
 import type { ClusterClient } from '#shared/kafka/cluster-client.ts';
-import { regionalAwsClients, storesOf } from '#shared/store/regional-stores.ts';
+import { storesOf } from '#shared/store/aws-stores.ts';
+import { regionalAwsClients } from '#shared/store/regional-stores.ts';
 import { coldStart } from '../common/cold-start.ts';
 import { lambdaHandler } from '../common/lambda-handler.ts';
 

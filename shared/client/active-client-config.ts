@@ -1,4 +1,5 @@
 import type { KafkaConfig } from 'kafkajs';
+import { type Clock, systemClock } from '../clock.ts';
 import type {
   ActiveConfig,
   ActiveCredentials,
@@ -12,7 +13,6 @@ import { MissingConfigurationError, TornReadError, ValidationError } from '../er
 import { buildKafkaConfig, type KafkaClientOptions as FactoryOptions } from '../kafka/client-factory.ts';
 import { readActiveOnce, type Stores } from '../store/active-config.ts';
 import { Redacted } from '../store/redacted.ts';
-import { type Clock, systemClock } from './clock.ts';
 
 /**
  * How the library builds kafkajs clients for whichever cluster is active: the options of `buildKafkaConfig`

@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from '../clock.ts';
 import { activeConfigSchema } from '../config/contract.ts';
 import { deploymentPaths } from '../config/paths.ts';
 import { parseJsonOrThrow } from '../config/validate.ts';
@@ -10,7 +11,6 @@ import {
   loadActiveConfig,
 } from './active-client-config.ts';
 import { type ClientLogger, defaultClientLogger } from './client-logger.ts';
-import { type Clock, systemClock } from './clock.ts';
 
 /** Called with the new configuration after a switch (and the one it replaces). */
 export type ActiveConfigListener = (

@@ -1,13 +1,11 @@
+import type { Logger } from '../logger.ts';
+
 /**
- * What the client library logs through: Powertools' `Logger`, `console` and most structured loggers fit.
- * The library never passes a secret here: messages and attributes carry names, epochs and error names only.
+ * What the client library logs through, under the name applications know it by: the product's {@link Logger}
+ * without `debug`, so Powertools' `Logger`, `console` and any logger with `info`, `warn` and `error` fit. The
+ * library never passes a secret here: messages and attributes carry names, epochs and error names only.
  */
-export interface ClientLogger {
-  // A rest parameter, not an optional one, so that Powertools' overloaded signatures are assignable.
-  info(message: string, ...attributes: Array<Record<string, unknown>>): void;
-  warn(message: string, ...attributes: Array<Record<string, unknown>>): void;
-  error(message: string, ...attributes: Array<Record<string, unknown>>): void;
-}
+export type ClientLogger = Pick<Logger, 'info' | 'warn' | 'error'>;
 
 /** Default: quiet on `info`, warnings and errors to stderr, so a broken watcher is never silent. */
 export const defaultClientLogger: ClientLogger = {

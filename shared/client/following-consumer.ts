@@ -1,10 +1,12 @@
 import type { ConsumerConfig, ConsumerRunConfig, EachMessagePayload } from 'kafkajs';
+import { type Clock, systemClock } from '../clock.ts';
 import type { ClusterRole } from '../config/schema.ts';
 import { describeError } from '../errors.ts';
+import { type Offset, toOffset } from '../kafka/offset.ts';
+import { tpKey } from '../kafka/topic-partition.ts';
 import type { ActiveClientConfig } from './active-client-config.ts';
 import type { ActiveConfigSource } from './active-config-watcher.ts';
 import { type ClientLogger, defaultClientLogger } from './client-logger.ts';
-import { type Clock, systemClock } from './clock.ts';
 import {
   type AdminLike,
   type ConsumerLike,
@@ -439,22 +441,28 @@ export class FollowingConsumer {
       const { admin, connected } = gen.rewindAdmin;
       await this.#bounded(connected);
       for (const [topic, partitions] of Object.entries(assignment)) {
-        const todo = partitions.filter((p) => !gen.rewound.has(`${topic}:${p}`));
+        const todo = partitions.filter((p) => !gen.rewound.has(tpKey(topic, p)));
         if (todo.length === 0) continue;
         const targets = await this.#bounded(admin.fetchTopicOffsetsByTimestamp(topic, timestamp));
         const [committed] = await this.#bounded(
           admin.fetchOffsets({ groupId: this.#options.groupId, topics: [topic] }),
         );
         for (const partition of todo) {
-          gen.rewound.add(`${topic}:${partition}`);
+          gen.rewound.add(tpKey(topic, partition));
           const target = targets.find((t) => t.partition === partition)?.offset;
-          const c = BigInt(committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1');
+          const c = toOffset(
+            committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1',
+            `committed offset of ${tpKey(topic, partition)}`,
+          );
           if (target === undefined || gen.stopped) continue;
           // No committed offset: from the beginning starts before the target anyway; from the end would skip.
-          const startsPast = c < 0n ? !this.#fromBeginning : c > BigInt(target);
+          const startsPast =
+            c < 0
+              ? !this.#fromBeginning
+              : c > toOffset(target, `offset at the switch in ${tpKey(topic, partition)}`);
           if (!startsPast) continue;
           gen.consumer.seek({ topic, partition, offset: target });
-          moved.push(`${topic}:${partition}@${c}->${target}`);
+          moved.push(`${tpKey(topic, partition)}@${c}->${target}`);
         }
       }
       if (moved.length > 0) {
@@ -517,10 +525,14 @@ export class FollowingConsumer {
     const admin = gen.kafka.admin();
     const call = <T>(p: Promise<T>): Promise<T> => this.#bounded(p);
     const endOffsets = async () => {
-      const ends = new Map<string, { high: bigint; low: bigint }>();
+      const ends = new Map<string, { high: Offset; low: Offset }>();
       for (const topic of gen.topics) {
         for (const p of await call(admin.fetchTopicOffsets(topic))) {
-          ends.set(`${topic}:${p.partition}`, { high: BigInt(p.high), low: BigInt(p.low) });
+          const tp = tpKey(topic, p.partition);
+          ends.set(tp, {
+            high: toOffset(p.high, `log end of ${tp}`),
+            low: toOffset(p.low, `log start of ${tp}`),
+          });
         }
       }
       return ends;
@@ -533,22 +545,25 @@ export class FollowingConsumer {
       await this.#clock.sleep(Math.max(0, settleMs - (this.#clock.now() - started)), this.#stopping.signal);
       const targets = await endOffsets();
       for (;;) {
-        const committed = new Map<string, bigint>();
+        const committed = new Map<string, Offset>();
         for (const t of await call(
           admin.fetchOffsets({ groupId: this.#options.groupId, topics: gen.topics }),
         )) {
-          for (const p of t.partitions) committed.set(`${t.topic}:${p.partition}`, BigInt(p.offset));
+          for (const p of t.partitions) {
+            const tp = tpKey(t.topic, p.partition);
+            committed.set(tp, toOffset(p.offset, `committed offset of ${tp}`));
+          }
         }
-        let behind = 0n;
+        let behind = 0;
         for (const [tp, { high, low }] of targets) {
-          const c = committed.get(tp) ?? -1n;
+          const c = committed.get(tp) ?? -1;
           // No committed offset yet: the group starts at the log start, or (latest) at the end seen first.
-          const position = c >= 0n ? c : this.#fromBeginning ? low : (before.get(tp)?.high ?? high);
+          const position = c >= 0 ? c : this.#fromBeginning ? low : (before.get(tp)?.high ?? high);
           if (high > position) behind += high - position;
         }
-        if (behind === 0n) return { kind: 'drained' };
+        if (behind === 0) return { kind: 'drained' };
         if (this.#clock.now() - started >= timeoutMs || this.#stopping.signal.aborted) {
-          return { kind: 'timeout', leftBehind: Number(behind) };
+          return { kind: 'timeout', leftBehind: behind };
         }
         await this.#clock.sleep(checkIntervalMs, this.#stopping.signal);
       }

@@ -1,10 +1,10 @@
 import type { CompressionTypes, Message, ProducerConfig, RecordMetadata } from 'kafkajs';
+import { type Clock, systemClock } from '../clock.ts';
 import type { ClusterRole } from '../config/schema.ts';
 import { describeError, SendFailedError } from '../errors.ts';
 import type { ActiveClientConfig } from './active-client-config.ts';
 import type { ActiveConfigSource } from './active-config-watcher.ts';
 import { type ClientLogger, defaultClientLogger } from './client-logger.ts';
-import { type Clock, systemClock } from './clock.ts';
 import { type KafkaFactory, kafkajsFactory, type ProducerLike } from './kafka-clients.ts';
 import { race } from './race.ts';
 import { roleView, sameConnection } from './role-view.ts';

@@ -30,6 +30,7 @@
  * @packageDocumentation
  */
 
+export type { Clock } from '../clock.ts';
 export type { ClientRole, TopicRoute } from '../config/contract.ts';
 export type { ClusterRole } from '../config/schema.ts';
 export {
@@ -42,6 +43,7 @@ export {
   ValidationError,
 } from '../errors.ts';
 export type { Stores } from '../store/active-config.ts';
+export { type AwsStoresOptions, createAwsStores } from '../store/aws-stores.ts';
 export { Redacted } from '../store/redacted.ts';
 export type { ParameterStore, SecretStore, StoredParameter } from '../store/stores.ts';
 export {
@@ -65,9 +67,7 @@ export {
   type WatcherStatus,
   watchActiveConfig,
 } from './active-config-watcher.ts';
-export { type AwsStoresOptions, createAwsStores } from './aws-stores.ts';
 export type { ClientLogger } from './client-logger.ts';
-export type { Clock } from './clock.ts';
 export {
   type ConsumerDrainOptions,
   type ConsumerSwitchEvent,

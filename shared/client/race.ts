@@ -1,4 +1,4 @@
-import type { Clock } from './clock.ts';
+import type { Clock } from '../clock.ts';
 
 /** How a raced promise ended, without throwing: the caller decides what each case means. */
 export type Raced<T> =

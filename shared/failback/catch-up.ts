@@ -1,7 +1,7 @@
+import { tpKey } from '../kafka/topic-partition.ts';
 import type { Flow } from './mirror-controller.ts';
 import type { CatchUpProgress, PhaseContext, PhaseOutcome } from './phase-context.ts';
 import { lastReplicatedPositions, offsetSyncsLocations } from './salvage.ts';
-import { tpKey } from './state.ts';
 
 /** Pause between lag measurements while waiting. */
 const POLL_MS = 2_000;

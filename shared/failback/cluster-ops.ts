@@ -1,34 +1,29 @@
-import type { SecondaryGroupOffsets } from '../failover/offset-translation.ts';
+import type { OffsetSync } from '../kafka/mm2-internal-topics.ts';
+import type { Offset } from '../kafka/offset.ts';
+import type { SecondaryGroupOffsets } from '../offsets/offset-translation.ts';
 
 /**
  * What failback needs from one Kafka cluster. Small on purpose: unit tests pass an in-memory cluster, the
  * Lambda passes the kafkajs adapter (kafkajs-cluster.ts), integration tests the same adapter on the harness.
- * Offsets are plain numbers: Kafka's are int64, but a partition past 2^53 records is not a failback concern.
+ * Offsets are {@link Offset}s, as everywhere in the product's logic.
  */
 export interface PartitionOffsets {
   topic: string;
   partition: number;
   /** Log start offset. */
-  low: number;
+  low: Offset;
   /** Log end offset (the next offset to be written). */
-  high: number;
+  high: Offset;
 }
 
 /** A record as copied: bytes, headers and timestamp untouched. */
 export interface CopiedRecord {
-  offset: number;
+  offset: Offset;
   key: Buffer | null;
   value: Buffer | null;
   headers: Record<string, Buffer | Buffer[]>;
   /** Milliseconds since the epoch, as a string (kafkajs' form). */
   timestamp: string;
-}
-
-export interface OffsetSync {
-  topic: string;
-  partition: number;
-  upstream: number;
-  downstream: number;
 }
 
 export interface FailbackCluster extends SecondaryGroupOffsets {
@@ -44,18 +39,18 @@ export interface FailbackCluster extends SecondaryGroupOffsets {
    */
   read(
     topic: string,
-    ranges: ReadonlyArray<{ partition: number; from: number; to: number }>,
+    ranges: ReadonlyArray<{ partition: number; from: Offset; to: Offset }>,
     maxRecords: number,
   ): Promise<Map<number, CopiedRecord[]>>;
   /** Create the topic if missing; returns its partition count. */
   ensureTopic(topic: string, partitions: number): Promise<number>;
   /** Append to one partition with acks=all through an idempotent producer; returns the first offset written. */
-  append(topic: string, partition: number, records: readonly Omit<CopiedRecord, 'offset'>[]): Promise<number>;
+  append(topic: string, partition: number, records: readonly Omit<CopiedRecord, 'offset'>[]): Promise<Offset>;
   /** Delete every record before `offset` (Kafka DeleteRecords). */
   deleteRecordsBefore(
     topic: string,
-    partitions: ReadonlyArray<{ partition: number; offset: number }>,
+    partitions: ReadonlyArray<{ partition: number; offset: Offset }>,
   ): Promise<void>;
-  /** Every record of an MM2 offset-syncs topic on this cluster, oldest first; empty if the topic is absent. */
+  /** The last sync per partition of an MM2 offset-syncs topic on this cluster; empty if the topic is absent. */
   readOffsetSyncs(topic: string): Promise<OffsetSync[]>;
 }

@@ -2,25 +2,22 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { Kafka, type KafkaConfig } from 'kafkajs';
 import * as z from 'zod';
+import { systemClock } from '../clock.ts';
 import { deploymentPaths } from '../config/paths.ts';
 import type { ClusterRole, DeploymentConfig } from '../config/schema.ts';
 import { parseOrThrow } from '../config/validate.ts';
 import { MissingConfigurationError } from '../errors.ts';
-import { clusterKafkaConfig } from '../failover/dependencies.ts';
-import { kafkaGroupOffsets } from '../failover/kafka-group-offsets.ts';
-import { SnsNotifier } from '../failover/sns-notifier.ts';
 import { type ClientCache, configFingerprint, type KafkaClientCache } from '../kafka/client-factory.ts';
 import { type ClusterClient, createClusterClient } from '../kafka/cluster-client.ts';
+import { clusterKafkaConfig } from '../kafka/cluster-config.ts';
 import { replicationPolicy } from '../kafka/replication-policy.ts';
+import { SnsNotifier } from '../notify/sns-notifier.ts';
+import { kafkaGroupOffsets } from '../offsets/kafka-group-offsets.ts';
+import { type StoreClients, storesOf } from '../store/aws-stores.ts';
 import { DynamoJournal } from '../store/dynamo-journal.ts';
 import { DynamoLock } from '../store/dynamo-lock.ts';
 import { Redacted } from '../store/redacted.ts';
-import {
-  type RegionalClients,
-  regionStoresOf,
-  type StoreClients,
-  storesOf,
-} from '../store/regional-stores.ts';
+import { type RegionalClients, regionStoresOf } from '../store/regional-stores.ts';
 import { AivenController } from './aiven-controller.ts';
 import type { FailbackCluster } from './cluster-ops.ts';
 import type { FailbackInvocation } from './failback.ts';
@@ -98,7 +95,7 @@ export function failbackDependencies(
   const { config } = settings;
   const paths = deploymentPaths(config.name);
   const stores = storesOf(clients);
-  const clock = ports.clock ?? { now: () => Date.now() };
+  const clock = ports.clock ?? systemClock;
   const policy = replicationPolicy(config);
   const createKafka = clients.createKafka ?? ((c: KafkaConfig) => new Kafka(c));
   const clusters = new Map<ClusterRole, Promise<KafkajsCluster>>();
@@ -106,25 +103,29 @@ export function failbackDependencies(
     let c = clusters.get(role);
     if (!c) {
       c = (async () => {
-        const kafkaConfig = await clusterKafkaConfig(stores, config, role);
+        const kafkaConfig = await clusterKafkaConfig({ stores, paths, config }, role, 'failback');
         const name = `${config.name}/${role}/failback`;
         // The checkpoints that translate offsets *into* this cluster were written by the flow from the other one.
         const other = role === 'primary' ? config.clusters.secondary.alias : config.clusters.primary.alias;
+        const clusterClient = () =>
+          clients.clusterClients.get(name, configFingerprint(kafkaConfig), async () =>
+            createClusterClient(kafkaConfig),
+          );
+        const forget = () => {
+          clients.kafka.forget(name);
+          clients.clusterClients.forget(name);
+        };
         return new KafkajsCluster({
           alias: config.clusters[role].alias,
           kafka: createKafka(kafkaConfig),
           groups: kafkaGroupOffsets({
             admin: () => clients.kafka.admin(name, kafkaConfig),
-            cluster: () =>
-              clients.clusterClients.get(name, configFingerprint(kafkaConfig), async () =>
-                createClusterClient(kafkaConfig),
-              ),
+            cluster: clusterClient,
             checkpointsTopic: policy.checkpointsTopic(other),
-            onFailure: () => {
-              clients.kafka.forget(name);
-              clients.clusterClients.forget(name);
-            },
+            onFailure: forget,
           }),
+          clusterClient,
+          onClusterClientFailure: forget,
         });
       })();
       c.catch(() => clusters.delete(role));
@@ -193,7 +194,7 @@ export function failbackDependencies(
       secondary: lazy('secondary'),
       mirror,
       clock,
-      sleep: ports.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+      sleep: ports.sleep ?? systemClock.sleep,
       logger: ports.logger,
       ...(settings.topicArn && clients.sns
         ? { notifier: new SnsNotifier(clients.sns, settings.topicArn) }

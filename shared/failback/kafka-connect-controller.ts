@@ -40,7 +40,7 @@ const CLASS: Record<ConnectorKind, string> = {
  * The key that tags a reverse connector with the failback run that created it. Kafka Connect keeps keys a
  * connector does not define (MM2 logs them as unused), so the tag travels with the connector's config.
  */
-export const RUN_TAG = 'mm2-failover.failback-run';
+const RUN_TAG = 'mm2-failover.failback-run';
 /** MM2's default `topics.exclude`, kept when the template has none. */
 const DEFAULT_TOPICS_EXCLUDE = ['.*[\\-\\.]internal', '.*\\.replica', '__.*'];
 

@@ -1,24 +1,33 @@
 import { randomBytes } from 'node:crypto';
 import type { Admin, IHeaders, Kafka, Producer } from 'kafkajs';
 import { describeError, KafkaOperationError } from '../errors.ts';
-import type { Checkpoint, SecondaryGroupOffsets } from '../failover/offset-translation.ts';
 import { ClientCache } from '../kafka/client-factory.ts';
-import { decodeOffsetSyncKey, decodeOffsetSyncValue } from '../kafka/mm2-records.ts';
-import type { CopiedRecord, FailbackCluster, OffsetSync, PartitionOffsets } from './cluster-ops.ts';
+import type { ClusterClient } from '../kafka/cluster-client.ts';
+import { type OffsetSync, readOffsetSyncs } from '../kafka/mm2-internal-topics.ts';
+import { type Offset, toOffset } from '../kafka/offset.ts';
+import { tpKey } from '../kafka/topic-partition.ts';
+import type { Checkpoint, SecondaryGroupOffsets } from '../offsets/offset-translation.ts';
+import type { CopiedRecord, FailbackCluster, PartitionOffsets } from './cluster-ops.ts';
 
 /**
  * {@link FailbackCluster} on kafkajs. The admin and the idempotent producer are created once per container and
  * forgotten after a failure; ranges are read by a short-lived consumer in a throw-away group that seeks each
  * partition and never commits (the cluster client's direct fetch drops headers, and salvage must keep them).
+ * MM2's offset syncs hold no headers: they are read through the cluster client, by the product's one reader of
+ * MM2's internal topics. Offsets from kafkajs become {@link Offset}s through `toOffset`.
  */
 export interface KafkajsClusterOptions {
   alias: string;
   kafka: Kafka;
   /**
-   * Group offsets on this cluster (the failover's `kafkaGroupOffsets`, reading the checkpoints MM2 writes here:
+   * Group offsets on this cluster (`kafkaGroupOffsets`, reading the checkpoints MM2 writes here:
    * `<secondary alias>.checkpoints.internal` on the primary for failback).
    */
   groups: SecondaryGroupOffsets;
+  /** The cluster client MM2's internal topics are read through (the one `groups` reads checkpoints with). */
+  clusterClient(): Promise<Pick<ClusterClient, 'metadata' | 'listOffsets' | 'fetch'>>;
+  /** Called after a failed read through the cluster client, so a cached one with half-dead sockets is rebuilt. */
+  onClusterClientFailure?(): void;
   /** A read that makes no progress for this long ends with what it has. */
   readIdleMs?: number;
   readTimeoutMs?: number;
@@ -30,6 +39,8 @@ export class KafkajsCluster implements FailbackCluster {
   readonly alias: string;
   readonly #kafka: Kafka;
   readonly #groups: SecondaryGroupOffsets;
+  readonly #clusterClient: KafkajsClusterOptions['clusterClient'];
+  readonly #onClusterClientFailure: (() => void) | undefined;
   readonly #readIdleMs: number;
   readonly #readTimeoutMs: number;
   readonly #readMaxBytes: number;
@@ -40,6 +51,8 @@ export class KafkajsCluster implements FailbackCluster {
     this.alias = options.alias;
     this.#kafka = options.kafka;
     this.#groups = options.groups;
+    this.#clusterClient = options.clusterClient;
+    this.#onClusterClientFailure = options.onClusterClientFailure;
     this.#readIdleMs = options.readIdleMs ?? 4_000;
     this.#readTimeoutMs = options.readTimeoutMs ?? 60_000;
     this.#readMaxBytes = options.readMaxBytes ?? 32 * 1024 * 1024;
@@ -67,7 +80,13 @@ export class KafkajsCluster implements FailbackCluster {
       for (const topic of topics) {
         if (!existing.has(topic)) continue;
         for (const p of await admin.fetchTopicOffsets(topic)) {
-          out.push({ topic, partition: p.partition, low: Number(p.low), high: Number(p.high) });
+          const tp = tpKey(topic, p.partition);
+          out.push({
+            topic,
+            partition: p.partition,
+            low: toOffset(p.low, `log start of ${tp}`),
+            high: toOffset(p.high, `log end of ${tp}`),
+          });
         }
       }
       return out.sort((a, b) =>
@@ -78,7 +97,7 @@ export class KafkajsCluster implements FailbackCluster {
 
   async read(
     topic: string,
-    ranges: ReadonlyArray<{ partition: number; from: number; to: number }>,
+    ranges: ReadonlyArray<{ partition: number; from: Offset; to: Offset }>,
     maxRecords: number,
   ): Promise<Map<number, CopiedRecord[]>> {
     const result = new Map<number, CopiedRecord[]>(ranges.map((r) => [r.partition, []]));
@@ -93,7 +112,7 @@ export class KafkajsCluster implements FailbackCluster {
     });
     let total = 0;
     let bytes = 0;
-    const next = new Map<number, number>();
+    const next = new Map<number, Offset>();
     const finished = new Set<number>();
     let lastProgress = Date.now();
     try {
@@ -106,7 +125,7 @@ export class KafkajsCluster implements FailbackCluster {
           if (range === undefined || finished.has(batch.partition)) return;
           const list = result.get(batch.partition) ?? [];
           for (const m of batch.messages) {
-            const offset = Number(m.offset);
+            const offset = toOffset(m.offset, `record offset in ${tpKey(topic, batch.partition)}`);
             // Until the seek takes effect, batches fetched from the beginning still arrive, and the sought
             // position is fetched again: take each offset once, in order. Both streams are contiguous and start
             // at or before the next offset wanted, so taking "the next one or later" never leaves a gap.
@@ -177,7 +196,7 @@ export class KafkajsCluster implements FailbackCluster {
     topic: string,
     partition: number,
     records: readonly Omit<CopiedRecord, 'offset'>[],
-  ): Promise<number> {
+  ): Promise<Offset> {
     try {
       const producer = await this.#producers.get('idempotent', 'v1', async () => {
         const p = this.#kafka.producer({
@@ -201,7 +220,10 @@ export class KafkajsCluster implements FailbackCluster {
             timestamp: r.timestamp,
           })),
         });
-        const base = Number(meta.find((m) => m.partition === partition)?.baseOffset ?? -1);
+        const base = toOffset(
+          meta.find((m) => m.partition === partition)?.baseOffset ?? -1,
+          `base offset in ${tpKey(topic, partition)}`,
+        );
         if (first < 0) first = base;
       }
       return first;
@@ -219,7 +241,7 @@ export class KafkajsCluster implements FailbackCluster {
 
   async deleteRecordsBefore(
     topic: string,
-    partitions: ReadonlyArray<{ partition: number; offset: number }>,
+    partitions: ReadonlyArray<{ partition: number; offset: Offset }>,
   ): Promise<void> {
     await this.#withAdmin('delete records', (admin) =>
       admin.deleteTopicRecords({
@@ -230,17 +252,16 @@ export class KafkajsCluster implements FailbackCluster {
   }
 
   async readOffsetSyncs(topic: string): Promise<OffsetSync[]> {
-    const records = await this.#readWhole(topic);
-    return records.map((r) => {
-      const key = decodeOffsetSyncKey(r.key);
-      const value = decodeOffsetSyncValue(r.value);
-      return {
-        topic: key.topic,
-        partition: key.partition,
-        upstream: Number(value.upstreamOffset),
-        downstream: Number(value.downstreamOffset),
-      };
-    });
+    try {
+      return [...(await readOffsetSyncs(await this.#clusterClient(), topic)).byPartition.values()];
+    } catch (e: unknown) {
+      this.#onClusterClientFailure?.();
+      throw new KafkaOperationError(
+        'read-failed',
+        `reading offset syncs ${topic} on ${this.alias} failed: ${describeError(e)}`,
+        { cause: e },
+      );
+    }
   }
 
   readCheckpoints(groups: readonly string[]): Promise<Checkpoint[]> {
@@ -255,17 +276,8 @@ export class KafkajsCluster implements FailbackCluster {
     return this.#groups.committedOffsets(group, topics);
   }
 
-  commitOffsets(group: string, topic: string, partitions: Array<{ partition: number; offset: number }>) {
+  commitOffsets(group: string, topic: string, partitions: Array<{ partition: number; offset: Offset }>) {
     return this.#groups.commitOffsets(group, topic, partitions);
-  }
-
-  async #readWhole(topic: string): Promise<CopiedRecord[]> {
-    const offsets = await this.offsets([topic]);
-    const ranges = offsets.map((o) => ({ partition: o.partition, from: o.low, to: o.high }));
-    const total = offsets.reduce((n, o) => n + (o.high - o.low), 0);
-    if (total === 0) return [];
-    const read = await this.read(topic, ranges, total);
-    return [...read.values()].flat().sort((a, b) => a.offset - b.offset);
   }
 
   #admin(): Promise<Admin> {

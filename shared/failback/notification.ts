@@ -1,4 +1,4 @@
-import { type Notification, regionOutcomeText } from '../failover/notification.ts';
+import { type Notification, regionOutcomeText, subjectLine } from '../notify/notification.ts';
 import type { ExecutablePhase } from './payload.ts';
 import type { FailbackState } from './state.ts';
 
@@ -53,7 +53,7 @@ export function failbackNotification(
   }
   const subject = `mm2-failover ${deployment}: failback ${event === 'switched' ? 'switched clients to the primary' : 'completed'}`;
   return {
-    subject: subject.replace(/[^\x20-\x7e]/g, '?').slice(0, 100),
+    subject: subjectLine(subject),
     text: lines.join('\n'),
     attributes: { event: `failback-${event}`, deployment },
   };

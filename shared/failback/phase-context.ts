@@ -1,7 +1,8 @@
-import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Clock } from '../clock.ts';
 import type { DeploymentPaths } from '../config/paths.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
-import type { Notifier } from '../failover/notification.ts';
+import type { Logger } from '../logger.ts';
+import type { Notifier } from '../notify/notification.ts';
 import type { Stores } from '../store/active-config.ts';
 import type { FailbackCluster } from './cluster-ops.ts';
 import type { MirrorController, MirrorOutcome } from './mirror-controller.ts';
@@ -24,8 +25,8 @@ export interface FailbackDeps {
   secondary: FailbackCluster;
   /** The mirror controller; `manual` needs the steps confirmed so far. */
   mirror: (confirmed: ReadonlySet<MirrorStep>) => MirrorController;
-  clock: { now(): number };
-  sleep: (ms: number) => Promise<void>;
+  clock: Pick<Clock, 'now'>;
+  sleep: Clock['sleep'];
   logger: Pick<Logger, 'info' | 'warn'>;
   /** The deployment's SNS topic (failover's): told when clients are switched back and when failback completes. */
   notifier?: Notifier;

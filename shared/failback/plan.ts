@@ -1,3 +1,4 @@
+import { tpKey } from '../kafka/topic-partition.ts';
 import { readActiveOnce } from '../store/active-config.ts';
 import { extraRegions } from '../store/regional-stores.ts';
 import { measureLag } from './catch-up.ts';
@@ -44,14 +45,14 @@ export async function planFailback(deps: FailbackDeps, state: FailbackState | un
         : salvageSummary({
             partitions: Object.fromEntries(
               (await measureTail(ctx, primaryOffsets, qCount, new Map())).map((p) => [
-                `${p.topic}:${p.partition}`,
+                tpKey(p.topic, p.partition),
                 p,
               ]),
             ),
           });
     const staleEnd =
       state?.reverse?.staleEnd ??
-      Object.fromEntries(primaryOffsets.map((o) => [`${o.topic}:${o.partition}`, o.high]));
+      Object.fromEntries(primaryOffsets.map((o) => [tpKey(o.topic, o.partition), o.high]));
     const purge = purgePreview(staleEnd, primaryOffsets);
     plan.salvage = { quarantineTopic: config.failback.quarantineTopic, ...salvage };
     plan.purge = {

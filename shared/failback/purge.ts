@@ -1,6 +1,6 @@
+import { tpKey } from '../kafka/topic-partition.ts';
 import type { PartitionOffsets } from './cluster-ops.ts';
 import type { PhaseContext, PhaseOutcome } from './phase-context.ts';
-import { tpKey } from './state.ts';
 
 /** Per partition: what purge deletes on the primary (everything below the stale end). */
 export function purgePreview(staleEnd: Record<string, number>, current: PartitionOffsets[]) {

@@ -1,3 +1,4 @@
+import { parseTpKey } from '../kafka/topic-partition.ts';
 import { measureLag } from './catch-up.ts';
 import type { PartitionPosition } from './mirror-controller.ts';
 import { type PhaseContext, type PhaseOutcome, waitingForMirror } from './phase-context.ts';
@@ -54,10 +55,7 @@ export async function runRestore(ctx: PhaseContext): Promise<PhaseOutcome> {
   if (!r.forwardStarted) {
     let startAt: PartitionPosition[] | undefined;
     if (ctx.mirror.canSetForwardOffsets) {
-      startAt = Object.entries(cut).map(([k, offset]) => {
-        const i = k.lastIndexOf(':');
-        return { topic: k.slice(0, i), partition: Number(k.slice(i + 1)), offset };
-      });
+      startAt = Object.entries(cut).map(([k, offset]) => ({ ...parseTpKey(k), offset }));
     } else if (!r.secondaryRebuilt) {
       const highs = await deps.secondary.offsets(deps.config.topics);
       const byTopic = new Map<string, { partition: number; offset: number }[]>();

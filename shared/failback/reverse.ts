@@ -1,7 +1,7 @@
+import { tpKey } from '../kafka/topic-partition.ts';
 import type { ReverseFlowSpec } from './mirror-controller.ts';
 import { type PhaseContext, type PhaseOutcome, waitingForMirror } from './phase-context.ts';
 import { copyTails } from './salvage.ts';
-import { tpKey } from './state.ts';
 
 /** What the reverse flow mirrors back: the deployment's topics, never the quarantine topic. */
 export function reverseFlowSpec(

@@ -1,8 +1,10 @@
+import type { OffsetSync } from '../kafka/mm2-internal-topics.ts';
 import { offsetSyncsTopic, replicationPolicy } from '../kafka/replication-policy.ts';
-import type { CopiedRecord, FailbackCluster, OffsetSync, PartitionOffsets } from './cluster-ops.ts';
+import { tpKey } from '../kafka/topic-partition.ts';
+import type { CopiedRecord, FailbackCluster, PartitionOffsets } from './cluster-ops.ts';
 import type { MirrorController, PartitionPosition } from './mirror-controller.ts';
 import { type PhaseContext, type PhaseOutcome, waitingForMirror } from './phase-context.ts';
-import { type SalvagePartition, tpKey } from './state.ts';
+import type { SalvagePartition } from './state.ts';
 
 /**
  * Salvage: copy the primary's records that never reached the secondary into the quarantine topic there.
@@ -55,7 +57,7 @@ export async function lastReplicatedPositions(
     }
     for (const s of list) {
       const k = tpKey(s.topic, s.partition);
-      positions.set(k, Math.max(positions.get(k) ?? -1, s.upstream));
+      positions.set(k, Math.max(positions.get(k) ?? -1, s.upstreamOffset));
     }
   }
   return { positions, source: 'offset-syncs' };

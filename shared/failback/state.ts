@@ -9,11 +9,6 @@ import { type ExecutablePhase, mirrorSteps } from './payload.ts';
 const offset = z.int().min(-1);
 const executablePhase = z.enum(['prepare', 'salvage', 'reverse', 'purge', 'catch-up', 'switch', 'restore']);
 
-/** `orders:3` — a topic-partition as a record key (JSON has no tuple keys). */
-export function tpKey(topic: string, partition: number): string {
-  return `${topic}:${partition}`;
-}
-
 const salvagePartition = z
   .object({
     topic: z.string(),

@@ -2,11 +2,12 @@ import type { ActiveConfig, ClientRole } from '../config/contract.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
 import { topicMapping } from '../config/topic-mapping.ts';
 import { describeError, RefusedError } from '../errors.ts';
+import { tpKey } from '../kafka/topic-partition.ts';
 import {
   commitGroupOffsets,
   type GroupOffsetOutcome,
   planGroupOffsets,
-} from '../failover/offset-translation.ts';
+} from '../offsets/offset-translation.ts';
 import {
   type ActiveWriteCredentials,
   type ClusterDefinition,
@@ -18,7 +19,7 @@ import { extraRegions } from '../store/regional-stores.ts';
 import { awaitGroupsIdle } from './groups-idle.ts';
 import type { PhaseContext, PhaseOutcome } from './phase-context.ts';
 import { lastReplicatedPositions, offsetSyncsLocations } from './salvage.ts';
-import { type FailbackState, type RegionWrite, tpKey } from './state.ts';
+import type { FailbackState, RegionWrite } from './state.ts';
 
 /**
  * Switch: clients back to the primary in two fenced stages (each epoch + 1, written secret → parameter → plain
@@ -241,7 +242,7 @@ export function activeConfigFor(
 }
 
 /**
- * Offsets translated back with the failover's own translation (MirrorClient semantics), seen from the primary:
+ * Offsets translated back with the same translation as failover's (MirrorClient semantics), seen from the primary:
  * the config's roles swapped, so "the secondary side" is the primary, and the primary cluster adapter reads the
  * reverse mirror's `<secondary alias>.checkpoints.internal`.
  */

@@ -1,33 +1,26 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SNSClient } from '@aws-sdk/client-sns';
-import type { KafkaConfig } from 'kafkajs';
 import * as z from 'zod';
+import { type Clock, systemClock } from '../clock.ts';
 import { deploymentPaths } from '../config/paths.ts';
-import type { ClusterRole, DeploymentConfig } from '../config/schema.ts';
+import type { DeploymentConfig } from '../config/schema.ts';
 import { parseOrThrow } from '../config/validate.ts';
 import type { ClusterConnections } from '../health/cluster-connections.ts';
 import { probeOnce } from '../health/probe-once.ts';
-import {
-  buildKafkaConfig,
-  type ClientCache,
-  configFingerprint,
-  type KafkaClientCache,
-} from '../kafka/client-factory.ts';
+import { type ClientCache, configFingerprint, type KafkaClientCache } from '../kafka/client-factory.ts';
 import { type ClusterClient, createClusterClient } from '../kafka/cluster-client.ts';
+import { clusterKafkaConfig } from '../kafka/cluster-config.ts';
 import { replicationPolicy } from '../kafka/replication-policy.ts';
-import { readClusterDefinition, type Stores } from '../store/active-config.ts';
+import type { Logger } from '../logger.ts';
+import { SnsNotifier } from '../notify/sns-notifier.ts';
+import { kafkaGroupOffsets } from '../offsets/kafka-group-offsets.ts';
+import type { Stores } from '../store/active-config.ts';
+import { type StoreClients, storesOf } from '../store/aws-stores.ts';
 import { DynamoJournal } from '../store/dynamo-journal.ts';
-import { type Clock, DynamoLock } from '../store/dynamo-lock.ts';
-import {
-  type RegionalClients,
-  regionStoresOf,
-  type StoreClients,
-  storesOf,
-} from '../store/regional-stores.ts';
-import type { FailoverDeps, FailoverLogger } from './failover.ts';
-import { kafkaGroupOffsets } from './kafka-group-offsets.ts';
+import { DynamoLock } from '../store/dynamo-lock.ts';
+import { type RegionalClients, regionStoresOf } from '../store/regional-stores.ts';
+import type { FailoverDeps } from './failover.ts';
 import type { ReadReplicationLag, ReprobeCluster } from './preflight.ts';
-import { SnsNotifier } from './sns-notifier.ts';
 
 /**
  * Wires the failover's dependencies from long-lived clients. The handler creates the clients once per container
@@ -56,35 +49,12 @@ export interface FailoverSettings {
 }
 
 export interface FailoverPorts {
-  logger: FailoverLogger;
+  logger: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** The health module's per-cluster probe. */
   reprobe: ReprobeCluster;
   /** The last measured replication lag (the probe's result in SSM). */
   readLag: ReadReplicationLag;
-  clock?: Clock & { sleep?(ms: number): Promise<void> };
-}
-
-/** A cluster's kafkajs config from its operator-written parameter and secret. */
-export async function clusterKafkaConfig(
-  stores: Stores,
-  config: DeploymentConfig,
-  role: ClusterRole,
-): Promise<KafkaConfig> {
-  const paths = deploymentPaths(config.name);
-  const definition = await readClusterDefinition(
-    stores,
-    paths,
-    role,
-    config.clusters[role].secretArn ?? paths.clusterSecret(role),
-  );
-  return buildKafkaConfig(definition.parameter, definition.credentials, {
-    clientId: `mm2-failover-${config.name}-failover`,
-    connectTimeoutMs: config.detection.connectTimeoutMs,
-    requestTimeoutMs: config.detection.requestTimeoutMs,
-    // Offset commits and checkpoint reads on the healthy secondary may retry once; probes never do.
-    retries: 1,
-    ...(config.clusters[role].region ? { region: config.clusters[role].region } : {}),
-  });
+  clock?: Pick<Clock, 'now' | 'sleep'>;
 }
 
 export function failoverDependencies(
@@ -93,7 +63,8 @@ export function failoverDependencies(
   ports: FailoverPorts,
 ): FailoverDeps {
   const { config } = settings;
-  const clock = ports.clock ?? { now: () => Date.now() };
+  const paths = deploymentPaths(config.name);
+  const clock = ports.clock ?? systemClock;
   const stores = storesOf(clients);
   const lock = new DynamoLock(clients.dynamodb, {
     table: settings.table,
@@ -101,7 +72,7 @@ export function failoverDependencies(
     ...(settings.leaseMs ? { leaseMs: settings.leaseMs } : {}),
     clock,
   });
-  const secondaryConfig = () => clusterKafkaConfig(stores, config, 'secondary');
+  const secondaryConfig = () => clusterKafkaConfig({ stores, paths, config }, 'secondary', 'failover');
   const secondaryName = `${config.name}/secondary`;
   const secondaryGroups = kafkaGroupOffsets({
     admin: async () => clients.kafka.admin(secondaryName, await secondaryConfig()),
@@ -119,6 +90,7 @@ export function failoverDependencies(
   });
   return {
     config,
+    paths,
     stores,
     regionStores: regionStoresOf(clients.regional),
     ...(settings.homeRegion ? { homeRegion: settings.homeRegion } : {}),
@@ -134,10 +106,7 @@ export function failoverDependencies(
     readLag: ports.readLag,
     secondaryGroups,
     notifier: new SnsNotifier(clients.sns, settings.topicArn),
-    clock: {
-      now: () => clock.now(),
-      sleep: clock.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
-    },
+    clock,
     logger: ports.logger,
   };
 }

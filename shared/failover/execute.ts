@@ -1,16 +1,17 @@
 import type { ClusterCredentials } from '../config/contract.ts';
 import type { DeploymentPaths } from '../config/paths.ts';
 import { describeError } from '../errors.ts';
-import { type ActiveWriteStep, type Stores, writeActive, writeActiveStep } from '../store/active-config.ts';
-import type { RunJournal } from '../store/dynamo-journal.ts';
-import type { Redacted } from '../store/redacted.ts';
-import { type Notifier, type RegionOutcome, switchedNotification } from './notification.ts';
+import type { Notifier, RegionOutcome } from '../notify/notification.ts';
 import {
   commitGroupOffsets,
   type GroupOffsetOutcome,
   groupOffsetOutcomeSchema,
   type SecondaryGroupOffsets,
-} from './offset-translation.ts';
+} from '../offsets/offset-translation.ts';
+import { type ActiveWriteStep, type Stores, writeActive, writeActiveStep } from '../store/active-config.ts';
+import type { RunJournal } from '../store/dynamo-journal.ts';
+import type { Redacted } from '../store/redacted.ts';
+import { switchedNotification } from './notification.ts';
 import type { FailoverPlan } from './plan.ts';
 
 /**

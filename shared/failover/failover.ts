@@ -1,9 +1,18 @@
+import type { Clock } from '../clock.ts';
 import type { ClusterCredentials } from '../config/contract.ts';
 import { activeConfigSchema, automationSchema } from '../config/contract.ts';
-import { type DeploymentPaths, deploymentPaths } from '../config/paths.ts';
+import type { DeploymentPaths } from '../config/paths.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
 import { parseJsonOrThrow, parseOrThrow } from '../config/validate.ts';
 import { describeError, Mm2FailoverError, type RefusedAnswer } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { Notifier, RegionOutcome } from '../notify/notification.ts';
+import {
+  type GroupOffsetOutcome,
+  type GroupOffsetPlan,
+  planGroupOffsets,
+  type SecondaryGroupOffsets,
+} from '../offsets/offset-translation.ts';
 import {
   type ClusterDefinition,
   readActiveOnce,
@@ -16,13 +25,7 @@ import type { Redacted } from '../store/redacted.ts';
 import { extraRegions } from '../store/regional-stores.ts';
 import { type ExecutionOutcome, executePlan } from './execute.ts';
 import type { FailoverRequest } from './input.ts';
-import { type Notifier, type RegionOutcome, refusedNotification } from './notification.ts';
-import {
-  type GroupOffsetOutcome,
-  type GroupOffsetPlan,
-  planGroupOffsets,
-  type SecondaryGroupOffsets,
-} from './offset-translation.ts';
+import { refusedNotification } from './notification.ts';
 import {
   buildPlan,
   type CurrentActive,
@@ -46,14 +49,10 @@ import {
  * A dry run takes no lock and reports the very decision a real run would act on.
  */
 
-export interface FailoverLogger {
-  info(message: string, ...extra: Array<Record<string, unknown>>): void;
-  warn(message: string, ...extra: Array<Record<string, unknown>>): void;
-  error(message: string, ...extra: Array<Record<string, unknown>>): void;
-}
-
 export interface FailoverDeps {
   config: DeploymentConfig;
+  /** Where the deployment's parameters and secrets live, derived once by the wiring. */
+  paths: DeploymentPaths;
   /** SSM and Secrets Manager of the function's own region. */
   stores: Stores;
   /** Stores in an extra region from `config.regions`. */
@@ -66,8 +65,8 @@ export interface FailoverDeps {
   readLag: ReadReplicationLag;
   secondaryGroups: SecondaryGroupOffsets;
   notifier: Notifier;
-  clock: { now(): number; sleep(ms: number): Promise<void> };
-  logger: FailoverLogger;
+  clock: Pick<Clock, 'now' | 'sleep'>;
+  logger: Pick<Logger, 'info' | 'warn' | 'error'>;
 }
 
 export interface FailoverInvocation extends FailoverRequest {
@@ -92,14 +91,14 @@ interface SwitchedResult {
 }
 
 /** The one refusal shape ({@link RefusedAnswer}); failover's reasons are its preflight findings, with the report. */
-export interface FailoverRefused extends RefusedAnswer {
+interface FailoverRefused extends RefusedAnswer {
   reasons: Finding[];
   warnings: Finding[];
   preflight?: PreflightReport;
 }
 
 /** An interrupted run whose plan is history: a real run marks it abandoned before acting. */
-export interface StaleRun {
+interface StaleRun {
   runId: string;
   reason: string;
 }
@@ -124,7 +123,7 @@ export type FailoverResult =
     };
 
 /** What the preflight decided from, and the plan's inputs, read while it probed. */
-export interface Preflighted {
+interface Preflighted {
   current: Current;
   report: PreflightReport;
   inputs: Promise<PlanInputs>;
@@ -136,7 +135,7 @@ export interface Preflighted {
  * and `switch` carry the plan's inputs: a switch plans from them, a dry run shows the plan a forced run would
  * execute. `abandon` is an interrupted run the decision set aside.
  */
-export type FailoverDecision =
+type FailoverDecision =
   | { kind: 'resume'; run: JournalEntry; plan: FailoverPlan }
   | { kind: 'already-active'; current: Current; abandon?: StaleRun }
   | ({ kind: 'refuse' } & Preflighted)
@@ -149,7 +148,7 @@ function failoverRunId(epoch: number): string {
 
 export async function runFailover(request: FailoverInvocation, deps: FailoverDeps): Promise<FailoverResult> {
   const startedAt = deps.clock.now();
-  const paths = deploymentPaths(deps.config.name);
+  const { paths } = deps;
 
   if (request.trigger === 'alarm') {
     const refusal = await automationRefusal(deps.stores, paths);
@@ -179,7 +178,7 @@ export async function runFailover(request: FailoverInvocation, deps: FailoverDep
  * with the secondary already active there is nothing to do; otherwise the preflight decides between refusing and
  * switching, while the plan's inputs are read.
  */
-export async function decide(
+async function decide(
   request: FailoverInvocation,
   paths: DeploymentPaths,
   deps: FailoverDeps,
@@ -321,7 +320,7 @@ async function dryRun(
   }
 }
 
-export interface PlanInputs {
+interface PlanInputs {
   target: ClusterDefinition;
   credentialsSource: string;
   offsets: GroupOffsetPlan[];

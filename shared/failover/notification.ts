@@ -1,34 +1,17 @@
-import type { GroupOffsetOutcome } from './offset-translation.ts';
+import {
+  type Notification,
+  type RegionOutcome,
+  regionOutcomeText,
+  subjectLine,
+} from '../notify/notification.ts';
+import type { GroupOffsetOutcome } from '../offsets/offset-translation.ts';
 import type { FailoverPlan, TopicRpo } from './plan.ts';
 import type { Finding } from './preflight.ts';
 
 /**
- * The messages operators receive. Built only from the plan (which holds no secret) and from outcomes (offsets,
+ * Failover's messages to operators. Built only from the plan (which holds no secret) and from outcomes (offsets,
  * regions, timings), so no credential can reach a notification.
  */
-
-export interface Notification {
-  subject: string;
-  text: string;
-  /** SNS message attributes, for subscription filters (`event`, `deployment`). */
-  attributes: Record<string, string>;
-}
-
-/** Publishes a notification (SNS in production). */
-export interface Notifier {
-  publish(notification: Notification): Promise<{ messageId?: string }>;
-}
-
-export interface RegionOutcome {
-  region: string;
-  ok: boolean;
-  error?: string;
-}
-
-/** How a notification says what happened in an extra region (failover's and failback's alike). */
-export function regionOutcomeText(r: Pick<RegionOutcome, 'ok' | 'error'>): string {
-  return r.ok ? 'written' : `NOT written (${r.error ?? 'error'})`;
-}
 
 export interface SwitchSummary {
   plan: FailoverPlan;
@@ -38,12 +21,6 @@ export interface SwitchSummary {
   durationMs: number;
   groups: GroupOffsetOutcome[];
   regions: RegionOutcome[];
-}
-
-// SNS subjects: at most 100 printable ASCII characters, no newlines.
-function subjectLine(text: string): string {
-  const ascii = text.replace(/[^\x20-\x7e]/g, '?');
-  return ascii.length <= 100 ? ascii : `${ascii.slice(0, 97)}...`;
 }
 
 export function switchedNotification(s: SwitchSummary): Notification {

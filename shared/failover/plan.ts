@@ -3,9 +3,9 @@ import { type ActiveConfig, activeConfigSchema, type ClusterCredentials } from '
 import type { DeploymentPaths } from '../config/paths.ts';
 import type { ClusterRole, DeploymentConfig } from '../config/schema.ts';
 import { topicMapping } from '../config/topic-mapping.ts';
+import { type GroupOffsetPlan, groupOffsetPlanSchema } from '../offsets/offset-translation.ts';
 import type { ClusterDefinition } from '../store/active-config.ts';
 import type { FailoverRequest } from './input.ts';
-import { type GroupOffsetPlan, groupOffsetPlanSchema } from './offset-translation.ts';
 import type { ReplicationLag } from './preflight.ts';
 
 /**

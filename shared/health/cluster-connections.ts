@@ -1,11 +1,11 @@
 import { type KafkaConfig, type logCreator, logLevel } from 'kafkajs';
-import { deploymentPaths } from '../config/paths.ts';
+import { type Clock, systemClock } from '../clock.ts';
+import { type DeploymentPaths, deploymentPaths } from '../config/paths.ts';
 import type { ClusterRole, DeploymentConfig } from '../config/schema.ts';
 import { buildKafkaConfig, ClientCache, configFingerprint } from '../kafka/client-factory.ts';
 import { type ClusterClient, createClusterClient } from '../kafka/cluster-client.ts';
 import type { FailureReason } from '../kafka/failure-reason.ts';
 import { type ClusterDefinition, readClusterDefinition, type Stores } from '../store/active-config.ts';
-import { type Clock, systemClock } from './deadline.ts';
 
 /**
  * The probe's Kafka clients, once per container: each cluster's definition (parameter + secret) is read from
@@ -21,7 +21,7 @@ export interface ClusterConnectionsOptions {
   /** How long a cluster definition read from the stores is reused (default 5 minutes). */
   definitionTtlMs?: number;
   createClient?: (config: KafkaConfig) => ClusterClient;
-  clock?: Clock;
+  clock?: Pick<Clock, 'now'>;
   /** Where kafkajs' own log lines go (default: dropped; set KAFKAJS_LOG_LEVEL to see them on the console). */
   logCreator?: logCreator;
 }
@@ -37,12 +37,15 @@ const DEFAULT_DEFINITION_TTL_MS = 5 * 60_000;
 
 export class ClusterConnections implements ClusterClients {
   readonly #options: ClusterConnectionsOptions;
+  readonly #paths: DeploymentPaths;
   readonly #clients = new ClientCache<ClusterClient>((c) => c.close());
   readonly #definitions = new Map<ClusterRole, { at: number; definition: Promise<ClusterDefinition> }>();
-  readonly #clock: Clock;
+  readonly #clock: Pick<Clock, 'now'>;
 
   constructor(options: ClusterConnectionsOptions) {
     this.#options = options;
+    // Once per container, like the clients: every definition read goes to the same names.
+    this.#paths = deploymentPaths(options.config.name);
     this.#clock = options.clock ?? systemClock;
   }
 
@@ -79,13 +82,13 @@ export class ClusterConnections implements ClusterClients {
   }
 
   #definition(role: ClusterRole): Promise<ClusterDefinition> {
-    const now = this.#clock();
+    const now = this.#clock.now();
     const cached = this.#definitions.get(role);
     if (cached && now - cached.at < (this.#options.definitionTtlMs ?? DEFAULT_DEFINITION_TTL_MS)) {
       return cached.definition;
     }
     const { config, stores } = this.#options;
-    const paths = deploymentPaths(config.name);
+    const paths = this.#paths;
     const definition = readClusterDefinition(
       stores,
       paths,

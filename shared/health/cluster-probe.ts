@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.ts';
 import type { ClusterRole } from '../config/schema.ts';
 import { describeError } from '../errors.ts';
 import type {
@@ -7,7 +8,7 @@ import type {
   ProduceResult,
 } from '../kafka/cluster-client.ts';
 import { classifyKafkaError, type FailureReason, reasonForErrorType } from '../kafka/failure-reason.ts';
-import type { Clock, Deadline } from './deadline.ts';
+import type { Deadline } from './deadline.ts';
 import type { ClusterHealth } from './probe-result.ts';
 import { judgeCluster } from './verdict.ts';
 
@@ -34,7 +35,7 @@ export interface ClusterProbeInput {
 export interface ClusterProbeDeps {
   client: ClusterClient;
   deadline: Deadline;
-  clock: Clock;
+  clock: Pick<Clock, 'now'>;
 }
 
 export interface ClusterProbeOutcome {
@@ -60,12 +61,12 @@ export async function probeCluster(
   deps: ClusterProbeDeps,
 ): Promise<ClusterProbeOutcome> {
   const { client, deadline, clock } = deps;
-  const started = clock();
+  const started = clock.now();
   const base = { role: input.role, alias: input.alias, expectedBrokers: input.expectedBrokers };
   const finish = (
     partial: Omit<ClusterHealth, 'role' | 'alias' | 'expectedBrokers' | 'latencyMs' | 'verdict' | 'reasons'>,
     judged: Pick<ClusterHealth, 'verdict' | 'reasons'>,
-  ): ClusterHealth => ({ ...base, ...judged, ...partial, latencyMs: clock() - started });
+  ): ClusterHealth => ({ ...base, ...judged, ...partial, latencyMs: clock.now() - started });
 
   let metadata: ClusterMetadata;
   try {
@@ -194,7 +195,7 @@ async function writeCanary(
     };
   }
 
-  const now = clock();
+  const now = clock.now();
   const value = JSON.stringify({ deployment: input.deployment, cluster: input.role, at: now });
   const records = (ps: readonly number[]): ProduceRecord[] =>
     ps.map((partition) => ({ partition, key: input.deployment, value, timestamp: now }));
@@ -206,7 +207,7 @@ async function writeCanary(
       }),
     );
 
-  const t0 = clock();
+  const t0 = clock.now();
   let results: ProduceResult[];
   try {
     results = await produce(partitions);
@@ -225,7 +226,7 @@ async function writeCanary(
       clientFailed: isConnectionLevel(failure),
     };
   }
-  const latencyMs = clock() - t0;
+  const latencyMs = clock.now() - t0;
   const written = results.filter((r) => !r.error).length;
   const errors = results.map((r) => r.error).filter((e): e is string => e !== undefined);
   const common = mostCommon(errors);

@@ -1,8 +1,5 @@
+import { type Clock, systemClock } from '../clock.ts';
 import { KafkaOperationError } from '../errors.ts';
-
-/** Milliseconds since the epoch; a fake in tests. */
-export type Clock = () => number;
-export const systemClock: Clock = () => Date.now();
 
 /**
  * A point in time every step of a probe cycle must finish by. kafkajs' own timeouts bound each request, but
@@ -13,19 +10,19 @@ export const systemClock: Clock = () => Date.now();
  */
 export class Deadline {
   readonly at: number;
-  readonly #clock: Clock;
+  readonly #clock: Pick<Clock, 'now'>;
 
-  constructor(at: number, clock: Clock = systemClock) {
+  constructor(at: number, clock: Pick<Clock, 'now'> = systemClock) {
     this.at = at;
     this.#clock = clock;
   }
 
-  static in(ms: number, clock: Clock = systemClock): Deadline {
-    return new Deadline(clock() + ms, clock);
+  static in(ms: number, clock: Pick<Clock, 'now'> = systemClock): Deadline {
+    return new Deadline(clock.now() + ms, clock);
   }
 
   remainingMs(): number {
-    return Math.max(0, this.at - this.#clock());
+    return Math.max(0, this.at - this.#clock.now());
   }
 
   expired(): boolean {
@@ -34,7 +31,7 @@ export class Deadline {
 
   /** A deadline no later than this one and at most `ms` away. */
   within(ms: number): Deadline {
-    return new Deadline(Math.min(this.at, this.#clock() + ms), this.#clock);
+    return new Deadline(Math.min(this.at, this.#clock.now() + ms), this.#clock);
   }
 
   /**

@@ -1,7 +1,9 @@
+import { deploymentPaths } from '../config/paths.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
-import { type StoreClients, storesOf } from '../store/regional-stores.ts';
+import type { Logger } from '../logger.ts';
+import { type StoreClients, storesOf } from '../store/aws-stores.ts';
 import { ClusterConnections } from './cluster-connections.ts';
-import { ProbeContext, type ProbeLogger } from './probe-cycle.ts';
+import { ProbeContext } from './probe-cycle.ts';
 import type { ProbeLoopDeps } from './probe-loop.ts';
 import type { MetricsSink } from './probe-metrics.ts';
 
@@ -20,11 +22,11 @@ export interface ProbeWiring {
 export function probeDependencies(
   config: DeploymentConfig,
   clients: StoreClients,
-  ports: { logger: ProbeLogger; metrics: MetricsSink },
+  ports: { logger: Logger; metrics: MetricsSink },
 ): ProbeWiring {
   const stores = storesOf(clients);
   const connections = new ClusterConnections({ config, stores });
-  const context = new ProbeContext();
+  const context = new ProbeContext(deploymentPaths(config.name));
   return {
     invocation: (remainingMs) => ({
       clients: connections,

@@ -1,12 +1,14 @@
-import { deploymentPaths } from '../config/paths.ts';
+import { type Clock, systemClock } from '../clock.ts';
+import type { DeploymentPaths } from '../config/paths.ts';
 import type { ClusterRole, DeploymentConfig } from '../config/schema.ts';
 import { problemsOf } from '../config/validate.ts';
 import type { ClusterClient } from '../kafka/cluster-client.ts';
 import { classifyKafkaError } from '../kafka/failure-reason.ts';
+import type { Logger } from '../logger.ts';
 import type { ParameterStore } from '../store/stores.ts';
 import type { ClusterClients } from './cluster-connections.ts';
 import { type ClusterProbeOutcome, oneLine, probeCluster } from './cluster-probe.ts';
-import { type Clock, Deadline, systemClock, withTimeout } from './deadline.ts';
+import { Deadline, withTimeout } from './deadline.ts';
 import {
   clusterProbeInput,
   localCanaryTopic,
@@ -20,18 +22,17 @@ import { type ClusterHealth, type ProbeResult, probeResultSchema, toLastProbeJso
 import { measureReplication, ReplicationState } from './replication-probe.ts';
 import { judgeCluster } from './verdict.ts';
 
-/** The logger shape the probe uses (Powertools `Logger` fits). */
-export interface ProbeLogger {
-  debug(message: string, ...extra: Array<Record<string, unknown>>): void;
-  info(message: string, ...extra: Array<Record<string, unknown>>): void;
-  warn(message: string, ...extra: Array<Record<string, unknown>>): void;
-  error(message: string, ...extra: Array<Record<string, unknown>>): void;
-}
-
-/** What a container remembers between cycles and invocations. */
+/** What a container remembers between cycles and invocations, and where the deployment's results go. */
 export class ProbeContext {
+  /** Derived once by the probe's wiring: the last result goes to `paths.lastProbeParameter`. */
+  readonly paths: DeploymentPaths;
   cycle = 0;
   readonly replication = new Map<string, ReplicationState>();
+
+  constructor(paths: DeploymentPaths) {
+    this.paths = paths;
+  }
+
   state(direction: ReplicationDirection): ReplicationState {
     const key = `${direction.source}->${direction.target}`;
     let s = this.replication.get(key);
@@ -48,9 +49,9 @@ export interface ProbeCycleDeps {
   metrics: MetricsSink;
   /** Where the latest result is stored (`lastProbeParameter`); omitted: not stored. */
   parameters?: Pick<ParameterStore, 'put'>;
-  logger: ProbeLogger;
+  logger: Logger;
   context: ProbeContext;
-  clock?: Clock;
+  clock?: Pick<Clock, 'now'>;
 }
 
 /**
@@ -65,7 +66,7 @@ export async function runProbeCycle(
 ): Promise<ProbeResult> {
   const { config } = input;
   const clock = deps.clock ?? systemClock;
-  const started = clock();
+  const started = clock.now();
   const cycle = deps.context.cycle++;
   const total = config.detection.cycleDeadlineMs;
   const storeReserveMs = Math.min(1_000, Math.floor(total / 5));
@@ -89,8 +90,8 @@ export async function runProbeCycle(
   deps.logger.info('probe cycle', { probe: result });
 
   if (deps.parameters) {
-    const name = deploymentPaths(config.name).lastProbeParameter;
-    const budget = Math.max(100, started + total - clock());
+    const name = deps.context.paths.lastProbeParameter;
+    const budget = Math.max(100, started + total - clock.now());
     try {
       await withTimeout(
         deps.parameters.put(name, toLastProbeJson(result), {
@@ -110,7 +111,7 @@ async function probeBoth(
   config: DeploymentConfig,
   deps: ProbeCycleDeps,
   deadline: Deadline,
-  clock: Clock,
+  clock: Pick<Clock, 'now'>,
   cycle: number,
   started: number,
 ): Promise<ProbeResult> {
@@ -119,7 +120,7 @@ async function probeBoth(
   const clients = new Map<ClusterRole, ClusterClient>();
 
   const probeRole = async (role: ClusterRole): Promise<ClusterProbeOutcome> => {
-    const t0 = clock();
+    const t0 = clock.now();
     let client: ClusterClient;
     try {
       client = await deadline.run(`${role} cluster definition`, () => deps.clients.client(role));
@@ -127,7 +128,7 @@ async function probeBoth(
       const reason = classifyKafkaError(e);
       const failure = reason === 'unknown' ? 'config-error' : reason;
       deps.clients.forget(role, failure);
-      return { health: unreachable(config, role, failure, oneLine(e), clock() - t0), clientFailed: true };
+      return { health: unreachable(config, role, failure, oneLine(e), clock.now() - t0), clientFailed: true };
     }
     clients.set(role, client);
     // Metadata for the internal topics the replication step reads, fetched in the cluster probe's request.
@@ -189,7 +190,7 @@ async function probeBoth(
     deployment: config.name,
     cycle,
     startedAt: new Date(started).toISOString(),
-    durationMs: clock() - started,
+    durationMs: clock.now() - started,
     deadlineMs: config.detection.cycleDeadlineMs,
     clusters: { primary: primary.health, secondary: secondary.health },
     replication,
@@ -230,10 +231,10 @@ function failedResult(
   config: DeploymentConfig,
   cycle: number,
   started: number,
-  clock: Clock,
+  clock: Pick<Clock, 'now'>,
   detail: string,
 ): ProbeResult {
-  const latency = clock() - started;
+  const latency = clock.now() - started;
   return {
     version: 1,
     deployment: config.name,

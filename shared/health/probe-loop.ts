@@ -1,5 +1,5 @@
+import { type Clock, systemClock } from '../clock.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
-import { systemClock } from './deadline.ts';
 import { type ProbeCycleDeps, runProbeCycle } from './probe-cycle.ts';
 import type { ProbeResult, Verdict } from './probe-result.ts';
 
@@ -19,7 +19,7 @@ export interface ProbeLoopInput {
 export interface ProbeLoopDeps extends ProbeCycleDeps {
   /** Milliseconds the invocation has left (`context.getRemainingTimeInMillis`). */
   remainingMs: () => number;
-  sleep?: (ms: number) => Promise<void>;
+  sleep?: Clock['sleep'];
 }
 
 export interface ProbeRunSummary {
@@ -30,12 +30,10 @@ export interface ProbeRunSummary {
   last?: ProbeResult;
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 export async function runProbeLoop(input: ProbeLoopInput, deps: ProbeLoopDeps): Promise<ProbeRunSummary> {
   const { config } = input;
   const clock = deps.clock ?? systemClock;
-  const sleep = deps.sleep ?? defaultSleep;
+  const sleep = deps.sleep ?? systemClock.sleep;
   const margin = input.marginMs ?? 2_000;
   const cycleMs = config.detection.cycleDeadlineMs;
   const intervalMs = config.detection.probeIntervalSeconds * 1000;
@@ -44,7 +42,7 @@ export async function runProbeLoop(input: ProbeLoopInput, deps: ProbeLoopDeps): 
   for (;;) {
     if (input.maxCycles !== undefined && summary.cycles >= input.maxCycles) break;
     if (deps.remainingMs() - margin < cycleMs) break;
-    const started = clock();
+    const started = clock.now();
     const result = await runProbeCycle({ config }, deps);
     summary.cycles += 1;
     summary.last = result;
@@ -52,7 +50,7 @@ export async function runProbeLoop(input: ProbeLoopInput, deps: ProbeLoopDeps): 
     summary.verdicts.secondary.push(result.clusters.secondary.verdict);
 
     if (input.maxCycles !== undefined && summary.cycles >= input.maxCycles) break;
-    const wait = Math.max(0, started + intervalMs - clock());
+    const wait = Math.max(0, started + intervalMs - clock.now());
     // Waiting only makes sense if a whole cycle still fits after it.
     if (deps.remainingMs() - margin - wait < cycleMs) break;
     if (wait > 0) await sleep(wait);

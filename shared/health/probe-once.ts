@@ -15,12 +15,14 @@
  * - Never throws for cluster problems: a cluster that cannot be reached, or whose definition cannot be read,
  *   comes back `down` with a reason. Returns within `detection.cycleDeadlineMs` (plus reading the definition).
  */
+
+import { type Clock, systemClock } from '../clock.ts';
 import type { ClusterRole, DeploymentConfig } from '../config/schema.ts';
 import { classifyKafkaError } from '../kafka/failure-reason.ts';
 import type { Stores } from '../store/active-config.ts';
 import { ClusterConnections } from './cluster-connections.ts';
 import { oneLine, probeCluster } from './cluster-probe.ts';
-import { type Clock, Deadline, systemClock } from './deadline.ts';
+import { Deadline } from './deadline.ts';
 import { clusterProbeInput } from './detection-policy.ts';
 import type { ClusterHealth } from './probe-result.ts';
 import { judgeCluster } from './verdict.ts';
@@ -28,7 +30,7 @@ import { judgeCluster } from './verdict.ts';
 export interface ProbeOnceDeps {
   stores: Stores;
   connections?: ClusterConnections;
-  clock?: Clock;
+  clock?: Pick<Clock, 'now'>;
 }
 
 export async function probeOnce(
@@ -38,7 +40,7 @@ export async function probeOnce(
 ): Promise<ClusterHealth> {
   const clock = deps.clock ?? systemClock;
   const connections = deps.connections ?? new ClusterConnections({ config, stores: deps.stores, clock });
-  const started = clock();
+  const started = clock.now();
   const deadline = Deadline.in(config.detection.cycleDeadlineMs, clock);
   try {
     let client: Awaited<ReturnType<ClusterConnections['client']>>;
@@ -62,7 +64,7 @@ export async function probeOnce(
           missingTopics: [],
         }),
         detail: oneLine(e),
-        latencyMs: clock() - started,
+        latencyMs: clock.now() - started,
         brokersAlive: 0,
         expectedBrokers,
         partitions: { watched: 0, leaderless: 0, underReplicated: 0 },

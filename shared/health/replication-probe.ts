@@ -1,17 +1,18 @@
-import { CheckpointReader, type Checkpoints } from '../kafka/checkpoints.ts';
-import type { ClusterClient, FetchedRecord, TopicPartition } from '../kafka/cluster-client.ts';
+import type { Clock } from '../clock.ts';
+import type { ClusterClient, FetchedRecord } from '../kafka/cluster-client.ts';
 import { classifyKafkaError } from '../kafka/failure-reason.ts';
-import { LatestByKeyReader } from '../kafka/latest-by-key.ts';
 import {
-  decodeHeartbeatValue,
-  decodeOffsetSyncKey,
-  decodeOffsetSyncValue,
-  type OffsetSyncKey,
-  type OffsetSyncValue,
-} from '../kafka/mm2-records.ts';
+  CheckpointReader,
+  type Checkpoints,
+  OffsetSyncReader,
+  type OffsetSyncs,
+} from '../kafka/mm2-internal-topics.ts';
+import { decodeHeartbeatValue } from '../kafka/mm2-records.ts';
+import type { Offset } from '../kafka/offset.ts';
 import type { ReplicationPolicy } from '../kafka/replication-policy.ts';
+import { type TopicPartition, tpKey } from '../kafka/topic-partition.ts';
 import { isConnectionLevel, oneLine } from './cluster-probe.ts';
-import type { Clock, Deadline } from './deadline.ts';
+import type { Deadline } from './deadline.ts';
 import type { ReplicationDirection } from './detection-policy.ts';
 import type { ReplicationHealth, ReplicationReason } from './probe-result.ts';
 
@@ -49,7 +50,7 @@ export interface ReplicationProbeDeps {
   /** Undefined when the target cluster is down this cycle. */
   target?: ClusterClient;
   deadline: Deadline;
-  clock: Clock;
+  clock: Pick<Clock, 'now'>;
   state: ReplicationState;
   /** Where a measurement that failed is reported (the result only says `measurement-failed`). */
   onProblem?: (what: string, detail: string) => void;
@@ -63,22 +64,17 @@ export interface ReplicationProbeOutcome {
 
 /** Per-direction memory across cycles: incremental readers and the last complete measurement. */
 export class ReplicationState {
-  readonly offsetSyncReaders = new Map<string, LatestByKeyReader<OffsetSyncKey, OffsetSyncValue>>();
+  readonly offsetSyncReaders = new Map<string, OffsetSyncReader>();
   /** Where offset syncs were found last time ('target' is the DR-sane location, KIP-716). */
   offsetSyncsLocation: 'target' | 'source' | undefined;
   checkpointReader: CheckpointReader | undefined;
   checkpointReaderKey: string | undefined;
   lastGood: { measuredAt: string; lagSeconds?: number; backlogRecords?: number } | undefined;
 
-  offsetSyncReader(topic: string): LatestByKeyReader<OffsetSyncKey, OffsetSyncValue> {
+  offsetSyncReader(topic: string): OffsetSyncReader {
     let reader = this.offsetSyncReaders.get(topic);
     if (!reader) {
-      reader = new LatestByKeyReader({
-        topic,
-        keyId: (k) => `${k.topic}\u0000${k.partition}`,
-        decodeKey: decodeOffsetSyncKey,
-        decodeValue: decodeOffsetSyncValue,
-      });
+      reader = new OffsetSyncReader(topic);
       this.offsetSyncReaders.set(topic, reader);
     }
     return reader;
@@ -97,7 +93,7 @@ export class ReplicationState {
 /** Metadata answers younger than this are reused within a cycle (the cluster probe just fetched them). */
 const METADATA_REUSE_MS = 5_000;
 /** How far back from the end the newest canary is looked for (transaction markers, if MM2 uses EOS). */
-const TAIL_RECORDS = 5n;
+const TAIL_RECORDS = 5;
 
 type Side = 'source' | 'target';
 
@@ -109,7 +105,7 @@ export async function measureReplication(
   const { deadline, clock, state } = deps;
   const reasons = new Set<ReplicationReason>();
   const failed = { source: false, target: false };
-  const measuredAt = new Date(clock()).toISOString();
+  const measuredAt = new Date(clock.now()).toISOString();
 
   const base = {
     source: direction.source,
@@ -202,16 +198,16 @@ async function newestRecords(
   partitions: readonly TopicPartition[],
 ): Promise<Map<number, FetchedRecord>> {
   const ends = await c.listOffsets(partitions, 'latest');
-  const wanted = ends.filter((e) => e.offset !== undefined && e.offset > 0n);
+  const wanted = ends.filter((e) => e.offset !== undefined && e.offset > 0);
   const out = new Map<number, FetchedRecord>();
   if (wanted.length === 0) return out;
   const fetched = await c.fetch(
     wanted.map((e) => {
-      const end = e.offset ?? 0n;
+      const end = e.offset ?? 0;
       return {
         topic: e.topic,
         partition: e.partition,
-        offset: end > TAIL_RECORDS ? end - TAIL_RECORDS : 0n,
+        offset: end > TAIL_RECORDS ? end - TAIL_RECORDS : 0,
         maxBytes: 64 * 1024,
       };
     }),
@@ -226,7 +222,7 @@ async function newestRecords(
 async function measureCanaryLag(
   input: ReplicationProbeInput,
   on: On,
-  clock: Clock,
+  clock: Pick<Clock, 'now'>,
   reasons: Set<ReplicationReason>,
 ): Promise<{ lagSeconds?: number; canaryAgeSeconds?: number }> {
   const seen = await on('target', 'canary freshness', async (t) => {
@@ -240,7 +236,7 @@ async function measureCanaryLag(
     return out;
   }
   const targetNewest = seen.newest;
-  const now = clock();
+  const now = clock.now();
   const newestTarget = Math.max(
     ...[...targetNewest.values()].map((r) => r.timestamp),
     Number.NEGATIVE_INFINITY,
@@ -266,7 +262,7 @@ async function measureCanaryLag(
       pending.map((o) => ({
         topic: o.topic,
         partition: o.partition,
-        offset: o.offset ?? 0n,
+        offset: o.offset ?? 0,
         maxBytes: 16 * 1024,
       })),
     );
@@ -281,7 +277,7 @@ async function measureCanaryLag(
 async function measureHeartbeatAge(
   input: ReplicationProbeInput,
   on: On,
-  clock: Clock,
+  clock: Pick<Clock, 'now'>,
 ): Promise<number | undefined> {
   const topic = input.policy.formatRemoteTopic(input.direction.sourceAlias, input.policy.heartbeatsTopic());
   const newest = await on('target', 'heartbeats', async (t) => {
@@ -298,15 +294,13 @@ async function measureHeartbeatAge(
     }
     return best;
   });
-  return newest === undefined ? undefined : Math.max(0, (clock() - newest) / 1000);
+  return newest === undefined ? undefined : Math.max(0, (clock.now() - newest) / 1000);
 }
 
 interface BacklogOutcome {
   total?: number;
   topics: ReplicationHealth['topics'];
 }
-
-const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
 async function measureBacklog(
   input: ReplicationProbeInput,
@@ -356,17 +350,17 @@ async function measureBacklog(
     const remoteTopic = remoteOf(topic);
     const remoteExists = targetEnds.existing.has(remoteTopic);
     if (!remoteExists) reasons.add('remote-topic-missing');
-    let backlogRecords = 0n;
+    let backlogRecords = 0;
     let partitions = 0;
     let partitionsWithoutSync = 0;
     for (const { partition } of sourceOffsets.parts.filter((p) => p.topic === topic)) {
       partitions += 1;
-      const sourceEnd = sourceOffsets.ends.get(key(topic, partition));
-      const sourceStart = sourceOffsets.starts.get(key(topic, partition)) ?? 0n;
+      const sourceEnd = sourceOffsets.ends.get(tpKey(topic, partition));
+      const sourceStart = sourceOffsets.starts.get(tpKey(topic, partition)) ?? 0;
       if (sourceEnd === undefined) continue; // no leader: nothing readable, nothing measurable
-      const sync = syncs?.entries.get(key(topic, partition))?.value;
-      const targetEnd = targetEnds.ends.get(key(remoteTopic, partition));
-      let next: bigint;
+      const sync = syncs?.byPartition.get(tpKey(topic, partition));
+      const targetEnd = targetEnds.ends.get(tpKey(remoteTopic, partition));
+      let next: Offset;
       if (sync && targetEnd !== undefined && targetEnd > sync.downstreamOffset) {
         next = sync.upstreamOffset + (targetEnd - sync.downstreamOffset);
       } else {
@@ -375,14 +369,13 @@ async function measureBacklog(
         next = sourceStart;
       }
       const behind = sourceEnd - (next > sourceStart ? next : sourceStart);
-      if (behind > 0n) backlogRecords += behind;
+      if (behind > 0) backlogRecords += behind;
     }
     // No partitions on the source (the topic is missing, or metadata has not caught up with its creation):
     // say so rather than report a backlog of 0 that looks like "caught up".
     if (partitions === 0) reasons.add('source-topic-missing');
-    const n = Number(backlogRecords);
-    total += n;
-    topics.push({ topic, remoteTopic, partitions, backlogRecords: n, partitionsWithoutSync });
+    total += backlogRecords;
+    topics.push({ topic, remoteTopic, partitions, backlogRecords, partitionsWithoutSync });
   }
   return { total, topics };
 }
@@ -393,7 +386,7 @@ async function readOffsetSyncs(
   on: On,
   state: ReplicationState,
   shouldContinue: () => boolean,
-): Promise<{ entries: Map<string, { value: OffsetSyncValue }>; complete: boolean } | undefined> {
+): Promise<OffsetSyncs | undefined> {
   const { policy, direction } = input;
   // MirrorSourceConfig.offsetSyncsTopic(): the topic is named after the *other* cluster of the flow.
   const onTarget = policy.offsetSyncsTopicName(direction.sourceAlias);
@@ -401,12 +394,12 @@ async function readOffsetSyncs(
   const order: Side[] = state.offsetSyncsLocation === 'source' ? ['source', 'target'] : ['target', 'source'];
   for (const side of order) {
     const topic = side === 'target' ? onTarget : onSource;
-    const snapshot = await on(side, 'offset syncs', (c) =>
-      state.offsetSyncReader(topic).refresh(c, { shouldContinue, metadataMaxAgeMs: METADATA_REUSE_MS }),
+    const syncs = await on(side, 'offset syncs', (c) =>
+      state.offsetSyncReader(topic).read(c, { shouldContinue, metadataMaxAgeMs: METADATA_REUSE_MS }),
     );
-    if (snapshot?.exists) {
+    if (syncs?.exists) {
       state.offsetSyncsLocation = side;
-      return { entries: snapshot.entries, complete: snapshot.complete };
+      return syncs;
     }
   }
   return undefined;
@@ -458,21 +451,23 @@ async function measureCheckpointLag(
   if (!checkpoints || !committed) return [];
   return input.groups.map((group) => {
     const byPartition = new Map(
-      (checkpoints.byGroup.get(group) ?? []).map((c) => [key(c.topic, c.partition), c]),
+      (checkpoints.byGroup.get(group) ?? []).map((c) => [tpKey(c.topic, c.partition), c]),
     );
-    let lag = 0n;
+    let lag = 0;
     let partitionsWithoutCheckpoint = 0;
     const offsets = committed.get(group) ?? [];
     for (const o of offsets) {
       if (o.offset === undefined) continue;
-      const cp = byPartition.get(key(policy.formatRemoteTopic(direction.sourceAlias, o.topic), o.partition));
+      const cp = byPartition.get(
+        tpKey(policy.formatRemoteTopic(direction.sourceAlias, o.topic), o.partition),
+      );
       if (!cp) partitionsWithoutCheckpoint += 1;
-      const from = cp ? cp.upstreamOffset : (starts?.get(key(o.topic, o.partition)) ?? 0n);
+      const from = cp ? cp.upstreamOffset : (starts?.get(tpKey(o.topic, o.partition)) ?? 0);
       if (o.offset > from) lag += o.offset - from;
     }
     return {
       group,
-      checkpointLagRecords: Number(lag),
+      checkpointLagRecords: lag,
       partitions: offsets.length,
       partitionsWithoutCheckpoint,
     };
@@ -480,9 +475,9 @@ async function measureCheckpointLag(
 }
 
 function toMap(
-  offsets: readonly { topic: string; partition: number; offset?: bigint }[],
-): Map<string, bigint> {
-  const m = new Map<string, bigint>();
-  for (const o of offsets) if (o.offset !== undefined) m.set(key(o.topic, o.partition), o.offset);
+  offsets: readonly { topic: string; partition: number; offset?: Offset }[],
+): Map<string, Offset> {
+  const m = new Map<string, Offset>();
+  for (const o of offsets) if (o.offset !== undefined) m.set(tpKey(o.topic, o.partition), o.offset);
   return m;
 }

@@ -8,6 +8,8 @@ import apiKeys from 'kafkajs/src/protocol/requests/apiKeys.js';
 import { requests } from 'kafkajs/src/protocol/requests/index.js';
 import { KafkaOperationError } from '../errors.ts';
 import { reasonForErrorType } from './failure-reason.ts';
+import { type Offset, toOffset } from './offset.ts';
+import { type TopicPartition, tpKey } from './topic-partition.ts';
 
 /**
  * A small, cluster-level Kafka client for the probe, lag measurement and offset translation: the operations
@@ -75,23 +77,19 @@ export interface ClusterMetadata {
   brokers: BrokerInfo[];
   topics: Map<string, TopicInfo>;
 }
-export interface TopicPartition {
-  topic: string;
-  partition: number;
-}
 /** `latest` is the high watermark (what consumers can read); `{ timestamp }` the first offset at or after it. */
 export type OffsetSpec = 'earliest' | 'latest' | { timestamp: number };
 export interface PartitionOffset extends TopicPartition {
   /** Undefined with an error, or for a timestamp past the last record (Kafka answers -1). */
-  offset?: bigint;
+  offset?: Offset;
   error?: string;
 }
 export interface FetchRequest extends TopicPartition {
-  offset: bigint;
+  offset: Offset;
   maxBytes?: number;
 }
 export interface FetchedRecord {
-  offset: bigint;
+  offset: Offset;
   timestamp: number;
   key: Buffer | null;
   value: Buffer | null;
@@ -103,9 +101,9 @@ export interface FetchResult extends TopicPartition {
    * Where the next fetch should start: one past the last offset the broker returned, control records included
    * (a transaction marker has an offset but is not a record). Equal to the requested offset when nothing came.
    */
-  nextOffset: bigint;
-  highWatermark?: bigint;
-  logStartOffset?: bigint;
+  nextOffset: Offset;
+  highWatermark?: Offset;
+  logStartOffset?: Offset;
   error?: string;
 }
 export interface ProduceRecord {
@@ -115,11 +113,11 @@ export interface ProduceRecord {
   timestamp?: number;
 }
 export interface ProduceResult extends TopicPartition {
-  baseOffset?: bigint;
+  baseOffset?: Offset;
   error?: string;
 }
 export interface GroupOffset extends TopicPartition {
-  offset?: bigint;
+  offset?: Offset;
   error?: string;
 }
 export interface CreateTopicSpec {
@@ -390,11 +388,14 @@ class KafkajsClusterClient implements ClusterClient {
           r.partitions.map((p): PartitionOffset => {
             const error = errorType(p.errorCode);
             const offsetText = p.offset ?? p.offsets?.[p.offsets.length - 1];
-            const offset = offsetText === undefined ? undefined : BigInt(offsetText);
+            const offset =
+              offsetText === undefined
+                ? undefined
+                : toOffset(offsetText, `offset of ${tpKey(r.topic, p.partition)}`);
             return {
               topic: r.topic,
               partition: p.partition,
-              ...(error ? { error } : offset === undefined || offset < 0n ? {} : { offset }),
+              ...(error ? { error } : offset === undefined || offset < 0 ? {} : { offset }),
             };
           }),
         );
@@ -421,7 +422,7 @@ class KafkajsClusterClient implements ClusterClient {
       nextOffset: item.offset,
       error,
     }));
-    const wanted = new Map(items.map((i) => [`${i.topic}\u0000${i.partition}`, i.offset]));
+    const wanted = new Map(items.map((i) => [tpKey(i.topic, i.partition), i.offset]));
     const perBroker = await Promise.all(
       [...groups].map(async ([nodeId, group]) => {
         const broker = await this.#broker(nodeId);
@@ -446,12 +447,11 @@ class KafkajsClusterClient implements ClusterClient {
         return raw.responses.flatMap((r) =>
           r.partitions.map((p): FetchResult => {
             const error = errorType(p.errorCode);
-            const from = wanted.get(`${r.topicName}\u0000${p.partition}`) ?? 0n;
+            const tp = tpKey(r.topicName, p.partition);
+            const from = wanted.get(tp) ?? 0;
+            const offsets = p.messages.map((m) => toOffset(m.offset, `record offset in ${tp}`));
             let nextOffset = from;
-            for (const m of p.messages) {
-              const o = BigInt(m.offset);
-              if (o >= nextOffset) nextOffset = o + 1n;
-            }
+            for (const o of offsets) if (o >= nextOffset) nextOffset = o + 1;
             return {
               topic: r.topicName,
               partition: p.partition,
@@ -459,21 +459,15 @@ class KafkajsClusterClient implements ClusterClient {
               // Brokers answer with whole batches, which may start before the requested offset.
               records: error
                 ? []
-                : p.messages
-                    .filter((m) => !m.isControlRecord && BigInt(m.offset) >= from)
-                    .map((m) => ({
-                      offset: BigInt(m.offset),
-                      timestamp: Number(m.timestamp),
-                      key: m.key,
-                      value: m.value,
-                    })),
+                : p.messages.flatMap((m, i) => {
+                    const offset = offsets[i] ?? -1;
+                    return m.isControlRecord || offset < from
+                      ? []
+                      : [{ offset, timestamp: Number(m.timestamp), key: m.key, value: m.value }];
+                  }),
               ...(error ? { error } : {}),
-              ...(p.highWatermark !== undefined && BigInt(p.highWatermark) >= 0n
-                ? { highWatermark: BigInt(p.highWatermark) }
-                : {}),
-              ...(p.lastStartOffset !== undefined && BigInt(p.lastStartOffset) >= 0n
-                ? { logStartOffset: BigInt(p.lastStartOffset) }
-                : {}),
+              ...nonNegative('highWatermark', p.highWatermark, `high watermark of ${tp}`),
+              ...nonNegative('logStartOffset', p.lastStartOffset, `log start of ${tp}`),
             };
           }),
         );
@@ -525,7 +519,9 @@ class KafkajsClusterClient implements ClusterClient {
             return {
               topic: t.topicName,
               partition: p.partition,
-              ...(error ? { error } : { baseOffset: BigInt(p.baseOffset) }),
+              ...(error
+                ? { error }
+                : { baseOffset: toOffset(p.baseOffset, `base offset in ${tpKey(topic, p.partition)}`) }),
             };
           }),
         );
@@ -555,11 +551,11 @@ class KafkajsClusterClient implements ClusterClient {
       r.partitions
         .map((p): GroupOffset => {
           const error = errorType(p.errorCode);
-          const offset = BigInt(p.offset);
+          const offset = toOffset(p.offset, `offset of group ${groupId} in ${tpKey(r.topic, p.partition)}`);
           return {
             topic: r.topic,
             partition: p.partition,
-            ...(error ? { error } : offset >= 0n ? { offset } : {}),
+            ...(error ? { error } : offset >= 0 ? { offset } : {}),
           };
         })
         .filter((o) => o.error !== undefined || o.offset !== undefined),
@@ -616,6 +612,17 @@ function groupByTopic(items: readonly TopicPartition[]): Map<string, number[]> {
     else byTopic.set(topic, [partition]);
   }
   return byTopic;
+}
+
+/** `{ [field]: offset }` when the broker sent one; brokers answer -1 for "unknown". */
+function nonNegative<K extends string>(
+  field: K,
+  raw: string | undefined,
+  what: string,
+): { [F in K]?: Offset } {
+  if (raw === undefined) return {};
+  const offset = toOffset(raw, what);
+  return offset >= 0 ? ({ [field]: offset } as { [F in K]?: Offset }) : {};
 }
 
 /** Create a {@link ClusterClient} for a kafkajs config (from `buildKafkaConfig`). Connects lazily. */

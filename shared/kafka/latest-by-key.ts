@@ -1,6 +1,7 @@
 import { KafkaOperationError } from '../errors.ts';
 import type { ClusterClient, FetchedRecord } from './cluster-client.ts';
 import { reasonForErrorType } from './failure-reason.ts';
+import type { Offset } from './offset.ts';
 
 /**
  * Reads a compacted topic (MM2's checkpoints or offset syncs) from the beginning to its current end and keeps the
@@ -24,7 +25,7 @@ export interface LatestEntry<K, V> {
   key: K;
   value: V;
   /** The record's offset and timestamp in the internal topic. */
-  offset: bigint;
+  offset: Offset;
   partition: number;
   timestamp: number;
 }
@@ -41,7 +42,7 @@ export interface LatestSnapshot<K, V> {
   /** The first decoding problem seen, for the log: a description, never the bytes. */
   firstMalformed?: string;
   /** End offsets (per partition) the snapshot covers. */
-  readUpTo: Map<number, bigint>;
+  readUpTo: Map<number, Offset>;
 }
 
 type Reader = Pick<ClusterClient, 'metadata' | 'listOffsets' | 'fetch'>;
@@ -49,7 +50,7 @@ type Reader = Pick<ClusterClient, 'metadata' | 'listOffsets' | 'fetch'>;
 export class LatestByKeyReader<K, V> {
   readonly #options: LatestByKeyOptions<K, V>;
   readonly #entries = new Map<string, LatestEntry<K, V>>();
-  readonly #positions = new Map<number, bigint>();
+  readonly #positions = new Map<number, Offset>();
   #malformed = 0;
   #firstMalformed: string | undefined;
 
@@ -98,11 +99,11 @@ export class LatestByKeyReader<K, V> {
     if (failed) {
       throw readError(topic, failed.partition, failed.error ?? 'no offset returned');
     }
-    const end = new Map(ends.map((o) => [o.partition, o.offset ?? 0n]));
-    const start = new Map(starts.map((o) => [o.partition, o.offset ?? 0n]));
+    const end = new Map(ends.map((o) => [o.partition, o.offset ?? 0]));
+    const start = new Map(starts.map((o) => [o.partition, o.offset ?? 0]));
     for (const [partition, endOffset] of end) {
       const position = this.#positions.get(partition);
-      const startOffset = start.get(partition) ?? 0n;
+      const startOffset = start.get(partition) ?? 0;
       if (position !== undefined && (position > endOffset || position < startOffset)) {
         // Recreated or truncated under us: what we hold may no longer be true.
         this.reset();
@@ -110,10 +111,10 @@ export class LatestByKeyReader<K, V> {
       }
     }
     for (const [partition] of end) {
-      if (!this.#positions.has(partition)) this.#positions.set(partition, start.get(partition) ?? 0n);
+      if (!this.#positions.has(partition)) this.#positions.set(partition, start.get(partition) ?? 0);
     }
 
-    let pending = [...end].filter(([p, e]) => (this.#positions.get(p) ?? 0n) < e).map(([p]) => p);
+    let pending = [...end].filter(([p, e]) => (this.#positions.get(p) ?? 0) < e).map(([p]) => p);
     let stalls = 0;
     while (pending.length > 0) {
       if (options.shouldContinue && !options.shouldContinue()) break;
@@ -121,7 +122,7 @@ export class LatestByKeyReader<K, V> {
         pending.map((partition) => ({
           topic,
           partition,
-          offset: this.#positions.get(partition) ?? 0n,
+          offset: this.#positions.get(partition) ?? 0,
           maxBytes: this.#options.maxBytes ?? 1024 * 1024,
         })),
       );
@@ -129,7 +130,7 @@ export class LatestByKeyReader<K, V> {
       for (const r of results) {
         if (r.error) throw readError(topic, r.partition, r.error);
         for (const record of r.records) this.#apply(r.partition, record);
-        const before = this.#positions.get(r.partition) ?? 0n;
+        const before = this.#positions.get(r.partition) ?? 0;
         if (r.nextOffset > before) {
           this.#positions.set(r.partition, r.nextOffset);
           progressed = true;
@@ -138,7 +139,7 @@ export class LatestByKeyReader<K, V> {
       // A batch emptied by compaction can hold offsets without records; never spin on it.
       stalls = progressed ? 0 : stalls + 1;
       if (stalls >= 3) break;
-      pending = pending.filter((p) => (this.#positions.get(p) ?? 0n) < (end.get(p) ?? 0n));
+      pending = pending.filter((p) => (this.#positions.get(p) ?? 0) < (end.get(p) ?? 0));
     }
     return this.#snapshot(true, end, pending.length === 0 || stalls >= 3);
   }
@@ -171,7 +172,7 @@ export class LatestByKeyReader<K, V> {
     this.#firstMalformed ??= `${this.#options.topic}-${partition}@${record.offset}: ${e instanceof Error ? e.message : 'undecodable'}`;
   }
 
-  #snapshot(exists: boolean, end: Map<number, bigint> = new Map(), complete = true): LatestSnapshot<K, V> {
+  #snapshot(exists: boolean, end: Map<number, Offset> = new Map(), complete = true): LatestSnapshot<K, V> {
     return {
       topic: this.#options.topic,
       exists,

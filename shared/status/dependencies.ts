@@ -1,34 +1,24 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
 import { deploymentPaths } from '../config/paths.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
 import { parseOrThrow } from '../config/validate.ts';
+import { type StoreClients, storesOf } from '../store/aws-stores.ts';
 import { DynamoJournal } from '../store/dynamo-journal.ts';
 import { DynamoLock } from '../store/dynamo-lock.ts';
-import { SecretsManagerStore } from '../store/secrets-manager-store.ts';
-import { SsmParameterStore } from '../store/ssm-parameter-store.ts';
 import type { StatusDeps } from './status.ts';
 
 /** Wire the status reader to AWS: it only reads (the lock is needed by the journal type, never taken here). */
 export function statusDependencies(
   config: DeploymentConfig,
   table: string,
-  clients: {
-    ssm: Pick<SSMClient, 'send'>;
-    secretsManager: Pick<SecretsManagerClient, 'send'>;
-    dynamodb: Pick<DynamoDBClient, 'send'>;
-  },
+  clients: StoreClients & { dynamodb: Pick<DynamoDBClient, 'send'> },
 ): StatusDeps {
   const lock = new DynamoLock(clients.dynamodb, { table, deployment: config.name });
   const journal = (kind: string) =>
     new DynamoJournal(clients.dynamodb, { table, deployment: config.name, kind, lock });
   return {
-    stores: {
-      parameters: new SsmParameterStore(clients.ssm),
-      secrets: new SecretsManagerStore(clients.secretsManager),
-    },
+    stores: storesOf(clients),
     paths: deploymentPaths(config.name),
     failoverJournal: journal('failover'),
     failbackJournal: journal('failback'),

@@ -5,9 +5,9 @@ import {
   type TransactWriteItem,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
-import { Mm2FailoverError } from '../errors.ts';
-import { type Clock, cancelledConditions, type DynamoLock } from './dynamo-lock.ts';
-import { mapAwsError } from './ssm-parameter-store.ts';
+import { type Clock, systemClock } from '../clock.ts';
+import { Mm2FailoverError, mapAwsError } from '../errors.ts';
+import { cancelledConditions, type DynamoLock } from './dynamo-lock.ts';
 
 /**
  * A journal of multi-step operations (a failover, a failback), one item per run, so that a crash after any
@@ -60,7 +60,7 @@ export interface DynamoJournalOptions {
   lock: DynamoLock;
   /** TTL of a run's item after it was last written. A year: the journal is the audit trail of switches. */
   retainSeconds?: number;
-  clock?: Clock;
+  clock?: Pick<Clock, 'now'>;
 }
 
 export class DynamoJournal implements RunJournal {
@@ -70,7 +70,7 @@ export class DynamoJournal implements RunJournal {
   readonly #kind: string;
   readonly #lock: DynamoLock;
   readonly #retainSeconds: number;
-  readonly #clock: Clock;
+  readonly #clock: Pick<Clock, 'now'>;
 
   constructor(ddb: Pick<DynamoDBClient, 'send'>, options: DynamoJournalOptions) {
     this.#ddb = ddb;
@@ -79,7 +79,7 @@ export class DynamoJournal implements RunJournal {
     this.#kind = options.kind;
     this.#lock = options.lock;
     this.#retainSeconds = options.retainSeconds ?? 366 * 86_400;
-    this.#clock = options.clock ?? { now: () => Date.now() };
+    this.#clock = options.clock ?? systemClock;
   }
 
   async latest(): Promise<JournalEntry | undefined> {

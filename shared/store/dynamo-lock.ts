@@ -6,8 +6,8 @@ import {
   PutItemCommand,
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
-import { LockHeldError, Mm2FailoverError } from '../errors.ts';
-import { mapAwsError } from './ssm-parameter-store.ts';
+import { type Clock, systemClock } from '../clock.ts';
+import { LockHeldError, Mm2FailoverError, mapAwsError } from '../errors.ts';
 
 /**
  * A lock with a lease, one per deployment, in the DynamoDB table the stack creates (partition key `pk`, sort key
@@ -18,11 +18,6 @@ import { mapAwsError } from './ssm-parameter-store.ts';
  * A holder that died stops blocking when its lease runs out; a holder that comes back with the same id (a
  * Lambda async retry keeps its request id) takes its own lock again at once.
  */
-
-export interface Clock {
-  /** Epoch milliseconds. */
-  now(): number;
-}
 
 export interface Lease {
   holder: string;
@@ -50,10 +45,8 @@ export interface DynamoLockOptions {
   leaseMs?: number;
   /** How long a lock item stays after its lease, for the record, before TTL removes it. */
   retainSeconds?: number;
-  clock?: Clock;
+  clock?: Pick<Clock, 'now'>;
 }
-
-const systemClock: Clock = { now: () => Date.now() };
 
 export class DynamoLock implements DeploymentLock {
   readonly #ddb: Pick<DynamoDBClient, 'send'>;
@@ -61,7 +54,7 @@ export class DynamoLock implements DeploymentLock {
   readonly key: { pk: AttributeValue; sk: AttributeValue };
   readonly leaseMs: number;
   readonly #retainSeconds: number;
-  readonly #clock: Clock;
+  readonly #clock: Pick<Clock, 'now'>;
   readonly #name: string;
 
   constructor(ddb: Pick<DynamoDBClient, 'send'>, options: DynamoLockOptions) {

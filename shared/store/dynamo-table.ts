@@ -4,7 +4,7 @@ import {
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import { mapAwsError } from './ssm-parameter-store.ts';
+import { mapAwsError } from '../errors.ts';
 
 /**
  * The table of the lock and the journal, as the CDK stack defines it: partition key `pk` (S), sort key `sk` (S),

@@ -1,8 +1,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Stores } from './active-config.ts';
-import { SecretsManagerStore } from './secrets-manager-store.ts';
-import { SsmParameterStore } from './ssm-parameter-store.ts';
+import { type StoreClients, storesOf } from './aws-stores.ts';
 
 /**
  * The deployment's extra regions (`regions` in the config): failover and failback write the active configuration
@@ -10,21 +9,8 @@ import { SsmParameterStore } from './ssm-parameter-store.ts';
  * here, with the same clients and the same rule for which regions are extra.
  */
 
-/** The two AWS clients the active configuration is read and written with, in one region. */
-export interface StoreClients {
-  ssm: Pick<SSMClient, 'send'>;
-  secretsManager: Pick<SecretsManagerClient, 'send'>;
-}
-
 /** Clients of an extra region, by region name (created on first use, kept per container). */
 export type RegionalClients = (region: string) => StoreClients;
-
-export function storesOf(clients: StoreClients): Stores {
-  return {
-    parameters: new SsmParameterStore(clients.ssm),
-    secrets: new SecretsManagerStore(clients.secretsManager),
-  };
-}
 
 /** The Lambda functions' {@link RegionalClients}: SDK clients with the default credentials, one pair per region. */
 export function regionalAwsClients(): RegionalClients {

@@ -4,8 +4,9 @@ import {
   PutSecretValueCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { mapAwsError } from '../errors.ts';
 import { Redacted } from './redacted.ts';
-import { mapAwsError, sendOptions } from './ssm-parameter-store.ts';
+import { sendOptions } from './ssm-parameter-store.ts';
 import type { CallOptions, SecretStore } from './stores.ts';
 
 /** Secrets Manager behind {@link SecretStore}. Values are strings (JSON by convention), never logged. */

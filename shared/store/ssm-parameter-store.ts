@@ -4,7 +4,7 @@ import {
   PutParameterCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import { AccessDeniedError, Mm2FailoverError } from '../errors.ts';
+import { mapAwsError } from '../errors.ts';
 import type { CallOptions, ParameterStore, StoredParameter } from './stores.ts';
 
 /** SSM Parameter Store behind {@link ParameterStore}. String parameters; Standard tier (4 KB) is plenty. */
@@ -53,18 +53,4 @@ export class SsmParameterStore implements ParameterStore {
 /** The SDK's per-call options: only the abort signal, when there is one. */
 export function sendOptions(options: CallOptions): { abortSignal?: AbortSignal } {
   return options.signal ? { abortSignal: options.signal } : {};
-}
-
-/** Map an AWS SDK error to the product's errors without copying its message blindly (it may echo input). */
-export function mapAwsError(e: unknown, resource: string): Error {
-  const name = (e as { name?: string } | undefined)?.name ?? 'Error';
-  if (name === 'AccessDeniedException' || name === 'AccessDenied' || name === 'UnauthorizedException') {
-    return new AccessDeniedError(resource, { cause: e });
-  }
-  const throttled =
-    name === 'ThrottlingException' || name === 'TooManyUpdates' || name === 'ThrottledException';
-  // A network failure (an unreachable region or endpoint) is a plain Error; its system code says what happened.
-  const code = (e as { code?: unknown } | undefined)?.code;
-  const why = typeof code === 'string' && code !== name ? `${name} (${code})` : name;
-  return new Mm2FailoverError(`AWS call on ${resource} failed: ${why}`, { cause: e, retriable: throttled });
 }

@@ -8,7 +8,7 @@ import type { AuthorityRecord } from './epoch-authority.ts';
  * What the active configuration's stores hold right now, read leniently: a half that does not parse (edited by
  * hand, truncated) is reported as `corrupt`, never thrown, because finding and repairing it is the point.
  */
-export type Half =
+type Half =
   | { state: 'absent' }
   | { state: 'corrupt' }
   | { state: 'ok'; epoch: number; cluster: 'primary' | 'secondary' };

@@ -6,8 +6,8 @@ import {
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
 import { parseJsonOrThrow } from '../config/validate.ts';
+import { mapAwsError } from '../errors.ts';
 import { cancelledConditions, type DynamoLock } from '../store/dynamo-lock.ts';
-import { mapAwsError } from '../store/ssm-parameter-store.ts';
 import {
   type AuthorityRecord,
   authorityRecordSchema,

@@ -18,8 +18,8 @@ import { Mm2FailoverError } from '../errors.ts';
  * the lock, without the journal of the writer that began it.
  */
 
-export const writerKinds = ['init', 'adopt', 'failover', 'failback', 'refresh', 'repair'] as const;
-export type WriterKind = (typeof writerKinds)[number];
+const writerKinds = ['init', 'adopt', 'failover', 'failback', 'refresh', 'repair'] as const;
+type WriterKind = (typeof writerKinds)[number];
 
 const credentialSourceSchema = z
   .object({

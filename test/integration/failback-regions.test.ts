@@ -13,7 +13,7 @@ import { runSwitch } from '#shared/failback/switch.ts';
 import { ClientCache, KafkaClientCache } from '#shared/kafka/client-factory.ts';
 import type { ClusterClient } from '#shared/kafka/cluster-client.ts';
 import type { Stores } from '#shared/store/active-config.ts';
-import { storesOf } from '#shared/store/regional-stores.ts';
+import { storesOf } from '#shared/store/aws-stores.ts';
 import {
   mtlsDeployment,
   switchPhaseContext,

@@ -3,7 +3,6 @@ import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secret
 import { ListTopicsCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 // Not a dependency of ours: the SDK clients' own HTTP handler, which they depend on and which npm hoists.
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { awsClientConfig } from '#harness/aws-clients.ts';
 import { startAwsFaultProxy } from '#harness/aws-fault-proxy.ts';
@@ -210,7 +209,8 @@ describe('harness AWS fault proxy', () => {
     const patient = new SSMClient({
       ...config,
       maxAttempts: 2,
-      requestHandler: new NodeHttpHandler({ requestTimeout: 800, throwOnRequestTimeout: true }),
+      // The SDK builds its Node handler from these options: no import of @smithy/node-http-handler needed.
+      requestHandler: { requestTimeout: 800, throwOnRequestTimeout: true },
     });
     await h.awsFaults.set({ kind: 'hang', service: 'ssm', operation: 'GetParameter' });
 

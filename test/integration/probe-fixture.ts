@@ -105,13 +105,14 @@ export class ProbeRig {
   readonly config: DeploymentConfig;
   readonly stores: Stores;
   readonly connections: ClusterConnections;
-  readonly context = new ProbeContext();
+  readonly context: ProbeContext;
   readonly batches: MetricBatch[] = [];
   readonly logs: { level: string; message: string; extra: unknown[] }[] = [];
 
   constructor(config: DeploymentConfig, stores: Stores) {
     this.config = config;
     this.stores = stores;
+    this.context = new ProbeContext(deploymentPaths(config.name));
     this.connections = new ClusterConnections({ config, stores });
   }
 

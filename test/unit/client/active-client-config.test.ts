@@ -3,7 +3,7 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { loadActiveConfig } from '#shared/client/active-client-config.ts';
-import { createAwsStores } from '#shared/client/aws-stores.ts';
+import { createAwsStores } from '#shared/client/index.ts';
 import type { ActiveConfig } from '#shared/config/contract.ts';
 import { deploymentPaths } from '#shared/config/paths.ts';
 import {

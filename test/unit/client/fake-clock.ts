@@ -1,4 +1,4 @@
-import type { Clock } from '#shared/client/clock.ts';
+import type { Clock } from '#shared/clock.ts';
 
 /**
  * A clock whose `sleep` returns at once and moves time forward, recording each wait. `onSleep` lets a test make

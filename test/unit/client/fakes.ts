@@ -13,6 +13,7 @@ import type { ClientLogger } from '#shared/client/client-logger.ts';
 import type { AdminLike, ConsumerLike, KafkaFactory, ProducerLike } from '#shared/client/kafka-clients.ts';
 import type { ClientRole, TopicRoute } from '#shared/config/contract.ts';
 import type { ClusterRole } from '#shared/config/schema.ts';
+import { parseTpKey } from '#shared/kafka/topic-partition.ts';
 import { Redacted } from '#shared/store/redacted.ts';
 
 /** A promise with its resolve/reject exposed, to hold a fake Kafka call open as long as a test wants. */
@@ -217,9 +218,9 @@ export class FakeAdmin implements AdminLike {
     this.calls += 1;
     this.#log.push(`ends ${topic}`);
     return [...this.high]
-      .filter(([tp]) => tp.startsWith(`${topic}:`))
+      .filter(([tp]) => parseTpKey(tp).topic === topic)
       .map(([tp, high]) => ({
-        partition: Number(tp.split(':')[1]),
+        partition: parseTpKey(tp).partition,
         offset: String(high),
         high: String(high),
         low: '0',
@@ -231,9 +232,9 @@ export class FakeAdmin implements AdminLike {
   async fetchTopicOffsetsByTimestamp(topic: string, timestamp?: number) {
     this.timestampsAsked.push(timestamp ?? -1);
     return [...this.high]
-      .filter(([tp]) => tp.startsWith(`${topic}:`))
+      .filter(([tp]) => parseTpKey(tp).topic === topic)
       .map(([tp, high]) => ({
-        partition: Number(tp.split(':')[1]),
+        partition: parseTpKey(tp).partition,
         offset: String(this.byTimestamp.get(tp) ?? high),
       }));
   }
@@ -242,8 +243,8 @@ export class FakeAdmin implements AdminLike {
     return (options.topics ?? []).map((topic) => ({
       topic,
       partitions: [...this.high.keys()]
-        .filter((tp) => tp.startsWith(`${topic}:`))
-        .map((tp) => ({ partition: Number(tp.split(':')[1]), offset: String(this.committed.get(tp) ?? -1) })),
+        .filter((tp) => parseTpKey(tp).topic === topic)
+        .map((tp) => ({ partition: parseTpKey(tp).partition, offset: String(this.committed.get(tp) ?? -1) })),
     }));
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { systemClock } from '#shared/client/clock.ts';
 import { race } from '#shared/client/race.ts';
+import { systemClock } from '#shared/clock.ts';
 
 const never = () => new Promise<never>(() => {});
 

@@ -8,7 +8,8 @@ import { failbackJournal } from '#shared/failback/journal.ts';
 import { parseFailbackRequest } from '#shared/failback/payload.ts';
 import type { FailbackDeps } from '#shared/failback/phase-context.ts';
 import { PROVENANCE } from '#shared/failback/salvage.ts';
-import type { Notification } from '#shared/failover/notification.ts';
+import { tpKey } from '#shared/kafka/topic-partition.ts';
+import type { Notification } from '#shared/notify/notification.ts';
 import { writeActive } from '#shared/store/active-config.ts';
 import { Redacted } from '#shared/store/redacted.ts';
 import { FakeRegions, FakeStores } from '../../fakes/stores.ts';
@@ -495,16 +496,16 @@ describe('runFailback (active-passive, identity policy)', () => {
   it('translates consumer offsets back from the reverse mirror checkpoints and commits them on the primary', async () => {
     // Arrange: the reverse checkpoint connector translated billing's position on the secondary.
     w.primary.checkpoints = [
-      { group: 'billing', topic: 'orders', partition: 0, upstreamOffset: 4n, downstreamOffset: 9n },
-      { group: 'billing', topic: 'orders', partition: 1, upstreamOffset: 3n, downstreamOffset: 8n },
+      { group: 'billing', topic: 'orders', partition: 0, upstreamOffset: 4, downstreamOffset: 9 },
+      { group: 'billing', topic: 'orders', partition: 1, upstreamOffset: 3, downstreamOffset: 8 },
     ];
 
     // Act
     await untilDone(w);
 
     // Assert
-    expect(w.primary.committed.get('billing|orders|0')).toBe(9);
-    expect(w.primary.committed.get('billing|orders|1')).toBe(8);
+    expect(w.primary.committed.get('billing')?.get(tpKey('orders', 0))).toBe(9);
+    expect(w.primary.committed.get('billing')?.get(tpKey('orders', 1))).toBe(8);
   });
 
   it('moves producers first when the config says so', async () => {
@@ -615,8 +616,8 @@ describe('runFailback (active-passive, identity policy)', () => {
 
 describe('runFailback switch: consumer groups still registered on the primary', () => {
   const checkpoints = [
-    { group: 'billing', topic: 'orders', partition: 0, upstreamOffset: 4n, downstreamOffset: 9n },
-    { group: 'billing', topic: 'orders', partition: 1, upstreamOffset: 3n, downstreamOffset: 8n },
+    { group: 'billing', topic: 'orders', partition: 0, upstreamOffset: 4, downstreamOffset: 9 },
+    { group: 'billing', topic: 'orders', partition: 1, upstreamOffset: 3, downstreamOffset: 8 },
   ];
 
   it('waits for a leftover member to leave the group on the primary, then translates its offsets back', async () => {
@@ -633,8 +634,8 @@ describe('runFailback switch: consumer groups still registered on the primary', 
     const results = await untilDone(w);
 
     // Assert
-    expect(w.primary.committed.get('billing|orders|0')).toBe(9);
-    expect(w.primary.committed.get('billing|orders|1')).toBe(8);
+    expect(w.primary.committed.get('billing')?.get(tpKey('orders', 0))).toBe(9);
+    expect(w.primary.committed.get('billing')?.get(tpKey('orders', 1))).toBe(8);
     const sw = results.flatMap((r) => r.ran).find((r) => r.phase === 'switch')?.summary as {
       groups: Array<{ group: string; committed: number; skipped?: string }>;
     };

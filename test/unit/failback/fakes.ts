@@ -1,10 +1,5 @@
 import { LockHeldError } from '#shared/errors.ts';
-import type {
-  CopiedRecord,
-  FailbackCluster,
-  OffsetSync,
-  PartitionOffsets,
-} from '#shared/failback/cluster-ops.ts';
+import type { CopiedRecord, FailbackCluster, PartitionOffsets } from '#shared/failback/cluster-ops.ts';
 import type {
   Flow,
   MirrorController,
@@ -12,8 +7,9 @@ import type {
   PartitionPosition,
   ReverseFlowSpec,
 } from '#shared/failback/mirror-controller.ts';
-import { tpKey } from '#shared/failback/state.ts';
-import type { Checkpoint } from '#shared/failover/offset-translation.ts';
+import type { OffsetSync } from '#shared/kafka/mm2-internal-topics.ts';
+import { parseTpKey, tpKey } from '#shared/kafka/topic-partition.ts';
+import type { Checkpoint } from '#shared/offsets/offset-translation.ts';
 import type { JournalEntry, RunJournal } from '#shared/store/dynamo-journal.ts';
 import type { DeploymentLock, Lease } from '#shared/store/dynamo-lock.ts';
 
@@ -22,7 +18,8 @@ export class MemoryCluster implements FailbackCluster {
   readonly alias: string;
   healthy = true;
   readonly topics = new Map<string, Array<{ low: number; records: CopiedRecord[] }>>();
-  readonly committed = new Map<string, number>();
+  /** group -> tpKey(topic, partition) -> committed offset */
+  readonly committed = new Map<string, Map<string, number>>();
   checkpoints: Checkpoint[] = [];
   /** Members of a consumer group on this cluster, asked at each describe (default: none). */
   membersOf: (group: string) => number = () => 0;
@@ -146,13 +143,9 @@ export class MemoryCluster implements FailbackCluster {
   }
 
   async committedOffsets(group: string, topics: readonly string[]) {
-    return [...this.committed.entries()]
-      .map(([k, offset]) => {
-        const [g, topic, partition] = k.split('|');
-        return { g, topic: topic ?? '', partition: Number(partition), offset };
-      })
-      .filter((x) => x.g === group && topics.includes(x.topic))
-      .map(({ topic, partition, offset }) => ({ topic, partition, offset }));
+    return [...(this.committed.get(group) ?? new Map<string, number>())]
+      .map(([k, offset]) => ({ ...parseTpKey(k), offset }))
+      .filter((x) => topics.includes(x.topic));
   }
 
   async commitOffsets(
@@ -161,7 +154,9 @@ export class MemoryCluster implements FailbackCluster {
     partitions: Array<{ partition: number; offset: number }>,
   ) {
     this.calls.push(`commitOffsets ${group}`);
-    for (const p of partitions) this.committed.set(`${group}|${topic}|${p.partition}`, p.offset);
+    const committed = this.committed.get(group) ?? new Map<string, number>();
+    for (const p of partitions) committed.set(tpKey(topic, p.partition), p.offset);
+    this.committed.set(group, committed);
   }
 }
 
@@ -244,10 +239,7 @@ export class MemoryMirror implements MirrorController {
 
   async lastReplicated(flow: Flow): Promise<PartitionPosition[]> {
     this.poll();
-    return [...this.positions[flow].entries()].map(([k, offset]) => {
-      const i = k.lastIndexOf(':');
-      return { topic: k.slice(0, i), partition: Number(k.slice(i + 1)), offset };
-    });
+    return [...this.positions[flow].entries()].map(([k, offset]) => ({ ...parseTpKey(k), offset }));
   }
 }
 

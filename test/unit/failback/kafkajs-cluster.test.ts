@@ -1,12 +1,18 @@
 import type { EachBatchPayload, Kafka } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
+import { KafkaOperationError } from '#shared/errors.ts';
 import { KafkajsCluster } from '#shared/failback/kafkajs-cluster.ts';
+import { encodeOffsetSyncKey, encodeOffsetSyncValue } from '#shared/kafka/mm2-records.ts';
+import { FakeCluster } from '../kafka/fake-cluster.ts';
 
 const groups = {
   readCheckpoints: async () => [],
   describeGroup: async () => ({ state: 'Dead', members: 0 }),
   committedOffsets: async () => [],
   commitOffsets: async () => {},
+};
+const noClusterClient = async (): Promise<never> => {
+  throw new Error('these tests read no MM2 internal topic');
 };
 
 /** A kafkajs stand-in whose consumer delivers the given batches (partition, first offset, count) in order. */
@@ -46,6 +52,7 @@ describe('KafkajsCluster.read', () => {
         [0, 8, 4],
       ]),
       groups,
+      clusterClient: noClusterClient,
       readIdleMs: 50,
     });
 
@@ -62,6 +69,7 @@ describe('KafkajsCluster.read', () => {
       alias: 'p',
       kafka: kafkaDelivering([[1, 0, 10]]),
       groups,
+      clusterClient: noClusterClient,
       readIdleMs: 50,
     });
 
@@ -70,5 +78,64 @@ describe('KafkajsCluster.read', () => {
 
     // Assert
     expect(read.get(1)?.map((r) => r.offset)).toEqual([2, 3, 4]);
+  });
+});
+
+describe('KafkajsCluster.readOffsetSyncs', () => {
+  const TOPIC = 'mm2-offset-syncs.secondary.internal';
+  const sync = (cluster: FakeCluster, partition: number, upstream: bigint, downstream: bigint) =>
+    cluster.append(
+      TOPIC,
+      0,
+      encodeOffsetSyncKey({ topic: 'orders', partition }),
+      encodeOffsetSyncValue({ upstreamOffset: upstream, downstreamOffset: downstream }),
+    );
+
+  it('returns the last sync per partition, read through the cluster client without a consumer group', async () => {
+    // Arrange
+    const fake = new FakeCluster().addTopic(TOPIC, 1);
+    sync(fake, 0, 10n, 4n);
+    sync(fake, 1, 7n, 7n);
+    sync(fake, 0, 25n, 19n);
+    const cluster = new KafkajsCluster({
+      alias: 'primary',
+      kafka: kafkaDelivering([]),
+      groups,
+      clusterClient: async () => fake,
+    });
+
+    // Act
+    const syncs = await cluster.readOffsetSyncs(TOPIC);
+
+    // Assert
+    expect(syncs.sort((a, b) => a.partition - b.partition)).toEqual([
+      { topic: 'orders', partition: 0, upstreamOffset: 25, downstreamOffset: 19 },
+      { topic: 'orders', partition: 1, upstreamOffset: 7, downstreamOffset: 7 },
+    ]);
+    expect(fake.calls.map((c) => c.op)).not.toContain('groupOffsets');
+  });
+
+  it('names the topic and the cluster when the read fails, and has the cached cluster client rebuilt', async () => {
+    // Arrange
+    const fake = new FakeCluster().addTopic(TOPIC, 1);
+    fake.failWith = Object.assign(new Error('Connection refused'), { name: 'KafkaJSConnectionError' });
+    let rebuilt = 0;
+    const cluster = new KafkajsCluster({
+      alias: 'primary',
+      kafka: kafkaDelivering([]),
+      groups,
+      clusterClient: async () => fake,
+      onClusterClientFailure: () => {
+        rebuilt += 1;
+      },
+    });
+
+    // Act
+    const error = await cluster.readOffsetSyncs(TOPIC).catch((e: unknown) => e);
+
+    // Assert
+    expect(error).toBeInstanceOf(KafkaOperationError);
+    expect((error as Error).message).toContain(`reading offset syncs ${TOPIC} on primary failed`);
+    expect(rebuilt).toBe(1);
   });
 });

@@ -134,8 +134,8 @@ describe('runFailover', () => {
         group: 'billing',
         topic: 'primary.orders',
         partition: 0,
-        upstreamOffset: 100n,
-        downstreamOffset: 97n,
+        upstreamOffset: 100,
+        downstreamOffset: 97,
       },
     ];
     h.deps.clock.sleep = async (ms) => {
@@ -166,8 +166,8 @@ describe('runFailover', () => {
         group: 'billing',
         topic: 'primary.orders',
         partition: 0,
-        upstreamOffset: 100n,
-        downstreamOffset: 97n,
+        upstreamOffset: 100,
+        downstreamOffset: 97,
       },
     ];
     let committedBeforeSecret = false;
@@ -220,7 +220,7 @@ describe('runFailover', () => {
   it('returns the complete plan on a dry run and writes nothing anywhere', async () => {
     const h = failoverHarness({ ...testConfig({ regions: ['us-east-1'] }) });
     h.groups.checkpoints = [
-      { group: 'billing', topic: 'primary.orders', partition: 0, upstreamOffset: 10n, downstreamOffset: 9n },
+      { group: 'billing', topic: 'primary.orders', partition: 0, upstreamOffset: 10, downstreamOffset: 9 },
     ];
     await primaryActive(h, 2);
 
@@ -406,8 +406,8 @@ describe('runFailover after a crash', () => {
           group: 'billing',
           topic: 'primary.orders',
           partition: 0,
-          upstreamOffset: 10n,
-          downstreamOffset: 9n,
+          upstreamOffset: 10,
+          downstreamOffset: 9,
         },
       ];
       await primaryActive(h, 7);

@@ -3,9 +3,10 @@ import type { ClusterRole, DeploymentConfig, DeploymentConfigInput } from '#shar
 import { deploymentConfigSchema } from '#shared/config/schema.ts';
 import { LockHeldError } from '#shared/errors.ts';
 import type { FailoverDeps } from '#shared/failover/failover.ts';
-import type { Notification, Notifier } from '#shared/failover/notification.ts';
-import type { Checkpoint, SecondaryGroupOffsets } from '#shared/failover/offset-translation.ts';
 import type { ProbeOutcome, ReplicationLag } from '#shared/failover/preflight.ts';
+import { parseTpKey, tpKey } from '#shared/kafka/topic-partition.ts';
+import type { Notification, Notifier } from '#shared/notify/notification.ts';
+import type { Checkpoint, SecondaryGroupOffsets } from '#shared/offsets/offset-translation.ts';
 import type { JournalEntry, RunJournal } from '#shared/store/dynamo-journal.ts';
 import type { DeploymentLock, Lease } from '#shared/store/dynamo-lock.ts';
 import { FakeRegions, FakeStores } from '../../fakes/stores.ts';
@@ -176,7 +177,7 @@ class FakeNotifier implements Notifier {
 export class FakeSecondaryGroups implements SecondaryGroupOffsets {
   checkpoints: Checkpoint[] = [];
   readonly states = new Map<string, { state: string; members: number }>();
-  /** group -> "topic/partition" -> offset */
+  /** group -> tpKey(topic, partition) -> offset */
   readonly committed = new Map<string, Map<string, number>>();
   readonly commits: Array<{
     group: string;
@@ -195,10 +196,7 @@ export class FakeSecondaryGroups implements SecondaryGroupOffsets {
   async committedOffsets(group: string, topics: readonly string[]) {
     const m = this.committed.get(group) ?? new Map<string, number>();
     return [...m.entries()]
-      .map(([k, offset]) => {
-        const [topic = '', partition = '0'] = k.split('/');
-        return { topic, partition: Number(partition), offset };
-      })
+      .map(([k, offset]) => ({ ...parseTpKey(k), offset }))
       .filter((c) => topics.includes(c.topic));
   }
   async commitOffsets(
@@ -210,7 +208,7 @@ export class FakeSecondaryGroups implements SecondaryGroupOffsets {
     if (state && state.members > 0) throw new Error(`group ${group} has active members`);
     this.commits.push({ group, topic, partitions });
     const m = this.committed.get(group) ?? new Map<string, number>();
-    for (const p of partitions) m.set(`${topic}/${p.partition}`, p.offset);
+    for (const p of partitions) m.set(tpKey(topic, p.partition), p.offset);
     this.committed.set(group, m);
   }
 }
@@ -267,6 +265,7 @@ export function failoverHarness(config = testConfig()): Harness {
   const harness = h as Harness;
   harness.deps = {
     config,
+    paths: deploymentPaths(config.name),
     stores: h.stores,
     regionStores: regions.regionStores,
     homeRegion: 'eu-west-1',

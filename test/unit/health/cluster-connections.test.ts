@@ -78,7 +78,7 @@ describe('ClusterConnections', () => {
     const connections = new ClusterConnections({
       config,
       stores,
-      clock: () => now,
+      clock: { now: () => now },
       createClient: (c) => {
         configs.push(c);
         return new FakeCluster();
@@ -106,7 +106,7 @@ describe('ClusterConnections', () => {
     const connections = new ClusterConnections({
       config,
       stores,
-      clock: () => now,
+      clock: { now: () => now },
       definitionTtlMs: 60_000,
       createClient: () => {
         const c = new FakeCluster();
@@ -134,7 +134,7 @@ describe('ClusterConnections', () => {
     const connections = new ClusterConnections({
       config,
       stores,
-      clock: () => now,
+      clock: { now: () => now },
       createClient: () => new FakeCluster(),
     });
     const first = await connections.client('secondary');

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { systemClock } from '#shared/clock.ts';
 import { probeCluster } from '#shared/health/cluster-probe.ts';
 import { Deadline } from '#shared/health/deadline.ts';
 import { FakeCluster } from '../kafka/fake-cluster.ts';
@@ -34,7 +35,7 @@ describe('probeCluster', () => {
     const { health, clientFailed } = await probeCluster(input, {
       client: cluster,
       deadline: Deadline.in(7_000),
-      clock: Date.now,
+      clock: systemClock,
     });
     // Assert
     expect(health).toMatchObject({
@@ -64,7 +65,7 @@ describe('probeCluster', () => {
     const { health } = await probeCluster(input, {
       client: cluster,
       deadline: Deadline.in(7_000),
-      clock: Date.now,
+      clock: systemClock,
     });
     expect(health.verdict).toBe('degraded');
     expect(health.partitions).toEqual({ watched: 6, leaderless: 1, underReplicated: 1 });
@@ -76,7 +77,7 @@ describe('probeCluster', () => {
     const { health } = await probeCluster(input, {
       client: cluster,
       deadline: Deadline.in(7_000),
-      clock: Date.now,
+      clock: systemClock,
     });
     expect(cluster.calls.find((c) => c.op === 'createTopic')?.detail).toMatchObject({
       topic: 'canary',
@@ -92,7 +93,7 @@ describe('probeCluster', () => {
     const { health } = await probeCluster(input, {
       client: cluster,
       deadline: Deadline.in(7_000),
-      clock: Date.now,
+      clock: systemClock,
     });
     expect(health).toMatchObject({
       verdict: 'down',
@@ -107,7 +108,7 @@ describe('probeCluster', () => {
     const { health } = await probeCluster(input, {
       client: cluster,
       deadline: Deadline.in(7_000),
-      clock: Date.now,
+      clock: systemClock,
     });
     expect(health.verdict).toBe('degraded');
     expect(health.canary?.writableRatio).toBeCloseTo(2 / 3);
@@ -118,7 +119,7 @@ describe('probeCluster', () => {
     const { health, clientFailed } = await probeCluster(input, {
       client: cluster,
       deadline: Deadline.in(7_000),
-      clock: Date.now,
+      clock: systemClock,
     });
     expect(health).toMatchObject({ verdict: 'down', reasons: ['connect-refused'], brokersAlive: 0 });
     expect(health.detail).toContain('ECONNREFUSED');
@@ -130,7 +131,11 @@ describe('probeCluster', () => {
     vi.useFakeTimers();
     cluster.gate = new Promise(() => {});
     // Act
-    const pending = probeCluster(input, { client: cluster, deadline: Deadline.in(5_000), clock: Date.now });
+    const pending = probeCluster(input, {
+      client: cluster,
+      deadline: Deadline.in(5_000),
+      clock: systemClock,
+    });
     await vi.advanceTimersByTimeAsync(5_000);
     const { health, clientFailed } = await pending;
     // Assert
@@ -145,7 +150,7 @@ describe('probeCluster', () => {
       {
         client: cluster,
         deadline: Deadline.in(7_000),
-        clock: Date.now,
+        clock: systemClock,
       },
     );
     expect(health).toMatchObject({
@@ -161,7 +166,7 @@ describe('probeCluster', () => {
       {
         client: cluster,
         deadline: Deadline.in(7_000),
-        clock: Date.now,
+        clock: systemClock,
       },
     );
     expect(cluster.calls[0]).toEqual({

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, type Mock, vi } from 'vitest';
+import { deploymentPaths } from '#shared/config/paths.ts';
 import type { ClusterRole } from '#shared/config/schema.ts';
 import { deploymentConfigSchema } from '#shared/config/schema.ts';
 import { MissingConfigurationError } from '#shared/errors.ts';
@@ -67,7 +68,7 @@ describe('runProbeCycle', () => {
     batches = [];
     put = vi.fn<ParameterStore['put']>(async () => ({ version: 1 }));
     log = logger();
-    context = new ProbeContext();
+    context = new ProbeContext(deploymentPaths(config.name));
   });
   afterEach(() => {
     vi.useRealTimers();

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import { deploymentPaths } from '#shared/config/paths.ts';
 import { deploymentConfigSchema } from '#shared/config/schema.ts';
 import { ProbeContext } from '#shared/health/probe-cycle.ts';
 import { runProbeLoop } from '#shared/health/probe-loop.ts';
@@ -28,8 +29,8 @@ function harness(invocationMs: number) {
     clients: { client: async () => fake, forget: () => {} },
     metrics: { emit: () => {} },
     logger: { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() },
-    context: new ProbeContext(),
-    clock: () => now,
+    context: new ProbeContext(deploymentPaths(config.name)),
+    clock: { now: () => now },
     remainingMs: () => end - now,
     sleep: async (ms: number) => {
       sleeps.push(ms);

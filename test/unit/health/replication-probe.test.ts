@@ -17,7 +17,7 @@ import { replicationPolicy } from '#shared/kafka/replication-policy.ts';
 import { FakeCluster } from '../kafka/fake-cluster.ts';
 
 const NOW = 1_700_000_100_000;
-const clock = () => NOW;
+const clock = { now: () => NOW };
 const policy = replicationPolicy({ kind: 'default' });
 const input: ReplicationProbeInput = {
   direction: { source: 'primary', target: 'secondary', sourceAlias: 'primary', targetAlias: 'secondary' },
@@ -135,7 +135,7 @@ describe('measureReplication', () => {
 
     it('counts every readable record of a partition that has no offset sync yet', async () => {
       fill(source, 'orders', 0, 30);
-      source.partition('orders', 0).start = 10n;
+      source.partition('orders', 0).start = 10;
       const { health } = await run();
       expect(health.topics[0]).toMatchObject({ backlogRecords: 20, partitionsWithoutSync: 2 });
     });
@@ -185,9 +185,9 @@ describe('measureReplication', () => {
       // Arrange
       fill(source, 'orders', 0, 100);
       fill(source, 'orders', 1, 100);
-      source.commit('billing', 'orders', 0, 80n);
-      source.commit('billing', 'orders', 1, 60n);
-      source.commit('billing', 'unwatched', 0, 999n);
+      source.commit('billing', 'orders', 0, 80);
+      source.commit('billing', 'orders', 1, 60);
+      source.commit('billing', 'unwatched', 0, 999);
       for (const [partition, upstream] of [
         [0, 70n],
         [1, 60n],
@@ -209,7 +209,7 @@ describe('measureReplication', () => {
 
     it('counts a partition without checkpoint from the start of the log', async () => {
       fill(source, 'orders', 0, 50);
-      source.commit('billing', 'orders', 0, 25n);
+      source.commit('billing', 'orders', 0, 25);
       const { health } = await run();
       expect(health.groups).toEqual([
         { group: 'billing', checkpointLagRecords: 25, partitions: 1, partitionsWithoutCheckpoint: 1 },

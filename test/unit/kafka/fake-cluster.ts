@@ -9,8 +9,8 @@ import type {
   PartitionOffset,
   ProduceRecord,
   ProduceResult,
-  TopicPartition,
 } from '#shared/kafka/cluster-client.ts';
+import { parseTpKey, type TopicPartition, tpKey } from '#shared/kafka/topic-partition.ts';
 
 /**
  * An in-memory Kafka cluster behind the project's {@link ClusterClient} interface, for unit tests: topics with
@@ -18,7 +18,7 @@ import type {
  * switches to make calls fail or hang. It records every call so tests can assert what was asked.
  */
 interface FakeRecord {
-  offset: bigint;
+  offset: number;
   timestamp: number;
   key: Buffer | null;
   value: Buffer | null;
@@ -30,9 +30,9 @@ export interface FakePartition {
   isr: number[];
   log: FakeRecord[];
   /** Log start offset (records before it were deleted). */
-  start: bigint;
+  start: number;
   /** Next offset to assign. */
-  next: bigint;
+  next: number;
   /** Error returned for produce to this partition. */
   produceError?: string;
 }
@@ -60,7 +60,7 @@ export class FakeCluster implements ClusterClient {
       Array.from({ length: partitions }, (_, p) => {
         const leader = options.leader ? options.leader(p) : (this.brokers[p % this.brokers.length] ?? 1);
         const replicas = [leader, ...this.brokers.filter((b) => b !== leader)].slice(0, rf);
-        return { leader, replicas, isr: [...replicas], log: [], start: 0n, next: 0n };
+        return { leader, replicas, isr: [...replicas], log: [], start: 0, next: 0 };
       }),
     );
     return this;
@@ -72,11 +72,11 @@ export class FakeCluster implements ClusterClient {
     return p;
   }
 
-  append(topic: string, partition: number, key: Buffer | null, value: Buffer | null, timestamp = 0): bigint {
+  append(topic: string, partition: number, key: Buffer | null, value: Buffer | null, timestamp = 0): number {
     const p = this.partition(topic, partition);
     const offset = p.next;
     p.log.push({ offset, timestamp, key, value });
-    p.next += 1n;
+    p.next += 1;
     return offset;
   }
 
@@ -86,7 +86,7 @@ export class FakeCluster implements ClusterClient {
     for (let i = 0; i < count; i++) {
       if (options.control)
         p.log.push({ offset: p.next, timestamp: 0, key: null, value: null, control: true });
-      p.next += 1n;
+      p.next += 1;
     }
   }
 
@@ -96,21 +96,21 @@ export class FakeCluster implements ClusterClient {
     if (this.failWith) throw this.failWith;
   }
 
-  /** Committed offsets per group: `group -> "topic\u0000partition" -> offset`. */
-  groups = new Map<string, Map<string, bigint>>();
+  /** Committed offsets per group: `group -> tpKey(topic, partition) -> offset`. */
+  groups = new Map<string, Map<string, number>>();
 
-  commit(group: string, topic: string, partition: number, offset: bigint): void {
-    const g = this.groups.get(group) ?? new Map<string, bigint>();
-    g.set(`${topic}\u0000${partition}`, offset);
+  commit(group: string, topic: string, partition: number, offset: number): void {
+    const g = this.groups.get(group) ?? new Map<string, number>();
+    g.set(tpKey(topic, partition), offset);
     this.groups.set(group, g);
   }
 
   async groupOffsets(groupId: string): Promise<GroupOffset[]> {
     await this.#enter('groupOffsets', groupId);
-    return [...(this.groups.get(groupId) ?? new Map<string, bigint>())].map(([k, offset]) => {
-      const [topic = '', partition = '0'] = k.split('\u0000');
-      return { topic, partition: Number(partition), offset };
-    });
+    return [...(this.groups.get(groupId) ?? new Map<string, number>())].map(([k, offset]) => ({
+      ...parseTpKey(k),
+      offset,
+    }));
   }
 
   async metadata(topics: readonly string[], _options?: { maxAgeMs?: number }): Promise<ClusterMetadata> {
@@ -176,7 +176,7 @@ export class FakeCluster implements ClusterClient {
         records: slice
           .filter((r) => !r.control)
           .map((r) => ({ offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value })),
-        nextOffset: last ? last.offset + 1n : offset,
+        nextOffset: last ? last.offset + 1 : offset,
         highWatermark: p.next,
         logStartOffset: p.start,
       };

@@ -1,61 +1,7 @@
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
-import { ValidationError } from '#shared/errors.ts';
-import { failoverEnvironment } from '#shared/failover/dependencies.ts';
-import { kafkaGroupOffsets } from '#shared/failover/kafka-group-offsets.ts';
-import { SnsNotifier } from '#shared/failover/sns-notifier.ts';
+import { describe, expect, it } from 'vitest';
 import type { ClusterClient, FetchResult } from '#shared/kafka/cluster-client.ts';
 import { encodeCheckpointKey, encodeCheckpointValue } from '#shared/kafka/mm2-records.ts';
-
-const sns = mockClient(SNSClient);
-
-describe('SnsNotifier', () => {
-  beforeEach(() => sns.reset());
-
-  it('publishes subject, text and attributes to the topic and returns the message id', async () => {
-    sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
-    const notifier = new SnsNotifier(new SNSClient({}), 'arn:aws:sns:eu-west-1:1:t');
-
-    const out = await notifier.publish({
-      subject: 's',
-      text: 't',
-      attributes: { event: 'failover.switched' },
-    });
-
-    expect(out).toEqual({ messageId: 'm-1' });
-    expect(sns.commandCalls(PublishCommand)[0]?.args[0].input).toEqual({
-      TopicArn: 'arn:aws:sns:eu-west-1:1:t',
-      Subject: 's',
-      Message: 't',
-      MessageAttributes: { event: { DataType: 'String', StringValue: 'failover.switched' } },
-    });
-  });
-
-  it('maps an SNS failure to the product error naming the topic', async () => {
-    sns.on(PublishCommand).rejects(Object.assign(new Error('x'), { name: 'AuthorizationErrorException' }));
-
-    await expect(
-      new SnsNotifier(new SNSClient({}), 'arn:t').publish({ subject: 's', text: 't', attributes: {} }),
-    ).rejects.toThrow('AWS call on SNS topic arn:t failed: AuthorizationErrorException');
-  });
-});
-
-describe('failoverEnvironment', () => {
-  it('names every missing variable', () => {
-    const err = (() => {
-      try {
-        failoverEnvironment({});
-      } catch (e: unknown) {
-        return e as ValidationError;
-      }
-      return undefined;
-    })();
-
-    expect(err).toBeInstanceOf(ValidationError);
-    expect(err?.problems.map((p) => p.path)).toEqual(['MM2_FAILOVER_TABLE', 'MM2_FAILOVER_TOPIC_ARN']);
-  });
-});
+import { kafkaGroupOffsets } from '#shared/offsets/kafka-group-offsets.ts';
 
 describe('kafkaGroupOffsets', () => {
   const checkpointRecord = (
@@ -63,7 +9,7 @@ describe('kafkaGroupOffsets', () => {
     partition: number,
     upstream: bigint,
     downstream: bigint,
-    offset: bigint,
+    offset: number,
   ) => ({
     offset,
     timestamp: 1,
@@ -75,7 +21,7 @@ describe('kafkaGroupOffsets', () => {
   function cluster(
     records: ReturnType<typeof checkpointRecord>[],
   ): Pick<ClusterClient, 'metadata' | 'listOffsets' | 'fetch'> {
-    const end = BigInt(records.length);
+    const end = records.length;
     return {
       metadata: async (topics) => ({
         clusterId: 'c',
@@ -92,7 +38,7 @@ describe('kafkaGroupOffsets', () => {
         ),
       }),
       listOffsets: async (partitions, spec) =>
-        partitions.map((p) => ({ ...p, offset: spec === 'earliest' ? 0n : end })),
+        partitions.map((p) => ({ ...p, offset: spec === 'earliest' ? 0 : end })),
       fetch: async (requests) =>
         requests.map(
           (r): FetchResult => ({
@@ -113,18 +59,18 @@ describe('kafkaGroupOffsets', () => {
       },
       cluster: async () =>
         cluster([
-          checkpointRecord('billing', 0, 10n, 9n, 0n),
-          checkpointRecord('other', 0, 5n, 5n, 1n),
-          checkpointRecord('billing', 0, 20n, 19n, 2n),
+          checkpointRecord('billing', 0, 10n, 9n, 0),
+          checkpointRecord('other', 0, 5n, 5n, 1),
+          checkpointRecord('billing', 0, 20n, 19n, 2),
         ]),
       checkpointsTopic: 'primary.checkpoints.internal',
     });
 
     const cps = await offsets.readCheckpoints(['billing']);
 
-    expect(
-      cps.map((c) => [c.group, c.partition, Number(c.upstreamOffset), Number(c.downstreamOffset)]),
-    ).toEqual([['billing', 0, 20, 19]]);
+    expect(cps.map((c) => [c.group, c.partition, c.upstreamOffset, c.downstreamOffset])).toEqual([
+      ['billing', 0, 20, 19],
+    ]);
   });
 
   it('describes, fetches and commits through the kafkajs admin, and reports a failure so clients are rebuilt', async () => {

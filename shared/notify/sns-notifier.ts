@@ -1,5 +1,5 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { mapAwsError } from '../store/ssm-parameter-store.ts';
+import { mapAwsError } from '../errors.ts';
 import type { Notification, Notifier } from './notification.ts';
 
 /** {@link Notifier} over an SNS topic. */

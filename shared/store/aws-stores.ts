@@ -1,8 +1,28 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient, type SSMClientConfig } from '@aws-sdk/client-ssm';
-import type { Stores } from '../store/active-config.ts';
-import { SecretsManagerStore } from '../store/secrets-manager-store.ts';
-import { SsmParameterStore } from '../store/ssm-parameter-store.ts';
+import type { Stores } from './active-config.ts';
+import { SecretsManagerStore } from './secrets-manager-store.ts';
+import { SsmParameterStore } from './ssm-parameter-store.ts';
+
+/**
+ * The one place {@link Stores} are made on AWS: SSM Parameter Store for parameters, Secrets Manager for secrets.
+ * The functions' wirings pass the SDK clients they keep per container ({@link storesOf}); applications, the CLI and
+ * the benchmarks pass a region and an endpoint ({@link createAwsStores}, the client library's public name).
+ */
+
+/** The two AWS clients the active configuration is read and written with, in one region. */
+export interface StoreClients {
+  ssm: Pick<SSMClient, 'send'>;
+  secretsManager: Pick<SecretsManagerClient, 'send'>;
+}
+
+/** Stores over SDK clients the caller already holds (and reuses, once per container). */
+export function storesOf(clients: StoreClients): Stores {
+  return {
+    parameters: new SsmParameterStore(clients.ssm),
+    secrets: new SecretsManagerStore(clients.secretsManager),
+  };
+}
 
 export interface AwsStoresOptions {
   /** Region holding the active configuration (one of the deployment's regions). Default: the SDK's resolution. */
@@ -16,8 +36,8 @@ export interface AwsStoresOptions {
 }
 
 /**
- * SSM Parameter Store and Secrets Manager behind the {@link Stores} interface, for applications that read the
- * active configuration. Create it once per process (at module scope in a Lambda) and share it.
+ * Stores with SDK clients of their own, for applications that read the active configuration. Create them once
+ * per process (at module scope in a Lambda) and share them.
  *
  * The application's role needs `ssm:GetParameter` on `/mm2-failover/<name>/active` and
  * `secretsmanager:GetSecretValue` on `mm2-failover/<name>/active-credentials-*` (plus `kms:Decrypt` for a
@@ -35,8 +55,5 @@ export function createAwsStores(options: AwsStoresOptions = {}): Stores {
     ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
     ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
   };
-  return {
-    parameters: new SsmParameterStore(new SSMClient(common)),
-    secrets: new SecretsManagerStore(new SecretsManagerClient(common)),
-  };
+  return storesOf({ ssm: new SSMClient(common), secretsManager: new SecretsManagerClient(common) });
 }

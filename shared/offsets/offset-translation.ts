@@ -2,24 +2,27 @@ import * as z from 'zod';
 import type { DeploymentConfig } from '../config/schema.ts';
 import { topicMapping } from '../config/topic-mapping.ts';
 import { describeError } from '../errors.ts';
+import { checkpointKey, type Checkpoint as Mm2Checkpoint } from '../kafka/mm2-internal-topics.ts';
+import type { Offset } from '../kafka/offset.ts';
+import { tpKey } from '../kafka/topic-partition.ts';
 
 /**
- * Consumer-group offsets for the secondary, with MirrorClient semantics (`RemoteClusterUtils.translateOffsets`):
- * read `<primary alias>.checkpoints.internal` on the secondary from the beginning, keep the last checkpoint per
- * (group, topic, partition), and take its downstream offset. MM2's own group-offset sync (KIP-545) may already
- * have committed those offsets on the secondary; we commit only where the group has no members there and its
- * committed offset is behind (or absent). Checkpoints are conservative (offset syncs are sparse), so a consumer
- * may see a record twice, never skip one.
+ * Consumer-group offsets for the cluster clients move to, with MirrorClient semantics
+ * (`RemoteClusterUtils.translateOffsets`): read the flow's `<source alias>.checkpoints.internal` on that cluster
+ * from the beginning, keep the last checkpoint per (group, topic, partition), and take its downstream offset. MM2's
+ * own group-offset sync (KIP-545) may already have committed those offsets there; we commit only where the group
+ * has no members and its committed offset is behind (or absent). Checkpoints are conservative (offset syncs are
+ * sparse), so a consumer may see a record twice, never skip one.
+ *
+ * Written from failover's side ("the secondary"); failback translates back to the primary with the config's roles
+ * swapped, through the same functions.
  */
 
-/** One MM2 checkpoint; `topic` is the target-side name (`primary.orders` under the default policy). */
-export interface Checkpoint {
-  group: string;
-  topic: string;
-  partition: number;
-  upstreamOffset: bigint | number;
-  downstreamOffset: bigint | number;
-}
+/** What translation takes from an MM2 checkpoint; `topic` is the target-side name (`primary.orders`). */
+export type Checkpoint = Pick<
+  Mm2Checkpoint,
+  'group' | 'topic' | 'partition' | 'upstreamOffset' | 'downstreamOffset'
+>;
 
 /** What offset translation needs from the secondary cluster. */
 export interface SecondaryGroupOffsets {
@@ -31,12 +34,12 @@ export interface SecondaryGroupOffsets {
   committedOffsets(
     group: string,
     topics: readonly string[],
-  ): Promise<Array<{ topic: string; partition: number; offset: number }>>;
+  ): Promise<Array<{ topic: string; partition: number; offset: Offset }>>;
   /** Commit offsets for a group without members (kafkajs `admin.setOffsets`). */
   commitOffsets(
     group: string,
     topic: string,
-    partitions: Array<{ partition: number; offset: number }>,
+    partitions: Array<{ partition: number; offset: Offset }>,
   ): Promise<void>;
 }
 
@@ -97,7 +100,7 @@ export function secondarySideTopics(config: DeploymentConfig): string[] {
 /** MirrorClient semantics: the last checkpoint per (group, topic, partition) wins. */
 export function latestCheckpoints(checkpoints: readonly Checkpoint[]): Map<string, Checkpoint> {
   const latest = new Map<string, Checkpoint>();
-  for (const c of checkpoints) latest.set(`${c.group}\u0000${c.topic}\u0000${c.partition}`, c);
+  for (const c of checkpoints) latest.set(checkpointKey(c), c);
   return latest;
 }
 
@@ -112,7 +115,7 @@ export async function planGroupOffsets(
   const wanted = new Set(topics);
   // A negative downstream offset is MM2 saying "no translation"; it must never be committed.
   const checkpoints = [...latestCheckpoints(await secondary.readCheckpoints(groups)).values()].filter(
-    (c) => wanted.has(c.topic) && Number(c.downstreamOffset) >= 0,
+    (c) => wanted.has(c.topic) && c.downstreamOffset >= 0,
   );
   return Promise.all(
     groups.map(async (group): Promise<GroupOffsetPlan> => {
@@ -126,12 +129,12 @@ export async function planGroupOffsets(
         const committed = await committedMap(secondary, group, [...new Set(mine.map((c) => c.topic))]);
         const active = members > 0;
         const partitions = mine.map((c): PartitionOffset => {
-          const translated = toSafeInt(c.downstreamOffset);
-          const current = committed.get(`${c.topic}\u0000${c.partition}`) ?? null;
+          const translated = c.downstreamOffset;
+          const current = committed.get(tpKey(c.topic, c.partition)) ?? null;
           return {
             topic: c.topic,
             partition: c.partition,
-            upstream: toSafeInt(c.upstreamOffset),
+            upstream: c.upstreamOffset,
             translated,
             committed: current,
             commit: !active && (current === null || current < translated),
@@ -180,7 +183,7 @@ export async function commitGroupOffsets(
         for (const topic of topics) {
           const todo = plan.partitions
             .filter((p) => p.topic === topic)
-            .map((p) => ({ p, previous: committed.get(`${topic}\u0000${p.partition}`) ?? null }))
+            .map((p) => ({ p, previous: committed.get(tpKey(topic, p.partition)) ?? null }))
             .filter(({ p, previous }) => previous === null || previous < p.translated);
           if (todo.length === 0) continue;
           await secondary.commitOffsets(
@@ -209,17 +212,11 @@ async function committedMap(
   secondary: SecondaryGroupOffsets,
   group: string,
   topics: readonly string[],
-): Promise<Map<string, number>> {
-  const committed = new Map<string, number>();
+): Promise<Map<string, Offset>> {
+  const committed = new Map<string, Offset>();
   for (const c of await secondary.committedOffsets(group, topics)) {
     // kafkajs reports "no committed offset" as -1.
-    if (c.offset >= 0) committed.set(`${c.topic}\u0000${c.partition}`, c.offset);
+    if (c.offset >= 0) committed.set(tpKey(c.topic, c.partition), c.offset);
   }
   return committed;
-}
-
-function toSafeInt(v: bigint | number): number {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n)) throw new RangeError(`offset ${String(v)} is beyond 2^53`);
-  return n;
 }

@@ -1,18 +1,19 @@
 import { describe, expect, it } from 'vitest';
+import { tpKey } from '#shared/kafka/topic-partition.ts';
 import {
   commitGroupOffsets,
   latestCheckpoints,
   planGroupOffsets,
   secondarySideTopics,
-} from '#shared/failover/offset-translation.ts';
-import { FakeSecondaryGroups, testConfig } from './fakes.ts';
+} from '#shared/offsets/offset-translation.ts';
+import { FakeSecondaryGroups, testConfig } from '../failover/fakes.ts';
 
 const cp = (group: string, topic: string, partition: number, upstream: number, downstream: number) => ({
   group,
   topic,
   partition,
-  upstreamOffset: BigInt(upstream),
-  downstreamOffset: BigInt(downstream),
+  upstreamOffset: upstream,
+  downstreamOffset: downstream,
 });
 
 describe('secondarySideTopics', () => {
@@ -40,7 +41,7 @@ describe('latestCheckpoints', () => {
       cp('h', 't', 0, 1, 1),
     ]);
 
-    expect([...latest.values()].map((c) => [c.group, c.partition, Number(c.downstreamOffset)])).toEqual([
+    expect([...latest.values()].map((c) => [c.group, c.partition, c.downstreamOffset])).toEqual([
       ['g', 0, 18],
       ['g', 1, 5],
       ['h', 0, 1],
@@ -86,8 +87,8 @@ describe('planGroupOffsets', () => {
     groups.committed.set(
       'billing',
       new Map([
-        ['primary.orders/0', 90],
-        ['primary.orders/1', 40],
+        [tpKey('primary.orders', 0), 90],
+        [tpKey('primary.orders', 1), 40],
       ]),
     );
 
@@ -103,7 +104,7 @@ describe('planGroupOffsets', () => {
   it('says up-to-date when every partition is already at or past the translation', async () => {
     const groups = new FakeSecondaryGroups();
     groups.checkpoints = [cp('billing', 'primary.orders', 0, 100, 90)];
-    groups.committed.set('billing', new Map([['primary.orders/0', 95]]));
+    groups.committed.set('billing', new Map([[tpKey('primary.orders', 0), 95]]));
 
     expect((await planGroupOffsets(testConfig(), groups))[0]?.decision).toBe('up-to-date');
   });
@@ -197,7 +198,7 @@ describe('commitGroupOffsets', () => {
     const groups = new FakeSecondaryGroups();
     groups.checkpoints = [cp('billing', 'primary.orders', 0, 100, 90)];
     const plans = await planGroupOffsets(testConfig(), groups);
-    groups.committed.set('billing', new Map([['primary.orders/0', 120]]));
+    groups.committed.set('billing', new Map([[tpKey('primary.orders', 0), 120]]));
 
     const outcomes = await commitGroupOffsets(plans, groups);
 

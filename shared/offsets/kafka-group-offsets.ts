@@ -1,6 +1,8 @@
 import type { Admin } from 'kafkajs';
-import { readCheckpoints } from '../kafka/checkpoints.ts';
 import type { ClusterClient } from '../kafka/cluster-client.ts';
+import { readCheckpoints } from '../kafka/mm2-internal-topics.ts';
+import { toOffset } from '../kafka/offset.ts';
+import { tpKey } from '../kafka/topic-partition.ts';
 import type { Checkpoint, SecondaryGroupOffsets } from './offset-translation.ts';
 
 /**
@@ -45,7 +47,11 @@ export function kafkaGroupOffsets(deps: KafkaGroupOffsetsDeps): SecondaryGroupOf
         if (topics.length === 0) return [];
         const fetched = await (await deps.admin()).fetchOffsets({ groupId: group, topics: [...topics] });
         return fetched.flatMap(({ topic, partitions }) =>
-          partitions.map((p) => ({ topic, partition: p.partition, offset: Number(p.offset) })),
+          partitions.map((p) => ({
+            topic,
+            partition: p.partition,
+            offset: toOffset(p.offset, `offset of group ${group} in ${tpKey(topic, p.partition)}`),
+          })),
         );
       }),
     commitOffsets: (group, topic, partitions) =>
