@@ -33,7 +33,8 @@ export async function driveFailback(deps: FailbackDriverDeps, limitMs = 300_000)
       requestedBy: 'drill',
       reason: 'primary restored after the drill fault',
     });
-    if (last.status === 'refused') throw new Error(`failback refused: ${JSON.stringify(last)}`);
+    if (last.status === 'refused' || last.status === 'invalid')
+      throw new Error(`failback ${last.status}: ${JSON.stringify(last)}`);
     const phase = `${last.status}${last.currentPhase ? ` at ${last.currentPhase}` : ''}`;
     if (phase !== lastPhase)
       deps.mark(`failback: ${phase} (done: ${(last.completedPhases ?? []).join(', ') || 'none'})`);

@@ -77,7 +77,6 @@ export async function provisionDeployment(config: DeploymentConfig, info: Harnes
       MM2_FAILOVER_CONFIG: JSON.stringify(config),
       MM2_FAILOVER_TABLE: table,
       MM2_FAILOVER_TOPIC_ARN: topic.TopicArn,
-      POWERTOOLS_SERVICE_NAME: 'mm2-failover',
       POWERTOOLS_METRICS_NAMESPACE: paths.metricsNamespace,
       AWS_ENDPOINT_URL: aws.endpoint,
       AWS_REGION: aws.region,

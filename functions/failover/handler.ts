@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { deploymentPaths } from '#shared/config/paths.ts';
 import { failoverDependencies, failoverEnvironment, healthReprobe } from '#shared/failover/dependencies.ts';
 import { runFailover } from '#shared/failover/failover.ts';
 import { parseFailoverInput } from '#shared/failover/input.ts';
@@ -44,7 +45,7 @@ const deps = failoverDependencies(
       stores,
       new ClusterConnections({ config, stores, clientId: `mm2-failover-${config.name}-failover` }),
     ),
-    readLag: lastMeasuredLag(stores, config),
+    readLag: lastMeasuredLag(stores, deploymentPaths(config.name)),
   },
 );
 

@@ -1,5 +1,4 @@
-import { deploymentPaths } from '../config/paths.ts';
-import type { DeploymentConfig } from '../config/schema.ts';
+import type { DeploymentPaths } from '../config/paths.ts';
 import { parseJsonOrThrow } from '../config/validate.ts';
 import { replicationInto } from '../health/detection-policy.ts';
 import { probeResultSchema } from '../health/probe-result.ts';
@@ -12,8 +11,11 @@ import type { ReadReplicationLag, ReplicationLag } from './preflight.ts';
  * one that counts for the budget and the RPO estimate. Per-topic backlog is only known from a complete
  * measurement (`lastGood` keeps totals), so with the primary down the per-topic figures are unknown.
  */
-export function lastMeasuredLag(stores: Stores, config: DeploymentConfig): ReadReplicationLag {
-  const name = deploymentPaths(config.name).lastProbeParameter;
+export function lastMeasuredLag(
+  stores: Stores,
+  paths: Pick<DeploymentPaths, 'lastProbeParameter'>,
+): ReadReplicationLag {
+  const name = paths.lastProbeParameter;
   return async () => {
     const stored = await stores.parameters.get(name);
     if (!stored) return undefined;

@@ -212,7 +212,7 @@ describe('failback, active-active with the default policy, on the harness', () =
           (await wiring.deps[role].health()).healthy
             ? { verdict: 'up', reasons: [] }
             : { verdict: 'down', reasons: ['not answering'] },
-        readLag: lastMeasuredLag(stores, config),
+        readLag: lastMeasuredLag(stores, deploymentPaths(config.name)),
       },
     );
     const fo = await runFailover(

@@ -244,7 +244,7 @@ describe('failback, active-passive with IdentityReplicationPolicy, on the harnes
           (await wiring.deps[role].health()).healthy
             ? { verdict: 'up', reasons: [] }
             : { verdict: 'down', reasons: ['not answering'] },
-        readLag: lastMeasuredLag(stores, config),
+        readLag: lastMeasuredLag(stores, deploymentPaths(config.name)),
       },
     );
     const fo = await runFailover(
@@ -473,7 +473,7 @@ describe('failback, active-passive with IdentityReplicationPolicy, on the harnes
             (await wiring2.deps[role].health()).healthy
               ? { verdict: 'up', reasons: [] }
               : { verdict: 'down', reasons: ['not answering'] },
-          readLag: lastMeasuredLag(stores, config2),
+          readLag: lastMeasuredLag(stores, paths2),
         },
       ),
     );

@@ -70,7 +70,7 @@ describe('lastMeasuredLag', () => {
       ],
     });
 
-    await expect(lastMeasuredLag(stores, config)()).resolves.toEqual({
+    await expect(lastMeasuredLag(stores, deploymentPaths(config.name))()).resolves.toEqual({
       measuredAt: '2026-11-21T12:00:00.000Z',
       lagSeconds: 1.5,
       backlogRecords: 12,
@@ -84,7 +84,7 @@ describe('lastMeasuredLag', () => {
       lastGood: { measuredAt: '2026-11-21T11:59:40.000Z', lagSeconds: 2, backlogRecords: 30 },
     });
 
-    await expect(lastMeasuredLag(stores, config)()).resolves.toEqual({
+    await expect(lastMeasuredLag(stores, deploymentPaths(config.name))()).resolves.toEqual({
       measuredAt: '2026-11-21T11:59:40.000Z',
       lagSeconds: 2,
       backlogRecords: 30,
@@ -93,14 +93,14 @@ describe('lastMeasuredLag', () => {
   });
 
   it('returns nothing when the probe never stored a result', async () => {
-    await expect(lastMeasuredLag(new FakeStores(), config)()).resolves.toBeUndefined();
+    await expect(lastMeasuredLag(new FakeStores(), deploymentPaths(config.name))()).resolves.toBeUndefined();
   });
 
   it('refuses a stored result that does not match the probe result schema, naming the parameter', async () => {
     const stores = new FakeStores();
     stores.params.set(name, { value: '{"version":2}', version: 1 });
 
-    const err = await lastMeasuredLag(stores, config)().catch((e: unknown) => e);
+    const err = await lastMeasuredLag(stores, deploymentPaths(config.name))().catch((e: unknown) => e);
 
     expect(err).toBeInstanceOf(ValidationError);
     expect((err as Error).message).toContain(name);
