@@ -113,11 +113,12 @@ describe('following producer and consumer (real Kafka, MirrorMaker 2, moto)', ()
       // Act: the primary stops answering (TCP open, nothing served); sends pile up in flight; failover writes.
       await h.hang('primary');
       hung = true;
-      const ackedBeforeHang = app.acked.size;
       await waitFor(() => app.inFlight() >= 10, {
         timeoutMs: 30_000,
         what: 'sends stuck on the hung primary',
       });
+      // Counted once sends pile up: an answer the broker sent just before SIGSTOP can still be read after hang().
+      const ackedBeforeHang = app.acked.size;
       await d.switchTo(2, 'secondary');
       await waitFor(() => app.ackedIn(2) >= PER_PHASE && app.consumer.active?.epoch === 2, {
         timeoutMs: PHASE_DEADLINE_MS,
