@@ -19,6 +19,7 @@ import { extraRegions } from '../store/regional-stores.ts';
 import { describeAtRest, inspectAtRest, matchesAuthority } from '../switch/at-rest.ts';
 import type { AuthorityRecord, Claim } from '../switch/epoch-authority.ts';
 import { writeClaimed } from '../switch/fenced-write.ts';
+import { credentialSources } from '../switch/refresh-credentials.ts';
 import { awaitGroupsIdle } from './groups-idle.ts';
 import type { PhaseContext, PhaseOutcome } from './phase-context.ts';
 import { lastReplicatedPositions, offsetSyncsLocations } from './salvage.ts';
@@ -95,10 +96,11 @@ export async function runSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
         writer: { kind: 'failback', runId: state.runId },
         holder: ctx.holder,
         config: next,
-        credentials: {
-          active: { secret: secretOf(config, paths, 'primary') },
-          ...(stage === 1 ? { holdback: { secret: secretOf(config, paths, 'secondary') } } : {}),
-        },
+        credentials: await credentialSources(
+          deps.versions,
+          secretOf(config, paths, 'primary'),
+          stage === 1 ? secretOf(config, paths, 'secondary') : undefined,
+        ),
       });
       written = await writeClaimed({ claim, credentials }, fencedDeps(ctx));
       deps.logger.info('failback switch: stage written', { stage, epoch, moved: role });

@@ -12,8 +12,10 @@ import {
 import { type Stores, writeActive } from '../store/active-config.ts';
 import type { RunJournal } from '../store/dynamo-journal.ts';
 import type { Redacted } from '../store/redacted.ts';
+import type { SecretVersions } from '../store/stores.ts';
 import type { Claim, EpochAuthority } from '../switch/epoch-authority.ts';
 import { writeClaimed } from '../switch/fenced-write.ts';
+import { credentialSources } from '../switch/refresh-credentials.ts';
 import { switchedNotification } from './notification.ts';
 import type { FailoverPlan } from './plan.ts';
 
@@ -36,6 +38,8 @@ export interface ExecuteDeps {
   secondaryGroups: SecondaryGroupOffsets;
   journal: RunJournal;
   authority: EpochAuthority;
+  /** The target's secret version goes into the claim, so a later rotation of it is noticed. */
+  versions: SecretVersions;
   notifier: Notifier;
   /** The target cluster's credentials, read from its secret when needed (never from the journal). */
   readTargetCredentials(): Promise<Redacted<ClusterCredentials>>;
@@ -148,7 +152,7 @@ async function writeStores(
         writer: { kind: 'failover', runId },
         holder,
         config: plan.next,
-        credentials: { active: { secret: plan.credentialsSource } },
+        credentials: await credentialSources(deps.versions, plan.credentialsSource),
       });
   await record('claim', { epoch: claim.record.epoch });
   const written = await writeClaimed(

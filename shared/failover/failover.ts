@@ -13,18 +13,15 @@ import {
   planGroupOffsets,
   type SecondaryGroupOffsets,
 } from '../offsets/offset-translation.ts';
-import {
-  type ClusterDefinition,
-  readClusterCredentials,
-  readClusterDefinition,
-  type Stores,
-} from '../store/active-config.ts';
+import { type ClusterDefinition, readClusterDefinition, type Stores } from '../store/active-config.ts';
 import type { JournalEntry, RunJournal } from '../store/dynamo-journal.ts';
 import type { DeploymentLock } from '../store/dynamo-lock.ts';
 import type { Redacted } from '../store/redacted.ts';
 import { extraRegions } from '../store/regional-stores.ts';
+import type { SecretVersions } from '../store/stores.ts';
 import { type Current, readCurrent } from '../switch/current.ts';
 import type { CredentialSources, EpochAuthority } from '../switch/epoch-authority.ts';
+import { readCredentials } from '../switch/maintenance.ts';
 import { type RepairResult, repairActive } from '../switch/repair.ts';
 import { type ExecutionOutcome, executePlan } from './execute.ts';
 import type { FailoverRequest } from './input.ts';
@@ -60,6 +57,8 @@ export interface FailoverDeps {
   journal: RunJournal;
   /** The one authority over the active configuration's epoch (same table as the lock and the journal). */
   authority: EpochAuthority;
+  /** Secrets Manager's current version of a secret (recorded in each claim, to notice rotations). */
+  versions: SecretVersions;
   reprobe: ReprobeCluster;
   readLag: ReadReplicationLag;
   secondaryGroups: SecondaryGroupOffsets;
@@ -494,6 +493,7 @@ async function execute(
       secondaryGroups: deps.secondaryGroups,
       journal: deps.journal,
       authority: deps.authority,
+      versions: deps.versions,
       notifier: deps.notifier,
       clock: deps.clock,
       logger: deps.logger,
@@ -524,12 +524,7 @@ function repairDeps(paths: DeploymentPaths, deps: FailoverDeps) {
     stores: deps.stores,
     paths,
     clock: deps.clock,
-    readCredentials: async (sources: CredentialSources) => ({
-      active: await readClusterCredentials(deps.stores, sources.active.secret),
-      ...(sources.holdback
-        ? { holdback: await readClusterCredentials(deps.stores, sources.holdback.secret) }
-        : {}),
-    }),
+    readCredentials: (sources: CredentialSources) => readCredentials(deps.stores, sources),
   };
 }
 

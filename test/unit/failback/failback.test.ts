@@ -108,6 +108,7 @@ async function world(config = configOf()): Promise<World> {
     primary,
     secondary,
     mirror: () => mirror,
+    versions: stores.versions,
     // The authority checks the lock as the DynamoDB transaction does: only the holder may claim and write.
     authority: new MemoryEpochAuthority(
       {

@@ -44,6 +44,7 @@ function afterSalvage(mirror: MemoryMirror, primary: MemoryCluster, secondary: M
     primary,
     secondary,
     mirror: () => mirror,
+    versions: new FakeStores().versions,
     authority: new MemoryEpochAuthority({ leaseMs: 60_000, renew: () => {} }, { now: () => 0 }),
     clock: { now: () => Date.parse('2026-11-21T10:00:00.000Z') },
     sleep: async () => {},

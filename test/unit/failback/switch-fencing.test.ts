@@ -85,6 +85,7 @@ async function switchDue(startEpoch = 1) {
     secondary,
     mirror: () => mirror,
     authority,
+    versions: stores.versions,
     clock,
     sleep: async (ms: number) => {
       clock.t += ms;

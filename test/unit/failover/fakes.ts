@@ -275,6 +275,7 @@ export function failoverHarness(config = testConfig()): Harness {
     lock,
     journal: h.journal,
     authority: h.authority,
+    versions: h.stores.versions,
     reprobe: async (role) => {
       h.probeCalls.push(role);
       if (role === 'secondary') return harness.probes.secondary;
