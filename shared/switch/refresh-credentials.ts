@@ -33,7 +33,7 @@ export type RefreshResult =
   | { status: 'refused'; code: 'nothing-claimed' | 'not-consistent'; message: string };
 
 /** The current versions of the secrets a record copied from, and which of them moved since. */
-async function rotatedSecrets(
+export async function rotatedSecrets(
   record: AuthorityRecord,
   versions: SecretVersions,
 ): Promise<{ sources: CredentialSources; rotated: Array<{ secret: string; from?: string; to?: string }> }> {
@@ -47,8 +47,11 @@ async function rotatedSecrets(
     [record.credentials.active, active] as const,
     ...(record.credentials.holdback && holdback ? [[record.credentials.holdback, holdback] as const] : []),
   ]
-    // A copy whose version was not recorded cannot be compared: it is not taken for a rotation.
-    .filter(([before, after]) => before.version !== undefined && before.version !== after.version)
+    // A copy whose version was not recorded, or a secret gone, cannot be compared: it is not taken for a rotation.
+    .filter(
+      ([before, after]) =>
+        before.version !== undefined && after.version !== undefined && before.version !== after.version,
+    )
     .map(([before, after]) => ({
       secret: before.secret,
       ...(before.version === undefined ? {} : { from: before.version }),
