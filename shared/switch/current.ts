@@ -47,7 +47,7 @@ export async function readCurrent(
   return currentFrom(authority, atRest, deps.config);
 }
 
-export function currentFrom(
+function currentFrom(
   authority: AuthorityRecord | undefined,
   atRest: AtRest,
   config: DeploymentConfig,
