@@ -5,6 +5,7 @@ import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SnsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -94,7 +95,9 @@ export class Mm2FailoverStack extends Stack {
     assertDeployable(config, Math.max(...functionNames.map((n) => environmentBytes(environmentOf(n)))));
 
     this.functions = {};
-    for (const name of functionNames) {
+    // The failover function first: the probe asks it for repairs and credential refreshes by name.
+    const ordered = [...functionNames].sort((a, b) => Number(b === 'failover') - Number(a === 'failover'));
+    for (const name of ordered) {
       const entry = entries[name];
       if (!entry) continue;
       const fn = new Mm2Function(this, functionConstructId(name), {
@@ -102,7 +105,12 @@ export class Mm2FailoverStack extends Stack {
         entry,
         projectRoot,
         depsLockFilePath: join(projectRoot, 'package-lock.json'),
-        environment: environmentOf(name),
+        environment: {
+          ...environmentOf(name),
+          ...(name === 'probe' && this.functions.failover
+            ? { MM2_FAILOVER_FUNCTION: this.functions.failover.function.functionName }
+            : {}),
+        },
         logRetention: props.logRetention ?? RetentionDays.THREE_MONTHS,
         tracing: props.tracing ?? false,
         ...(vpc ? { vpc } : {}),
@@ -121,6 +129,18 @@ export class Mm2FailoverStack extends Stack {
         table: this.table,
         notifications: this.notifications,
       });
+      // The probe invokes the failover function asynchronously, for a repair or a credentials refresh only; the
+      // function itself, not its versions or aliases (grantInvoke would add `<arn>:*`).
+      const failover = this.functions.failover;
+      if (name === 'probe' && failover) {
+        fn.role.addToPrincipalPolicy(
+          new PolicyStatement({
+            sid: 'AskFailoverFunction',
+            actions: ['lambda:InvokeFunction'],
+            resources: [failover.function.functionArn],
+          }),
+        );
+      }
       this.functions[name] = fn;
     }
 

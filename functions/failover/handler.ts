@@ -5,13 +5,14 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { deploymentPaths } from '#shared/config/paths.ts';
 import { failoverDependencies, failoverEnvironment, healthReprobe } from '#shared/failover/dependencies.ts';
 import { runFailover } from '#shared/failover/failover.ts';
-import { parseFailoverInput } from '#shared/failover/input.ts';
+import { parseFailoverFunctionInput } from '#shared/failover/input.ts';
 import { lastMeasuredLag } from '#shared/failover/last-lag.ts';
 import { ClusterConnections } from '#shared/health/cluster-connections.ts';
 import { ClientCache, KafkaClientCache } from '#shared/kafka/client-factory.ts';
 import type { ClusterClient } from '#shared/kafka/cluster-client.ts';
 import { storesOf } from '#shared/store/aws-stores.ts';
 import { regionalAwsClients } from '#shared/store/regional-stores.ts';
+import { runMaintenance } from '#shared/switch/maintenance.ts';
 import { coldStart } from '../common/cold-start.ts';
 import { lambdaHandler } from '../common/lambda-handler.ts';
 
@@ -53,11 +54,16 @@ export const handler = lambdaHandler(
   {
     fn: 'failover',
     logger,
-    parse: parseFailoverInput,
-    // The alarm's event arrives asynchronously: a held lock is rethrown so that Lambda retries it.
-    retryWhenLockHeld: (request) => request.trigger === 'alarm',
+    parse: parseFailoverFunctionInput,
+    // The alarm's event and the probe's repair request arrive asynchronously: a held lock is rethrown so that
+    // Lambda retries them.
+    retryWhenLockHeld: (request) =>
+      request.operation === 'failover' ? request.trigger === 'alarm' : request.requestedBy === 'probe',
   },
   async (request, context) => {
+    if (request.operation !== 'failover') {
+      return runMaintenance({ ...request, operation: request.operation }, context.awsRequestId, deps);
+    }
     const result = await runFailover({ ...request, invocationId: context.awsRequestId }, deps);
     logger.info('failover finished', { status: result.status });
     return result;

@@ -1,8 +1,11 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { deploymentPaths } from '#shared/config/paths.ts';
-import { probeDependencies } from '#shared/health/dependencies.ts';
+import { probeDependencies, probeEnvironment } from '#shared/health/dependencies.ts';
+import { askFailoverFunction } from '#shared/health/maintenance-ask.ts';
 import { parseProbeInvocation } from '#shared/health/probe-input.ts';
 import { runProbeLoop } from '#shared/health/probe-loop.ts';
 import { createProbeMetrics, PowertoolsMetricsSink } from '#shared/health/probe-metrics.ts';
@@ -10,14 +13,28 @@ import { coldStart } from '../common/cold-start.ts';
 import { lambdaHandler } from '../common/lambda-handler.ts';
 
 // The convention of every function: functions/common/lambda-handler.ts.
-const { config, logger } = coldStart('probe');
+const { config, variables, logger } = coldStart('probe', probeEnvironment);
 const metrics = createProbeMetrics(Metrics, deploymentPaths(config.name).metricsNamespace);
 
 // Clients once per container.
 const wiring = probeDependencies(
   config,
   { ssm: new SSMClient({}), secretsManager: new SecretsManagerClient({}) },
-  { logger, metrics: new PowertoolsMetricsSink(metrics) },
+  {
+    logger,
+    metrics: new PowertoolsMetricsSink(metrics),
+    ...(variables.table
+      ? {
+          watch: {
+            table: variables.table,
+            dynamodb: new DynamoDBClient({}),
+            ...(variables.failoverFunction
+              ? { ask: askFailoverFunction(new LambdaClient({}), variables.failoverFunction) }
+              : {}),
+          },
+        }
+      : {}),
+  },
 );
 
 export const handler = lambdaHandler(

@@ -1,5 +1,4 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { statusDependencies, statusEnvironment } from '#shared/status/dependencies.ts';
 import { deploymentStatus } from '#shared/status/status.ts';
@@ -12,7 +11,6 @@ const { config, variables, logger } = coldStart('status', statusEnvironment);
 // Clients once per container.
 const deps = statusDependencies(config, variables.table, {
   ssm: new SSMClient({}),
-  secretsManager: new SecretsManagerClient({}),
   dynamodb: new DynamoDBClient({}),
 });
 

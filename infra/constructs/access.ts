@@ -47,9 +47,21 @@ function accessStatements(name: FunctionName, ctx: AccessContext): PolicyStateme
   switch (name) {
     case 'probe':
       return [
-        readParameters(ctx, clusterParameters),
+        // The active parameters too: the probe checks each cycle that they hold the epoch authority's epoch.
+        readParameters(ctx, [...clusterParameters, p.activeParameter, p.activeBootstrapParameter]),
         writeParameters(ctx, 'WriteLastProbe', [p.lastProbeParameter]),
-        readSecrets(clusterSecrets),
+        // The active secret's epoch tells whether the stores are torn; the probe already holds the clusters' own.
+        readSecrets([...clusterSecrets, activeSecret]),
+        secretVersions(clusterSecrets),
+        // The epoch authority's item only: the probe reads it, never the lock or the journal.
+        new PolicyStatement({
+          sid: 'ReadEpochAuthority',
+          actions: ['dynamodb:GetItem'],
+          resources: [ctx.table.tableArn],
+          conditions: {
+            'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [`authority#${config.name}`] },
+          },
+        }),
         ...kafkaAccess(config, 'probe'),
       ];
     case 'failover':
@@ -58,6 +70,8 @@ function accessStatements(name: FunctionName, ctx: AccessContext): PolicyStateme
         readParameters(ctx, everyParameter),
         writeParameters(ctx, 'WriteActiveParameters', [p.activeParameter, p.activeBootstrapParameter]),
         readSecrets([...clusterSecrets, activeSecret]),
+        // Each claim records the version of the cluster secret it copies, so a rotation is noticed.
+        secretVersions(clusterSecrets),
         new PolicyStatement({
           sid: 'WriteActiveCredentials',
           actions: ['secretsmanager:PutSecretValue'],
@@ -71,8 +85,8 @@ function accessStatements(name: FunctionName, ctx: AccessContext): PolicyStateme
     case 'status':
       return [
         readParameters(ctx, everyParameter),
-        // Only the active secret: its epoch tells status whether a switch is in flight. No cluster credentials.
-        readSecrets([activeSecret]),
+        // No secret at all: the active one holds a private key or a password, and status needs only epochs (the
+        // authority's, the parameter's, and the probe's reading of the secret in the last probe result).
         journal(ctx, 'read'),
       ];
   }
@@ -92,6 +106,15 @@ function writeParameters(ctx: AccessContext, sid: string, names: string[]): Poli
     sid,
     actions: ['ssm:PutParameter'],
     resources: names.map((n) => ctx.store.parameterArn(n)),
+  });
+}
+
+function secretVersions(arns: string[]): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'ReadSecretVersions',
+    // DescribeSecret returns version ids and stages, never a value.
+    actions: ['secretsmanager:DescribeSecret'],
+    resources: arns,
   });
 }
 

@@ -95,6 +95,12 @@ const safetySchema = z
     cooldownMinutes: z.int().min(0).default(30),
     /** Refuse to fail over to an unhealthy secondary unless forced by hand. */
     requireHealthySecondary: z.boolean().default(true),
+    /**
+     * An interrupted failover is resumed without a new preflight only within this many minutes of its start;
+     * an older one is abandoned and decided afresh (the primary may be back by then). 15 minutes is one Lambda
+     * lifetime: an asynchronous retry or the next alarm comes well within it.
+     */
+    resumeMaxAgeMinutes: z.int().min(1).default(15),
   })
   .strict();
 

@@ -18,6 +18,8 @@ import { DynamoJournal } from '../store/dynamo-journal.ts';
 import { DynamoLock } from '../store/dynamo-lock.ts';
 import { Redacted } from '../store/redacted.ts';
 import { type RegionalClients, regionStoresOf } from '../store/regional-stores.ts';
+import { SecretsManagerStore } from '../store/secrets-manager-store.ts';
+import { DynamoEpochAuthority } from '../switch/dynamo-epoch-authority.ts';
 import { AivenController } from './aiven-controller.ts';
 import type { FailbackCluster } from './cluster-ops.ts';
 import type { FailbackInvocation } from './failback.ts';
@@ -185,6 +187,12 @@ export function failbackDependencies(
   });
   return {
     deps: {
+      versions: new SecretsManagerStore(clients.secretsManager),
+      authority: new DynamoEpochAuthority(clients.dynamodb, {
+        table: settings.table,
+        deployment: config.name,
+        lock,
+      }),
       config,
       paths,
       stores,

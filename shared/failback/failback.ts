@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describeError, RefusedError } from '../errors.ts';
-import { readActiveOnce } from '../store/active-config.ts';
 import type { DeploymentLock } from '../store/dynamo-lock.ts';
+import { readCurrent } from '../switch/current.ts';
 import { runCatchUp } from './catch-up.ts';
 import type { FailbackJournal } from './journal.ts';
 import { failbackNotification } from './notification.ts';
@@ -158,8 +158,8 @@ async function loadOrStartRun(
 ): Promise<{ state: FailbackState; begun: boolean }> {
   const view = await invocation.journal.load();
   if (view.kind === 'in-progress') return { state: view.state, begun: true };
-  const active = await readActiveOnce(deps.stores, deps.paths);
-  if (active.kind === 'absent') {
+  const current = await readCurrent(deps, deps.paths);
+  if (current.assumed) {
     throw new RefusedError('failback', [
       {
         code: 'no-active-configuration',
@@ -167,15 +167,15 @@ async function loadOrStartRun(
       },
     ]);
   }
-  if (active.kind === 'torn') {
+  if (!current.consistent) {
     throw new RefusedError('failback', [
       {
-        code: 'switch-in-progress',
-        message: `the active configuration is being switched right now (parameter epoch ${active.parameterEpoch}, secret epoch ${active.secretEpoch}); try again shortly`,
+        code: 'active-configuration-not-consistent',
+        message: `the active configuration is not consistent (${current.problem ?? 'unknown'}): a switch is in flight or stopped half-way; try again shortly, or run mm2-failover repair`,
       },
     ]);
   }
-  if (active.config.cluster !== 'secondary') {
+  if (current.cluster !== 'secondary') {
     const last =
       view.kind === 'finished'
         ? ` (failback ${view.state.runId} finished ${view.state.finishedAt ?? ''})`
@@ -183,17 +183,17 @@ async function loadOrStartRun(
     throw new RefusedError('failback', [
       {
         code: 'primary-already-active',
-        message: `the active cluster is already the primary (epoch ${active.config.epoch})${last}: nothing to fail back`,
+        message: `the active cluster is already the primary (epoch ${current.epoch})${last}: nothing to fail back`,
       },
     ]);
   }
   const state: FailbackState = {
-    runId: `${String(active.config.epoch).padStart(10, '0')}-${randomUUID().slice(0, 8)}`,
+    runId: `${String(current.epoch).padStart(10, '0')}-${randomUUID().slice(0, 8)}`,
     mode: deps.config.mode,
     startedAt: new Date(deps.clock.now()).toISOString(),
     requestedBy: request.requestedBy,
     reason: request.reason,
-    startEpoch: active.config.epoch,
+    startEpoch: current.epoch,
     completed: [],
     mirrorConfirmed: [],
   };
@@ -268,6 +268,7 @@ function openRun(
   }
   const ctx: PhaseContext = {
     deps,
+    holder: invocation.holder,
     request,
     state,
     mirror: deps.mirror(confirmed),

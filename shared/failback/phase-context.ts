@@ -4,6 +4,8 @@ import type { DeploymentConfig } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
 import type { Notifier } from '../notify/notification.ts';
 import type { Stores } from '../store/active-config.ts';
+import type { SecretVersions } from '../store/stores.ts';
+import type { EpochAuthority } from '../switch/epoch-authority.ts';
 import type { FailbackCluster } from './cluster-ops.ts';
 import type { MirrorController, MirrorOutcome } from './mirror-controller.ts';
 import type { ExecutablePhase, FailbackRequest, MirrorStep } from './payload.ts';
@@ -25,6 +27,10 @@ export interface FailbackDeps {
   secondary: FailbackCluster;
   /** The mirror controller; `manual` needs the steps confirmed so far. */
   mirror: (confirmed: ReadonlySet<MirrorStep>) => MirrorController;
+  /** The one authority over the active configuration's epoch: the switch claims each stage's epoch from it. */
+  authority: EpochAuthority;
+  /** Secrets Manager's current version of a secret (recorded in each claim, to notice rotations). */
+  versions: SecretVersions;
   clock: Pick<Clock, 'now'>;
   sleep: Clock['sleep'];
   logger: Pick<Logger, 'info' | 'warn'>;
@@ -58,6 +64,8 @@ export type PhaseOutcome =
 
 export interface PhaseContext {
   deps: FailbackDeps;
+  /** The lock holder of this invocation: the only one allowed to write what it claims. */
+  holder: string;
   request: FailbackRequest;
   state: FailbackState;
   mirror: MirrorController;

@@ -1,5 +1,6 @@
 import type { ActiveConfig, ClientRole } from '../config/contract.ts';
-import type { DeploymentConfig } from '../config/schema.ts';
+import type { DeploymentPaths } from '../config/paths.ts';
+import type { ClusterRole, DeploymentConfig } from '../config/schema.ts';
 import { topicMapping } from '../config/topic-mapping.ts';
 import { describeError, RefusedError } from '../errors.ts';
 import { tpKey } from '../kafka/topic-partition.ts';
@@ -11,11 +12,14 @@ import {
 import {
   type ActiveWriteCredentials,
   type ClusterDefinition,
-  readActiveOnce,
   readClusterDefinition,
   writeActive,
 } from '../store/active-config.ts';
 import { extraRegions } from '../store/regional-stores.ts';
+import { describeAtRest, inspectAtRest, matchesAuthority } from '../switch/at-rest.ts';
+import type { AuthorityRecord, Claim } from '../switch/epoch-authority.ts';
+import { writeClaimed } from '../switch/fenced-write.ts';
+import { credentialSources } from '../switch/refresh-credentials.ts';
 import { awaitGroupsIdle } from './groups-idle.ts';
 import type { PhaseContext, PhaseOutcome } from './phase-context.ts';
 import { lastReplicatedPositions, offsetSyncsLocations } from './salvage.ts';
@@ -49,18 +53,8 @@ export async function runSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
   const sw = state.switch;
   const regions = extraRegions(config.regions, deps.homeRegion);
   const [primaryDef, secondaryDef] = await Promise.all([
-    readClusterDefinition(
-      stores,
-      paths,
-      'primary',
-      config.clusters.primary.secretArn ?? paths.clusterSecret('primary'),
-    ),
-    readClusterDefinition(
-      stores,
-      paths,
-      'secondary',
-      config.clusters.secondary.secretArn ?? paths.clusterSecret('secondary'),
-    ),
+    readClusterDefinition(stores, paths, 'primary', secretOf(config, paths, 'primary')),
+    readClusterDefinition(stores, paths, 'secondary', secretOf(config, paths, 'secondary')),
   ]);
 
   for (let stage = sw.stagesWritten + 1; stage <= 2; stage += 1) {
@@ -70,60 +64,24 @@ export async function runSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
       active: primaryDef.credentials,
       ...(stage === 1 ? { holdback: secondaryDef.credentials } : {}),
     };
-    const active = await readActiveOnce(stores, paths);
-    const written =
-      active.kind === 'consistent' && active.config.epoch >= epoch && active.config.cluster === 'primary';
-    // What this stage wrote in the home region, for the extra regions: written now, or read back when an earlier
-    // invocation wrote it and stopped before every extra region had its outcome.
-    let stageConfig = written && active.config.epoch === epoch ? active.config : undefined;
-    if (!written) {
-      if (active.kind === 'consistent' && active.config.epoch !== epoch - 1) {
-        throw new RefusedError('failback switch', [
-          {
-            code: 'active-epoch-moved',
-            message: `expected the active configuration at epoch ${epoch - 1} (written by this failback or the failover it undoes), found epoch ${active.config.epoch} on ${active.config.cluster}: someone else switched; run failback again after checking`,
-          },
-        ]);
-      }
-      if (stage === 2 && sw.firstStageAt !== undefined) {
-        const waitMs =
-          Date.parse(sw.firstStageAt) + config.failback.switchStageSeconds * 1000 - deps.clock.now();
-        if (waitMs > 0) {
-          if (waitMs > ctx.remainingMs()) {
-            return {
-              kind: 'deadline',
-              summary: { stagesWritten: sw.stagesWritten, secondStageInSeconds: Math.ceil(waitMs / 1000) },
-            };
-          }
-          await ctx.pause(waitMs);
-        }
-      }
-      if (role === 'consumers') {
-        const idle = await awaitGroupsIdle(ctx, sw);
-        if (idle.kind === 'deadline') {
-          return {
-            kind: 'deadline',
-            summary: {
-              stagesWritten: sw.stagesWritten,
-              waitingForGroups: idle.busy,
-              giveUpInSeconds: idle.secondsLeft,
-            },
-          };
-        }
-        sw.groups = summarise(await translateGroupsBack(ctx));
-      }
-      if (role === 'producers') {
-        sw.producerCut = Object.fromEntries(
-          (await deps.primary.offsets(config.topics)).map((o) => [tpKey(o.topic, o.partition), o.high]),
-        );
-        const reverse = await lastReplicatedPositions(
-          ctx.mirror,
-          'reverse',
-          offsetSyncsLocations(ctx, 'reverse'),
-        );
-        sw.reverseAtCut = Object.fromEntries(reverse.positions);
-      }
-      await ctx.save();
+    const standing = await stageStanding(ctx, stage, epoch);
+    let written: { claim: Claim; config: ActiveConfig };
+    if (standing.kind === 'ours') {
+      // An earlier invocation of this failback claimed this stage's epoch: finish its write, or reuse it.
+      const claim = await deps.authority.takeOver(standing.record, ctx.holder);
+      written =
+        standing.record.state === 'written' && standing.atRestMatches
+          ? {
+              claim: await deps.authority.complete(
+                claim,
+                standing.record.writtenAt ?? new Date(deps.clock.now()).toISOString(),
+              ),
+              config: standing.record.config,
+            }
+          : await writeClaimed({ claim, credentials }, fencedDeps(ctx));
+    } else {
+      const ready = await beforeStage(ctx, sw, stage, role);
+      if (ready !== undefined) return ready;
       const next = activeConfigFor(config, {
         epoch,
         primary: primaryDef,
@@ -132,11 +90,22 @@ export async function runSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
         switchedAt: new Date(deps.clock.now()).toISOString(),
         holdback: stage === 1 ? { role: order[1] as ClientRole, secondary: secondaryDef } : undefined,
       });
-      await writeActive(stores, paths, next, credentials);
-      stageConfig = next;
+      const claim = await deps.authority.claim({
+        expected: standing.expected,
+        epoch,
+        writer: { kind: 'failback', runId: state.runId },
+        holder: ctx.holder,
+        config: next,
+        credentials: await credentialSources(
+          deps.versions,
+          secretOf(config, paths, 'primary'),
+          stage === 1 ? secretOf(config, paths, 'secondary') : undefined,
+        ),
+      });
+      written = await writeClaimed({ claim, credentials }, fencedDeps(ctx));
       deps.logger.info('failback switch: stage written', { stage, epoch, moved: role });
     }
-    await writeExtraRegions(ctx, sw, regions, { stage, epoch }, stageConfig, credentials);
+    await writeExtraRegions(ctx, sw, regions, { stage, epoch }, written, credentials);
     sw.stagesWritten = stage;
     sw.epochs = [...new Set([...sw.epochs, epoch])];
     if (stage === 1) sw.firstStageAt ??= new Date(deps.clock.now()).toISOString();
@@ -162,41 +131,165 @@ export async function runSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
 
 /**
  * One stage's epoch into each extra region that has no outcome for this stage yet, journaling each outcome as it
- * comes. `next` is undefined when the home region no longer holds this stage's epoch (someone switched since):
- * there is then nothing of this stage to copy, and the region says so.
+ * comes.
  */
 async function writeExtraRegions(
   ctx: PhaseContext,
   sw: NonNullable<FailbackState['switch']>,
   regions: readonly string[],
   step: { stage: number; epoch: number },
-  next: ActiveConfig | undefined,
+  written: { claim: Claim; config: ActiveConfig },
   credentials: ActiveWriteCredentials,
 ): Promise<void> {
   const { deps } = ctx;
   for (const region of regions) {
     if (sw.regions.some((r) => r.region === region && r.stage === step.stage)) continue;
+    // The claim is checked before this write too: a failback that lost its lease writes no region either.
+    await deps.authority.check(written.claim);
     let outcome: Pick<RegionWrite, 'ok' | 'error'>;
-    if (next === undefined) {
-      outcome = { ok: false, error: `the home region no longer holds epoch ${step.epoch}; nothing to copy` };
-    } else {
-      try {
-        await writeActive(deps.regionStores(region), deps.paths, next, credentials);
-        outcome = { ok: true };
-        deps.logger.info('failback switch: extra region written', { region, ...step });
-      } catch (e: unknown) {
-        outcome = { ok: false, error: describeError(e) };
-        deps.logger.warn('failback switch could not write an extra region', {
-          region,
-          ...step,
-          error: outcome.error,
-        });
-      }
+    try {
+      await writeActive(deps.regionStores(region), deps.paths, written.config, credentials);
+      outcome = { ok: true };
+      deps.logger.info('failback switch: extra region written', { region, ...step });
+    } catch (e: unknown) {
+      outcome = { ok: false, error: describeError(e) };
+      deps.logger.warn('failback switch could not write an extra region', {
+        region,
+        ...step,
+        error: outcome.error,
+      });
     }
     const at = new Date(deps.clock.now()).toISOString();
     sw.regions = [...sw.regions, { region, ...step, ...outcome, at }];
     await ctx.save();
   }
+}
+
+type Standing =
+  /** This failback claimed the stage's epoch in an earlier invocation. */
+  | { kind: 'ours'; record: AuthorityRecord; atRestMatches: boolean }
+  /** The stage's starting point holds: claim the stage's epoch from `expected`. */
+  | { kind: 'ready'; expected: number | undefined };
+
+/**
+ * Where the stage stands against the epoch authority. A stage is written only from its own starting point, as the
+ * authority records it and as the stores hold it: stage 1 from the failover's epoch on the secondary, stage 2 from
+ * this failback's stage 1. Anything else (another writer's epoch, a torn or absent configuration) is refused with
+ * what was found; nothing is written.
+ */
+async function stageStanding(ctx: PhaseContext, stage: number, epoch: number): Promise<Standing> {
+  const { deps, state } = ctx;
+  const [record, atRest] = await Promise.all([deps.authority.read(), inspectAtRest(deps.stores, deps.paths)]);
+  if (record?.epoch === epoch && record.writer.runId === state.runId) {
+    return { kind: 'ours', record, atRestMatches: matchesAuthority(atRest, record) };
+  }
+  const from = epoch - 1;
+  const expectedStart =
+    stage === 1
+      ? `epoch ${from} on the secondary (the failover this failback undoes)`
+      : `epoch ${from} (this failback's first stage)`;
+  if (record === undefined) {
+    // Nothing was ever claimed (a failover by a version before the epoch authority): stage 1 may claim the first
+    // epoch, from exactly the failback's starting point at rest.
+    const { parameter, secret } = atRest;
+    const atStart =
+      stage === 1 &&
+      parameter.state === 'ok' &&
+      secret.state === 'ok' &&
+      parameter.epoch === from &&
+      secret.epoch === from &&
+      parameter.cluster === 'secondary' &&
+      secret.cluster === 'secondary' &&
+      atRest.plainMatches;
+    if (atStart) return { kind: 'ready', expected: undefined };
+    throw switchRefused(
+      parameter.state === 'absent' && secret.state === 'absent'
+        ? 'active-configuration-absent'
+        : 'active-configuration-not-consistent',
+      `expected the active configuration at ${expectedStart}, found ${describeAtRest(atRest)}`,
+    );
+  }
+  const startsHere = stage === 1 ? record.cluster === 'secondary' : record.writer.runId === state.runId;
+  if (record.epoch !== from || !startsHere) {
+    throw switchRefused(
+      'active-epoch-moved',
+      `expected the epoch authority at ${expectedStart}, found epoch ${record.epoch} on ${record.cluster} (${record.writer.kind} ${record.writer.runId}): someone else switched; check, then run failback again`,
+    );
+  }
+  if (record.state !== 'written' || !matchesAuthority(atRest, record)) {
+    throw switchRefused(
+      'active-configuration-not-consistent',
+      `the epoch authority holds ${expectedStart}, but the stores hold ${describeAtRest(atRest)}: run mm2-failover repair, then failback again`,
+    );
+  }
+  return { kind: 'ready', expected: from };
+}
+
+function switchRefused(code: string, message: string): RefusedError {
+  return new RefusedError('failback switch', [{ code, message }]);
+}
+
+/**
+ * What must happen before a stage is claimed: the pause between the stages, the consumer groups idle on the
+ * primary and translated back (consumers' stage), the producer cut (producers' stage). Returns the phase outcome
+ * when the invocation's deadline comes first.
+ */
+async function beforeStage(
+  ctx: PhaseContext,
+  sw: NonNullable<FailbackState['switch']>,
+  stage: number,
+  role: ClientRole,
+): Promise<PhaseOutcome | undefined> {
+  const { deps } = ctx;
+  const { config } = deps;
+  if (stage === 2 && sw.firstStageAt !== undefined) {
+    const waitMs = Date.parse(sw.firstStageAt) + config.failback.switchStageSeconds * 1000 - deps.clock.now();
+    if (waitMs > 0) {
+      if (waitMs > ctx.remainingMs()) {
+        return {
+          kind: 'deadline',
+          summary: { stagesWritten: sw.stagesWritten, secondStageInSeconds: Math.ceil(waitMs / 1000) },
+        };
+      }
+      await ctx.pause(waitMs);
+    }
+  }
+  if (role === 'consumers') {
+    const idle = await awaitGroupsIdle(ctx, sw);
+    if (idle.kind === 'deadline') {
+      return {
+        kind: 'deadline',
+        summary: {
+          stagesWritten: sw.stagesWritten,
+          waitingForGroups: idle.busy,
+          giveUpInSeconds: idle.secondsLeft,
+        },
+      };
+    }
+    sw.groups = summarise(await translateGroupsBack(ctx));
+  }
+  if (role === 'producers') {
+    sw.producerCut = Object.fromEntries(
+      (await deps.primary.offsets(config.topics)).map((o) => [tpKey(o.topic, o.partition), o.high]),
+    );
+    const reverse = await lastReplicatedPositions(
+      ctx.mirror,
+      'reverse',
+      offsetSyncsLocations(ctx, 'reverse'),
+    );
+    sw.reverseAtCut = Object.fromEntries(reverse.positions);
+  }
+  await ctx.save();
+  return undefined;
+}
+
+function secretOf(config: DeploymentConfig, paths: DeploymentPaths, role: ClusterRole): string {
+  return config.clusters[role].secretArn ?? paths.clusterSecret(role);
+}
+
+function fencedDeps(ctx: PhaseContext) {
+  const { authority, stores, paths, clock } = ctx.deps;
+  return { authority, stores, paths, clock };
 }
 
 export function activeConfigFor(

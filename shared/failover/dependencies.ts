@@ -19,6 +19,8 @@ import { type StoreClients, storesOf } from '../store/aws-stores.ts';
 import { DynamoJournal } from '../store/dynamo-journal.ts';
 import { DynamoLock } from '../store/dynamo-lock.ts';
 import { type RegionalClients, regionStoresOf } from '../store/regional-stores.ts';
+import { SecretsManagerStore } from '../store/secrets-manager-store.ts';
+import { DynamoEpochAuthority } from '../switch/dynamo-epoch-authority.ts';
 import type { FailoverDeps } from './failover.ts';
 import type { ReadReplicationLag, ReprobeCluster } from './preflight.ts';
 
@@ -95,6 +97,12 @@ export function failoverDependencies(
     regionStores: regionStoresOf(clients.regional),
     ...(settings.homeRegion ? { homeRegion: settings.homeRegion } : {}),
     lock,
+    versions: new SecretsManagerStore(clients.secretsManager),
+    authority: new DynamoEpochAuthority(clients.dynamodb, {
+      table: settings.table,
+      deployment: config.name,
+      lock,
+    }),
     journal: new DynamoJournal(clients.dynamodb, {
       table: settings.table,
       deployment: config.name,

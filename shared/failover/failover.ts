@@ -1,10 +1,10 @@
 import type { Clock } from '../clock.ts';
 import type { ClusterCredentials } from '../config/contract.ts';
-import { activeConfigSchema, automationSchema } from '../config/contract.ts';
+import { automationSchema } from '../config/contract.ts';
 import type { DeploymentPaths } from '../config/paths.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
-import { parseJsonOrThrow, parseOrThrow } from '../config/validate.ts';
-import { describeError, Mm2FailoverError, type RefusedAnswer } from '../errors.ts';
+import { parseOrThrow } from '../config/validate.ts';
+import { describeError, type RefusedAnswer } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Notifier, RegionOutcome } from '../notify/notification.ts';
 import {
@@ -13,26 +13,20 @@ import {
   planGroupOffsets,
   type SecondaryGroupOffsets,
 } from '../offsets/offset-translation.ts';
-import {
-  type ClusterDefinition,
-  readActiveOnce,
-  readClusterDefinition,
-  type Stores,
-} from '../store/active-config.ts';
+import { type ClusterDefinition, readClusterDefinition, type Stores } from '../store/active-config.ts';
 import type { JournalEntry, RunJournal } from '../store/dynamo-journal.ts';
 import type { DeploymentLock } from '../store/dynamo-lock.ts';
 import type { Redacted } from '../store/redacted.ts';
 import { extraRegions } from '../store/regional-stores.ts';
+import type { SecretVersions } from '../store/stores.ts';
+import { type Current, readCurrent } from '../switch/current.ts';
+import type { CredentialSources, EpochAuthority } from '../switch/epoch-authority.ts';
+import { readCredentials } from '../switch/maintenance.ts';
+import { type RepairResult, repairActive } from '../switch/repair.ts';
 import { type ExecutionOutcome, executePlan } from './execute.ts';
 import type { FailoverRequest } from './input.ts';
 import { refusedNotification } from './notification.ts';
-import {
-  buildPlan,
-  type CurrentActive,
-  type FailoverPlan,
-  failoverPlanSchema,
-  type TopicRpo,
-} from './plan.ts';
+import { buildPlan, type FailoverPlan, failoverPlanSchema, type TopicRpo } from './plan.ts';
 import {
   type Finding,
   type PreflightReport,
@@ -61,6 +55,10 @@ export interface FailoverDeps {
   homeRegion?: string;
   lock: DeploymentLock;
   journal: RunJournal;
+  /** The one authority over the active configuration's epoch (same table as the lock and the journal). */
+  authority: EpochAuthority;
+  /** Secrets Manager's current version of a secret (recorded in each claim, to notice rotations). */
+  versions: SecretVersions;
   reprobe: ReprobeCluster;
   readLag: ReadReplicationLag;
   secondaryGroups: SecondaryGroupOffsets;
@@ -105,7 +103,14 @@ interface StaleRun {
 
 export type FailoverResult =
   | SwitchedResult
-  | { status: 'already-active'; epoch: number; cluster: 'secondary'; switchedAt: string }
+  | {
+      status: 'already-active';
+      epoch: number;
+      cluster: 'secondary';
+      switchedAt: string;
+      /** The stores did not hold what the authority says (a switch left half-written): rolled forward first. */
+      repaired?: Extract<RepairResult, { status: 'repaired' }>;
+    }
   | FailoverRefused
   | {
       status: 'dry-run';
@@ -114,7 +119,10 @@ export type FailoverResult =
         | 'switch'
         | 'refuse'
         | 'nothing: the secondary is already active'
+        | 'repair: the secondary is active but the stores do not hold it consistently'
         | 'resume an interrupted switch';
+      /** What is at rest that a real run would replace or repair. */
+      replaces?: string;
       preflight?: PreflightReport;
       plan?: FailoverPlan;
       inProgress?: { runId: string; stepsDone: string[] };
@@ -136,8 +144,9 @@ interface Preflighted {
  * execute. `abandon` is an interrupted run the decision set aside.
  */
 type FailoverDecision =
-  | { kind: 'resume'; run: JournalEntry; plan: FailoverPlan }
+  | { kind: 'resume'; run: JournalEntry; plan: FailoverPlan; current: Current }
   | { kind: 'already-active'; current: Current; abandon?: StaleRun }
+  | { kind: 'repair'; current: Current; abandon?: StaleRun }
   | ({ kind: 'refuse' } & Preflighted)
   | ({ kind: 'switch' } & Preflighted);
 
@@ -175,8 +184,8 @@ export async function runFailover(request: FailoverInvocation, deps: FailoverDep
 
 /**
  * Decide what to do, reading only: an interrupted run is resumed or set aside ({@link interruptedRunVerdict});
- * with the secondary already active there is nothing to do; otherwise the preflight decides between refusing and
- * switching, while the plan's inputs are read.
+ * with the secondary already active there is nothing to do (or only its stores to repair); otherwise the
+ * preflight decides between refusing and switching, while the plan's inputs are read.
  */
 async function decide(
   request: FailoverInvocation,
@@ -187,14 +196,19 @@ async function decide(
   let abandon: StaleRun | undefined;
   if (latest?.status === 'in-progress') {
     const plan = storedPlan(latest);
-    if (interruptedRunVerdict(plan, current) === 'resume') return { kind: 'resume', run: latest, plan };
-    abandon = {
-      runId: latest.runId,
-      reason: `active epoch ${current.epoch} is past the run's ${plan.next.epoch}`,
-    };
+    const maxAgeMs = deps.config.safety.resumeMaxAgeMinutes * 60_000;
+    const verdict = interruptedRunVerdict(latest, plan, current, { now: deps.clock.now(), maxAgeMs });
+    if (verdict.verdict === 'resume') return { kind: 'resume', run: latest, plan, current };
+    abandon = { runId: latest.runId, reason: verdict.reason };
   }
   const aside = abandon ? { abandon } : {};
-  if (current.cluster === 'secondary' && !current.torn) return { kind: 'already-active', current, ...aside };
+  if (current.cluster === 'secondary' && current.authority !== undefined) {
+    return current.consistent
+      ? { kind: 'already-active', current, ...aside }
+      : { kind: 'repair', current, ...aside };
+  }
+  if (current.cluster === 'secondary' && current.consistent)
+    return { kind: 'already-active', current, ...aside };
 
   const inputs = gatherPlanInputs(paths, deps);
   const report = await preflight(
@@ -206,15 +220,43 @@ async function decide(
 }
 
 /**
- * The rule for an interrupted run (a journal entry still in progress): it is resumed as long as the active
- * configuration has not moved past its target epoch, without a new preflight (the decision to switch was taken
- * and part of it may be written). Past it (written by hand or another tool), its plan is history: abandoned.
+ * The rule for an interrupted run (a journal entry still in progress). It is resumed, without a new preflight
+ * (the decision to switch was taken and part of it may be written), only from its own plan's state and while it
+ * is young:
+ * - the authority names the run as the writer of its target epoch (its own partial write), or
+ * - nothing was claimed since the run's starting point and the stores still hold exactly that starting point.
+ * Anything else (another writer's epoch, a different state at rest, an old run) is abandoned and reported, and
+ * the decision is made afresh.
  */
 export function interruptedRunVerdict(
-  plan: Pick<FailoverPlan, 'next'>,
-  current: Pick<Current, 'epoch'>,
-): 'resume' | 'abandon' {
-  return current.epoch <= plan.next.epoch ? 'resume' : 'abandon';
+  run: Pick<JournalEntry, 'runId' | 'startedAt'>,
+  plan: Pick<FailoverPlan, 'next' | 'from'>,
+  current: Pick<Current, 'authority' | 'epoch' | 'cluster' | 'consistent' | 'assumed'>,
+  limits: { now: number; maxAgeMs: number },
+): { verdict: 'resume' } | { verdict: 'abandon'; reason: string } {
+  const ageMs = limits.now - Date.parse(run.startedAt);
+  if (ageMs > limits.maxAgeMs) {
+    return {
+      verdict: 'abandon',
+      reason: `the run is ${Math.round(ageMs / 60_000)} min old, past the ${Math.round(limits.maxAgeMs / 60_000)} min resume limit: decided afresh with a new preflight`,
+    };
+  }
+  const { authority } = current;
+  if (authority?.epoch === plan.next.epoch && authority.writer.runId === run.runId)
+    return { verdict: 'resume' };
+  const atStart =
+    (authority === undefined || authority.state === 'written') &&
+    current.epoch === plan.from.epoch &&
+    current.cluster === plan.from.cluster &&
+    current.consistent;
+  if (atStart) return { verdict: 'resume' };
+  const found = authority
+    ? `the authority holds epoch ${authority.epoch} (${authority.cluster}, ${authority.writer.kind} ${authority.writer.runId}, ${authority.state})`
+    : `the stores hold epoch ${current.epoch} (${current.cluster}${current.consistent ? '' : ', not consistent'})`;
+  return {
+    verdict: 'abandon',
+    reason: `${found}, not the run's starting point (epoch ${plan.from.epoch} on ${plan.from.cluster}) nor its own claim of epoch ${plan.next.epoch}`,
+  };
 }
 
 /** The real run: act on the decision under the lock. */
@@ -234,9 +276,29 @@ async function act(
   }
   switch (decision.kind) {
     case 'resume': {
-      const { run, plan } = decision;
+      const { run, plan, current } = decision;
       log.info('resuming an interrupted failover', { runId: run.runId, done: run.steps.map((s) => s.name) });
-      return switched(plan, await execute(plan, run, request.invocationId, paths, deps), startedAt);
+      const outcome = await execute(plan, run, request.invocationId, current, paths, deps);
+      return switched(plan, outcome, startedAt);
+    }
+    case 'repair': {
+      const { current } = decision;
+      log.warn('the secondary is active but its stores are not consistent: repairing', {
+        epoch: current.epoch,
+        found: current.problem,
+      });
+      const repaired = await repairActive(
+        { holder: request.invocationId, runId: `repair-${request.invocationId}` },
+        repairDeps(paths, deps),
+      );
+      const epoch = repaired.status === 'nothing-claimed' ? current.epoch : repaired.epoch;
+      return {
+        status: 'already-active',
+        epoch,
+        cluster: 'secondary',
+        switchedAt: current.switchedAt ?? '',
+        ...(repaired.status === 'repaired' ? { repaired } : {}),
+      };
     }
     case 'already-active': {
       const { current } = decision;
@@ -287,7 +349,15 @@ async function switchNow(
     updatedAt: plan.startedAt,
   };
   const { credentials } = (await decision.inputs).target;
-  const outcome = await execute(plan, entry, request.invocationId, paths, deps, credentials);
+  const outcome = await execute(
+    plan,
+    entry,
+    request.invocationId,
+    decision.current,
+    paths,
+    deps,
+    credentials,
+  );
   return switched(plan, outcome, startedAt);
 }
 
@@ -310,12 +380,20 @@ async function dryRun(
       };
     case 'already-active':
       return { status: 'dry-run', wouldDo: 'nothing: the secondary is already active', ...abandons };
+    case 'repair':
+      return {
+        status: 'dry-run',
+        wouldDo: 'repair: the secondary is active but the stores do not hold it consistently',
+        ...(decision.current.problem ? { replaces: decision.current.problem } : {}),
+        ...abandons,
+      };
     case 'refuse':
     case 'switch': {
       // The plan is built even when preflight refuses: it shows what a forced run would change.
       const plan = await makePlan(request, startedAt, decision, paths, deps);
       const wouldDo = decision.kind === 'switch' ? 'switch' : 'refuse';
-      return { status: 'dry-run', wouldDo, preflight: decision.report, plan, ...abandons };
+      const replaces = decision.current.problem ? { replaces: decision.current.problem } : {};
+      return { status: 'dry-run', wouldDo, preflight: decision.report, plan, ...replaces, ...abandons };
     }
   }
 }
@@ -367,11 +445,11 @@ async function makePlan(
     extraRegions: extraRegions(config.regions, deps.homeRegion),
     warnings: [
       ...report.warnings.map((w) => w.message),
-      ...(current.torn
-        ? [
-            `the active configuration was torn (a switch left unfinished); epoch ${current.epoch + 1} supersedes it`,
-          ]
-        : []),
+      ...(current.problem === undefined
+        ? []
+        : [
+            `the active configuration at rest was not consistent (${current.problem}); epoch ${current.nextEpoch} replaces it`,
+          ]),
     ],
   });
 }
@@ -400,41 +478,54 @@ async function execute(
   plan: FailoverPlan,
   entry: JournalEntry,
   holder: string,
+  current: Current,
   paths: DeploymentPaths,
   deps: FailoverDeps,
   /** The target's credentials when this invocation just read them for the plan; a resumed run reads afresh. */
   credentials?: Redacted<ClusterCredentials>,
 ): Promise<ExecutionOutcome> {
-  return executePlan(
-    { plan, runId: entry.runId, holder, done: entry.steps },
+  const outcome = await executePlan(
+    { plan, runId: entry.runId, holder, done: entry.steps, expectedEpoch: current.authority?.epoch },
     {
       paths,
       stores: deps.stores,
       regionStores: deps.regionStores,
       secondaryGroups: deps.secondaryGroups,
       journal: deps.journal,
+      authority: deps.authority,
+      versions: deps.versions,
       notifier: deps.notifier,
-      now: deps.clock.now,
+      clock: deps.clock,
       logger: deps.logger,
       readTargetCredentials: async () =>
         credentials ??
         (await readClusterDefinition(deps.stores, paths, plan.to.cluster, plan.credentialsSource))
           .credentials,
     },
-  ).then(async (outcome) => {
-    await deps.journal.finish(
-      entry.runId,
-      'completed',
-      {
-        switchedAt: new Date(outcome.switchedAt).toISOString(),
-        groups: outcome.groups.map((g) => ({ group: g.group, outcome: g.outcome })),
-        regions: outcome.regions,
-        notified: outcome.notified,
-      },
-      holder,
-    );
-    return outcome;
-  });
+  );
+  await deps.journal.finish(
+    entry.runId,
+    'completed',
+    {
+      switchedAt: new Date(outcome.switchedAt).toISOString(),
+      groups: outcome.groups.map((g) => ({ group: g.group, outcome: g.outcome })),
+      regions: outcome.regions,
+      notified: outcome.notified,
+    },
+    holder,
+  );
+  return outcome;
+}
+
+/** What a repair needs: the stores, the authority, and the credentials it names (the operator's cluster secrets). */
+function repairDeps(paths: DeploymentPaths, deps: FailoverDeps) {
+  return {
+    authority: deps.authority,
+    stores: deps.stores,
+    paths,
+    clock: deps.clock,
+    readCredentials: (sources: CredentialSources) => readCredentials(deps.stores, sources),
+  };
 }
 
 function switched(plan: FailoverPlan, outcome: ExecutionOutcome, invokedAt: number): SwitchedResult {
@@ -458,63 +549,6 @@ function switched(plan: FailoverPlan, outcome: ExecutionOutcome, invokedAt: numb
 
 function storedPlan(entry: JournalEntry): FailoverPlan {
   return parseOrThrow(failoverPlanSchema, entry.plan, `plan of failover run ${entry.runId} in the journal`);
-}
-
-/** The active configuration before the switch; `torn` when the parameter and the secret disagree. */
-export interface Current extends CurrentActive {
-  torn: boolean;
-}
-
-/**
- * Read the active configuration. Absent: the primary is active by definition at epoch 0 (the very first
- * activation). Torn after a few reads: a switch was left unfinished by something that kept no journal; the
- * next epoch is past both halves, so this switch supersedes it.
- */
-async function readCurrent(
-  deps: Pick<FailoverDeps, 'stores' | 'clock' | 'config'>,
-  paths: DeploymentPaths,
-): Promise<Current> {
-  const { stores, clock } = deps;
-  for (let attempt = 0; ; attempt++) {
-    const read = await readActiveOnce(stores, paths);
-    if (read.kind === 'absent') {
-      return {
-        cluster: 'primary',
-        alias: deps.config.clusters.primary.alias,
-        epoch: 0,
-        assumed: true,
-        torn: false,
-      };
-    }
-    if (read.kind === 'consistent') {
-      const c = read.config;
-      return {
-        cluster: c.cluster,
-        alias: c.alias,
-        epoch: c.epoch,
-        assumed: false,
-        switchedAt: c.switchedAt,
-        torn: false,
-      };
-    }
-    if (attempt >= 2) {
-      const param = await stores.parameters.get(paths.activeParameter);
-      if (!param)
-        throw new Mm2FailoverError(`parameter ${paths.activeParameter} vanished while being read`, {
-          retriable: true,
-        });
-      const c = parseJsonOrThrow(activeConfigSchema, param.value, `parameter ${paths.activeParameter}`);
-      return {
-        cluster: c.cluster,
-        alias: c.alias,
-        epoch: Math.max(read.parameterEpoch, read.secretEpoch),
-        assumed: false,
-        switchedAt: c.switchedAt,
-        torn: true,
-      };
-    }
-    await clock.sleep(200);
-  }
 }
 
 function lastSwitch(current: Current): { lastSwitchAt?: string } {

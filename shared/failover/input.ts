@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { reasonSchema, requestedBySchema } from '../config/operator-request.ts';
 import { problemsOf } from '../config/validate.ts';
 import { ValidationError } from '../errors.ts';
+import type { MaintenanceRequest } from '../switch/maintenance.ts';
 
 /**
  * What may start a failover: the EventBridge event of the failover composite alarm going to ALARM, or a manual
@@ -43,6 +44,20 @@ const manualFailoverSchema = z
     /** Return the complete plan and write nothing. */
     dryRun: z.boolean().default(false),
     /** Skip the confirmation that the primary is down, the lag budget and the healthy-secondary rule. */
+    force: z.boolean().default(false),
+  })
+  .strict();
+
+/**
+ * `{ action: 'repair' | 'refresh-credentials', reason, requestedBy, force? }`: the maintenance writes of the active
+ * configuration the failover function also runs (see shared/switch/maintenance.ts).
+ */
+const maintenanceSchema = z
+  .object({
+    action: z.enum(['repair', 'refresh-credentials']),
+    reason: reasonSchema,
+    requestedBy: requestedBySchema,
+    /** refresh-credentials only: republish even though no secret version moved. */
     force: z.boolean().default(false),
   })
   .strict();
@@ -97,6 +112,26 @@ export function parseFailoverInput(input: unknown): FailoverRequest {
     dryRun: parsed.data.dryRun,
     force: parsed.data.force,
   };
+}
+
+/** What the failover function is asked: a failover, or one of the maintenance writes. */
+export type FailoverFunctionRequest =
+  | ({ operation: 'failover' } & FailoverRequest)
+  | ({ operation: 'repair' | 'refresh-credentials' } & Omit<MaintenanceRequest, 'operation'>);
+
+/**
+ * Parse the failover function's payload: `{ action: 'repair' | 'refresh-credentials', ... }` is a maintenance
+ * request, anything else is judged as a failover trigger by {@link parseFailoverInput}.
+ */
+export function parseFailoverFunctionInput(input: unknown): FailoverFunctionRequest {
+  const action = (anyObject.safeParse(input).data ?? {}).action;
+  if (action === 'repair' || action === 'refresh-credentials') {
+    const parsed = maintenanceSchema.safeParse(input);
+    if (!parsed.success) throw new ValidationError(`${action} request`, problemsOf(parsed.error));
+    const { action: operation, ...rest } = parsed.data;
+    return { operation, ...rest };
+  }
+  return { operation: 'failover', ...parseFailoverInput(input) };
 }
 
 function describeKind(v: unknown): string {

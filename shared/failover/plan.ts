@@ -5,6 +5,7 @@ import type { ClusterRole, DeploymentConfig } from '../config/schema.ts';
 import { topicMapping } from '../config/topic-mapping.ts';
 import { type GroupOffsetPlan, groupOffsetPlanSchema } from '../offsets/offset-translation.ts';
 import type { ClusterDefinition } from '../store/active-config.ts';
+import type { CurrentActive } from '../switch/current.ts';
 import type { FailoverRequest } from './input.ts';
 import type { ReplicationLag } from './preflight.ts';
 
@@ -53,7 +54,7 @@ const topicRpoSchema = z
   .strict();
 export type TopicRpo = z.output<typeof topicRpoSchema>;
 
-const failoverStepNames = ['offsets', 'secret', 'parameter', 'plain-parameters'] as const;
+const failoverStepNames = ['offsets', 'claim', 'secret', 'parameter', 'plain-parameters'] as const;
 
 export const failoverPlanSchema = z
   .object({
@@ -109,17 +110,6 @@ export const failoverPlanSchema = z
   .strict();
 export type FailoverPlan = z.output<typeof failoverPlanSchema>;
 
-/** The active configuration in force before the switch, as far as it could be read. */
-export interface CurrentActive {
-  cluster: ClusterRole;
-  alias: string;
-  /** The highest epoch seen (parameter or secret): the next switch is this + 1. */
-  epoch: number;
-  /** No active configuration existed yet. */
-  assumed: boolean;
-  switchedAt?: string;
-}
-
 export interface PlanInput {
   config: DeploymentConfig;
   paths: DeploymentPaths;
@@ -147,7 +137,7 @@ export function buildPlan(input: PlanInput): FailoverPlan {
   const { config, paths, request, current, target } = input;
   const cluster = config.clusters[target.role];
   const next: ActiveConfig = {
-    epoch: current.epoch + 1,
+    epoch: current.nextEpoch,
     cluster: target.role,
     alias: cluster.alias,
     bootstrapServers: target.parameter.bootstrapServers,

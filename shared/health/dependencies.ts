@@ -1,7 +1,14 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import * as z from 'zod';
 import { deploymentPaths } from '../config/paths.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
+import { parseOrThrow } from '../config/validate.ts';
 import type { Logger } from '../logger.ts';
 import { type StoreClients, storesOf } from '../store/aws-stores.ts';
+import { DynamoLock } from '../store/dynamo-lock.ts';
+import { SecretsManagerStore } from '../store/secrets-manager-store.ts';
+import { DynamoEpochAuthority } from '../switch/dynamo-epoch-authority.ts';
+import { ActiveWatch, type MaintenanceAsk } from './active-watch.ts';
 import { ClusterConnections } from './cluster-connections.ts';
 import { ProbeContext } from './probe-cycle.ts';
 import type { ProbeLoopDeps } from './probe-loop.ts';
@@ -19,14 +26,41 @@ export interface ProbeWiring {
   close(): Promise<void>;
 }
 
+/**
+ * Where the probe looks at the active configuration: the lock and journal table (the epoch authority lives
+ * there) and, to have it repaired or its credentials refreshed, a way to ask the failover function.
+ */
+export interface ActiveWatchSettings {
+  table: string;
+  dynamodb: Pick<DynamoDBClient, 'send'>;
+  ask?: MaintenanceAsk;
+}
+
 export function probeDependencies(
   config: DeploymentConfig,
   clients: StoreClients,
-  ports: { logger: Logger; metrics: MetricsSink },
+  ports: { logger: Logger; metrics: MetricsSink; watch?: ActiveWatchSettings },
 ): ProbeWiring {
   const stores = storesOf(clients);
+  const paths = deploymentPaths(config.name);
   const connections = new ClusterConnections({ config, stores });
-  const context = new ProbeContext(deploymentPaths(config.name));
+  const context = new ProbeContext(paths);
+  const watch = ports.watch;
+  const activeWatch = watch
+    ? new ActiveWatch({
+        stores,
+        versions: new SecretsManagerStore(clients.secretsManager),
+        // Read only: the lock is needed by the authority's type (writes renew it), never taken here.
+        authority: new DynamoEpochAuthority(watch.dynamodb, {
+          table: watch.table,
+          deployment: config.name,
+          lock: new DynamoLock(watch.dynamodb, { table: watch.table, deployment: config.name }),
+        }),
+        paths,
+        ...(watch.ask ? { ask: watch.ask } : {}),
+        logger: ports.logger,
+      })
+    : undefined;
   return {
     invocation: (remainingMs) => ({
       clients: connections,
@@ -35,7 +69,29 @@ export function probeDependencies(
       logger: ports.logger,
       context,
       remainingMs,
+      ...(activeWatch ? { activeWatch } : {}),
     }),
     close: () => connections.closeAll(),
+  };
+}
+
+const environmentSchema = z.object({
+  MM2_FAILOVER_TABLE: z
+    .string()
+    .min(1, 'expected the DynamoDB table of the lock, journal and epoch authority')
+    .optional(),
+  MM2_FAILOVER_FUNCTION: z.string().min(1, 'expected the failover function name or ARN').optional(),
+});
+
+/**
+ * The probe's environment, read once at cold start. Both variables are optional: without the table the probe does
+ * not look at the active configuration; without the failover function it reports a torn configuration or a
+ * rotated secret but asks nobody to act on it.
+ */
+export function probeEnvironment(env: NodeJS.ProcessEnv): { table?: string; failoverFunction?: string } {
+  const e = parseOrThrow(environmentSchema, env, 'environment');
+  return {
+    ...(e.MM2_FAILOVER_TABLE ? { table: e.MM2_FAILOVER_TABLE } : {}),
+    ...(e.MM2_FAILOVER_FUNCTION ? { failoverFunction: e.MM2_FAILOVER_FUNCTION } : {}),
   };
 }

@@ -6,6 +6,7 @@ import type { ClusterClient } from '../kafka/cluster-client.ts';
 import { classifyKafkaError } from '../kafka/failure-reason.ts';
 import type { Logger } from '../logger.ts';
 import type { ParameterStore } from '../store/stores.ts';
+import type { ActiveObservation, ActiveWatch } from './active-watch.ts';
 import type { ClusterClients } from './cluster-connections.ts';
 import { type ClusterProbeOutcome, oneLine, probeCluster } from './cluster-probe.ts';
 import { Deadline, withTimeout } from './deadline.ts';
@@ -52,6 +53,8 @@ export interface ProbeCycleDeps {
   logger: Logger;
   context: ProbeContext;
   clock?: Pick<Clock, 'now'>;
+  /** Looks at the active configuration's stores against the epoch authority each cycle; absent: not looked at. */
+  activeWatch?: Pick<ActiveWatch, 'observe'>;
 }
 
 /**
@@ -72,9 +75,18 @@ export async function runProbeCycle(
   const storeReserveMs = Math.min(1_000, Math.floor(total / 5));
   const kafkaDeadline = Deadline.in(total - storeReserveMs, clock);
 
+  // AWS reads, beside the Kafka work and under the same deadline; its failures are part of what it reports.
+  const watching = deps.activeWatch
+    ? withTimeout(
+        deps.activeWatch.observe(started),
+        total - storeReserveMs,
+        'reading the active configuration',
+      ).catch((e: unknown): ActiveObservation => ({ state: 'unknown', detail: oneLine(e).slice(0, 300) }))
+    : undefined;
   let result: ProbeResult;
   try {
     result = await probeBoth(config, deps, kafkaDeadline, clock, cycle, started);
+    if (watching) result.active = await watching;
   } catch (e: unknown) {
     // A defect, not a cluster problem: still say something for both clusters (ClusterUp 0, as the alarms expect).
     deps.logger.error('probe cycle failed', { error: oneLine(e), cycle });

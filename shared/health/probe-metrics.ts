@@ -68,9 +68,35 @@ export function probeMetrics(result: ProbeResult): MetricBatch[] {
   }
   batches.push({
     dimensions: { Deployment: deployment },
-    metrics: [{ name: 'ProberHeartbeat', unit: 'Count', value: 1 }],
+    metrics: [{ name: 'ProberHeartbeat', unit: 'Count', value: 1 }, ...activeMetrics(result)],
   });
   return batches;
+}
+
+/**
+ * On-call's first question (which cluster, which epoch) and whether the stores hold it consistently: `ActiveEpoch`,
+ * `ActiveOnSecondary` (0/1) and `ActiveConfigConsistent` (0 when the stores need repair, disagree with nothing
+ * claimed, or cannot be read; a switch in flight counts as consistent, readers wait it out).
+ */
+function activeMetrics(result: ProbeResult): MetricValue[] {
+  const active = result.active;
+  if (active === undefined) return [];
+  const consistent = ['needs-repair', 'unclaimed', 'unknown'].includes(active.state) ? 0 : 1;
+  return [
+    { name: 'ActiveConfigConsistent', unit: 'Count', value: consistent },
+    ...(active.epoch === undefined
+      ? []
+      : [{ name: 'ActiveEpoch', unit: 'Count' as const, value: active.epoch }]),
+    ...(active.cluster === undefined
+      ? []
+      : [
+          {
+            name: 'ActiveOnSecondary',
+            unit: 'Count' as const,
+            value: active.cluster === 'secondary' ? 1 : 0,
+          },
+        ]),
+  ];
 }
 
 /** `ClusterUp = 0` for both clusters (and the heartbeat) when a cycle failed before it could judge anything. */

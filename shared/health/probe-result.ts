@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { failureReasons } from '../kafka/failure-reason.ts';
+import { activeObservationSchema } from './active-watch.ts';
 
 /**
  * What one probe cycle found, as logged, returned by the probe function, and stored (compacted, < 4 KB) in the
@@ -141,6 +142,8 @@ export const probeResultSchema = z
     clusters: z.object({ primary: clusterHealthSchema, secondary: clusterHealthSchema }).strict(),
     /** One entry per replication direction (two in active-active). */
     replication: z.array(replicationHealthSchema),
+    /** What the active configuration's stores hold against the epoch authority (absent: not looked at). */
+    active: activeObservationSchema.optional(),
   })
   .strict();
 export type ProbeResult = z.output<typeof probeResultSchema>;

@@ -3,23 +3,26 @@ import * as z from 'zod';
 import { deploymentPaths } from '../config/paths.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
 import { parseOrThrow } from '../config/validate.ts';
-import { type StoreClients, storesOf } from '../store/aws-stores.ts';
+import type { StoreClients } from '../store/aws-stores.ts';
 import { DynamoJournal } from '../store/dynamo-journal.ts';
 import { DynamoLock } from '../store/dynamo-lock.ts';
+import { SsmParameterStore } from '../store/ssm-parameter-store.ts';
+import { DynamoEpochAuthority } from '../switch/dynamo-epoch-authority.ts';
 import type { StatusDeps } from './status.ts';
 
 /** Wire the status reader to AWS: it only reads (the lock is needed by the journal type, never taken here). */
 export function statusDependencies(
   config: DeploymentConfig,
   table: string,
-  clients: StoreClients & { dynamodb: Pick<DynamoDBClient, 'send'> },
+  clients: Pick<StoreClients, 'ssm'> & { dynamodb: Pick<DynamoDBClient, 'send'> },
 ): StatusDeps {
   const lock = new DynamoLock(clients.dynamodb, { table, deployment: config.name });
   const journal = (kind: string) =>
     new DynamoJournal(clients.dynamodb, { table, deployment: config.name, kind, lock });
   return {
-    stores: storesOf(clients),
+    stores: { parameters: new SsmParameterStore(clients.ssm) },
     paths: deploymentPaths(config.name),
+    authority: new DynamoEpochAuthority(clients.dynamodb, { table, deployment: config.name, lock }),
     failoverJournal: journal('failover'),
     failbackJournal: journal('failback'),
   };

@@ -1,11 +1,12 @@
-import { automationSchema } from '../config/contract.ts';
+import { activeConfigSchema, automationSchema } from '../config/contract.ts';
 import type { DeploymentPaths } from '../config/paths.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
 import { parseJsonOrThrow } from '../config/validate.ts';
 import { describeError } from '../errors.ts';
 import { probeResultSchema } from '../health/probe-result.ts';
-import { readActiveOnce, type Stores } from '../store/active-config.ts';
+import { activeParameterText, type Stores } from '../store/active-config.ts';
 import type { JournalEntry, RunJournal } from '../store/dynamo-journal.ts';
+import type { EpochAuthority } from '../switch/epoch-authority.ts';
 
 /**
  * What the `status` function (and `mm2-failover status`) reports: which cluster is active, the epoch, the last
@@ -16,7 +17,11 @@ import type { JournalEntry, RunJournal } from '../store/dynamo-journal.ts';
 type Section<T> = T | { error: string };
 
 interface ActiveSection {
-  state: 'active' | 'switch-in-flight' | 'not-initialised';
+  /**
+   * `torn`: the stores do not hold what the epoch authority says (or disagree with each other when nothing was
+   * ever claimed) for longer than a switch takes; `mm2-failover repair` (or the probe's request) rolls it forward.
+   */
+  state: 'active' | 'switch-in-flight' | 'torn' | 'not-initialised';
   cluster?: 'primary' | 'secondary';
   alias?: string;
   epoch?: number;
@@ -25,8 +30,12 @@ interface ActiveSection {
   reason?: string;
   /** During a staged failback switch: the role still on the other cluster until the next epoch. */
   holdback?: { role: 'producers' | 'consumers'; cluster: 'primary' | 'secondary'; alias: string };
+  /** The active parameter's epoch, when it differs from the authority's or the parameter is not readable. */
   parameterEpoch?: number;
-  secretEpoch?: number;
+  /** The epoch the authority holds. */
+  authorityEpoch?: number;
+  /** What is wrong, when the state is `torn` (from the parameter, or from the probe, which also reads the secret). */
+  detail?: string;
 }
 
 interface ProbeSection {
@@ -65,8 +74,10 @@ export interface DeploymentStatus {
 }
 
 export interface StatusDeps {
-  stores: Stores;
+  /** Only parameters are read: the status function is never granted the active credentials secret. */
+  stores: Pick<Stores, 'parameters'>;
   paths: DeploymentPaths;
+  authority: Pick<EpochAuthority, 'read'>;
   failoverJournal: Pick<RunJournal, 'latest'>;
   failbackJournal: Pick<RunJournal, 'latest'>;
   now?: () => number;
@@ -77,6 +88,80 @@ async function section<T>(read: () => Promise<T>): Promise<Section<T>> {
     return await read();
   } catch (e: unknown) {
     return { error: describeError(e) };
+  }
+}
+
+/**
+ * The active configuration as the epoch authority holds it, checked against the active parameter. The secret is
+ * not read here (it holds a private key or a password): the probe reads it every cycle and stores what it found,
+ * so a torn secret shows here through the last probe result.
+ */
+async function activeSection(deps: StatusDeps, now: number): Promise<ActiveSection> {
+  const [record, param, probe] = await Promise.all([
+    deps.authority.read(),
+    deps.stores.parameters.get(deps.paths.activeParameter),
+    lastActiveObservation(deps),
+  ]);
+  const parsed = param === undefined ? undefined : activeConfigSchema.safeParse(parseJson(param.value));
+  const config = parsed?.success ? parsed.data : undefined;
+  if (record === undefined && param === undefined) return { state: 'not-initialised' };
+  const shown = record?.config ?? config;
+  const described: Omit<ActiveSection, 'state'> = shown
+    ? {
+        cluster: shown.cluster,
+        alias: shown.alias,
+        epoch: shown.epoch,
+        bootstrapServers: shown.bootstrapServers,
+        switchedAt: shown.switchedAt,
+        reason: shown.reason,
+        ...(shown.holdback
+          ? {
+              holdback: {
+                role: shown.holdback.role,
+                cluster: shown.holdback.cluster,
+                alias: shown.holdback.alias,
+              },
+            }
+          : {}),
+        ...(record ? { authorityEpoch: record.epoch } : {}),
+      }
+    : {};
+  const parameterText = config ? activeParameterText(config) : undefined;
+  if (record !== undefined && parameterText !== activeParameterText(record.config)) {
+    const found = config ? `parameter epoch ${config.epoch} (${config.cluster})` : 'parameter not readable';
+    const inFlight = record.state === 'claimed' && now - Date.parse(record.claimedAt) < SWITCH_MAX_MS;
+    return {
+      ...described,
+      state: inFlight ? 'switch-in-flight' : 'torn',
+      ...(config ? { parameterEpoch: config.epoch } : {}),
+      detail: `the authority holds epoch ${record.epoch} (${record.cluster}); ${found}`,
+    };
+  }
+  if (record === undefined && config === undefined) {
+    return { ...described, state: 'torn', detail: 'parameter not readable, nothing claimed' };
+  }
+  // The parameter holds the authority's epoch: only the probe, which reads the secret, can say it is torn.
+  if (probe !== undefined && (probe.state === 'needs-repair' || probe.state === 'unclaimed')) {
+    return { ...described, state: 'torn', detail: `the probe found: ${probe.detail ?? probe.state}` };
+  }
+  return { ...described, state: 'active' };
+}
+
+/** How long a claimed switch may take before what is at rest counts as torn (the probe uses the same). */
+const SWITCH_MAX_MS = 60_000;
+
+async function lastActiveObservation(deps: StatusDeps) {
+  const p = await deps.stores.parameters.get(deps.paths.lastProbeParameter).catch(() => undefined);
+  if (!p) return undefined;
+  const parsed = probeResultSchema.safeParse(parseJson(p.value));
+  return parsed.success ? parsed.data.active : undefined;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 
@@ -101,30 +186,7 @@ export async function deploymentStatus(
 ): Promise<DeploymentStatus> {
   const now = deps.now ?? Date.now;
   const [active, automation, lastProbe, failover, failback] = await Promise.all([
-    section(async (): Promise<ActiveSection> => {
-      const read = await readActiveOnce(deps.stores, deps.paths);
-      if (read.kind === 'absent') return { state: 'not-initialised' };
-      if (read.kind === 'torn') {
-        return {
-          state: 'switch-in-flight',
-          parameterEpoch: read.parameterEpoch,
-          secretEpoch: read.secretEpoch,
-        };
-      }
-      const c = read.config;
-      return {
-        state: 'active',
-        cluster: c.cluster,
-        alias: c.alias,
-        epoch: c.epoch,
-        bootstrapServers: c.bootstrapServers,
-        switchedAt: c.switchedAt,
-        reason: c.reason,
-        ...(c.holdback
-          ? { holdback: { role: c.holdback.role, cluster: c.holdback.cluster, alias: c.holdback.alias } }
-          : {}),
-      };
-    }),
+    section(() => activeSection(deps, now())),
     section(async () => {
       const p = await deps.stores.parameters.get(deps.paths.automationParameter);
       if (!p) return 'unset' as const;

@@ -44,6 +44,16 @@ export async function readClusterDefinition(
   return { role, parameter, credentials: new Redacted(credentials) };
 }
 
+/** A cluster's credentials alone, from the operator's secret `secretId` (redacted; never echoed on error). */
+export async function readClusterCredentials(
+  stores: Stores,
+  secretId: string,
+): Promise<Redacted<ClusterCredentials>> {
+  const secret = await stores.secrets.get(secretId);
+  if (!secret) throw new MissingConfigurationError(`secret ${secretId} (a cluster's credentials)`);
+  return new Redacted(parseSecretJson(secret, `secret ${secretId}`));
+}
+
 function parseSecretJson(secret: Redacted<string>, subject: string): ClusterCredentials {
   let value: unknown;
   try {

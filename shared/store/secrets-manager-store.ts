@@ -1,5 +1,6 @@
 import {
   CreateSecretCommand,
+  DescribeSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
   type SecretsManagerClient,
@@ -7,10 +8,10 @@ import {
 import { mapAwsError } from '../errors.ts';
 import { Redacted } from './redacted.ts';
 import { sendOptions } from './ssm-parameter-store.ts';
-import type { CallOptions, SecretStore } from './stores.ts';
+import type { CallOptions, SecretStore, SecretVersions } from './stores.ts';
 
 /** Secrets Manager behind {@link SecretStore}. Values are strings (JSON by convention), never logged. */
-export class SecretsManagerStore implements SecretStore {
+export class SecretsManagerStore implements SecretStore, SecretVersions {
   readonly #sm: Pick<SecretsManagerClient, 'send'>;
   constructor(sm: Pick<SecretsManagerClient, 'send'>) {
     this.#sm = sm;
@@ -43,6 +44,19 @@ export class SecretsManagerStore implements SecretStore {
       } catch (e2: unknown) {
         throw mapAwsError(e2, `secret ${name}`);
       }
+    }
+  }
+
+  async version(name: string, options: CallOptions = {}): Promise<string | undefined> {
+    try {
+      const out = await this.#sm.send(new DescribeSecretCommand({ SecretId: name }), sendOptions(options));
+      const current = Object.entries(out.VersionIdsToStages ?? {}).find(([, stages]) =>
+        stages.includes('AWSCURRENT'),
+      );
+      return current?.[0];
+    } catch (e: unknown) {
+      if ((e as { name?: string }).name === 'ResourceNotFoundException') return undefined;
+      throw mapAwsError(e, `secret ${name}`);
     }
   }
 }

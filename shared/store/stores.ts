@@ -32,3 +32,9 @@ export interface SecretStore {
   /** Creates the secret if missing, otherwise stores a new AWSCURRENT version. */
   put(name: string, value: Redacted<string>, options?: CallOptions): Promise<void>;
 }
+
+/** Which version of a secret is current, without reading its value: how a rotated cluster secret is noticed. */
+export interface SecretVersions {
+  /** The id of the secret's AWSCURRENT version; `undefined` when the secret does not exist. */
+  version(name: string, options?: CallOptions): Promise<string | undefined>;
+}

@@ -64,11 +64,13 @@ function parseJson(text: string): unknown {
 
 /**
  * How what is at rest stands against the authority:
- * - `ok`: both halves (and the plain parameter) hold the authority's epoch and configuration;
+ * - `ok`: both halves (and the plain parameter) hold the authority's epoch and configuration (with no authority yet:
+ *   both halves agree);
  * - `not-initialised`: nothing claimed and nothing at rest;
  * - `switch-in-flight`: the authority's epoch is claimed, not yet written, and the claim is younger than a switch
  *   takes: readers wait, nobody repairs;
- * - `unclaimed`: something is at rest but nothing was ever claimed (written by a version before the authority);
+ * - `unclaimed`: the stores disagree and nothing was ever claimed (written by a version before the authority): no
+ *   repair can know the intended epoch; the next switch supersedes it;
  * - `needs-repair`: anything else (torn halves, a corrupt half, an epoch older than the authority's - a late write
  *   of a stalled writer - or newer, or the right epoch with other content: a hand edit).
  */
@@ -91,8 +93,15 @@ export function judgeAtRest(
   options: JudgeOptions,
 ): Judgement {
   if (authority === undefined) {
-    if (atRest.parameter.state === 'absent' && atRest.secret.state === 'absent')
-      return { state: 'not-initialised' };
+    const { parameter, secret } = atRest;
+    if (parameter.state === 'absent' && secret.state === 'absent') return { state: 'not-initialised' };
+    const agree =
+      parameter.state === 'ok' &&
+      secret.state === 'ok' &&
+      parameter.epoch === secret.epoch &&
+      parameter.cluster === secret.cluster &&
+      atRest.plainMatches;
+    if (agree) return { state: 'ok', epoch: parameter.epoch, cluster: parameter.cluster };
     return { state: 'unclaimed', detail: describeAtRest(atRest) };
   }
   const { epoch, cluster } = authority;

@@ -33,7 +33,7 @@ export interface FencedWriteDeps {
    * right before each call, a write that hangs is abandoned long before anyone else could claim the lock.
    */
   callTimeoutMs?: number;
-  /** A call must end at least this long before the lease does (default 30 s). */
+  /** A call must end at least this long before the lease does (default 30 s, at most a quarter of the lease left). */
   leaseMarginMs?: number;
 }
 
@@ -107,10 +107,10 @@ async function bounded<T>(
   deps: FencedWriteDeps,
   call: (options: CallOptions) => Promise<T>,
 ): Promise<T> {
-  const budget = Math.min(
-    deps.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
-    claim.leaseUntil - (deps.leaseMarginMs ?? DEFAULT_LEASE_MARGIN_MS) - deps.clock.now(),
-  );
+  const leaseLeft = claim.leaseUntil - deps.clock.now();
+  // The margin is a quarter of what is left for a short lease (tests, a lease shortened by configuration).
+  const margin = Math.min(deps.leaseMarginMs ?? DEFAULT_LEASE_MARGIN_MS, leaseLeft / 4);
+  const budget = Math.floor(Math.min(deps.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS, leaseLeft - margin));
   if (budget <= 0) {
     throw new FencedWriteError(
       step,

@@ -1,12 +1,14 @@
 import type { Stores } from '#shared/store/active-config.ts';
 import type { Redacted } from '#shared/store/redacted.ts';
 import { Redacted as R } from '#shared/store/redacted.ts';
-import type { ParameterStore, SecretStore, StoredParameter } from '#shared/store/stores.ts';
+import type { ParameterStore, SecretStore, SecretVersions, StoredParameter } from '#shared/store/stores.ts';
 
 /** In-memory stores with a log of every write, in order, for unit tests. */
 export class FakeStores {
   readonly params = new Map<string, StoredParameter>();
   readonly secretValues = new Map<string, string>();
+  /** Each secret's number of versions (a new one per put), for `version`. */
+  readonly secretVersions = new Map<string, number>();
   readonly writes: string[] = [];
   /** Set to make every read and write fail with this error (a region that cannot be reached). */
   failWith: Error | undefined;
@@ -40,7 +42,17 @@ export class FakeStores {
     put: async (name, value: Redacted<string>) => {
       this.#check();
       this.secretValues.set(name, value.reveal());
+      this.secretVersions.set(name, (this.secretVersions.get(name) ?? 0) + 1);
       this.writes.push(`secret ${name}`);
+    },
+  };
+
+  /** Secrets Manager's current version id of each secret (one per put). */
+  readonly versions: SecretVersions = {
+    version: async (name) => {
+      this.#check();
+      if (!this.secretValues.has(name)) return undefined;
+      return `v${this.secretVersions.get(name) ?? 1}`;
     },
   };
 

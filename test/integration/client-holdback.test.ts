@@ -105,12 +105,14 @@ describe('staged failback switch with a library producer and consumer (real Kafk
     ]);
     await writeFailedOver(stores, stores, paths, config);
     const app = await startApplication({ name: config.name, topic, stores, groupId: group });
+    const table = uniqueName('failback');
+    const dynamodb = new DynamoDBClient(awsConfig);
     const wiring = failbackDependencies(
-      { config, table: uniqueName('unused') },
+      { config, table },
       {
         ssm,
         secretsManager,
-        dynamodb: new DynamoDBClient(awsConfig),
+        dynamodb,
         regional: () => ({ ssm, secretsManager }),
         kafka: kafkaCache,
         clusterClients,
@@ -127,8 +129,10 @@ describe('staged failback switch with a library producer and consumer (real Kafk
       });
 
       // Act: failback's switch phase, as runFailback would call it once catch-up is done.
-      const ctx = switchPhaseContext(wiring.deps, {
+      const ctx = await switchPhaseContext(wiring, {
         runId: '0000000001-holdback',
+        table,
+        dynamodb,
         // Between the stages: wait until the application has settled into stage 1 and look at it.
         pause: async () => {
           stage1 = await observeStage1(app, late);

@@ -91,11 +91,13 @@ describe('failback switch in the extra regions (moto in two regions, real Kafka)
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
     await admin.disconnect();
+    const table = uniqueName('failback');
+    const dynamodb = new DynamoDBClient(awsConfig);
     const wiring = failbackDependencies(
-      { config, table: uniqueName('unused'), homeRegion: home },
+      { config, table, homeRegion: home },
       {
         ...homeClients,
-        dynamodb: new DynamoDBClient(awsConfig),
+        dynamodb,
         regional: clientsIn,
         kafka: kafkaCache,
         clusterClients,
@@ -110,8 +112,10 @@ describe('failback switch in the extra regions (moto in two regions, real Kafka)
 
     try {
       // Act
-      const ctx = switchPhaseContext(wiring.deps, {
+      const ctx = await switchPhaseContext(wiring, {
         runId: '0000000001-regions',
+        table,
+        dynamodb,
         pause: async () => {
           stage1 = await readInExtraRegion();
           stage1Parameters = [await activeParameter(homeStores), await activeParameter(extraStores)];

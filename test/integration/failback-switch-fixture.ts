@@ -1,12 +1,15 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { HarnessInfo } from '#harness/info.ts';
 import { uniqueName } from '#harness/unique-name.ts';
 import type { DeploymentPaths } from '#shared/config/paths.ts';
 import { type ClusterRole, type DeploymentConfig, deploymentConfigSchema } from '#shared/config/schema.ts';
 import { topicMapping } from '#shared/config/topic-mapping.ts';
-import type { FailbackDeps, PhaseContext } from '#shared/failback/phase-context.ts';
+import type { FailbackWiring } from '#shared/failback/dependencies.ts';
+import type { PhaseContext } from '#shared/failback/phase-context.ts';
 import { phasesFor } from '#shared/failback/phases.ts';
 import { failbackStateSchema } from '#shared/failback/state.ts';
 import { readClusterDefinition, type Stores, writeActive } from '#shared/store/active-config.ts';
+import { ensureFailoverTable } from '#shared/store/dynamo-table.ts';
 import { Redacted } from '#shared/store/redacted.ts';
 import { harnessMtlsCredentials } from './client-app.ts';
 
@@ -89,12 +92,20 @@ export async function writeFailedOver(
 
 /**
  * The context runFailback gives the switch phase once catch-up is done, from a failover's epoch 1: journaling is a
- * no-op, time is plenty, and `pause` (the wait between the stages) is where a test looks at stage 1.
+ * no-op, time is plenty, and `pause` (the wait between the stages) is where a test looks at stage 1. The
+ * deployment's lock is taken for the context's holder (in a table of its own, created here), as runFailback takes
+ * it: the switch claims each stage's epoch from the epoch authority under that lock.
  */
-export function switchPhaseContext(
-  deps: FailbackDeps,
-  o: { runId: string; pause: PhaseContext['pause'] },
-): PhaseContext {
+export async function switchPhaseContext(
+  wiring: FailbackWiring,
+  o: { runId: string; table: string; dynamodb: DynamoDBClient; pause: PhaseContext['pause'] },
+): Promise<PhaseContext> {
+  const deps = wiring.deps;
+  const holder = `switch-phase-${o.runId}`;
+  await ensureFailoverTable(o.dynamodb, o.table);
+  await wiring
+    .invocation(holder, Date.now() + 600_000)
+    .lock.acquire(holder, 'integration test: switch phase');
   const phases = phasesFor(deps.config);
   const state = failbackStateSchema.parse({
     runId: o.runId,
@@ -107,6 +118,7 @@ export function switchPhaseContext(
   });
   return {
     deps,
+    holder,
     request: { action: 'failback', confirm: false, requestedBy: 'test', reason: 'failback' },
     state,
     mirror: deps.mirror(new Set()),

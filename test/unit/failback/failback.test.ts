@@ -12,6 +12,7 @@ import { tpKey } from '#shared/kafka/topic-partition.ts';
 import type { Notification } from '#shared/notify/notification.ts';
 import { writeActive } from '#shared/store/active-config.ts';
 import { Redacted } from '#shared/store/redacted.ts';
+import { MemoryEpochAuthority } from '../../fakes/epoch-authority.ts';
 import { FakeRegions, FakeStores } from '../../fakes/stores.ts';
 import { MemoryCluster, MemoryLock, MemoryMirror, MemoryRunJournal } from './fakes.ts';
 
@@ -107,6 +108,17 @@ async function world(config = configOf()): Promise<World> {
     primary,
     secondary,
     mirror: () => mirror,
+    versions: stores.versions,
+    // The authority checks the lock as the DynamoDB transaction does: only the holder may claim and write.
+    authority: new MemoryEpochAuthority(
+      {
+        leaseMs: 60_000,
+        renew: (holder) => {
+          if (lock.holder !== holder) throw new LockHeldError('lock#test', `someone other than ${holder}`);
+        },
+      },
+      { now: () => now.t },
+    ),
     clock: { now: () => now.t },
     sleep: async (ms) => {
       now.t += ms;

@@ -85,6 +85,8 @@ describe('failback handler', () => {
     ddb.on(PutItemCommand).resolves({});
     ddb.on(QueryCommand).resolves({ Items: [] });
     ddb.on(DeleteItemCommand).resolves({});
+    // No epoch ever claimed: the authority item is absent.
+    ddb.on(GetItemCommand).resolves({});
     ssm.on(GetParameterCommand).rejects(Object.assign(new Error('none'), { name: 'ParameterNotFound' }));
     sm.on(GetSecretValueCommand).rejects(
       Object.assign(new Error('none'), { name: 'ResourceNotFoundException' }),

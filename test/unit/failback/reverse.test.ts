@@ -5,6 +5,7 @@ import type { ReverseFlowSpec } from '#shared/failback/mirror-controller.ts';
 import type { FailbackDeps, PhaseContext } from '#shared/failback/phase-context.ts';
 import { runReverse } from '#shared/failback/reverse.ts';
 import type { FailbackState } from '#shared/failback/state.ts';
+import { MemoryEpochAuthority } from '../../fakes/epoch-authority.ts';
 import { FakeRegions, FakeStores } from '../../fakes/stores.ts';
 import { MemoryCluster, MemoryMirror } from './fakes.ts';
 
@@ -43,12 +44,15 @@ function afterSalvage(mirror: MemoryMirror, primary: MemoryCluster, secondary: M
     primary,
     secondary,
     mirror: () => mirror,
+    versions: new FakeStores().versions,
+    authority: new MemoryEpochAuthority({ leaseMs: 60_000, renew: () => {} }, { now: () => 0 }),
     clock: { now: () => Date.parse('2026-11-21T10:00:00.000Z') },
     sleep: async () => {},
     logger: { info: () => {}, warn: () => {} },
   } satisfies FailbackDeps;
   const ctx: PhaseContext = {
     deps,
+    holder: 'failback-1',
     request: { action: 'failback', requestedBy: 'alice', reason: 'test' } as PhaseContext['request'],
     state,
     mirror,

@@ -10,6 +10,7 @@ import {
 import { readActiveOnce, writeActive } from '#shared/store/active-config.ts';
 import type { RunJournal } from '#shared/store/dynamo-journal.ts';
 import { Redacted } from '#shared/store/redacted.ts';
+import { FencedWriteError } from '#shared/switch/fenced-write.ts';
 import {
   failoverHarness,
   type Harness,
@@ -507,7 +508,10 @@ describe('runFailover after a crash', () => {
     const takeover = await runFailover(manual({ invocationId: 'req-new' }), h.deps);
     resumeStalled();
 
-    await expect(zombie).rejects.toBeInstanceOf(LockHeldError);
+    // The zombie stops at its next step: its own clock says its lease is gone before it would read back.
+    await expect(zombie).rejects.toSatisfy(
+      (e) => e instanceof LockHeldError || e instanceof FencedWriteError,
+    );
     expect(takeover).toMatchObject({ status: 'switched', resumed: true, epoch: 1 });
     expect((await activeNow(h)).config.epoch).toBe(1);
   });
@@ -538,15 +542,44 @@ describe('runFailover after a crash', () => {
     const result = await runFailover(manual(), h.deps);
 
     expect(result).toMatchObject({ status: 'switched', epoch: 5 });
-    expect(result.status === 'switched' && result.warnings.join()).toContain('torn');
+    expect(result.status === 'switched' && result.warnings.join()).toContain(
+      'not consistent (parameter epoch 3 (primary), secret epoch 4 (secondary)); epoch 5 replaces it',
+    );
   });
 });
 
 describe('the failover decision, shared by the real run and the dry run', () => {
-  it('resumes an interrupted run until the active configuration moves past its epoch, then abandons it', () => {
-    expect(interruptedRunVerdict({ next: { epoch: 5 } } as never, { epoch: 4 })).toBe('resume');
-    expect(interruptedRunVerdict({ next: { epoch: 5 } } as never, { epoch: 5 })).toBe('resume');
-    expect(interruptedRunVerdict({ next: { epoch: 5 } } as never, { epoch: 6 })).toBe('abandon');
+  it('resumes an interrupted run only from its own claim or its untouched starting point, and while young', () => {
+    const run = { runId: '0000000005', startedAt: '2026-11-21T12:00:00.000Z' };
+    const plan = { next: { epoch: 5 }, from: { epoch: 4, cluster: 'primary' } } as never;
+    const limits = { now: Date.parse('2026-11-21T12:05:00.000Z'), maxAgeMs: 15 * 60_000 };
+    const claim = (epoch: number, runId: string, state: 'claimed' | 'written') =>
+      ({ epoch, cluster: 'secondary', writer: { kind: 'failover', runId }, state }) as never;
+    const at = (epoch: number, cluster: 'primary' | 'secondary', consistent: boolean, authority?: never) => ({
+      epoch,
+      cluster,
+      consistent,
+      assumed: false,
+      authority,
+    });
+
+    // Its own claim of epoch 5, whatever the stores hold now.
+    expect(
+      interruptedRunVerdict(run, plan, at(5, 'secondary', false, claim(5, '0000000005', 'claimed')), limits),
+    ).toEqual({ verdict: 'resume' });
+    // Nothing claimed since its starting point, which the stores still hold.
+    expect(interruptedRunVerdict(run, plan, at(4, 'primary', true), limits)).toEqual({ verdict: 'resume' });
+    // Another writer's epoch 5, a torn starting point, an epoch past it, an old run: decided afresh.
+    for (const current of [
+      at(5, 'secondary', true, claim(5, 'failback-x', 'written')),
+      at(4, 'primary', false),
+      at(6, 'primary', true),
+    ]) {
+      expect(interruptedRunVerdict(run, plan, current, limits)).toMatchObject({ verdict: 'abandon' });
+    }
+    expect(
+      interruptedRunVerdict(run, plan, at(4, 'primary', true), { ...limits, now: limits.now + 60 * 60_000 }),
+    ).toMatchObject({ verdict: 'abandon', reason: expect.stringContaining('resume limit') });
   });
 
   it('reports an interrupted run as the dry run, with its steps done, without probing or writing', async () => {
@@ -565,7 +598,7 @@ describe('the failover decision, shared by the real run and the dry run', () => 
     expect(dry).toMatchObject({
       status: 'dry-run',
       wouldDo: 'resume an interrupted switch',
-      inProgress: { runId: '0000000001', stepsDone: ['offsets', 'secret'] },
+      inProgress: { runId: '0000000001', stepsDone: ['offsets', 'claim', 'secret'] },
       plan: { next: { epoch: 1 } },
     });
     expect(h.probeCalls).toEqual([]);
@@ -584,7 +617,11 @@ describe('the failover decision, shared by the real run and the dry run', () => 
     expect(dry).toMatchObject({
       status: 'dry-run',
       wouldDo: 'switch',
-      abandons: { runId: '0000000001', reason: "active epoch 5 is past the run's 1" },
+      abandons: {
+        runId: '0000000001',
+        reason:
+          "the stores hold epoch 5 (primary), not the run's starting point (epoch 0 on primary) nor its own claim of epoch 1",
+      },
       plan: { next: { epoch: 6 } },
     });
     expect(h.journal.entries.get('0000000001')?.status).toBe('in-progress');

@@ -9,6 +9,7 @@ import type { Notification, Notifier } from '#shared/notify/notification.ts';
 import type { Checkpoint, SecondaryGroupOffsets } from '#shared/offsets/offset-translation.ts';
 import type { JournalEntry, RunJournal } from '#shared/store/dynamo-journal.ts';
 import type { DeploymentLock, Lease } from '#shared/store/dynamo-lock.ts';
+import { MemoryEpochAuthority } from '../../fakes/epoch-authority.ts';
 import { FakeRegions, FakeStores } from '../../fakes/stores.ts';
 
 /** Fakes of the failover's dependencies, with the semantics of the real ones where exactly-once depends on it. */
@@ -219,6 +220,7 @@ export interface Harness {
   clock: FakeClock;
   lock: FakeLock;
   journal: FakeJournal;
+  authority: MemoryEpochAuthority;
   notifier: FakeNotifier;
   groups: FakeSecondaryGroups;
   probes: { primary: ProbeOutcome[]; secondary: ProbeOutcome };
@@ -242,6 +244,7 @@ export function failoverHarness(config = testConfig()): Harness {
     clock,
     lock,
     journal: new FakeJournal(lock, clock),
+    authority: new MemoryEpochAuthority(lock, clock),
     notifier: new FakeNotifier(),
     groups: new FakeSecondaryGroups(),
     probes: { primary: [down, down, down], secondary: { verdict: 'up', reasons: [] } },
@@ -271,6 +274,8 @@ export function failoverHarness(config = testConfig()): Harness {
     homeRegion: 'eu-west-1',
     lock,
     journal: h.journal,
+    authority: h.authority,
+    versions: h.stores.versions,
     reprobe: async (role) => {
       h.probeCalls.push(role);
       if (role === 'secondary') return harness.probes.secondary;

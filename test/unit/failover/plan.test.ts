@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { deploymentPaths } from '#shared/config/paths.ts';
 import { deploymentConfigSchema } from '#shared/config/schema.ts';
-import { buildPlan, type CurrentActive, failoverPlanSchema } from '#shared/failover/plan.ts';
+import { buildPlan, failoverPlanSchema } from '#shared/failover/plan.ts';
 import { readClusterDefinition } from '#shared/store/active-config.ts';
+import type { CurrentActive } from '#shared/switch/current.ts';
 import { SECRET_MARKERS, seededStores, testConfig } from './fakes.ts';
 
-const current: CurrentActive = { cluster: 'primary', alias: 'primary', epoch: 4, assumed: false };
+const current: CurrentActive = {
+  cluster: 'primary',
+  alias: 'primary',
+  epoch: 4,
+  nextEpoch: 5,
+  assumed: false,
+};
 const now = Date.parse('2026-11-21T12:00:05.000Z');
 
 async function planFor(overrides: Parameters<typeof testConfig>[0], extra: { regions?: string[] } = {}) {
@@ -133,6 +140,7 @@ describe('buildPlan', () => {
     ]);
     expect(plan.steps).toEqual([
       'offsets',
+      'claim',
       'secret',
       'parameter',
       'plain-parameters',

@@ -273,17 +273,32 @@ describe('IAM of the stack', () => {
     }
   });
 
-  it('keeps cluster credentials from the status function, and the table, topic and active config from the probe', () => {
+  it('keeps every secret from the status function: it needs epochs, not a private key or a password', () => {
     const status = grants(s.template, 'Status');
-    expect(
-      status.filter((g) => /ContractPrimaryClusterSecret|ContractSecondaryClusterSecret/.test(g.resource)),
-    ).toEqual([]);
+    expect(status.filter((g) => g.action.startsWith('secretsmanager:'))).toEqual([]);
+  });
+
+  it('lets the probe read the active configuration and the epoch authority item, ask only the failover function, and not touch the lock, the journal or the topic', () => {
     const probe = grants(s.template, 'Probe');
-    expect(probe.filter((g) => g.action.startsWith('dynamodb:') || g.action.startsWith('sns:'))).toEqual([]);
-    // The probe reads only what it connects with.
+    expect(probe.filter((g) => g.action.startsWith('sns:'))).toEqual([]);
+    expect(probe.filter((g) => g.action.startsWith('dynamodb:')).map((g) => g.action)).toEqual([
+      'dynamodb:GetItem',
+    ]);
+    const authority = statementsOfFunction(s.template, 'Probe').find((st) => st.Sid === 'ReadEpochAuthority');
+    expect(authority?.Condition).toEqual({
+      'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [`authority#${config.name}`] },
+    });
     expect(
       probe.filter((g) => g.action === 'ssm:GetParameter').map((g) => g.resource.split(':parameter')[1]),
-    ).toEqual([paths.clusterParameter('primary'), paths.clusterParameter('secondary')]);
+    ).toEqual([
+      paths.clusterParameter('primary'),
+      paths.clusterParameter('secondary'),
+      paths.activeParameter,
+      paths.activeBootstrapParameter,
+    ]);
+    expect(probe.filter((g) => g.action === 'lambda:InvokeFunction').map((g) => g.resource)).toEqual([
+      expect.stringMatching(/^<FailoverFunction[0-9A-F]+\.Arn>$/),
+    ]);
   });
 
   it('grants cloudwatch:PutMetricData to no function: the probe publishes its metrics through its logs (EMF)', () => {

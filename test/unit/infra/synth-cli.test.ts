@@ -140,7 +140,8 @@ describe('cdk synth (the CLI)', () => {
         expect(run.stdout).toMatch(/\n {4}at \S+ \(\S*\/shared\/config\/validate\.ts:\d+:\d+\)\n/);
         expect(run.stdout).not.toContain('index.mjs');
       }
-    });
+      // Four esbuild scans and four Node processes: seconds on a loaded two-core machine, not a speed test.
+    }, 60_000);
 
     it('writes no secret value anywhere in cdk.out, bundles and source maps included', () => {
       // The scan recognises a PEM block as bundled code would carry it ...

@@ -5,6 +5,7 @@ import { deploymentStatus, type StatusDeps } from '#shared/status/status.ts';
 import { writeActive } from '#shared/store/active-config.ts';
 import type { JournalEntry } from '#shared/store/dynamo-journal.ts';
 import { Redacted } from '#shared/store/redacted.ts';
+import type { AuthorityRecord } from '#shared/switch/epoch-authority.ts';
 import { FakeStores } from '../../fakes/stores.ts';
 
 const config = parseDeploymentConfig({
@@ -17,10 +18,11 @@ const config = parseDeploymentConfig({
 });
 const paths = deploymentPaths('d');
 
-function deps(stores: FakeStores, failover?: JournalEntry): StatusDeps {
+function deps(stores: FakeStores, failover?: JournalEntry, authority?: AuthorityRecord): StatusDeps {
   return {
     stores,
     paths,
+    authority: { read: async () => authority },
     failoverJournal: { latest: async () => failover },
     failbackJournal: {
       latest: async () => {
