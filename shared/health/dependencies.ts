@@ -1,6 +1,8 @@
 import { deploymentPaths } from '../config/paths.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
+import { readinessDependencies } from '../readiness/dependencies.ts';
+import { ProbeReadiness } from '../readiness/probe-readiness.ts';
 import { type StoreClients, storesOf } from '../store/aws-stores.ts';
 import { ClusterConnections } from './cluster-connections.ts';
 import { ProbeContext } from './probe-cycle.ts';
@@ -27,6 +29,18 @@ export function probeDependencies(
   const stores = storesOf(clients);
   const connections = new ClusterConnections({ config, stores });
   const context = new ProbeContext(deploymentPaths(config.name));
+  const audit = readinessDependencies({
+    config,
+    kafkaConfig: (role) => connections.kafkaConfig(role),
+    secrets: stores.secrets,
+  });
+  const readiness = new ProbeReadiness(config, {
+    audit: audit.audit,
+    parameters: stores.parameters,
+    paths: context.paths,
+    metrics: ports.metrics,
+    logger: ports.logger,
+  });
   return {
     invocation: (remainingMs) => ({
       clients: connections,
@@ -35,7 +49,10 @@ export function probeDependencies(
       logger: ports.logger,
       context,
       remainingMs,
+      readiness,
     }),
-    close: () => connections.closeAll(),
+    close: async () => {
+      await Promise.all([connections.closeAll(), audit.close()]);
+    },
   };
 }
