@@ -52,7 +52,8 @@ export type FixAction =
 
 /** A finding with its severity taken from the code's, so the two can never disagree. */
 export function finding(f: Omit<Finding, 'severity'>): Finding {
-  return { ...f, severity: findingSeverities[f.code] };
+  const { code, ...rest } = f;
+  return { code, severity: findingSeverities[code], ...rest };
 }
 
 /** Ready means no `error` finding. */
