@@ -5,7 +5,7 @@ import { describeError } from '../errors.ts';
 import { withTimeout } from '../health/deadline.ts';
 import type { AfterCycleCheck } from '../health/probe-loop.ts';
 import { type MetricsSink, readinessMetrics } from '../health/probe-metrics.ts';
-import type { ProbeResult } from '../health/probe-result.ts';
+import type { Verdict } from '../health/probe-result.ts';
 import type { Logger } from '../logger.ts';
 import type { ParameterStore } from '../store/stores.ts';
 import type { ReadinessReport } from './audit.ts';
@@ -41,7 +41,10 @@ export class ProbeReadiness implements AfterCycleCheck {
     this.#clock = deps.clock ?? systemClock;
   }
 
-  afterCycle(result: Pick<ProbeResult, 'clusters'>, remainingMs: number): Promise<void> | undefined {
+  afterCycle(
+    result: { clusters: Record<'primary' | 'secondary', { verdict: Verdict }> },
+    remainingMs: number,
+  ): Promise<void> | undefined {
     const r = this.#config.readiness;
     const now = this.#clock.now();
     if (!r.enabled || this.#running !== undefined) return undefined;
