@@ -7,13 +7,7 @@ import { auditAcls } from './acl-audit.ts';
 import { type Finding, finding, isReady } from './finding.ts';
 import { auditHeartbeats, auditMirror } from './mirror-audit.ts';
 import type { MirrorSetup } from './mirror-setup.ts';
-import type {
-  AclListing,
-  PartitionRecords,
-  ReadinessCluster,
-  TopicConfigs,
-  TopicLayouts,
-} from './readiness-cluster.ts';
+import type { PartitionRecords, ReadinessCluster, TopicConfigs, TopicLayouts } from './readiness-cluster.ts';
 import { auditSchemaRegistries, auditSchemaTopic } from './schema-audit.ts';
 import type { SchemaRegistry } from './schema-registry.ts';
 import { auditTopics, type MirroredTopic } from './topic-audit.ts';
@@ -154,32 +148,36 @@ async function auditDirection(
           .describeTopicConfigs(topics, r.compareConfigs)
           .then((c) => c, blind(role, 'DescribeConfigs request'));
 
-  const [sourceConfigs, targetConfigs, schemaSource, schemaTarget, localBeats, remoteBeats] =
-    await Promise.all([
-      configsOf(
-        source,
-        d.source,
-        existing(
-          sourceLayouts,
-          pairs.map((p) => p.topic),
-        ),
+  // Records are judged by their age when they were read, not when the slower config reads end.
+  const records = Promise.all([
+    schema ? newest(source, d.source, sourceLayouts, schema.topic, 1) : [],
+    schema ? newest(target, d.target, targetLayouts, schema.targetTopic, 1) : [],
+    newest(target, d.target, targetLayouts, heartbeats.local, HEARTBEATS_READ),
+    newest(target, d.target, targetLayouts, heartbeats.remote, 1),
+  ]).then((read) => ({ read, at: clock.now() }));
+  const [sourceConfigs, targetConfigs, recent] = await Promise.all([
+    configsOf(
+      source,
+      d.source,
+      existing(
+        sourceLayouts,
+        pairs.map((p) => p.topic),
       ),
-      configsOf(
-        target,
-        d.target,
-        existing(
-          targetLayouts,
-          pairs.map((p) => p.remote),
-        ),
+    ),
+    configsOf(
+      target,
+      d.target,
+      existing(
+        targetLayouts,
+        pairs.map((p) => p.remote),
       ),
-      schema ? newest(source, d.source, sourceLayouts, schema.topic, 1) : [],
-      schema ? newest(target, d.target, targetLayouts, schema.targetTopic, 1) : [],
-      newest(target, d.target, targetLayouts, heartbeats.local, HEARTBEATS_READ),
-      newest(target, d.target, targetLayouts, heartbeats.remote, 1),
-    ]);
+    ),
+    records,
+  ]);
+  const [schemaSource, schemaTarget, localBeats, remoteBeats] = recent.read;
 
   const findings: Finding[] = [];
-  const now = clock.now();
+  const now = recent.at;
   if (sourceLayouts && targetLayouts && sourceConfigs && targetConfigs) {
     findings.push(
       ...auditTopics({
@@ -198,8 +196,8 @@ async function auditDirection(
         principals: r.aclPrincipals,
         topics: pairs,
         groups: config.consumerGroups,
-        source: { role: d.source, acls: sourceAcls as AclListing },
-        target: { role: d.target, acls: targetAcls as AclListing },
+        source: { role: d.source, acls: sourceAcls },
+        target: { role: d.target, acls: targetAcls },
       }),
     );
   }

@@ -171,4 +171,18 @@ describe('auditReadiness', () => {
       expect.objectContaining({ cluster: 'primary', topic: 'secondary.orders' }),
     ]);
   });
+
+  it('judges heartbeats by their age when read, however long the config reads take', async () => {
+    const { config, clusters } = setup();
+    let now = NOW;
+    const slow = clusters.primary.describeTopicConfigs.bind(clusters.primary);
+    clusters.primary.describeTopicConfigs = async (topics, names) => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      now += 120_000; // a per-topic loop over a thousand topics
+      return slow(topics, names);
+    };
+    const deps: AuditDeps = { clusters, mirror: async () => notChecked, clock: { now: () => now } };
+    const report = await auditReadiness(config, deps);
+    expect(report.findings.map((f) => f.code)).toEqual(['mirror-not-checked']);
+  });
 });
