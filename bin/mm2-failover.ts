@@ -7,6 +7,7 @@
  *   mm2-failover failover  --function <name|arn> (--dry-run | --reason "...") [--force] [--requested-by who]
  *   mm2-failover failback  --function <name|arn> --reason "..." [--phase p] [--confirm] [--requested-by who]
  *   mm2-failover init      [--config failover.config.json] [--region r]  (first activation after cdk deploy)
+ *   mm2-failover audit     [--config f] [--region r] | --local [--json] [--fix [--apply]]  (standby readiness)
  *   mm2-failover local up                                              (harness + deployment, foreground)
  *   mm2-failover status|failover|failback --local ...                   (the same handlers, against `local up`)
  *
@@ -31,12 +32,14 @@ const usage = `usage:
   mm2-failover failover (--function <name|arn> | --local) (--dry-run | --reason "...") [--force] [--requested-by who]
   mm2-failover failback (--function <name|arn> | --local) --reason "..." [--phase p] [--confirm] [--requested-by who]
   mm2-failover init     [--config failover.config.json] [--region r]
+  mm2-failover audit    ([--config failover.config.json] [--region r] | --local) [--json] [--fix [--apply]]
   mm2-failover local up
 
 exit codes:
   ${exitCodes.done}  done: the function answered (a dry run, a failback that waits or stops at its deadline included)
   ${exitCodes.refusedOrFailed}  refused ("status": "refused"), invalid input ("status": "invalid"), or failed
-  ${exitCodes.usage}  usage error: unknown command or flag, a required flag missing, a bad value`;
+  ${exitCodes.usage}  usage error: unknown command or flag, a required flag missing, a bad value
+  audit: ${exitCodes.done} the standby is ready (after the fixes, with --apply), ${exitCodes.refusedOrFailed} it is not or the audit failed`;
 
 const localFile = path.join(import.meta.dirname, '..', '.cache', 'local-deployment.json');
 
@@ -104,6 +107,8 @@ function parseCommandLine(argv: string[]) {
         force: { type: 'boolean', default: false },
         phase: { type: 'string' },
         confirm: { type: 'boolean', default: false },
+        fix: { type: 'boolean', default: false },
+        apply: { type: 'boolean', default: false },
         'requested-by': { type: 'string', default: process.env.USER ?? 'operator' },
         config: { type: 'string', default: 'failover.config.json' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -184,6 +189,20 @@ async function main(argv: string[]): Promise<number> {
           : result,
       );
       return exitCodes.done;
+    }
+    case 'audit': {
+      const { auditCommand } = await import('./audit.ts');
+      return auditCommand(
+        {
+          local: values.local,
+          config: values.config,
+          region: values.region,
+          json: values.json,
+          fix: values.fix,
+          apply: values.apply,
+        },
+        { localFile, out: (text) => process.stdout.write(`${text}\n`), usage: fail },
+      );
     }
     case 'local': {
       if (sub !== 'up') fail(`local: expected 'up', got '${sub ?? ''}'`);

@@ -40,6 +40,7 @@ function accessStatements(name: FunctionName, ctx: AccessContext): PolicyStateme
     p.activeBootstrapParameter,
     p.automationParameter,
     p.lastProbeParameter,
+    p.readinessParameter,
   ];
   const clusterSecrets = clusterRoles.map((r) => store.clusterSecretArns[r]);
   const activeSecret = store.activeCredentials.secretArn;
@@ -50,6 +51,7 @@ function accessStatements(name: FunctionName, ctx: AccessContext): PolicyStateme
         // The active parameters too: the probe checks each cycle that they hold the epoch authority's epoch.
         readParameters(ctx, [...clusterParameters, p.activeParameter, p.activeBootstrapParameter]),
         writeParameters(ctx, 'WriteLastProbe', [p.lastProbeParameter]),
+        writeParameters(ctx, 'WriteReadinessAudit', [p.readinessParameter]),
         // The active secret's epoch tells whether the stores are torn; the probe already holds the clusters' own.
         readSecrets([...clusterSecrets, activeSecret]),
         secretVersions(clusterSecrets),
@@ -62,6 +64,8 @@ function accessStatements(name: FunctionName, ctx: AccessContext): PolicyStateme
             'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [`authority#${config.name}`] },
           },
         }),
+        // The readiness audit reads the Aiven replication flow.
+        ...mirrorTokenAccess(ctx, 'probe'),
         ...kafkaAccess(config, 'probe'),
       ];
     case 'failover':
@@ -179,7 +183,7 @@ function journal(ctx: AccessContext, mode: 'read' | 'read-write'): PolicyStateme
 /** The Aiven API token, for failback's mirror controller. */
 function mirrorTokenAccess(ctx: AccessContext, name: FunctionName): PolicyStatement[] {
   const { mirror } = ctx.config;
-  if (name !== 'failback' || mirror.kind !== 'aiven') return [];
+  if ((name !== 'failback' && name !== 'probe') || mirror.kind !== 'aiven') return [];
   return [
     new PolicyStatement({
       sid: 'ReadMirrorApiToken',
@@ -209,7 +213,13 @@ function kafkaAccess(config: DeploymentConfig, name: 'probe' | 'failover' | 'fai
     'kafka-cluster:AlterGroup',
   ];
   // Failback purges the old primary's stale records (Kafka's DeleteRecords is authorized as DELETE on topic).
-  const extra = name === 'failback' ? ['kafka-cluster:DeleteTopic', 'kafka-cluster:AlterTopic'] : [];
+  // The probe's readiness audit compares topic configs (DescribeConfigs).
+  const extra =
+    name === 'failback'
+      ? ['kafka-cluster:DeleteTopic', 'kafka-cluster:AlterTopic']
+      : name === 'probe'
+        ? ['kafka-cluster:DescribeTopicDynamicConfiguration']
+        : [];
   return [
     new PolicyStatement({
       sid: 'KafkaOnDeploymentClusters',

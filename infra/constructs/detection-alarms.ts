@@ -65,6 +65,8 @@ export class DetectionAlarms extends Construct {
   readonly byId: Record<AlarmSpec['id'], Alarm>;
   readonly failoverTrigger: CompositeAlarm;
   readonly failoverRule?: Rule;
+  /** `StandbyReady` < 1: the last readiness audit found the secondary unable to take over; absent when disabled. */
+  readonly standbyNotReady?: Alarm;
   /** Every alarm, for the dashboard's status widget. */
   readonly all: IAlarm[];
 
@@ -116,6 +118,33 @@ export class DetectionAlarms extends Construct {
     this.failoverTrigger.addAlarmAction(notify);
     this.failoverTrigger.addOkAction(notify);
     this.all = [...Object.values(this.byId), this.failoverTrigger];
+
+    if (config.readiness.enabled) {
+      // One datapoint per audit: a period of at least the audit interval (a multiple of 60 s, as CloudWatch
+      // wants for periods over 30 s) holds one, and between audits the alarm keeps its state (missing data).
+      const periodSeconds = Math.max(60, Math.ceil(config.readiness.intervalSeconds / 60) * 60);
+      this.standbyNotReady = new Alarm(this, 'StandbyNotReady', {
+        alarmName: alarmName(config, 'StandbyNotReady'),
+        alarmDescription:
+          'The standby readiness audit found the secondary unable to take over (topics, configs, ACLs, schemas or ' +
+          'MirrorMaker 2 configuration): `mm2-failover status` lists the findings, `mm2-failover audit --fix` the fixes.',
+        metric: new Metric({
+          namespace,
+          metricName: 'StandbyReady',
+          dimensionsMap: { Deployment: config.name },
+          statistic: 'Minimum',
+          period: Duration.seconds(periodSeconds),
+        }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        datapointsToAlarm: 1,
+        treatMissingData: TreatMissingData.MISSING,
+      });
+      this.standbyNotReady.addAlarmAction(notify);
+      this.standbyNotReady.addOkAction(notify);
+      this.all.push(this.standbyNotReady);
+    }
 
     if (props.failover) {
       this.failoverRule = new Rule(this, 'FailoverOnAlarm', {

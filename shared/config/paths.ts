@@ -21,6 +21,8 @@ export interface DeploymentPaths {
   automationParameter: string;
   /** Latest probe result, for the status function and the failover preflight. */
   lastProbeParameter: string;
+  /** Latest standby readiness audit (the probe writes it), for the status function and the failover preflight. */
+  readinessParameter: string;
   /** CloudWatch metrics namespace. */
   metricsNamespace: string;
 }
@@ -37,6 +39,7 @@ export function deploymentPaths(name: string): DeploymentPaths {
     activeBootstrapParameter: `${root}/active/bootstrap-servers`,
     automationParameter: `${root}/automation`,
     lastProbeParameter: `${root}/status/last-probe`,
+    readinessParameter: `${root}/status/readiness`,
     metricsNamespace: 'MM2Failover',
   };
 }

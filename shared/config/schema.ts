@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { findingCodes } from '../readiness/finding-codes.ts';
 
 /**
  * The deployment config (`failover.config.json`). Validated at `cdk synth` and again at every function's cold
@@ -158,6 +159,53 @@ const failbackSchema = z
   })
   .strict();
 
+/** Topic settings whose difference changes how applications behave after a switch (MM2 does not sync some). */
+const behaviourConfigs = [
+  'cleanup.policy',
+  'retention.ms',
+  'retention.bytes',
+  'max.message.bytes',
+  'min.insync.replicas',
+  'compression.type',
+  'message.timestamp.type',
+];
+
+const readinessSchema = z
+  .object({
+    /** The probe audits the standby at its own cadence and emits `StandbyReady`; false: only `audit` by hand. */
+    enabled: z.boolean().default(true),
+    /** Seconds between audits inside the probe (each container audits on its first cycle, then this often). */
+    intervalSeconds: z.int().min(60).max(86_400).default(300),
+    /** Deadline of one audit: it runs beside the probe cycles and must end before the invocation does. */
+    timeoutMs: z.int().min(1_000).max(50_000).default(20_000),
+    /** Topic settings that must be equal on the mirrored copy. */
+    compareConfigs: z.array(z.string().min(1)).default(behaviourConfigs),
+    /** Lowest replication factor a mirrored topic may have; default the secondary's expectedBrokers, at most 3. */
+    minReplicationFactor: z.int().min(1).optional(),
+    /** Principals whose topic and group ACLs must exist on the secondary too, e.g. `User:orders-app`. */
+    aclPrincipals: z
+      .array(z.string().regex(/^[A-Za-z]+:.+$/, 'expected a Kafka principal like User:orders-app'))
+      .default([]),
+    /** The schema registry's storage topic (Karapace and Confluent Schema Registry: `_schemas`). */
+    schemaTopic: z.string().min(1).default('_schemas'),
+    /**
+     * Its name on the secondary, where the standby registry reads it; default the same name (the identity
+     * policy, or a registry configured with `kafkastore.topic=<primary alias>._schemas` needs this set).
+     */
+    schemaTopicOnSecondary: z.string().min(1).optional(),
+    /** REST URLs of a Karapace or Confluent-compatible registry per cluster: subjects are compared. */
+    schemaRegistry: z.object({ primary: z.url(), secondary: z.url() }).strict().optional(),
+    /** What MM2's topics allow list must cover: the watched topics, or everything (`.*`). */
+    mirrorTopics: z.enum(['watched', 'all']).default('watched'),
+    /** `offset-syncs.topic.location` every connector must use (target: syncs survive the primary's loss). */
+    offsetSyncsLocation: z.enum(['source', 'target']).default('target'),
+    /** The flow's newest heartbeat on the secondary may be at most this old. */
+    heartbeatMaxAgeSeconds: z.int().min(1).default(60),
+    /** Finding kinds that make failover refuse (unless forced); every other `error` finding is a warning. */
+    refuseFailoverOn: z.array(z.enum(findingCodes)).default([]),
+  })
+  .strict();
+
 const vpcSchema = z
   .object({
     vpcId: z.string().startsWith('vpc-'),
@@ -183,6 +231,8 @@ export const deploymentConfigSchema = z
     safety: safetySchema.default(safetySchema.parse({})),
     mirror: z.discriminatedUnion('kind', [kafkaConnectMirror, aivenMirror, manualMirror]),
     failback: failbackSchema.default(failbackSchema.parse({})),
+    /** The standby readiness audit (shared/readiness). */
+    readiness: readinessSchema.default(readinessSchema.parse({})),
     notifications: z
       .object({ emails: z.array(z.email()).default([]) })
       .strict()

@@ -14,6 +14,7 @@ import { replicationPolicy } from '../kafka/replication-policy.ts';
 import type { Logger } from '../logger.ts';
 import { SnsNotifier } from '../notify/sns-notifier.ts';
 import { kafkaGroupOffsets } from '../offsets/kafka-group-offsets.ts';
+import { lastReadiness } from '../readiness/stored-readiness.ts';
 import type { Stores } from '../store/active-config.ts';
 import { type StoreClients, storesOf } from '../store/aws-stores.ts';
 import { DynamoJournal } from '../store/dynamo-journal.ts';
@@ -111,6 +112,7 @@ export function failoverDependencies(
       clock,
     }),
     reprobe: ports.reprobe,
+    readReadiness: lastReadiness(stores.parameters, paths),
     readLag: ports.readLag,
     secondaryGroups,
     notifier: new SnsNotifier(clients.sns, settings.topicArn),

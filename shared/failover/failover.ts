@@ -31,6 +31,7 @@ import {
   type Finding,
   type PreflightReport,
   preflight,
+  type ReadReadiness,
   type ReadReplicationLag,
   type ReprobeCluster,
 } from './preflight.ts';
@@ -61,6 +62,8 @@ export interface FailoverDeps {
   versions: SecretVersions;
   reprobe: ReprobeCluster;
   readLag: ReadReplicationLag;
+  /** The probe's last readiness audit of the secondary (its findings become warnings or refusals). */
+  readReadiness?: ReadReadiness;
   secondaryGroups: SecondaryGroupOffsets;
   notifier: Notifier;
   clock: Pick<Clock, 'now' | 'sleep'>;
@@ -213,7 +216,12 @@ async function decide(
   const inputs = gatherPlanInputs(paths, deps);
   const report = await preflight(
     { request, config: deps.config, now: deps.clock.now(), ...lastSwitch(current) },
-    { reprobe: deps.reprobe, readLag: deps.readLag, sleep: deps.clock.sleep },
+    {
+      reprobe: deps.reprobe,
+      readLag: deps.readLag,
+      sleep: deps.clock.sleep,
+      ...(deps.readReadiness ? { readReadiness: deps.readReadiness } : {}),
+    },
   );
   const preflighted: Preflighted = { current, report, inputs, ...aside };
   return report.ok ? { kind: 'switch', ...preflighted } : { kind: 'refuse', ...preflighted };

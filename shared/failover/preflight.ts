@@ -1,6 +1,8 @@
 import type { ClusterRole, DeploymentConfig } from '../config/schema.ts';
 import { describeError } from '../errors.ts';
 import { confirmedDown, isFitTarget, lagWithinBudget } from '../health/detection-policy.ts';
+import { findingSeverities } from '../readiness/finding-codes.ts';
+import type { StoredReadiness } from '../readiness/stored-readiness.ts';
 import type { FailoverRequest } from './input.ts';
 
 /**
@@ -11,7 +13,10 @@ import type { FailoverRequest } from './input.ts';
  *   `down` (skipped when forced: the operator has decided);
  * - the secondary is probed and must not be `down` when `safety.requireHealthySecondary` (unless forced);
  * - the replication lag last measured must be within `safety.maxLagRecords` / `maxLagSeconds` (unless forced);
- * - an automatic trigger is refused within `safety.cooldownMinutes` of the last switch.
+ * - an automatic trigger is refused within `safety.cooldownMinutes` of the last switch;
+ * - the standby readiness audit the probe last stored (taken before the primary went down: the probe audits only
+ *   while both clusters answer) is reported: its error findings as warnings, the kinds listed in
+ *   `readiness.refuseFailoverOn` as refusals (unless forced).
  */
 
 type Verdict = 'up' | 'degraded' | 'down';
@@ -34,6 +39,8 @@ export interface ReplicationLag {
 }
 /** The last measured lag (the probe stores it in SSM), or undefined when none was ever stored. */
 export type ReadReplicationLag = () => Promise<ReplicationLag | undefined>;
+/** The last stored readiness audit (shared/readiness/stored-readiness.ts), or undefined when none was stored. */
+export type ReadReadiness = () => Promise<StoredReadiness | undefined>;
 
 type RefusalCode =
   | 'automation-disabled'
@@ -42,10 +49,17 @@ type RefusalCode =
   | 'secondary-unhealthy'
   | 'lag-unknown'
   | 'lag-records'
-  | 'lag-seconds';
+  | 'lag-seconds'
+  | 'standby-not-ready';
 
 export interface Finding {
-  code: RefusalCode | 'secondary-degraded' | 'forced' | 'lag-read-failed';
+  code:
+    | RefusalCode
+    | 'secondary-degraded'
+    | 'forced'
+    | 'lag-read-failed'
+    | 'readiness-unknown'
+    | 'readiness-read-failed';
   message: string;
 }
 
@@ -57,11 +71,13 @@ export interface PreflightReport {
   primaryProbes: ProbeOutcome[];
   secondary?: ProbeOutcome;
   lag?: ReplicationLag;
+  /** The readiness audit the findings come from: when it ran, its verdict, a count per finding kind. */
+  readiness?: Pick<StoredReadiness, 'auditedAt' | 'ready' | 'counts'>;
 }
 
 export interface PreflightInput {
   request: Pick<FailoverRequest, 'trigger' | 'force'>;
-  config: Pick<DeploymentConfig, 'detection' | 'safety'>;
+  config: Pick<DeploymentConfig, 'detection' | 'safety'> & Partial<Pick<DeploymentConfig, 'readiness'>>;
   /** The last switch, when there was one (epoch > 0): the cooldown runs from it. */
   lastSwitchAt?: string;
   now: number;
@@ -70,6 +86,8 @@ export interface PreflightInput {
 export interface PreflightDeps {
   reprobe: ReprobeCluster;
   readLag: ReadReplicationLag;
+  /** Absent: readiness is not judged (a wiring without the audit's parameter). */
+  readReadiness?: ReadReadiness;
   sleep(ms: number): Promise<void>;
 }
 
@@ -97,10 +115,12 @@ export async function preflight(input: PreflightInput, deps: PreflightDeps): Pro
   }
 
   // The secondary and the primary are probed at the same time: the confirmation takes seconds on its own.
-  const [primaryProbes, secondary, lag] = await Promise.all([
+  const readiness = config.readiness?.enabled !== false ? deps.readReadiness : undefined;
+  const [primaryProbes, secondary, lag, stored] = await Promise.all([
     forced ? Promise.resolve([]) : confirmDown(config.detection, deps),
     probeSafely(deps.reprobe, 'secondary'),
     readLagSafely(deps.readLag),
+    readiness ? readReadinessSafely(readiness) : Promise.resolve(undefined),
   ]);
 
   if (!forced && !confirmedDown(primaryProbes, config.detection.confirmProbes)) {
@@ -132,8 +152,19 @@ export async function preflight(input: PreflightInput, deps: PreflightDeps): Pro
   if (forced) warnings.push(...lagFindings);
   else refusals.push(...lagFindings);
 
+  if (stored) {
+    const judged = judgeReadiness(stored, config.readiness?.refuseFailoverOn ?? []);
+    warnings.push(...judged.warnings);
+    if (forced) warnings.push(...judged.refusals);
+    else refusals.push(...judged.refusals);
+  }
+
   const report: PreflightReport = { ok: refusals.length === 0, refusals, warnings, primaryProbes, secondary };
   if (lag.value) report.lag = lag.value;
+  if (stored?.value) {
+    const { auditedAt, ready, counts } = stored.value;
+    report.readiness = { auditedAt, ready, counts };
+  }
   return report;
 }
 
@@ -202,4 +233,49 @@ function judgeLag(lag: ReplicationLag | undefined, safety: DeploymentConfig['saf
         : 'lag-seconds';
     return { code, message: `${problem} (measured at ${lag.measuredAt})` };
   });
+}
+
+async function readReadinessSafely(
+  read: ReadReadiness,
+): Promise<{ value?: StoredReadiness | undefined; error?: string }> {
+  try {
+    return { value: await read() };
+  } catch (e: unknown) {
+    return { error: `could not read the last readiness audit: ${describeError(e)}` };
+  }
+}
+
+/**
+ * One finding per readiness kind (an audit of 1,000 topics can hold hundreds of one kind), with a few examples:
+ * a refusal for the kinds the config lists, a warning for every other kind that makes the standby not ready.
+ */
+function judgeReadiness(
+  stored: { value?: StoredReadiness | undefined; error?: string },
+  refuseOn: readonly string[],
+): { refusals: Finding[]; warnings: Finding[] } {
+  if (stored.error)
+    return { refusals: [], warnings: [{ code: 'readiness-read-failed', message: stored.error }] };
+  const r = stored.value;
+  if (!r) {
+    return {
+      refusals: [],
+      warnings: [{ code: 'readiness-unknown', message: 'no standby readiness audit has been stored' }],
+    };
+  }
+  const refusals: Finding[] = [];
+  const warnings: Finding[] = [];
+  for (const [code, count] of Object.entries(r.counts) as Array<[keyof typeof findingSeverities, number]>) {
+    const refuse = refuseOn.includes(code);
+    if (!refuse && findingSeverities[code] !== 'error') continue;
+    const examples = r.findings
+      .filter((f) => f.code === code)
+      .slice(0, 3)
+      .map((f) => `${f.topic ? `${f.topic}: ` : ''}expected ${f.expected}, found ${f.found}`);
+    const finding: Finding = {
+      code: 'standby-not-ready',
+      message: `readiness audit of ${r.auditedAt}: ${count} ${code} finding${count === 1 ? '' : 's'}${examples.length ? ` (${examples.join('; ')})` : ''}`,
+    };
+    (refuse ? refusals : warnings).push(finding);
+  }
+  return { refusals, warnings };
 }

@@ -4,6 +4,8 @@ import { deploymentPaths } from '../config/paths.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
 import { parseOrThrow } from '../config/validate.ts';
 import type { Logger } from '../logger.ts';
+import { readinessDependencies } from '../readiness/dependencies.ts';
+import { ProbeReadiness } from '../readiness/probe-readiness.ts';
 import { type StoreClients, storesOf } from '../store/aws-stores.ts';
 import { DynamoLock } from '../store/dynamo-lock.ts';
 import { SecretsManagerStore } from '../store/secrets-manager-store.ts';
@@ -61,6 +63,18 @@ export function probeDependencies(
         logger: ports.logger,
       })
     : undefined;
+  const audit = readinessDependencies({
+    config,
+    kafkaConfig: (role) => connections.kafkaConfig(role),
+    secrets: stores.secrets,
+  });
+  const readiness = new ProbeReadiness(config, {
+    audit: audit.audit,
+    parameters: stores.parameters,
+    paths: context.paths,
+    metrics: ports.metrics,
+    logger: ports.logger,
+  });
   return {
     invocation: (remainingMs) => ({
       clients: connections,
@@ -70,8 +84,11 @@ export function probeDependencies(
       context,
       remainingMs,
       ...(activeWatch ? { activeWatch } : {}),
+      readiness,
     }),
-    close: () => connections.closeAll(),
+    close: async () => {
+      await Promise.all([connections.closeAll(), audit.close()]);
+    },
   };
 }
 

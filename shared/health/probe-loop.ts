@@ -16,10 +16,18 @@ export interface ProbeLoopInput {
   maxCycles?: number;
 }
 
+/** A check with its own cadence, started after a cycle and run beside the next ones (the readiness audit). */
+export interface AfterCycleCheck {
+  /** Starts the check when it is due and fits in `remainingMs`; the promise never rejects. */
+  afterCycle(result: ProbeResult, remainingMs: number): Promise<void> | undefined;
+}
+
 export interface ProbeLoopDeps extends ProbeCycleDeps {
   /** Milliseconds the invocation has left (`context.getRemainingTimeInMillis`). */
   remainingMs: () => number;
   sleep?: Clock['sleep'];
+  /** The standby readiness audit (shared/readiness/probe-readiness.ts); absent: none. */
+  readiness?: AfterCycleCheck;
 }
 
 export interface ProbeRunSummary {
@@ -38,6 +46,8 @@ export async function runProbeLoop(input: ProbeLoopInput, deps: ProbeLoopDeps): 
   const cycleMs = config.detection.cycleDeadlineMs;
   const intervalMs = config.detection.probeIntervalSeconds * 1000;
   const summary: ProbeRunSummary = { cycles: 0, verdicts: { primary: [], secondary: [] } };
+  // Checks run beside the cycles, so a slow audit never delays a cycle; the invocation waits for them at its end.
+  const checks: Promise<void>[] = [];
 
   for (;;) {
     if (input.maxCycles !== undefined && summary.cycles >= input.maxCycles) break;
@@ -48,6 +58,8 @@ export async function runProbeLoop(input: ProbeLoopInput, deps: ProbeLoopDeps): 
     summary.last = result;
     summary.verdicts.primary.push(result.clusters.primary.verdict);
     summary.verdicts.secondary.push(result.clusters.secondary.verdict);
+    const check = deps.readiness?.afterCycle(result, deps.remainingMs() - margin);
+    if (check) checks.push(check);
 
     if (input.maxCycles !== undefined && summary.cycles >= input.maxCycles) break;
     const wait = Math.max(0, started + intervalMs - clock.now());
@@ -55,5 +67,6 @@ export async function runProbeLoop(input: ProbeLoopInput, deps: ProbeLoopDeps): 
     if (deps.remainingMs() - margin - wait < cycleMs) break;
     if (wait > 0) await sleep(wait);
   }
+  await Promise.all(checks);
   return summary;
 }

@@ -17,6 +17,7 @@ import { clusterUpValue } from './verdict.ts';
  * | `ReplicationBacklogRecords` | Deployment, Cluster (the target) | only when measured |
  * | `CheckpointLagRecords` | Deployment, Cluster (the target), ConsumerGroup | per configured group |
  * | `ProberHeartbeat` | Deployment | 1 per cycle: missing data means the prober is broken |
+ * | `StandbyReady` | Deployment | 1 ready, 0 not: after each complete readiness audit (shared/readiness), not per cycle |
  */
 
 type ProbeMetricUnit = 'Count' | 'Seconds' | 'Milliseconds' | 'None';
@@ -109,6 +110,16 @@ export function failedCycleMetrics(deployment: string): MetricBatch[] {
     {
       dimensions: { Deployment: deployment },
       metrics: [{ name: 'ProberHeartbeat', unit: 'Count', value: 1 }],
+    },
+  ];
+}
+
+/** `StandbyReady` after a complete readiness audit: the standby-not-ready alarm watches it. */
+export function readinessMetrics(deployment: string, ready: boolean): MetricBatch[] {
+  return [
+    {
+      dimensions: { Deployment: deployment },
+      metrics: [{ name: 'StandbyReady', unit: 'Count', value: ready ? 1 : 0 }],
     },
   ];
 }

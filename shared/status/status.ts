@@ -4,6 +4,7 @@ import type { DeploymentConfig } from '../config/schema.ts';
 import { parseJsonOrThrow } from '../config/validate.ts';
 import { describeError } from '../errors.ts';
 import { probeResultSchema } from '../health/probe-result.ts';
+import { lastReadiness, type StoredReadiness } from '../readiness/stored-readiness.ts';
 import { activeParameterText, type Stores } from '../store/active-config.ts';
 import type { JournalEntry, RunJournal } from '../store/dynamo-journal.ts';
 import type { EpochAuthority } from '../switch/epoch-authority.ts';
@@ -51,6 +52,16 @@ interface ProbeSection {
   }>;
 }
 
+/** The probe's last complete standby readiness audit (shared/readiness), with its age. */
+interface ReadinessSection {
+  at: string;
+  ageSeconds: number;
+  ready: boolean;
+  counts: StoredReadiness['counts'];
+  findings: StoredReadiness['findings'];
+  findingsOmitted?: number;
+}
+
 interface OperationSection {
   runId: string;
   status: string;
@@ -69,6 +80,8 @@ export interface DeploymentStatus {
   active: Section<ActiveSection>;
   automation: Section<'enabled' | 'disabled' | 'unset'>;
   lastProbe: Section<ProbeSection | null>;
+  /** `null` until the probe has stored an audit. */
+  readiness: Section<ReadinessSection | null>;
   failover: Section<OperationSection | null>;
   failback: Section<OperationSection | null>;
 }
@@ -185,7 +198,8 @@ export async function deploymentStatus(
   deps: StatusDeps,
 ): Promise<DeploymentStatus> {
   const now = deps.now ?? Date.now;
-  const [active, automation, lastProbe, failover, failback] = await Promise.all([
+  const readReadiness = lastReadiness(deps.stores.parameters, deps.paths);
+  const [active, automation, lastProbe, readiness, failover, failback] = await Promise.all([
     section(() => activeSection(deps, now())),
     section(async () => {
       const p = await deps.stores.parameters.get(deps.paths.automationParameter);
@@ -218,6 +232,18 @@ export async function deploymentStatus(
         })),
       };
     }),
+    section(async (): Promise<ReadinessSection | null> => {
+      const r = await readReadiness();
+      if (!r) return null;
+      return {
+        at: r.auditedAt,
+        ageSeconds: Math.max(0, Math.round((now() - Date.parse(r.auditedAt)) / 1000)),
+        ready: r.ready,
+        counts: r.counts,
+        findings: r.findings,
+        ...(r.findingsOmitted === undefined ? {} : { findingsOmitted: r.findingsOmitted }),
+      };
+    }),
     section(async () => operation(await deps.failoverJournal.latest())),
     section(async () => operation(await deps.failbackJournal.latest())),
   ]);
@@ -228,6 +254,7 @@ export async function deploymentStatus(
     active,
     automation,
     lastProbe,
+    readiness,
     failover,
     failback,
   };

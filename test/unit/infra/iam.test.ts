@@ -233,6 +233,7 @@ describe('IAM of the stack', () => {
     }
     expect(writes('Probe')).toEqual([
       expect.stringMatching(new RegExp(`:parameter${paths.lastProbeParameter}$`)),
+      expect.stringMatching(new RegExp(`:parameter${paths.readinessParameter}$`)),
     ]);
     expect(writes('Status')).toEqual([]);
   });

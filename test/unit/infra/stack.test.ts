@@ -193,13 +193,44 @@ describe('Mm2FailoverStack', () => {
       });
     });
 
+    it('alarms when the readiness audit finds the standby not ready, holding its state between audits', () => {
+      expect(alarm('StandbyNotReady')[1].Properties).toMatchObject({
+        AlarmName: 'mm2-failover-orders-dr-standby-not-ready',
+        Namespace: paths.metricsNamespace,
+        MetricName: 'StandbyReady',
+        Dimensions: [{ Name: 'Deployment', Value: 'orders-dr' }],
+        Statistic: 'Minimum',
+        Period: config.readiness.intervalSeconds,
+        ComparisonOperator: 'LessThanThreshold',
+        Threshold: 1,
+        EvaluationPeriods: 1,
+        DatapointsToAlarm: 1,
+        TreatMissingData: 'missing',
+      });
+    });
+
+    it('has no standby-not-ready alarm when the readiness audit is disabled', () => {
+      const { template } = synthesize({
+        config: exampleConfig((c) => {
+          c.readiness = { enabled: false };
+        }),
+        bundle: false,
+      });
+      expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).not.toContainEqual(
+        expect.stringMatching(/^DetectionStandbyNotReady/),
+      );
+      expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toContainEqual(
+        expect.stringMatching(/^DetectionPrimaryDown/),
+      );
+    });
+
     it('notifies the encrypted topic on every alarm and every recovery', () => {
       const [topicId] = only(s, 'AWS::SNS::Topic', 'NotificationsTopic');
       const alarms = {
         ...s.template.findResources('AWS::CloudWatch::Alarm'),
         ...s.template.findResources('AWS::CloudWatch::CompositeAlarm'),
       } as Record<string, Resource>;
-      expect(Object.keys(alarms)).toHaveLength(6);
+      expect(Object.keys(alarms)).toHaveLength(7);
       for (const a of Object.values(alarms)) {
         expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
         expect(a.Properties.OKActions).toEqual([{ Ref: topicId }]);
