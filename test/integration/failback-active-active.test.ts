@@ -132,7 +132,7 @@ describe('failback, active-active with the default policy, on the harness', () =
       );
       await stores.secrets.put(paths.clusterSecret(role), new Redacted('{}'));
     }
-    await initialiseActiveConfig({ requestedBy: 'test' }, { config, stores });
+    await initialiseActiveConfig({ requestedBy: 'test' }, { config, stores, paths });
     wiring = failbackDependencies(
       { config, table },
       {

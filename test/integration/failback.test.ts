@@ -164,7 +164,7 @@ describe('failback, active-passive with IdentityReplicationPolicy, on the harnes
       );
       await stores.secrets.put(paths.clusterSecret(role), new Redacted('{}'));
     }
-    await initialiseActiveConfig({ requestedBy: 'test' }, { config, stores });
+    await initialiseActiveConfig({ requestedBy: 'test' }, { config, stores, paths });
     wiring = failbackDependencies(
       { config, table },
       {
@@ -417,7 +417,7 @@ describe('failback, active-passive with IdentityReplicationPolicy, on the harnes
       );
       await stores.secrets.put(paths2.clusterSecret(role), new Redacted('{}'));
     }
-    await initialiseActiveConfig({ requestedBy: 'test' }, { config: config2, stores });
+    await initialiseActiveConfig({ requestedBy: 'test' }, { config: config2, stores, paths: paths2 });
     const wiring2 = failbackDependencies(
       { config: config2, table },
       {

@@ -3,6 +3,7 @@ import { deploymentPaths } from '#shared/config/paths.ts';
 import { LockHeldError } from '#shared/errors.ts';
 import { initialiseActiveConfig } from '#shared/failover/initialise-active.ts';
 import { readActiveOnce } from '#shared/store/active-config.ts';
+import { MemoryEpochAuthority } from '../../fakes/epoch-authority.ts';
 import { FakeClock, FakeLock, PRIMARY_CREDS, seededStores, testConfig } from './fakes.ts';
 
 const paths = deploymentPaths('orders-dr');
@@ -12,7 +13,7 @@ describe('initialiseActiveConfig', () => {
     const config = testConfig();
     const stores = seededStores(config);
 
-    const result = await initialiseActiveConfig({ requestedBy: 'drill' }, { config, stores, now: () => 0 });
+    const result = await initialiseActiveConfig({ requestedBy: 'drill' }, { config, stores, paths, now: () => 0 });
 
     expect(result.status).toBe('initialised');
     expect(stores.writes).toEqual([
@@ -38,10 +39,10 @@ describe('initialiseActiveConfig', () => {
   it('never overwrites an existing active configuration', async () => {
     const config = testConfig();
     const stores = seededStores(config);
-    await initialiseActiveConfig({ requestedBy: 'drill' }, { config, stores });
+    await initialiseActiveConfig({ requestedBy: 'drill' }, { config, stores, paths });
     stores.writes.length = 0;
 
-    const result = await initialiseActiveConfig({ requestedBy: 'someone else' }, { config, stores });
+    const result = await initialiseActiveConfig({ requestedBy: 'someone else' }, { config, stores, paths });
 
     expect(result).toEqual({ status: 'exists', epoch: 0, cluster: 'primary' });
     expect(stores.writes).toEqual([]);
@@ -50,15 +51,34 @@ describe('initialiseActiveConfig', () => {
   it('holds the lock while writing and gives it back, and does not write while a failover holds it', async () => {
     const config = testConfig();
     const stores = seededStores(config);
-    const lock = new FakeLock(new FakeClock());
+    const clock = new FakeClock();
+    const lock = new FakeLock(clock);
+    const fencing = { lock, authority: new MemoryEpochAuthority(lock, clock), versions: stores.versions };
     await lock.acquire('failover-run');
 
     await expect(
-      initialiseActiveConfig({ requestedBy: 'drill' }, { config, stores, lock, holder: 'init' }),
+      initialiseActiveConfig({ requestedBy: 'drill' }, { config, stores, paths, fencing, holder: 'init' }),
     ).rejects.toBeInstanceOf(LockHeldError);
     expect(stores.writes).toEqual([]);
     await lock.release('failover-run');
-    await initialiseActiveConfig({ requestedBy: 'drill' }, { config, stores, lock, holder: 'init' });
+    await initialiseActiveConfig({ requestedBy: 'drill' }, { config, stores, paths, fencing, holder: 'init' });
     expect(lock.holder).toBeUndefined();
+    expect(fencing.authority.record).toMatchObject({ epoch: 0, cluster: 'primary', writer: { kind: 'init' } });
+  });
+
+  it('adopts an epoch written before the epoch authority existed, writing nothing', async () => {
+    const config = testConfig();
+    const stores = seededStores(config);
+    await initialiseActiveConfig({ requestedBy: 'an older version' }, { config, stores, paths });
+    stores.writes.length = 0;
+    const clock = new FakeClock();
+    const lock = new FakeLock(clock);
+    const fencing = { lock, authority: new MemoryEpochAuthority(lock, clock), versions: stores.versions };
+
+    const result = await initialiseActiveConfig({ requestedBy: 'operator' }, { config, stores, paths, fencing });
+
+    expect(result).toEqual({ status: 'adopted', epoch: 0, cluster: 'primary' });
+    expect(stores.writes).toEqual([]);
+    expect(fencing.authority.record).toMatchObject({ epoch: 0, state: 'written', writer: { kind: 'adopt' } });
   });
 });
