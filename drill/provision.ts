@@ -10,6 +10,7 @@ import { deploymentPaths } from '#shared/config/paths.ts';
 import type { ClusterRole, DeploymentConfig } from '#shared/config/schema.ts';
 import { initialiseActiveConfig } from '#shared/failover/initialise-active.ts';
 import type { Stores } from '#shared/store/active-config.ts';
+import { awsClientOptions } from '#shared/store/aws-client-options.ts';
 import { ensureFailoverTable } from '#shared/store/dynamo-table.ts';
 import { Redacted } from '#shared/store/redacted.ts';
 import { SecretsManagerStore } from '#shared/store/secrets-manager-store.ts';
@@ -30,10 +31,12 @@ export interface Provisioned {
  */
 export async function provisionDeployment(config: DeploymentConfig, info: HarnessInfo): Promise<Provisioned> {
   const aws = awsClientConfig(info);
+  // The operator's tools bounded as the functions are: a hung call fails the drill's set-up instead of holding it.
+  const clientOptions = { ...aws, ...awsClientOptions(config.aws) };
   const paths = deploymentPaths(config.name);
   const stores: Stores = {
-    parameters: new SsmParameterStore(new SSMClient(aws)),
-    secrets: new SecretsManagerStore(new SecretsManagerClient(aws)),
+    parameters: new SsmParameterStore(new SSMClient(clientOptions)),
+    secrets: new SecretsManagerStore(new SecretsManagerClient(clientOptions)),
   };
   if (!info.tls) throw new Error('the drill needs the harness with its mTLS listener');
   const tls = info.tls;
@@ -56,8 +59,8 @@ export async function provisionDeployment(config: DeploymentConfig, info: Harnes
   await stores.parameters.put(paths.automationParameter, 'enabled');
 
   const table = `mm2-failover-${config.name}`;
-  await ensureFailoverTable(new DynamoDBClient(aws), table);
-  const topic = await new SNSClient(aws).send(
+  await ensureFailoverTable(new DynamoDBClient(clientOptions), table);
+  const topic = await new SNSClient(clientOptions).send(
     new CreateTopicCommand({ Name: `mm2-failover-${config.name}` }),
   );
   if (!topic.TopicArn) throw new Error('moto created no SNS topic');

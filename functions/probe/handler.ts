@@ -6,6 +6,7 @@ import { probeDependencies } from '#shared/health/dependencies.ts';
 import { parseProbeInvocation } from '#shared/health/probe-input.ts';
 import { runProbeLoop } from '#shared/health/probe-loop.ts';
 import { createProbeMetrics, PowertoolsMetricsSink } from '#shared/health/probe-metrics.ts';
+import { awsClientOptions } from '#shared/store/aws-client-options.ts';
 import { coldStart } from '../common/cold-start.ts';
 import { lambdaHandler } from '../common/lambda-handler.ts';
 
@@ -13,10 +14,11 @@ import { lambdaHandler } from '../common/lambda-handler.ts';
 const { config, logger } = coldStart('probe');
 const metrics = createProbeMetrics(Metrics, deploymentPaths(config.name).metricsNamespace);
 
-// Clients once per container.
+// Clients once per container, every AWS call bounded by the config's `aws` limits.
+const aws = awsClientOptions(config.aws);
 const wiring = probeDependencies(
   config,
-  { ssm: new SSMClient({}), secretsManager: new SecretsManagerClient({}) },
+  { ssm: new SSMClient(aws), secretsManager: new SecretsManagerClient(aws) },
   { logger, metrics: new PowertoolsMetricsSink(metrics) },
 );
 
