@@ -2,7 +2,7 @@
 /**
  * mm2-failover: the operator's commands.
  *
- *   mm2-failover drill [--scenario kill|hang|mm2-down|secondary-down|flapping] [--json]
+ *   mm2-failover drill [--scenario kill|hang|mm2-down|secondary-down|flapping|aws-degraded|broker-down] [--json]
  *   mm2-failover status    --function <name|arn> [--region r]          (the deployed status function)
  *   mm2-failover failover  --function <name|arn> (--dry-run | --reason "...") [--force] [--requested-by who]
  *   mm2-failover failback  --function <name|arn> --reason "..." [--phase p] [--confirm] [--requested-by who]
