@@ -2,7 +2,7 @@
 /**
  * mm2-failover: the operator's commands.
  *
- *   mm2-failover drill [--scenario kill|hang|mm2-down|secondary-down|flapping] [--json]
+ *   mm2-failover drill [--scenario kill|hang|mm2-down|secondary-down|flapping|aws-degraded|broker-down] [--json]
  *   mm2-failover status    --function <name|arn> [--region r]          (the deployed status function)
  *   mm2-failover failover  --function <name|arn> (--dry-run | --reason "...") [--force] [--requested-by who]
  *   mm2-failover failback  --function <name|arn> --reason "..." [--phase p] [--confirm] [--requested-by who]
@@ -10,6 +10,9 @@
  *   mm2-failover audit     [--config f] [--region r] | --local [--json] [--fix [--apply]]  (standby readiness)
  *   mm2-failover local up                                              (harness + deployment, foreground)
  *   mm2-failover status|failover|failback --local ...                   (the same handlers, against `local up`)
+ *
+ * Every AWS call is bounded (connection and request timeouts, attempts): by the `aws` section of the deployment
+ * config given with --config (init reads failover.config.json by default), or by the defaults.
  *
  * Against AWS it invokes the deployed functions with the Lambda API (credentials and region from the usual AWS
  * environment). With --local it runs the very same handlers in this process against the local deployment that
@@ -21,6 +24,7 @@ import { parseArgs } from 'node:util';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { type Scenario, scenarios } from '#drill/scenarios.ts';
 import { describeError } from '#shared/errors.ts';
+import { type AwsCallLimits, awsClientOptions } from '#shared/store/aws-client-options.ts';
 import { exitCodeOf, exitCodes } from './exit-code.ts';
 
 // Only light modules are imported here: the drill, the harness and the in-process Lambda helpers are loaded by
@@ -31,9 +35,12 @@ const usage = `usage:
   mm2-failover status   (--function <name|arn> [--region r] | --local)
   mm2-failover failover (--function <name|arn> | --local) (--dry-run | --reason "...") [--force] [--requested-by who]
   mm2-failover failback (--function <name|arn> | --local) --reason "..." [--phase p] [--confirm] [--requested-by who]
-  mm2-failover init     [--config failover.config.json] [--region r]
+  mm2-failover init     [--config failover.config.json] [--region r] [--table <the stack's table>]
   mm2-failover audit    ([--config failover.config.json] [--region r] | --local) [--json] [--fix [--apply]]
   mm2-failover local up
+
+--config (failover.config.json by default for init): the deployment config whose "aws" section bounds the CLI's
+AWS calls (connection and request timeouts, attempts); without it the defaults apply.
 
 exit codes:
   ${exitCodes.done}  done: the function answered (a dry run, a failback that waits or stops at its deadline included)
@@ -72,7 +79,10 @@ async function invoke(
     );
   }
   if (!flags.function) fail(`${fn}: give the deployed function with --function <name|arn>, or --local`);
-  const lambda = new LambdaClient(flags.region ? { region: flags.region } : {});
+  const lambda = new LambdaClient({
+    ...(flags.region ? { region: flags.region } : {}),
+    ...invokeClientOptions(flags.config ? await configuredLimits(flags.config) : {}),
+  });
   const out = await lambda.send(
     new InvokeCommand({
       FunctionName: flags.function,
@@ -88,6 +98,27 @@ interface Flags {
   local: boolean;
   function: string | undefined;
   region: string | undefined;
+  /** The deployment config given with --config, whose `aws` limits the CLI's clients take. */
+  config: string | undefined;
+}
+
+/** Lambda's longest function timeout (15 minutes), and a minute for the answer to travel. */
+const LONGEST_INVOCATION_MS = 960_000;
+
+/**
+ * The Lambda client's options for a synchronous invocation. The request is open for as long as the function runs,
+ * so its timeout is Lambda's longest run, not the config's per-call timeout; and it makes one attempt: a retry
+ * would invoke the function again (a second failover request, the next failback phase), which is the operator's
+ * decision after reading the error, not the SDK's.
+ */
+function invokeClientOptions(limits: Partial<AwsCallLimits>) {
+  return awsClientOptions({ ...limits, requestTimeoutMs: LONGEST_INVOCATION_MS, maxAttempts: 1 });
+}
+
+/** The `aws` limits of the deployment config file (validated: a bad file fails naming its problems). */
+async function configuredLimits(file: string): Promise<AwsCallLimits> {
+  const { loadDeploymentConfigFile } = await import('#shared/config/load.ts');
+  return loadDeploymentConfigFile(file).aws;
 }
 
 function parseCommandLine(argv: string[]) {
@@ -110,7 +141,8 @@ function parseCommandLine(argv: string[]) {
         fix: { type: 'boolean', default: false },
         apply: { type: 'boolean', default: false },
         'requested-by': { type: 'string', default: process.env.USER ?? 'operator' },
-        config: { type: 'string', default: 'failover.config.json' },
+        table: { type: 'string' },
+        config: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -129,7 +161,12 @@ async function main(argv: string[]): Promise<number> {
     return exitCodes.done;
   }
   if (!command) fail('give a command');
-  const flags: Flags = { local: values.local, function: values.function, region: values.region };
+  const flags: Flags = {
+    local: values.local,
+    function: values.function,
+    region: values.region,
+    config: values.config,
+  };
   const print = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
 
   switch (command) {
@@ -178,10 +215,15 @@ async function main(argv: string[]): Promise<number> {
       const { loadDeploymentConfigFile } = await import('#shared/config/load.ts');
       const { createAwsStores } = await import('#shared/store/aws-stores.ts');
       const { initialiseActiveConfig } = await import('#shared/failover/initialise-active.ts');
-      const config = loadDeploymentConfigFile(values.config);
+      const { deploymentPaths } = await import('#shared/config/paths.ts');
+      const config = loadDeploymentConfigFile(values.config ?? 'failover.config.json');
+      const region = values.region ? { region: values.region } : {};
+      const stores = createAwsStores({ ...region, ...config.aws });
+      // With the stack's table (its output), epoch 0 is claimed from the epoch authority under the lock.
+      const fencing = values.table ? await fencingFor(values.table, config, region) : undefined;
       const result = await initialiseActiveConfig(
         { requestedBy: values['requested-by'], reason: 'first activation after deployment' },
-        { config, stores: createAwsStores(values.region ? { region: values.region } : {}) },
+        { config, stores, paths: deploymentPaths(config.name), ...(fencing ? { fencing } : {}) },
       );
       print(
         result.status === 'initialised'
@@ -195,7 +237,7 @@ async function main(argv: string[]): Promise<number> {
       return auditCommand(
         {
           local: values.local,
-          config: values.config,
+          config: values.config ?? 'failover.config.json',
           region: values.region,
           json: values.json,
           fix: values.fix,
@@ -248,6 +290,25 @@ async function drill(scenario: string, json: boolean): Promise<number> {
     process.stdout.write(`${JSON.stringify(summaryJson)}\n`);
   }
   return summary.ok ? exitCodes.done : exitCodes.refusedOrFailed;
+}
+
+/** The deployment's lock and epoch authority in `table`, for a write of the active configuration from here. */
+async function fencingFor(
+  table: string,
+  config: import('#shared/config/schema.ts').DeploymentConfig,
+  region: { region?: string },
+) {
+  const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+  const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+  const { awsClientOptions } = await import('#shared/store/aws-client-options.ts');
+  const { SecretsManagerStore } = await import('#shared/store/secrets-manager-store.ts');
+  const { dynamoFencing } = await import('#shared/switch/dynamo-epoch-authority.ts');
+  const options = { ...region, ...awsClientOptions(config.aws) };
+  return dynamoFencing(new DynamoDBClient(options), {
+    table,
+    deployment: config.name,
+    versions: new SecretsManagerStore(new SecretsManagerClient(options)),
+  });
 }
 
 /** Start the harness, provision the drill's deployment into moto, and serve until Ctrl-C. */

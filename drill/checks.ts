@@ -1,3 +1,5 @@
+import type { AtRest } from '#shared/switch/at-rest.ts';
+
 /**
  * The drill's checks, each a name and a judgement of what the run observed. A scenario row's expectation decides
  * which run; the scenario's steps gather the observations and record the verdicts. Pure, so they are unit tested
@@ -17,6 +19,8 @@ export interface Check<Observed> {
 /** What the status function answers, as far as the drill reads it. */
 export interface StatusView {
   active: { cluster?: string; epoch?: number };
+  /** The last probe's verdicts (`{ error }` when it could not be read, `null` before the first probe). */
+  lastProbe?: { clusters?: Partial<Record<'primary' | 'secondary', { verdict?: string }>> } | null;
   failover: { status?: string } | null;
   failback: { status?: string } | null;
 }
@@ -100,4 +104,44 @@ export function alarmFired(name: string, anyOf: readonly string[]): Check<{ fire
       detail: [...fired].join(', ') || 'none',
     }),
   };
+}
+
+/** What a row that checks the stores at rest observed: the figures of the same names in the summary. */
+export interface AtRestObserved {
+  switches: number | null;
+  tornAtRest: boolean | null;
+}
+
+/** The parameter's history says how many switches readers could have seen, whatever the invocations did. */
+const exactlyOneSwitchInHistory: Check<AtRestObserved> = {
+  name: "exactly one switch in the active parameter's history",
+  judge: (o) => ({ ok: o.switches === 1, detail: `${o.switches ?? 'unknown'} epoch(s) moved through` }),
+};
+
+const nothingTornAtRest: Check<AtRestObserved> = {
+  name: 'nothing torn at rest',
+  judge: (o) => ({
+    ok: o.tornAtRest === false,
+    detail:
+      o.tornAtRest === null
+        ? 'not read'
+        : o.tornAtRest
+          ? 'parameter, secret and plain parameter disagree'
+          : 'parameter, secret and plain parameter agree',
+  }),
+};
+
+/** The checks of a failover row with `checkAtRest`, after {@link failoverChecks}. */
+export const atRestChecks: readonly Check<AtRestObserved>[] = [exactlyOneSwitchInHistory, nothingTornAtRest];
+
+/** The epochs above `fromEpoch` that the active parameter's history holds, each counted once. */
+export function switchesSince(history: readonly number[], fromEpoch: number): number {
+  return new Set(history.filter((epoch) => epoch > fromEpoch)).size;
+}
+
+/** Torn: the halves are not both readable, or disagree on the epoch or cluster, or the plain parameter differs. */
+export function isTorn(atRest: AtRest): boolean {
+  const { parameter, secret } = atRest;
+  if (parameter.state !== 'ok' || secret.state !== 'ok') return true;
+  return parameter.epoch !== secret.epoch || parameter.cluster !== secret.cluster || !atRest.plainMatches;
 }

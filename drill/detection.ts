@@ -15,11 +15,18 @@ import { sleep } from './wait.ts';
 type Recorder = Pick<DrillRecorder, 'mark' | 'say' | 'samples' | 'stopwatch'>;
 
 /**
+ * Lambda retries a failed asynchronous invocation twice, about one and two minutes later; the drill compresses
+ * that as it compresses the probe's schedule.
+ */
+const LAMBDA_ASYNC_RETRY_DELAYS_MS: readonly number[] = [5_000, 10_000];
+
+/**
  * Detection as the stack deploys it, run in-process: the probe on its schedule (compressed: each invocation
  * probes every 2 s for its 60 s, then the next starts), CloudWatch evaluating the deployed alarm rules every
  * second on the EMF lines the probe printed, and EventBridge invoking the failover function when the composite
  * goes to ALARM. It keeps what the run's figures and checks need: when detection and the switch happened,
- * which alarms fired, how often failover was invoked.
+ * which alarms fired, how often failover was invoked. A failover invocation that fails (throws) is retried as
+ * Lambda retries the asynchronous invocation EventBridge made: twice, after a pause.
  */
 export class Detection {
   readonly points: Datapoint[] = [];
@@ -29,18 +36,28 @@ export class Detection {
   detectedAtMs: number | undefined;
   /** When a failover invocation first answered `switched`. */
   switchedAtMs: number | undefined;
+  /** How often the composite alarm invoked failover (Lambda's retries of a failed invocation not counted). */
   failoverInvocations = 0;
-  /** The latest failover invocation; the run awaits it before it reads the epoch. */
+  /** Lambda's retries of failover invocations that failed. */
+  failoverRetries = 0;
+  /** The latest failover invocation, with its retries; the run awaits it before it reads the epoch. */
   failoverInFlight: Promise<void> | undefined;
   #composite: AlarmState = 'OK';
   #running = false;
+  #stopped = false;
   #loops: Promise<void>[] = [];
   readonly #specs: readonly AlarmSpec[];
   readonly #record: Recorder;
+  readonly #retryDelaysMs: readonly number[];
 
-  constructor(specs: readonly AlarmSpec[], record: Recorder) {
+  constructor(
+    specs: readonly AlarmSpec[],
+    record: Recorder,
+    options: { retryDelaysMs?: readonly number[] } = {},
+  ) {
     this.#specs = specs;
     this.#record = record;
+    this.#retryDelaysMs = options.retryDelaysMs ?? LAMBDA_ASYNC_RETRY_DELAYS_MS;
   }
 
   /** A line the functions printed, as CloudWatch Logs ingests it: its EMF datapoints become metrics. */
@@ -55,6 +72,7 @@ export class Detection {
 
   async stop(): Promise<void> {
     this.#running = false;
+    this.#stopped = true;
     await Promise.allSettled(this.#loops);
   }
 
@@ -109,16 +127,29 @@ export class Detection {
   }
 
   async #invokeFailover(failover: DrillFunctions['failover']): Promise<void> {
-    try {
-      const result = await failover();
-      if (result.status === 'switched') {
-        this.switchedAtMs ??= Date.now();
-        this.#record.mark(`failover switched clients to the secondary (epoch ${result.epoch})`);
-      } else {
-        this.#record.mark(`failover answered ${result.status}`);
+    for (let retry = 0; ; retry++) {
+      try {
+        const result = await failover();
+        if (result.status === 'switched') {
+          this.switchedAtMs ??= Date.now();
+          this.#record.mark(`failover switched clients to the secondary (epoch ${result.epoch})`);
+        } else {
+          const codes = (result.reasons ?? []).map((r) => r.code).join(', ');
+          this.#record.mark(`failover answered ${result.status}${codes ? ` (${codes})` : ''}`);
+        }
+        return;
+      } catch (e: unknown) {
+        const delay = this.#retryDelaysMs[retry];
+        if (delay === undefined || this.#stopped) {
+          this.#record.mark(`failover failed: ${describeError(e)}`);
+          return;
+        }
+        this.#record.mark(
+          `failover failed: ${describeError(e)}; Lambda retries the asynchronous invocation in ${delay / 1000} s`,
+        );
+        this.failoverRetries++;
+        await sleep(delay);
       }
-    } catch (e: unknown) {
-      this.#record.mark(`failover failed: ${describeError(e)}`);
     }
   }
 

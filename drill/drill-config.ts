@@ -18,8 +18,17 @@ export function drillConfig(info: HarnessInfo): DeploymentConfig {
     mode: 'active-passive',
     replicationPolicy: 'identity',
     clusters: {
-      primary: { alias: info.clusters.primary.alias, auth: 'mtls', expectedBrokers: 1 },
-      secondary: { alias: info.clusters.secondary.alias, auth: 'mtls', expectedBrokers: 1 },
+      // As many as the harness runs (one, or three for broker-down): one fewer alive is `degraded`.
+      primary: {
+        alias: info.clusters.primary.alias,
+        auth: 'mtls',
+        expectedBrokers: info.clusters.primary.brokers.length,
+      },
+      secondary: {
+        alias: info.clusters.secondary.alias,
+        auth: 'mtls',
+        expectedBrokers: info.clusters.secondary.brokers.length,
+      },
     },
     topics: [TOPIC],
     consumerGroups: [GROUP],

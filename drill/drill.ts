@@ -1,5 +1,6 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { awsClientConfig } from '#harness/aws-clients.ts';
 import { type Harness, startHarness } from '#harness/harness.ts';
 import { kafkaClient } from '#harness/kafka-clients.ts';
 import { alarmEvent, captureStdout, lambdaContext, scheduledEvent } from '#harness/lambda.ts';
@@ -8,6 +9,8 @@ import { alarmSpecs } from '#shared/alarms/specs.ts';
 import { type ActiveConfigWatcher, watchActiveConfig } from '#shared/client/active-config-watcher.ts';
 import { deploymentPaths } from '#shared/config/paths.ts';
 import { readActiveOnce } from '#shared/store/active-config.ts';
+import { createAwsStores } from '#shared/store/aws-stores.ts';
+import { inspectAtRest } from '#shared/switch/at-rest.ts';
 import type { StatusView } from './checks.ts';
 import { clientLogFile } from './client-log.ts';
 import { Detection } from './detection.ts';
@@ -18,7 +21,7 @@ import { runNoFailoverScenario } from './no-failover-scenario.ts';
 import { provisionDeployment } from './provision.ts';
 import { DrillRecorder } from './recorder.ts';
 import { reportHtml } from './report.ts';
-import { type Scenario, scenarioRow } from './scenarios.ts';
+import { type Scenario, type StageSetup, scenarioRow } from './scenarios.ts';
 import type { DrillStage } from './stage.ts';
 import { Stopwatch } from './stopwatch.ts';
 import { type DrillSummary, initialSummary, reportFigures } from './summary.ts';
@@ -60,13 +63,13 @@ export async function runDrill(options: DrillOptions): Promise<DrillSummary> {
   const files = runFiles(options.scenario);
   const summary = initialSummary(options.scenario, record, files);
   const started: Started = {};
+  const row = scenarioRow(options.scenario);
   try {
-    const stage = await setStage(record, summary, files, started);
+    const stage = await setStage(record, summary, files, started, row.stage ?? {});
     const stopTicker = startTicker(stage);
     try {
       await reachSteadyState(stage);
-      const row = scenarioRow(options.scenario);
-      if (row.expect.outcome === 'failover') await runFailoverScenario(stage, row);
+      if (row.expect.outcome === 'failover') await runFailoverScenario(stage, row, row.expect);
       else await runNoFailoverScenario(stage, row, row.expect);
     } finally {
       stopTicker();
@@ -102,23 +105,38 @@ function runFiles(scenario: Scenario): RunFiles {
 
 /**
  * The harness, the deployment provisioned into moto, the functions loaded with their output captured,
- * the application running, detection started.
+ * the application running, detection started; as the row's {@link StageSetup} says.
  */
 async function setStage(
   record: DrillRecorder,
   summary: DrillSummary,
   files: RunFiles,
   started: Started,
+  setup: StageSetup,
 ): Promise<DrillStage> {
-  record.mark('starting the harness (two KRaft clusters, MM2 in Kafka Connect, moto)');
-  const harness = await startHarness({ policy: 'identity', tls: true, moto: true, controlServer: false });
+  const brokers = setup.brokers ?? 1;
+  record.mark(
+    `starting the harness (two KRaft clusters of ${brokers === 1 ? 'one broker' : `${brokers} brokers`}, MM2 in Kafka Connect, moto)`,
+  );
+  const harness = await startHarness({
+    policy: 'identity',
+    tls: true,
+    moto: true,
+    controlServer: false,
+    brokers,
+  });
   started.harness = harness;
   const config = drillConfig(harness.info);
   summary.detectionWindowSeconds = config.detection.alarmPeriodSeconds * config.detection.evaluationPeriods;
-  await createApplicationTopic(harness);
+  await createApplicationTopic(harness, brokers);
 
-  record.mark('provisioning the deployment into moto as an operator would after cdk deploy');
-  const provisioned = await provisionDeployment(config, harness.info);
+  const viaProxy = setup.awsThroughFaultProxy === true;
+  record.mark(
+    `provisioning the deployment into moto as an operator would after cdk deploy${viaProxy ? '; the functions and the application reach AWS through the fault proxy' : ''}`,
+  );
+  const provisioned = await provisionDeployment(config, harness.info, {
+    functionsThroughFaultProxy: viaProxy,
+  });
   Object.assign(process.env, provisioned.functionEnv);
   const detection = new Detection(alarmSpecs(config), record);
   started.detection = detection;
@@ -130,9 +148,13 @@ async function setStage(
   const functions = await loadFunctions();
 
   const logger = clientLogFile(files.clientLog);
+  // The application's reads go where the functions' go; the drill's own reads (its checks) straight to moto.
+  const applicationStores = viaProxy
+    ? createAwsStores({ ...awsClientConfig(harness.info, { faultProxy: true }), ...config.aws })
+    : provisioned.stores;
   const watcher = await watchActiveConfig({
     deployment: config.name,
-    stores: provisioned.stores,
+    stores: applicationStores,
     kafka: { clientId: 'drill-app' },
     intervalMs: 1_000,
     logger,
@@ -148,15 +170,29 @@ async function setStage(
 
   const paths = deploymentPaths(config.name);
   const readActive = () => readActiveOnce(provisioned.stores, paths);
-  return { harness, record, summary, functions, detection, workload, readActive };
+  const atRest = () => inspectAtRest(provisioned.stores, paths);
+  return {
+    harness,
+    record,
+    summary,
+    functions,
+    detection,
+    workload,
+    readActive,
+    atRest,
+    activeEpochHistory: provisioned.activeEpochHistory,
+  };
 }
 
-/** The application's topic exists before anyone uses it, on the primary; MM2 creates its mirror. */
-async function createApplicationTopic(harness: Harness): Promise<void> {
+/**
+ * The application's topic exists before anyone uses it, on the primary, with a replica on every broker (so that
+ * one of three can die and every acknowledged record survives); MM2 creates its mirror.
+ */
+async function createApplicationTopic(harness: Harness, brokers: number): Promise<void> {
   const admin = kafkaClient(harness.info, 'primary').admin();
   await admin.connect();
   await admin.createTopics({
-    topics: [{ topic: TOPIC, numPartitions: 3, replicationFactor: 1 }],
+    topics: [{ topic: TOPIC, numPartitions: 3, replicationFactor: brokers }],
     waitForLeaders: true,
   });
   await admin.disconnect();

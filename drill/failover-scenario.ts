@@ -1,7 +1,7 @@
 import { kafkaClient } from '#harness/kafka-clients.ts';
 import { describeError } from '#shared/errors.ts';
 import { lostRecords, readNumbers } from './books.ts';
-import { type FailoverObserved, failoverChecks } from './checks.ts';
+import { atRestChecks, type FailoverObserved, failoverChecks, isTorn, switchesSince } from './checks.ts';
 import { QUARANTINE, TOPIC } from './drill-config.ts';
 import { driveFailback } from './failback-driver.ts';
 import type { ScenarioRow } from './scenarios.ts';
@@ -13,14 +13,21 @@ import { sleep, until } from './wait.ts';
  * A row that expects a failover: inject the fault, wait for the switch and for the clients to follow, undo the
  * fault, fail back phase by phase, count the books, judge.
  */
-export async function runFailoverScenario(stage: DrillStage, row: ScenarioRow): Promise<void> {
+export async function runFailoverScenario(
+  stage: DrillStage,
+  row: ScenarioRow,
+  expect: { checkAtRest?: boolean },
+): Promise<void> {
+  const epochBefore = epochOf(await stage.readActive()) ?? 0;
   const faultAtMs = Date.now();
   await row.inject(faultContext(stage));
   const epochAfterFailover = await followFailover(stage, faultAtMs);
+  stage.summary.switches = switchesSince(await stage.activeEpochHistory(), epochBefore);
   await row.undo(faultContext(stage));
   await failBack(stage);
   const observed = await observeEnd(stage, epochAfterFailover);
   for (const check of failoverChecks) stage.record.judge(check, observed);
+  if (expect.checkAtRest) for (const check of atRestChecks) stage.record.judge(check, stage.summary);
   stage.record.target(rtoTarget(stage.summary));
 }
 
@@ -100,6 +107,7 @@ async function observeEnd(
   };
   const final = await stage.readActive();
   if (final.kind === 'consistent') summary.epochs.push(final.config.epoch);
+  summary.tornAtRest = isTorn(await stage.atRest());
   const reported = await functions.status();
   return {
     failoverInvocations: detection.failoverInvocations,

@@ -4,6 +4,8 @@ import type { StatusView } from './checks.ts';
 export interface FailoverAnswer {
   status: string;
   epoch?: number;
+  /** A refusal's reasons (`secondary-unhealthy`, `lock-held`, ...). */
+  reasons?: Array<{ code: string }>;
 }
 
 /** What the drill reads of a failback answer. */

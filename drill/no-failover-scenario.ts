@@ -1,5 +1,6 @@
 import { describeError } from '#shared/errors.ts';
-import { alarmFired, consumerReadEverything, noFailover } from './checks.ts';
+import { alarmFired, consumerReadEverything, isTorn, noFailover, switchesSince } from './checks.ts';
+import { watchObservation } from './observations.ts';
 import type { Expectation, ScenarioRow } from './scenarios.ts';
 import { type DrillStage, epochOf, faultContext } from './stage.ts';
 import { sleep, until } from './wait.ts';
@@ -7,8 +8,9 @@ import { sleep, until } from './wait.ts';
 type NoFailover = Extract<Expectation, { outcome: 'no-failover' }>;
 
 /**
- * A row whose fault must not cause a failover: inject it, watch (for its alarm, if it should raise one), undo
- * it, check that nothing switched, then drain the application and check that the consumer read everything.
+ * A row whose fault must not cause a failover: inject it, watch (for its alarm, if it should raise one, and its
+ * observations), undo it, check that nothing switched, then drain the application and check that the consumer
+ * read everything.
  */
 export async function runNoFailoverScenario(
   stage: DrillStage,
@@ -16,14 +18,19 @@ export async function runNoFailoverScenario(
   expect: NoFailover,
 ): Promise<void> {
   const { detection, workload, record, summary } = stage;
+  const epochBefore = epochOf(await stage.readActive()) ?? 0;
   const faultAtMs = Date.now();
   await row.inject(faultContext(stage));
+  const watching = (expect.observe ?? []).map((o) => watchObservation(o, stage));
   await watch(stage, expect, faultAtMs);
+  for (const w of watching) record.judge(await w.finish(), undefined);
   await row.undo(faultContext(stage));
   await detection.failoverInFlight;
   const finalEpoch = epochOf(await stage.readActive());
   if (finalEpoch !== undefined) summary.epochs.push(finalEpoch);
   record.judge(noFailover, { failoverInvocations: detection.failoverInvocations, finalEpoch });
+  summary.switches = switchesSince(await stage.activeEpochHistory(), epochBefore);
+  summary.tornAtRest = isTorn(await stage.atRest());
   await sleep(3_000);
   await workload.stopProducing();
   await workload.consumedAll(90_000).catch((e: unknown) => record.say(`  ${describeError(e)}`));

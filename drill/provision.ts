@@ -2,25 +2,39 @@ import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import {
+  GetParameterHistoryCommand,
+  type GetParameterHistoryCommandOutput,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
 import { awsClientConfig } from '#harness/aws-clients.ts';
 import type { HarnessInfo } from '#harness/info.ts';
-import type { ClusterParameter } from '#shared/config/contract.ts';
+import { activeConfigSchema, type ClusterParameter } from '#shared/config/contract.ts';
 import { deploymentPaths } from '#shared/config/paths.ts';
 import type { ClusterRole, DeploymentConfig } from '#shared/config/schema.ts';
+import { parseJsonOrThrow } from '#shared/config/validate.ts';
 import { initialiseActiveConfig } from '#shared/failover/initialise-active.ts';
 import type { Stores } from '#shared/store/active-config.ts';
+import { awsClientOptions } from '#shared/store/aws-client-options.ts';
 import { ensureFailoverTable } from '#shared/store/dynamo-table.ts';
 import { Redacted } from '#shared/store/redacted.ts';
 import { SecretsManagerStore } from '#shared/store/secrets-manager-store.ts';
 import { SsmParameterStore } from '#shared/store/ssm-parameter-store.ts';
+import { dynamoFencing } from '#shared/switch/dynamo-epoch-authority.ts';
 
 export interface Provisioned {
   stores: Stores;
   table: string;
   topicArn: string;
-  /** The environment the stack gives the functions, plus what points the SDK at moto. */
+  /** The environment the stack gives the functions, plus what points the SDK at moto (or its fault proxy). */
   functionEnv: Record<string, string>;
+  /** Every epoch the active parameter held, oldest first, from SSM's parameter history (straight to moto). */
+  activeEpochHistory(): Promise<number[]>;
+}
+
+export interface ProvisionOptions {
+  /** The functions' AWS endpoint is the harness's AWS fault proxy instead of moto itself. */
+  functionsThroughFaultProxy?: boolean;
 }
 
 /**
@@ -28,12 +42,20 @@ export interface Provisioned {
  * contract, the table and topic the stack would create, automation on, and the first activation (primary,
  * epoch 0). The clusters are reached over their mTLS listeners with the harness's generated certificates.
  */
-export async function provisionDeployment(config: DeploymentConfig, info: HarnessInfo): Promise<Provisioned> {
+export async function provisionDeployment(
+  config: DeploymentConfig,
+  info: HarnessInfo,
+  options: ProvisionOptions = {},
+): Promise<Provisioned> {
   const aws = awsClientConfig(info);
+  const functionsAws = awsClientConfig(info, { faultProxy: options.functionsThroughFaultProxy === true });
+  // The operator's tools bounded as the functions are: a hung call fails the drill's set-up instead of holding it.
+  const clientOptions = { ...aws, ...awsClientOptions(config.aws) };
   const paths = deploymentPaths(config.name);
+  const ssm = new SSMClient(clientOptions);
   const stores: Stores = {
-    parameters: new SsmParameterStore(new SSMClient(aws)),
-    secrets: new SecretsManagerStore(new SecretsManagerClient(aws)),
+    parameters: new SsmParameterStore(ssm),
+    secrets: new SecretsManagerStore(new SecretsManagerClient(clientOptions)),
   };
   if (!info.tls) throw new Error('the drill needs the harness with its mTLS listener');
   const tls = info.tls;
@@ -47,7 +69,7 @@ export async function provisionDeployment(config: DeploymentConfig, info: Harnes
     if (!cluster.tlsBootstrapServers) throw new Error(`harness cluster ${role} has no mTLS listener`);
     const parameter: ClusterParameter = {
       alias: config.clusters[role].alias,
-      bootstrapServers: [cluster.tlsBootstrapServers],
+      bootstrapServers: cluster.tlsBootstrapServers.split(','),
       securityProtocol: 'SSL',
     };
     await stores.parameters.put(paths.clusterParameter(role), JSON.stringify(parameter));
@@ -56,15 +78,26 @@ export async function provisionDeployment(config: DeploymentConfig, info: Harnes
   await stores.parameters.put(paths.automationParameter, 'enabled');
 
   const table = `mm2-failover-${config.name}`;
-  await ensureFailoverTable(new DynamoDBClient(aws), table);
-  const topic = await new SNSClient(aws).send(
+  const dynamodb = new DynamoDBClient(clientOptions);
+  await ensureFailoverTable(dynamodb, table);
+  const topic = await new SNSClient(clientOptions).send(
     new CreateTopicCommand({ Name: `mm2-failover-${config.name}` }),
   );
   if (!topic.TopicArn) throw new Error('moto created no SNS topic');
 
+  // Epoch 0 claimed from the epoch authority under the lock, as `mm2-failover init --table` does.
   const init = await initialiseActiveConfig(
     { requestedBy: 'drill', reason: 'drill start' },
-    { config, stores },
+    {
+      config,
+      stores,
+      paths,
+      fencing: dynamoFencing(dynamodb, {
+        table,
+        deployment: config.name,
+        versions: new SecretsManagerStore(new SecretsManagerClient(clientOptions)),
+      }),
+    },
   );
   if (init.status !== 'initialised')
     throw new Error(`active configuration already existed (epoch ${init.epoch})`);
@@ -78,11 +111,26 @@ export async function provisionDeployment(config: DeploymentConfig, info: Harnes
       MM2_FAILOVER_TABLE: table,
       MM2_FAILOVER_TOPIC_ARN: topic.TopicArn,
       POWERTOOLS_METRICS_NAMESPACE: paths.metricsNamespace,
-      AWS_ENDPOINT_URL: aws.endpoint,
+      AWS_ENDPOINT_URL: functionsAws.endpoint,
       AWS_REGION: aws.region,
       AWS_DEFAULT_REGION: aws.region,
       AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
+    },
+    activeEpochHistory: async () => {
+      const epochs: number[] = [];
+      let token: string | undefined;
+      do {
+        const page: GetParameterHistoryCommandOutput = await ssm.send(
+          new GetParameterHistoryCommand({ Name: paths.activeParameter, NextToken: token }),
+        );
+        for (const p of page.Parameters ?? []) {
+          const version = `parameter ${paths.activeParameter} version ${p.Version}`;
+          epochs.push(parseJsonOrThrow(activeConfigSchema, p.Value ?? '', version).epoch);
+        }
+        token = page.NextToken;
+      } while (token);
+      return epochs;
     },
   };
 }

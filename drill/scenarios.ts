@@ -2,9 +2,10 @@ import type { HarnessControl } from '#harness/harness-control.ts';
 import type { AlarmSpec } from '#shared/alarms/specs.ts';
 
 /**
- * The drill's scenarios, one row each: how the fault is injected and undone and what is expected, which decides
- * the checks: a failover row runs failoverChecks (checks.ts) and the RTO target; a no-failover row its alarm's
- * check if it names one, then "no failover" and "consumer read every acknowledged record". The steps that run a
+ * The drill's scenarios, one row each: how the stage is set (optional), how the fault is injected and undone and
+ * what is expected, which decides the checks: a failover row runs failoverChecks (checks.ts) and the RTO target,
+ * plus the at-rest checks when it asks for them; a no-failover row its alarm's check if it names one, its
+ * observations' checks, then "no failover" and "consumer read every acknowledged record". The steps that run a
  * row live in failover-scenario.ts and no-failover-scenario.ts: a new row that expects one of those outcomes is
  * all a new scenario needs. This module has no runtime imports, so the CLI can list the names cheaply.
  */
@@ -12,8 +13,19 @@ import type { AlarmSpec } from '#shared/alarms/specs.ts';
 /** The harness controls a row may use to inject and undo its fault. */
 type FaultControls = Pick<
   HarnessControl,
-  'kill' | 'hang' | 'resume' | 'restart' | 'stopMirror' | 'startMirror'
+  'kill' | 'hang' | 'resume' | 'restart' | 'stopMirror' | 'startMirror' | 'awsFaults'
 >;
+
+/** How a row's stage differs from the default: one broker per cluster, AWS straight to moto. */
+export interface StageSetup {
+  /** Brokers per cluster; with 3 the deployment expects 3 (`expectedBrokers`) and the topic has 3 replicas. */
+  brokers?: 1 | 3;
+  /**
+   * The functions and the application reach AWS through the harness's AWS fault proxy, so that the faults the row
+   * sets with `awsFaults` reach them; the drill's own reads (its checks) still go straight to moto.
+   */
+  awsThroughFaultProxy?: boolean;
+}
 
 export interface FaultContext {
   harness: FaultControls;
@@ -34,12 +46,27 @@ interface ExpectedAlarm {
   waitSeconds(detectionWindowSeconds: number): number;
 }
 
+/**
+ * What a no-failover row watches for while its fault holds, each judged as a check at the end of the watch (by
+ * kind: no-failover-scenario.ts does the watching).
+ */
+export type Observation =
+  /** The probe, as the status function reports it, judges the cluster `degraded` and never `down`. */
+  | { kind: 'degraded-not-down'; cluster: 'primary' | 'secondary' }
+  /** Every partition of the application's topic on the cluster has a leader, and none is the dead broker. */
+  | { kind: 'leaders-moved'; cluster: 'primary' | 'secondary'; broker: number };
+
 export type Expectation =
-  /** One failover; the clients follow; failback (every phase, purge confirmed) returns them with nothing lost. */
-  | { outcome: 'failover' }
+  /**
+   * One failover; the clients follow; failback (every phase, purge confirmed) returns them with nothing lost.
+   * `checkAtRest`: also judge that the active parameter moved through exactly one epoch during the failover (its
+   * SSM history) and that nothing is torn at rest at the end (inspectAtRest).
+   */
+  | { outcome: 'failover'; checkAtRest?: boolean }
   | {
       outcome: 'no-failover';
       alarm?: ExpectedAlarm;
+      observe?: readonly Observation[];
       /**
        * How long the drill watches for a failover that must not come, counted from the fault or from the end
        * of its injection (for a fault that takes a while to inject).
@@ -48,11 +75,22 @@ export type Expectation =
     };
 
 export interface ScenarioRow {
+  stage?: StageSetup;
   inject(context: FaultContext): Promise<void>;
   /** For a failover row, undone after the failover and before failback; otherwise after the watch. */
   undo(context: FaultContext): Promise<void>;
   expect: Expectation;
 }
+
+/** The broker of the primary that `broker-down` kills: an index into the harness's brokers (node id 2). */
+const DEAD_BROKER = 1;
+
+/** `aws-degraded`'s faults, seeded (the same draws on every run), each with its own seed so they do not move together. */
+const degradedAws = [
+  { kind: 'latency', ms: 500, probability: 0.3, seed: 11 },
+  { kind: 'throttle', probability: 0.15, seed: 12 },
+  { kind: 'server-error', status: 503, probability: 0.1, seed: 13 },
+] as const;
 
 const table = {
   kill: {
@@ -133,6 +171,50 @@ const table = {
     },
     undo: async () => {},
     expect: { outcome: 'no-failover', watch: { from: 'injected', seconds: (window) => window } },
+  },
+  'aws-degraded': {
+    stage: { awsThroughFaultProxy: true },
+    // AWS in a bad hour for every call the functions and the application make: some slow, some throttled, some
+    // failing. Each attempt fails with a chance of about one in six, so the SDK's three attempts absorb nearly
+    // all of it; a call that fails all three fails its invocation, which Lambda retries (detection.ts).
+    inject: async ({ harness, mark, sleep }) => {
+      await harness.awsFaults.set(degradedAws);
+      mark('AWS degraded: 30% of calls +0.5 s, 15% throttled, 10% answered 503 (SDK retries included)');
+      await sleep(5_000);
+      const at = Date.now();
+      await harness.kill('primary');
+      mark('primary killed (SIGKILL) while AWS is degraded', at);
+    },
+    undo: async ({ harness, mark }) => {
+      const { seen, faulted } = await harness.awsFaults.counts();
+      await harness.awsFaults.clear();
+      const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+      mark(`AWS healthy again (${total(faulted)} of ${total(seen)} calls were faulted)`);
+      await harness.restart('primary');
+      mark('primary restarted with its data');
+    },
+    expect: { outcome: 'failover', checkAtRest: true },
+  },
+  'broker-down': {
+    stage: { brokers: 3 },
+    inject: async ({ harness, mark }) => {
+      const at = Date.now();
+      await harness.kill('primary', DEAD_BROKER);
+      mark(`one of the primary's three brokers killed (SIGKILL, broker ${DEAD_BROKER})`, at);
+    },
+    undo: async ({ harness, mark }) => {
+      await harness.restart('primary', DEAD_BROKER);
+      mark(`broker ${DEAD_BROKER} of the primary restarted with its data`);
+    },
+    expect: {
+      outcome: 'no-failover',
+      observe: [
+        { kind: 'degraded-not-down', cluster: 'primary' },
+        { kind: 'leaders-moved', cluster: 'primary', broker: DEAD_BROKER },
+      ],
+      // Fenced after 6 s without a heartbeat; the watch spans the detection window twice over.
+      watch: { from: 'fault', seconds: (window) => window + 25 },
+    },
   },
 } satisfies Record<string, ScenarioRow>;
 

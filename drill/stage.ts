@@ -1,5 +1,6 @@
 import type { Harness } from '#harness/harness.ts';
 import type { ActiveRead } from '#shared/store/active-config.ts';
+import type { AtRest } from '#shared/switch/at-rest.ts';
 import type { Detection } from './detection.ts';
 import type { DrillFunctions } from './functions.ts';
 import type { DrillRecorder } from './recorder.ts';
@@ -21,6 +22,10 @@ export interface DrillStage {
   workload: Workload;
   /** The active configuration, read once as a client reads it. */
   readActive(): Promise<ActiveRead>;
+  /** What the active configuration's parameter, secret and plain parameter hold, read leniently. */
+  atRest(): Promise<AtRest>;
+  /** Every epoch the active parameter held, oldest first (SSM's parameter history). */
+  activeEpochHistory(): Promise<number[]>;
 }
 
 /** What a scenario row's fault injection gets of the stage. */

@@ -15,6 +15,16 @@ export interface DrillSummary {
   /** The duplicates by the epoch under which the consumer read them (0 before failover, 1 after, 2-3 failback). */
   duplicatesByEpoch: Record<string, number>;
   failback: { ok: boolean; salvaged: number; lost: number; duplicates: number } | null;
+  /**
+   * The epochs the active parameter moved through during the failover (from SSM's parameter history, once
+   * failover settled; a no-failover row: by the end of the run): 1 is one switch. Null when not read.
+   */
+  switches: number | null;
+  /**
+   * At the end of the run, the active parameter, its secret and the plain bootstrap parameter disagree (or one
+   * is missing or unreadable): what a reader would have to wait out. Null when not read.
+   */
+  tornAtRest: boolean | null;
   /** Scenario-specific findings: which alarms fired, how many failovers, why the run failed. */
   checks: CheckResult[];
   /**
@@ -50,6 +60,8 @@ export function initialSummary(
     duplicatesConsumed: 0,
     duplicatesByEpoch: {},
     failback: null,
+    switches: null,
+    tornAtRest: null,
     checks: recorded.checks,
     targets: recorded.targets,
     epochs: [],

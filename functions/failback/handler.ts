@@ -7,6 +7,7 @@ import { runFailback } from '#shared/failback/failback.ts';
 import { parseFailbackRequest } from '#shared/failback/payload.ts';
 import { ClientCache, KafkaClientCache } from '#shared/kafka/client-factory.ts';
 import type { ClusterClient } from '#shared/kafka/cluster-client.ts';
+import { awsClientOptions } from '#shared/store/aws-client-options.ts';
 import { regionalAwsClients } from '#shared/store/regional-stores.ts';
 import { coldStart } from '../common/cold-start.ts';
 import { lambdaHandler } from '../common/lambda-handler.ts';
@@ -14,7 +15,9 @@ import { lambdaHandler } from '../common/lambda-handler.ts';
 // The convention of every function: functions/common/lambda-handler.ts.
 const { config, variables, logger } = coldStart('failback', failbackEnvironment);
 
-// Clients once per container; Kafka clients are built on first use and rebuilt after a failure.
+// Clients once per container: AWS SDK clients, every call bounded by the config's `aws` limits; Kafka clients are
+// built on first use and rebuilt after a failure.
+const aws = awsClientOptions(config.aws);
 const wiring = failbackDependencies(
   {
     config,
@@ -23,11 +26,11 @@ const wiring = failbackDependencies(
     ...(variables.region ? { homeRegion: variables.region } : {}),
   },
   {
-    ssm: new SSMClient({}),
-    sns: new SNSClient({}),
-    secretsManager: new SecretsManagerClient({}),
-    dynamodb: new DynamoDBClient({}),
-    regional: regionalAwsClients(),
+    ssm: new SSMClient(aws),
+    sns: new SNSClient(aws),
+    secretsManager: new SecretsManagerClient(aws),
+    dynamodb: new DynamoDBClient(aws),
+    regional: regionalAwsClients(config.aws),
     kafka: new KafkaClientCache(),
     clusterClients: new ClientCache<ClusterClient>((c) => c.close()),
   },

@@ -10,6 +10,7 @@ import { lastMeasuredLag } from '#shared/failover/last-lag.ts';
 import { ClusterConnections } from '#shared/health/cluster-connections.ts';
 import { ClientCache, KafkaClientCache } from '#shared/kafka/client-factory.ts';
 import type { ClusterClient } from '#shared/kafka/cluster-client.ts';
+import { awsClientOptions } from '#shared/store/aws-client-options.ts';
 import { storesOf } from '#shared/store/aws-stores.ts';
 import { regionalAwsClients } from '#shared/store/regional-stores.ts';
 import { runMaintenance } from '#shared/switch/maintenance.ts';
@@ -19,9 +20,11 @@ import { lambdaHandler } from '../common/lambda-handler.ts';
 // The convention of every function: functions/common/lambda-handler.ts.
 const { config, variables, logger } = coldStart('failover', failoverEnvironment);
 
-// Clients once per container: AWS SDK clients, and Kafka clients that are rebuilt only after a failure.
-const ssm = new SSMClient({});
-const secretsManager = new SecretsManagerClient({});
+// Clients once per container: AWS SDK clients, every call bounded by the config's `aws` limits, and Kafka clients
+// that are rebuilt only after a failure.
+const aws = awsClientOptions(config.aws);
+const ssm = new SSMClient(aws);
+const secretsManager = new SecretsManagerClient(aws);
 const stores = storesOf({ ssm, secretsManager });
 const deps = failoverDependencies(
   {
@@ -33,9 +36,9 @@ const deps = failoverDependencies(
   {
     ssm,
     secretsManager,
-    dynamodb: new DynamoDBClient({}),
-    sns: new SNSClient({}),
-    regional: regionalAwsClients(),
+    dynamodb: new DynamoDBClient(aws),
+    sns: new SNSClient(aws),
+    regional: regionalAwsClients(config.aws),
     kafka: new KafkaClientCache(),
     clusterClients: new ClientCache<ClusterClient>((c) => c.close()),
   },

@@ -9,6 +9,7 @@ import { askFailoverFunction } from '#shared/health/maintenance-ask.ts';
 import { parseProbeInvocation } from '#shared/health/probe-input.ts';
 import { runProbeLoop } from '#shared/health/probe-loop.ts';
 import { createProbeMetrics, PowertoolsMetricsSink } from '#shared/health/probe-metrics.ts';
+import { awsClientOptions } from '#shared/store/aws-client-options.ts';
 import { coldStart } from '../common/cold-start.ts';
 import { lambdaHandler } from '../common/lambda-handler.ts';
 
@@ -16,10 +17,11 @@ import { lambdaHandler } from '../common/lambda-handler.ts';
 const { config, variables, logger } = coldStart('probe', probeEnvironment);
 const metrics = createProbeMetrics(Metrics, deploymentPaths(config.name).metricsNamespace);
 
-// Clients once per container.
+// Clients once per container, every AWS call bounded by the config's `aws` limits.
+const aws = awsClientOptions(config.aws);
 const wiring = probeDependencies(
   config,
-  { ssm: new SSMClient({}), secretsManager: new SecretsManagerClient({}) },
+  { ssm: new SSMClient(aws), secretsManager: new SecretsManagerClient(aws) },
   {
     logger,
     metrics: new PowertoolsMetricsSink(metrics),
@@ -27,9 +29,11 @@ const wiring = probeDependencies(
       ? {
           watch: {
             table: variables.table,
-            dynamodb: new DynamoDBClient({}),
+            dynamodb: new DynamoDBClient(aws),
             ...(variables.failoverFunction
-              ? { ask: askFailoverFunction(new LambdaClient({}), variables.failoverFunction) }
+              ? {
+                  ask: askFailoverFunction(new LambdaClient(aws), variables.failoverFunction),
+                }
               : {}),
           },
         }

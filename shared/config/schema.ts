@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { findingCodes } from '../readiness/finding-codes.ts';
+import { defaultAwsCallLimits } from '../store/aws-client-options.ts';
 
 /**
  * The deployment config (`failover.config.json`). Validated at `cdk synth` and again at every function's cold
@@ -206,6 +207,27 @@ const readinessSchema = z
   })
   .strict();
 
+/**
+ * Limits of every AWS call the functions and the CLI make (SSM, Secrets Manager, DynamoDB, SNS, Lambda): without
+ * them a call an endpoint never answers holds a failover until Lambda kills it. The defaults and why they are what
+ * they are: shared/store/aws-client-options.ts.
+ */
+const awsSchema = z
+  .object({
+    /** Opening the connection (TCP and TLS), per attempt. */
+    connectTimeoutMs: z.int().min(100).max(30_000).default(defaultAwsCallLimits.connectTimeoutMs),
+    /** One attempt of a call, the connection included: past it the attempt fails with a TimeoutError. */
+    requestTimeoutMs: z.int().min(200).max(60_000).default(defaultAwsCallLimits.requestTimeoutMs),
+    /** Attempts per call, the first included (throttling, 5xx, resets and timeouts are retried with back-off). */
+    maxAttempts: z.int().min(1).max(10).default(defaultAwsCallLimits.maxAttempts),
+  })
+  .strict()
+  .refine((a) => a.connectTimeoutMs <= a.requestTimeoutMs, {
+    message:
+      'connectTimeoutMs must not exceed requestTimeoutMs: the request timeout counts the connection too',
+    path: ['connectTimeoutMs'],
+  });
+
 const vpcSchema = z
   .object({
     vpcId: z.string().startsWith('vpc-'),
@@ -242,6 +264,7 @@ export const deploymentConfigSchema = z
       .array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region like eu-west-1'))
       .default([]),
     vpc: vpcSchema.optional(),
+    aws: awsSchema.default(awsSchema.parse({})),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -52,7 +52,10 @@ export async function initialiseActiveConfig(
   const { paths, fencing } = deps;
   await fencing?.lock.acquire(holder, 'initialise');
   try {
-    const [record, atRest] = await Promise.all([fencing?.authority.read(), inspectAtRest(deps.stores, paths)]);
+    const [record, atRest] = await Promise.all([
+      fencing?.authority.read(),
+      inspectAtRest(deps.stores, paths),
+    ]);
     if (record !== undefined) return { status: 'exists', epoch: record.epoch, cluster: record.cluster };
     const { parameter, secret } = atRest;
     if (parameter.state !== 'absent' || secret.state !== 'absent') {
@@ -69,7 +72,8 @@ export async function initialiseActiveConfig(
           cluster: 'unknown (a switch is in flight)',
         };
       }
-      if (fencing === undefined) return { status: 'exists', epoch: parameter.epoch, cluster: parameter.cluster };
+      if (fencing === undefined)
+        return { status: 'exists', epoch: parameter.epoch, cluster: parameter.cluster };
       // Written before the authority existed: adopt that epoch as the authority's, writing nothing.
       const c = atRest.config;
       const claim = await fencing.authority.claim({

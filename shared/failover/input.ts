@@ -124,7 +124,7 @@ export type FailoverFunctionRequest =
  * request, anything else is judged as a failover trigger by {@link parseFailoverInput}.
  */
 export function parseFailoverFunctionInput(input: unknown): FailoverFunctionRequest {
-  const action = (anyObject.safeParse(input).data ?? {}).action;
+  const action = anyObject.safeParse(input).data?.action;
   if (action === 'repair' || action === 'refresh-credentials') {
     const parsed = maintenanceSchema.safeParse(input);
     if (!parsed.success) throw new ValidationError(`${action} request`, problemsOf(parsed.error));

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { type ActiveConfig, activeConfigSchema, type ClusterCredentials } from '../config/contract.ts';
 import type { DeploymentPaths } from '../config/paths.ts';
-import type { ClusterRole, DeploymentConfig } from '../config/schema.ts';
+import type { DeploymentConfig } from '../config/schema.ts';
 import { topicMapping } from '../config/topic-mapping.ts';
 import { type GroupOffsetPlan, groupOffsetPlanSchema } from '../offsets/offset-translation.ts';
 import type { ClusterDefinition } from '../store/active-config.ts';

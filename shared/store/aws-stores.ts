@@ -1,6 +1,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient, type SSMClientConfig } from '@aws-sdk/client-ssm';
 import type { Stores } from './active-config.ts';
+import { type AwsCallLimits, awsClientOptions } from './aws-client-options.ts';
 import { SecretsManagerStore } from './secrets-manager-store.ts';
 import { SsmParameterStore } from './ssm-parameter-store.ts';
 
@@ -24,20 +25,21 @@ export function storesOf(clients: StoreClients): Stores {
   };
 }
 
-export interface AwsStoresOptions {
+export interface AwsStoresOptions extends Partial<AwsCallLimits> {
   /** Region holding the active configuration (one of the deployment's regions). Default: the SDK's resolution. */
   region?: string;
   /** Endpoint override for both services (a VPC endpoint, or moto in tests). */
   endpoint?: string;
   /** Default: the SDK's provider chain (Lambda role, ECS task role, profile, environment). */
   credentials?: SSMClientConfig['credentials'];
-  /** SDK retry attempts per call. The watcher retries on its next poll anyway. Default 3 (the SDK's). */
-  maxAttempts?: number;
+  // The limits of each call (`connectTimeoutMs` 3 s, `requestTimeoutMs` 5 s, `maxAttempts` 3 by default, reasons in
+  // aws-client-options.ts): a read that hangs fails instead of holding the caller, and the watcher reads again on
+  // its next poll anyway.
 }
 
 /**
  * Stores with SDK clients of their own, for applications that read the active configuration. Create them once
- * per process (at module scope in a Lambda) and share them.
+ * per process (at module scope in a Lambda) and share them. Every call is bounded: see {@link AwsStoresOptions}.
  *
  * The application's role needs `ssm:GetParameter` on `/mm2-failover/<name>/active` and
  * `secretsmanager:GetSecretValue` on `mm2-failover/<name>/active-credentials-*` (plus `kms:Decrypt` for a
@@ -46,6 +48,7 @@ export interface AwsStoresOptions {
  * @example
  * ```ts
  * const stores = createAwsStores({ region: 'eu-west-1' });
+ * const patient = createAwsStores({ region: 'eu-west-1', requestTimeoutMs: 10_000, maxAttempts: 5 });
  * ```
  */
 export function createAwsStores(options: AwsStoresOptions = {}): Stores {
@@ -53,7 +56,11 @@ export function createAwsStores(options: AwsStoresOptions = {}): Stores {
     ...(options.region === undefined ? {} : { region: options.region }),
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
     ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
-    ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
+    ...awsClientOptions({
+      connectTimeoutMs: options.connectTimeoutMs,
+      requestTimeoutMs: options.requestTimeoutMs,
+      maxAttempts: options.maxAttempts,
+    }),
   };
   return storesOf({ ssm: new SSMClient(common), secretsManager: new SecretsManagerClient(common) });
 }

@@ -1,6 +1,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Stores } from './active-config.ts';
+import { type AwsCallLimits, awsClientOptions } from './aws-client-options.ts';
 import { type StoreClients, storesOf } from './aws-stores.ts';
 
 /**
@@ -12,11 +13,15 @@ import { type StoreClients, storesOf } from './aws-stores.ts';
 /** Clients of an extra region, by region name (created on first use, kept per container). */
 export type RegionalClients = (region: string) => StoreClients;
 
-/** The Lambda functions' {@link RegionalClients}: SDK clients with the default credentials, one pair per region. */
-export function regionalAwsClients(): RegionalClients {
+/**
+ * The Lambda functions' {@link RegionalClients}: SDK clients with the default credentials, one pair per region,
+ * each call bounded by the deployment's `aws` limits as in the home region.
+ */
+export function regionalAwsClients(limits: Partial<AwsCallLimits>): RegionalClients {
+  const options = awsClientOptions(limits);
   return perRegion((region) => ({
-    ssm: new SSMClient({ region }),
-    secretsManager: new SecretsManagerClient({ region }),
+    ssm: new SSMClient({ region, ...options }),
+    secretsManager: new SecretsManagerClient({ region, ...options }),
   }));
 }
 

@@ -7,7 +7,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { parseJsonOrThrow } from '../config/validate.ts';
 import { mapAwsError } from '../errors.ts';
-import { cancelledConditions, type DynamoLock } from '../store/dynamo-lock.ts';
+import { cancelledConditions, DynamoLock } from '../store/dynamo-lock.ts';
+import type { SecretVersions } from '../store/stores.ts';
 import {
   type AuthorityRecord,
   authorityRecordSchema,
@@ -167,4 +168,20 @@ export class DynamoEpochAuthority implements EpochAuthority {
   #now(): number {
     return this.#lock.now();
   }
+}
+
+/**
+ * The lock and the epoch authority of a deployment in its table, with Secrets Manager versions: what a writer of the
+ * active configuration outside the functions (`mm2-failover init`, the drill's provisioning) claims its epoch with.
+ */
+export function dynamoFencing(
+  ddb: Pick<DynamoDBClient, 'send'>,
+  options: { table: string; deployment: string; versions: SecretVersions },
+): { lock: DynamoLock; authority: DynamoEpochAuthority; versions: SecretVersions } {
+  const lock = new DynamoLock(ddb, { table: options.table, deployment: options.deployment });
+  return {
+    lock,
+    authority: new DynamoEpochAuthority(ddb, { table: options.table, deployment: options.deployment, lock }),
+    versions: options.versions,
+  };
 }

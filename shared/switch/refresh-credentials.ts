@@ -2,7 +2,7 @@ import type { DeploymentPaths } from '../config/paths.ts';
 import { type ActiveWriteCredentials, readClusterCredentials, type Stores } from '../store/active-config.ts';
 import type { SecretVersions } from '../store/stores.ts';
 import { inspectAtRest, matchesAuthority } from './at-rest.ts';
-import type { AuthorityRecord, CredentialSources, EpochAuthority } from './epoch-authority.ts';
+import type { AuthorityRecord, CredentialSources } from './epoch-authority.ts';
 import { type FencedWriteDeps, writeClaimed } from './fenced-write.ts';
 
 /**

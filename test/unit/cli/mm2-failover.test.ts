@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -99,6 +99,17 @@ describe('mm2-failover CLI', () => {
 
     expect(out.code).toBe(1);
     expect(out.stderr).toContain('Region is missing');
+  });
+
+  it('bounds its AWS calls by the aws section of --config: a bad one exits 1 naming the field', async () => {
+    const example = JSON.parse(readFileSync(path.join(root, 'failover.config.json'), 'utf8')) as object;
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'mm2-cli-config-')), 'failover.config.json');
+    writeFileSync(file, JSON.stringify({ ...example, aws: { maxAttempts: 0 } }));
+
+    const out = await cli('status', '--function', 'x', '--config', file);
+
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain('aws.maxAttempts');
   });
 
   it('invokes one deployed function without loading the drill or the harness', async () => {

@@ -87,6 +87,28 @@ describe('deployment config schema', () => {
     expect(problems.some((p) => p.includes('surprise'))).toBe(true);
   });
 
+  it('takes the AWS call limits of the aws section and refuses a connect timeout past the request timeout', () => {
+    const config = parseDeploymentConfig({
+      ...example,
+      aws: { connectTimeoutMs: 1_000, requestTimeoutMs: 2_000, maxAttempts: 5 },
+    });
+    const problems = problemsOf(() =>
+      parseDeploymentConfig({
+        ...example,
+        aws: { connectTimeoutMs: 4_000, requestTimeoutMs: 2_000, maxAttempts: 0, retries: 2 },
+      }),
+    );
+
+    expect(config.aws).toEqual({ connectTimeoutMs: 1_000, requestTimeoutMs: 2_000, maxAttempts: 5 });
+    expect(problems.some((p) => p.startsWith('aws.maxAttempts:'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('aws') && p.includes('retries'))).toBe(true);
+    expect(
+      problemsOf(() =>
+        parseDeploymentConfig({ ...example, aws: { connectTimeoutMs: 4_000, requestTimeoutMs: 2_000 } }),
+      ),
+    ).toEqual([expect.stringMatching(/^aws\.connectTimeoutMs: .*counts the connection too/)]);
+  });
+
   it('reports a file that is not JSON without throwing a bare SyntaxError', () => {
     const problems = problemsOf(() => loadDeploymentConfigFile('README.does-not-exist.json'));
 

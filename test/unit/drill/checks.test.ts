@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
   alarmFired,
+  atRestChecks,
   consumerReadEverything,
   type FailoverObserved,
   failoverChecks,
+  isTorn,
   noFailover,
+  switchesSince,
 } from '#drill/checks.ts';
+import type { AtRest } from '#shared/switch/at-rest.ts';
 
 const clean: FailoverObserved = {
   failoverInvocations: 1,
@@ -96,5 +100,41 @@ describe('drill checks', () => {
 
   it('counts unseen records', () => {
     expect(consumerReadEverything.judge({ unseen: 3 })).toEqual({ ok: false, detail: '3 unseen' });
+  });
+
+  it('counts the epochs the parameter moved through after the fault, each once', () => {
+    expect(switchesSince([0, 1], 0)).toBe(1);
+    expect(switchesSince([0, 1, 1, 1], 0)).toBe(1);
+    expect(switchesSince([0, 1, 2], 0)).toBe(2);
+    expect(switchesSince([0], 0)).toBe(0);
+  });
+
+  it('judges at rest torn when the halves disagree, one is unreadable, or the plain parameter differs', () => {
+    const agree: AtRest = {
+      parameter: { state: 'ok', epoch: 1, cluster: 'secondary' },
+      secret: { state: 'ok', epoch: 1, cluster: 'secondary' },
+      plainMatches: true,
+    };
+
+    expect(isTorn(agree)).toBe(false);
+    expect(isTorn({ ...agree, secret: { state: 'ok', epoch: 2, cluster: 'secondary' } })).toBe(true);
+    expect(isTorn({ ...agree, secret: { state: 'ok', epoch: 1, cluster: 'primary' } })).toBe(true);
+    expect(isTorn({ ...agree, parameter: { state: 'corrupt' } })).toBe(true);
+    expect(isTorn({ ...agree, secret: { state: 'absent' } })).toBe(true);
+    expect(isTorn({ ...agree, plainMatches: false })).toBe(true);
+  });
+
+  it('passes the at-rest checks only for one switch and nothing torn', () => {
+    const judge = (o: { switches: number | null; tornAtRest: boolean | null }) =>
+      atRestChecks.map((c) => ({ name: c.name, ...c.judge(o) }));
+
+    expect(judge({ switches: 1, tornAtRest: false }).every((v) => v.ok)).toBe(true);
+    expect(judge({ switches: 2, tornAtRest: false })[0]).toEqual({
+      name: "exactly one switch in the active parameter's history",
+      ok: false,
+      detail: '2 epoch(s) moved through',
+    });
+    expect(judge({ switches: 1, tornAtRest: true })[1]).toMatchObject({ ok: false });
+    expect(judge({ switches: null, tornAtRest: null }).map((v) => v.ok)).toEqual([false, false]);
   });
 });

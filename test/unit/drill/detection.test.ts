@@ -22,9 +22,9 @@ function probeHistory(): Datapoint[] {
   return points;
 }
 
-function detectionWith(points: Datapoint[]) {
+function detectionWith(points: Datapoint[], options: { retryDelaysMs?: readonly number[] } = {}) {
   const { record, lines } = recorder(0);
-  const detection = new Detection(specs, record);
+  const detection = new Detection(specs, record, options);
   detection.points.push(...points);
   return { detection, lines };
 }
@@ -72,7 +72,8 @@ describe('drill detection', () => {
         throw new Error('lock held');
       },
     ]) {
-      const { detection, lines } = detectionWith(probeHistory());
+      // Without Lambda's retries: what one invocation's outcome leaves.
+      const { detection, lines } = detectionWith(probeHistory(), { retryDelaysMs: [] });
 
       detection.evaluate(90_000, failover);
       await detection.failoverInFlight;
@@ -80,6 +81,50 @@ describe('drill detection', () => {
       expect(detection.switchedAtMs).toBeUndefined();
       expect(lines.at(-1)).toMatch(/failover (answered refused|failed: Error: lock held)$/);
     }
+  });
+
+  it('retries a failed failover invocation as Lambda retries an asynchronous one, twice, then gives up', async () => {
+    const { detection, lines } = detectionWith(probeHistory(), { retryDelaysMs: [10, 20] });
+    let calls = 0;
+    const failsTwice = async (): Promise<FailoverAnswer> => {
+      calls++;
+      if (calls <= 2) throw new Error(`AWS call on parameter /p failed: TimeoutError (${calls})`);
+      return { status: 'switched', epoch: 1 };
+    };
+    const alwaysFails = async (): Promise<FailoverAnswer> => {
+      throw new Error('still failing');
+    };
+    const second = detectionWith(probeHistory(), { retryDelaysMs: [10, 20] });
+
+    detection.evaluate(90_000, failsTwice);
+    await detection.failoverInFlight;
+    second.detection.evaluate(90_000, alwaysFails);
+    await second.detection.failoverInFlight;
+
+    expect(calls).toBe(3);
+    expect(detection.failoverInvocations).toBe(1);
+    expect(detection.failoverRetries).toBe(2);
+    expect(detection.switchedAtMs).toBeDefined();
+    expect(lines.slice(-3).map((l) => l.replace(/^\[\s*[\d.]+s\] /, ''))).toEqual([
+      'failover failed: Error: AWS call on parameter /p failed: TimeoutError (1); Lambda retries the asynchronous invocation in 0.01 s',
+      'failover failed: Error: AWS call on parameter /p failed: TimeoutError (2); Lambda retries the asynchronous invocation in 0.02 s',
+      'failover switched clients to the secondary (epoch 1)',
+    ]);
+    expect(second.detection.failoverRetries).toBe(2);
+    expect(second.detection.switchedAtMs).toBeUndefined();
+    expect(second.lines.at(-1)).toMatch(/failover failed: Error: still failing$/);
+  });
+
+  it("names a refusal's reason codes, so the run says why nothing switched", async () => {
+    const { detection, lines } = detectionWith(probeHistory());
+
+    detection.evaluate(90_000, async () => ({
+      status: 'refused',
+      reasons: [{ code: 'secondary-unhealthy' }, { code: 'lag-seconds' }],
+    }));
+    await detection.failoverInFlight;
+
+    expect(lines.at(-1)).toMatch(/failover answered refused \(secondary-unhealthy, lag-seconds\)$/);
   });
 
   it('samples health from probes of the last 5 s only', () => {

@@ -57,8 +57,8 @@ export function recorder(startedAtMs = 0): { record: DrillRecorder; lines: strin
 /** Fault controls that only log what they are asked to do, with the marks and sleeps in the same log. */
 export function recordingFaults(): { context: FaultContext; log: string[] } {
   const log: string[] = [];
-  const control = (name: string) => async (cluster?: string) => {
-    log.push(cluster ? `${name} ${cluster}` : name);
+  const control = (name: string) => async (cluster?: string, broker?: number) => {
+    log.push([name, cluster, broker].filter((part) => part !== undefined).join(' '));
   };
   return {
     log,
@@ -70,6 +70,22 @@ export function recordingFaults(): { context: FaultContext; log: string[] } {
         restart: control('restart'),
         stopMirror: control('stopMirror'),
         startMirror: control('startMirror'),
+        awsFaults: {
+          set: async (faults) => {
+            log.push(`awsFaults.set ${JSON.stringify(faults)}`);
+          },
+          clear: async () => {
+            log.push('awsFaults.clear');
+          },
+          counts: async () => ({
+            seen: { 'ssm:GetParameter': 40, 'dynamodb:PutItem': 10 },
+            faulted: { 'ssm:GetParameter': 7 },
+            hanging: 0,
+          }),
+          resetCounts: async () => {
+            log.push('awsFaults.resetCounts');
+          },
+        },
       },
       mark: (label) => log.push(`mark: ${label}`),
       sleep: async (ms) => {

@@ -15,14 +15,66 @@ async function injectAndUndo(scenario: Scenario): Promise<{ injected: string[]; 
 
 describe('drill scenario table', () => {
   it('has a row for each scenario the CLI offers, kill first', () => {
-    expect(scenarios).toEqual(['kill', 'hang', 'mm2-down', 'secondary-down', 'flapping']);
+    expect(scenarios).toEqual([
+      'kill',
+      'hang',
+      'mm2-down',
+      'secondary-down',
+      'flapping',
+      'aws-degraded',
+      'broker-down',
+    ]);
     for (const s of scenarios) expect(scenarioRow(s).expect.outcome).toMatch(/^(no-)?failover$/);
   });
 
-  it('expects a failover exactly when the primary dies or hangs for good', () => {
+  it('expects a failover exactly when the primary dies or hangs for good, AWS degraded or not', () => {
     const failingOver = scenarios.filter((s) => scenarioRow(s).expect.outcome === 'failover');
 
-    expect(failingOver).toEqual(['kill', 'hang']);
+    expect(failingOver).toEqual(['kill', 'hang', 'aws-degraded']);
+  });
+
+  it('degrades AWS for the functions and the application, kills the primary, then heals both', async () => {
+    const row = scenarioRow('aws-degraded');
+    const { injected, undone } = await injectAndUndo('aws-degraded');
+
+    expect(row.stage).toEqual({ awsThroughFaultProxy: true });
+    expect(row.expect).toEqual({ outcome: 'failover', checkAtRest: true });
+    expect(injected).toEqual([
+      `awsFaults.set ${JSON.stringify([
+        { kind: 'latency', ms: 500, probability: 0.3, seed: 11 },
+        { kind: 'throttle', probability: 0.15, seed: 12 },
+        { kind: 'server-error', status: 503, probability: 0.1, seed: 13 },
+      ])}`,
+      'mark: AWS degraded: 30% of calls +0.5 s, 15% throttled, 10% answered 503 (SDK retries included)',
+      'sleep 5000',
+      'kill primary',
+      'mark: primary killed (SIGKILL) while AWS is degraded',
+    ]);
+    expect(undone).toEqual([
+      'awsFaults.clear',
+      'mark: AWS healthy again (7 of 50 calls were faulted)',
+      'restart primary',
+      'mark: primary restarted with its data',
+    ]);
+  });
+
+  it("kills one of the primary's three brokers, watches it degrade with leaders moved, and restarts that broker", async () => {
+    const row = scenarioRow('broker-down');
+    const { injected, undone } = await injectAndUndo('broker-down');
+
+    expect(row.stage).toEqual({ brokers: 3 });
+    expect(injected).toEqual([
+      'kill primary 1',
+      "mark: one of the primary's three brokers killed (SIGKILL, broker 1)",
+    ]);
+    expect(undone).toEqual(['restart primary 1', 'mark: broker 1 of the primary restarted with its data']);
+    expect(row.expect).toMatchObject({
+      outcome: 'no-failover',
+      observe: [
+        { kind: 'degraded-not-down', cluster: 'primary' },
+        { kind: 'leaders-moved', cluster: 'primary', broker: 1 },
+      ],
+    });
   });
 
   it('kills the primary and restarts it with its data', async () => {
@@ -110,6 +162,8 @@ describe('drill scenario table', () => {
       'mm2-down': ['ReplicationLagWarning', 'ReplicationLagCritical'],
       'secondary-down': ['SecondaryDown'],
       flapping: undefined,
+      'aws-degraded': undefined,
+      'broker-down': undefined,
     });
   });
 });

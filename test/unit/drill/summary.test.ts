@@ -23,6 +23,8 @@ describe('drill summary', () => {
       'duplicatesConsumed',
       'duplicatesByEpoch',
       'failback',
+      'switches',
+      'tornAtRest',
       'checks',
       'targets',
       'epochs',
@@ -30,7 +32,14 @@ describe('drill summary', () => {
       'reportFile',
       'logFile',
     ]);
-    expect(summary).toMatchObject({ ok: false, scenario: 'kill', rtoSeconds: null, failback: null });
+    expect(summary).toMatchObject({
+      ok: false,
+      scenario: 'kill',
+      rtoSeconds: null,
+      failback: null,
+      switches: null,
+      tornAtRest: null,
+    });
   });
 
   it('holds what the recorder records after it was built, so a run that throws still reports its checks', () => {

@@ -13,7 +13,10 @@ describe('initialiseActiveConfig', () => {
     const config = testConfig();
     const stores = seededStores(config);
 
-    const result = await initialiseActiveConfig({ requestedBy: 'drill' }, { config, stores, paths, now: () => 0 });
+    const result = await initialiseActiveConfig(
+      { requestedBy: 'drill' },
+      { config, stores, paths, now: () => 0 },
+    );
 
     expect(result.status).toBe('initialised');
     expect(stores.writes).toEqual([
@@ -57,13 +60,23 @@ describe('initialiseActiveConfig', () => {
     await lock.acquire('failover-run');
 
     await expect(
-      initialiseActiveConfig({ requestedBy: 'drill' }, { config, stores, paths, fencing, holder: 'init' }),
+      initialiseActiveConfig(
+        { requestedBy: 'drill' },
+        { config, stores, paths, fencing, holder: 'init', now: clock.now },
+      ),
     ).rejects.toBeInstanceOf(LockHeldError);
     expect(stores.writes).toEqual([]);
     await lock.release('failover-run');
-    await initialiseActiveConfig({ requestedBy: 'drill' }, { config, stores, paths, fencing, holder: 'init' });
+    await initialiseActiveConfig(
+      { requestedBy: 'drill' },
+      { config, stores, paths, fencing, holder: 'init', now: clock.now },
+    );
     expect(lock.holder).toBeUndefined();
-    expect(fencing.authority.record).toMatchObject({ epoch: 0, cluster: 'primary', writer: { kind: 'init' } });
+    expect(fencing.authority.record).toMatchObject({
+      epoch: 0,
+      cluster: 'primary',
+      writer: { kind: 'init' },
+    });
   });
 
   it('adopts an epoch written before the epoch authority existed, writing nothing', async () => {
@@ -75,7 +88,10 @@ describe('initialiseActiveConfig', () => {
     const lock = new FakeLock(clock);
     const fencing = { lock, authority: new MemoryEpochAuthority(lock, clock), versions: stores.versions };
 
-    const result = await initialiseActiveConfig({ requestedBy: 'operator' }, { config, stores, paths, fencing });
+    const result = await initialiseActiveConfig(
+      { requestedBy: 'operator' },
+      { config, stores, paths, fencing },
+    );
 
     expect(result).toEqual({ status: 'adopted', epoch: 0, cluster: 'primary' });
     expect(stores.writes).toEqual([]);
