@@ -1,3 +1,4 @@
+import { RefusedError } from '../errors.ts';
 import { parseTpKey } from '../kafka/topic-partition.ts';
 import { measureLag } from './catch-up.ts';
 import type { PartitionPosition } from './mirror-controller.ts';
@@ -5,6 +6,28 @@ import { type PhaseContext, type PhaseOutcome, waitingForMirror } from './phase-
 import { lastReplicatedPositions, offsetSyncsLocations } from './salvage.ts';
 
 const POLL_MS = 2_000;
+
+/**
+ * Restore rebuilds the forward mirror around the cut this failback's switch made; once another writer moved clients
+ * (a failover after the switch), that cut means nothing and restoring (on Aiven: emptying the secondary) could harm
+ * what clients now use. So before every restore invocation: the epoch authority must still hold this failback's
+ * last stage.
+ */
+async function refuseUnlessSwitchHolds(ctx: PhaseContext): Promise<void> {
+  const { state, deps } = ctx;
+  const epoch = state.switch?.epochs.at(-1) ?? state.startEpoch + 2;
+  const record = await deps.authority.read();
+  if (record?.epoch === epoch && record.writer.runId === state.runId && record.cluster === 'primary') return;
+  const found = record
+    ? `epoch ${record.epoch} on ${record.cluster} (${record.writer.kind} ${record.writer.runId})`
+    : 'nothing claimed';
+  throw new RefusedError('failback restore', [
+    {
+      code: 'switch-no-longer-holds',
+      message: `expected the active configuration at epoch ${epoch}, written by this failback's switch, found ${found}: someone switched since, so the mirrors are left as they are; check the deployment, then abandon this failback (failback --abandon)`,
+    },
+  ]);
+}
 
 /**
  * Restore: the reverse mirror off, the forward mirror on again, without copying back what the reverse mirror
@@ -21,6 +44,7 @@ export async function runRestore(ctx: PhaseContext): Promise<PhaseOutcome> {
   const { deps, state } = ctx;
   const cut = state.switch?.producerCut;
   if (cut === undefined) throw new Error('restore needs the producer cut from switch');
+  await refuseUnlessSwitchHolds(ctx);
   state.restore ??= {
     reverseStopped: false,
     forwardOffsetsSet: false,

@@ -4,6 +4,7 @@ import { deploymentPaths } from '#shared/config/paths.ts';
 import { deploymentConfigSchema } from '#shared/config/schema.ts';
 import { RefusedError } from '#shared/errors.ts';
 import type { FailbackDeps, PhaseContext } from '#shared/failback/phase-context.ts';
+import { runRestore } from '#shared/failback/restore.ts';
 import type { FailbackState } from '#shared/failback/state.ts';
 import { runSwitch } from '#shared/failback/switch.ts';
 import { writeActiveStep } from '#shared/store/active-config.ts';
@@ -181,5 +182,39 @@ describe('failback switch fencing', () => {
 
     expect(error).toBeInstanceOf(Error);
     expect(await halves(w.stores)).toEqual({ parameter: '3/secondary', secret: '3/secondary' });
+  });
+});
+
+describe('failback restore fencing', () => {
+  it('checks that its switch still holds before restoring the mirrors: after a later failover it refuses and touches nothing', async () => {
+    // Arrange: the switch wrote both stages (epochs 2 and 3); then a failover moved clients to the secondary again.
+    const w = await switchDue(1);
+    await w.writeAtRest(active(1, 'secondary'));
+    await runSwitch(w.ctx);
+    w.ctx.state.completed = [...w.ctx.state.completed, 'switch'];
+    w.clock.t += w.lock.leaseMs + 1;
+    await w.lock.acquire('failover-9');
+    const claim = await w.authority.claim({
+      expected: 3,
+      epoch: 4,
+      writer: { kind: 'failover', runId: '0000000004' },
+      holder: 'failover-9',
+      config: active(4, 'secondary'),
+      credentials: { active: { secret: paths.clusterSecret('secondary') } },
+    });
+    await w.writeAtRest(claim.record.config);
+    await w.authority.complete(claim, new Date(w.clock.now()).toISOString());
+    await w.lock.release('failover-9');
+    await w.lock.acquire('failback-1');
+    const mirror = w.ctx.mirror as MemoryMirror;
+    mirror.calls.length = 0;
+
+    // Act
+    const error = await runRestore(w.ctx).catch((e: unknown) => e);
+
+    // Assert
+    expect(error).toBeInstanceOf(RefusedError);
+    expect((error as RefusedError).reasons[0]?.code).toBe('switch-no-longer-holds');
+    expect(mirror.calls).toEqual([]);
   });
 });
