@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describeError, RefusedError } from '../errors.ts';
 import type { DeploymentLock } from '../store/dynamo-lock.ts';
 import { readCurrent } from '../switch/current.ts';
+import { abandonFailback } from './abandon.ts';
 import { runCatchUp } from './catch-up.ts';
 import type { FailbackJournal } from './journal.ts';
 import { failbackNotification } from './notification.ts';
@@ -44,7 +45,7 @@ export interface FailbackInvocation {
   runners?: PhaseRunners;
 }
 
-type FailbackStatus = 'planned' | 'in-progress' | 'waiting' | 'completed';
+type FailbackStatus = 'planned' | 'in-progress' | 'waiting' | 'completed' | 'abandoned';
 
 export interface FailbackResult {
   status: FailbackStatus;
@@ -63,6 +64,8 @@ export interface FailbackResult {
   /** The partial result of the phase the deadline interrupted. */
   partial?: unknown;
   plan?: unknown;
+  /** `abandoned`: what the run leaves as it is (mirrors, deleted records, clients moved), one sentence each. */
+  leftBehind?: string[];
 }
 
 /**
@@ -83,6 +86,20 @@ export async function runFailback(
 
   await invocation.lock.acquire(invocation.holder, `failback: ${request.reason}`);
   try {
+    if (request.abandon) {
+      const { state, leftBehind } = await abandonFailback(
+        invocation.journal,
+        invocation.holder,
+        request.reason,
+      );
+      return {
+        ...result(state, phases, [], {
+          status: 'abandoned',
+          nextStep: 'abandoned: put right what it leaves behind, then start a new failback if one is needed',
+        }),
+        leftBehind,
+      };
+    }
     return await advance(request, deps, invocation, phases);
   } finally {
     await invocation.lock.release(invocation.holder);

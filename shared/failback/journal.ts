@@ -19,6 +19,8 @@ export interface FailbackJournal {
   save(state: FailbackState, holder: string): Promise<void>;
   recordPhase(state: FailbackState, phase: string, summary: unknown, holder: string): Promise<void>;
   finish(state: FailbackState, outcome: unknown, holder: string): Promise<void>;
+  /** Close the run as abandoned, with what it leaves behind as its outcome. */
+  abandon(state: FailbackState, outcome: unknown, holder: string): Promise<void>;
 }
 
 /** The failback journal over the shared {@link RunJournal} (DynamoDB in production, moto in tests). */
@@ -44,5 +46,6 @@ export function failbackJournal(journal: RunJournal): FailbackJournal {
       await journal.recordStep(state.runId, 'state', parse(state), holder);
       await journal.finish(state.runId, 'completed', outcome, holder);
     },
+    abandon: (state, outcome, holder) => journal.finish(state.runId, 'abandoned', outcome, holder),
   };
 }

@@ -12,6 +12,7 @@ import { ValidationError } from '../errors.ts';
  * { "action": "failback", "phase": "plan", "requestedBy": "alice", "reason": "what would happen?" }     // dry run
  * { "action": "failback", "phase": "purge", "confirm": true, "requestedBy": "alice", "reason": "ok" }   // purge
  * { "action": "failback", "mirrorConfirmed": "stop-forward", "requestedBy": "bob", "reason": "done" } // manual MM2
+ * { "action": "failback", "abandon": true, "requestedBy": "alice", "reason": "a failover happened" }   // give up
  */
 
 /** Every phase, in the order an active-passive failback runs them; `plan` is a dry run and never journaled. */
@@ -49,6 +50,11 @@ const failbackRequestSchema = z
     confirm: z.boolean().default(false),
     /** With the `manual` mirror controller: the operator has done this step. */
     mirrorConfirmed: oneOf(mirrorSteps).optional(),
+    /**
+     * Give up the failback in progress: it is journaled as abandoned, with what it leaves behind (mirrors stopped
+     * or running, records deleted, clients moved), and the next failback starts afresh.
+     */
+    abandon: z.boolean().default(false),
     reason: reasonSchema,
     requestedBy: requestedBySchema,
   })
@@ -59,6 +65,13 @@ const failbackRequestSchema = z
         code: 'custom',
         path: ['confirm'],
         message: "'plan' is a dry run: confirm makes no sense",
+      });
+    }
+    if (r.abandon && (r.phase !== undefined || r.confirm || r.mirrorConfirmed !== undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['abandon'],
+        message: 'abandon ends the failback in progress: it takes no phase, confirm or mirrorConfirmed',
       });
     }
     if (r.phase === 'plan' && r.mirrorConfirmed !== undefined) {
@@ -77,7 +90,7 @@ export function parseFailbackRequest(input: unknown): FailbackRequest {
     throw new ValidationError('failback request', [
       {
         path: '',
-        message: `expected an object { action: 'failback', requestedBy, reason, phase?, confirm?, mirrorConfirmed? }, got ${
+        message: `expected an object { action: 'failback', requestedBy, reason, phase?, confirm?, mirrorConfirmed?, abandon? }, got ${
           input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input
         }`,
       },

@@ -119,7 +119,7 @@ export async function switchPhaseContext(
   return {
     deps,
     holder,
-    request: { action: 'failback', confirm: false, requestedBy: 'test', reason: 'failback' },
+    request: { action: 'failback', confirm: false, abandon: false, requestedBy: 'test', reason: 'failback' },
     state,
     mirror: deps.mirror(new Set()),
     save: async () => {},

@@ -19,12 +19,12 @@ function problems(input: unknown): string[] {
 }
 
 describe('parseFailbackRequest', () => {
-  it('accepts a minimal request and defaults confirm to false', () => {
+  it('accepts a minimal request and defaults confirm and abandon to false', () => {
     // Act
     const r = parseFailbackRequest(base);
 
     // Assert
-    expect(r).toEqual({ ...base, confirm: false });
+    expect(r).toEqual({ ...base, confirm: false, abandon: false });
   });
 
   it.each([
