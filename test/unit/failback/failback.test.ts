@@ -1,191 +1,15 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { activeConfigSchema, activeCredentialsSchema } from '#shared/config/contract.ts';
 import { type DeploymentPaths, deploymentPaths } from '#shared/config/paths.ts';
-import { type DeploymentConfig, deploymentConfigSchema } from '#shared/config/schema.ts';
 import { LockHeldError, RefusedError, ValidationError } from '#shared/errors.ts';
-import { type FailbackInvocation, type FailbackResult, runFailback } from '#shared/failback/failback.ts';
+import { type FailbackResult, runFailback } from '#shared/failback/failback.ts';
 import { failbackJournal } from '#shared/failback/journal.ts';
 import { parseFailbackRequest } from '#shared/failback/payload.ts';
 import type { FailbackDeps } from '#shared/failback/phase-context.ts';
 import { PROVENANCE } from '#shared/failback/salvage.ts';
 import { tpKey } from '#shared/kafka/topic-partition.ts';
 import type { Notification } from '#shared/notify/notification.ts';
-import { writeActive } from '#shared/store/active-config.ts';
 import { Redacted } from '#shared/store/redacted.ts';
-import { FakeRegions, FakeStores } from '../../fakes/stores.ts';
-import { MemoryCluster, MemoryLock, MemoryMirror, MemoryRunJournal } from './fakes.ts';
-
-const quiet = { info: () => {}, warn: () => {} };
-const QUARANTINE = 'mm2-failover.quarantine';
-
-function configOf(overrides: Record<string, unknown> = {}): DeploymentConfig {
-  return deploymentConfigSchema.parse({
-    name: 'orders-dr',
-    mode: 'active-passive',
-    replicationPolicy: 'identity',
-    clusters: {
-      primary: { alias: 'primary', auth: 'none', expectedBrokers: 1 },
-      secondary: { alias: 'secondary', auth: 'none', expectedBrokers: 1 },
-    },
-    topics: ['orders'],
-    consumerGroups: ['billing'],
-    mirror: { kind: 'kafka-connect', forwardUrl: 'http://fwd:8083', reverseUrl: 'http://rev:8083' },
-    failback: { stableSeconds: 0, switchStageSeconds: 0, catchUpMaxLagRecords: 0 },
-    ...overrides,
-  });
-}
-
-interface World {
-  config: DeploymentConfig;
-  stores: FakeStores;
-  /** The extra regions' stores (`config.regions`; the home region is eu-west-1). */
-  regions: FakeRegions;
-  primary: MemoryCluster;
-  secondary: MemoryCluster;
-  mirror: MemoryMirror;
-  journal: MemoryRunJournal;
-  lock: MemoryLock;
-  deps: FailbackDeps;
-  activeWrites: Array<{ epoch: number; cluster: string; holdback?: string }>;
-  /** Each active-credentials secret written: its epoch, cluster and the cluster of its `holdback`, if any. */
-  activeSecrets: Array<{ epoch: number; cluster: string; holdback?: string }>;
-  now: { t: number };
-  invoke(payload: Record<string, unknown>, holder?: string, budgetMs?: number): Promise<FailbackResult>;
-}
-
-/** The state after a failover: the primary holds a, b (b never replicated); the secondary holds a, c; active = secondary. */
-async function world(config = configOf()): Promise<World> {
-  const stores = new FakeStores();
-  const paths = deploymentPaths(config.name);
-  for (const role of ['primary', 'secondary'] as const) {
-    await stores.parameters.put(
-      paths.clusterParameter(role),
-      JSON.stringify({ alias: role, bootstrapServers: `${role}:9092`, securityProtocol: 'PLAINTEXT' }),
-    );
-    await stores.secrets.put(paths.clusterSecret(role), new Redacted('{}'));
-  }
-  await writeActive(
-    stores,
-    paths,
-    {
-      epoch: 1,
-      cluster: 'secondary',
-      alias: 'secondary',
-      bootstrapServers: ['secondary:9092'],
-      securityProtocol: 'PLAINTEXT',
-      credentialsSecret: paths.activeCredentialsSecret,
-      topics: { orders: { produce: 'orders', subscribe: ['orders'] } },
-      switchedAt: new Date(0).toISOString(),
-      reason: 'failover',
-    },
-    new Redacted({}),
-  );
-  stores.writes.length = 0;
-  const { activeWrites, activeSecrets } = watchActive(stores, paths);
-  const regions = new FakeRegions();
-  const primary = new MemoryCluster('primary');
-  const secondary = new MemoryCluster('secondary');
-  primary.createTopic('orders', 2);
-  const mirror = new MemoryMirror(primary, secondary, config.topics);
-  primary.write('orders', 0, ['a0', 'a1', 'a2']);
-  primary.write('orders', 1, ['a3', 'a4']);
-  mirror.poll();
-  mirror.forward = 'stopped'; // paused before the crash: what follows never replicates
-  primary.write('orders', 0, ['b0', 'b1']);
-  primary.write('orders', 1, ['b2']);
-  secondary.write('orders', 0, ['c0']);
-  secondary.write('orders', 1, ['c1', 'c2']);
-  const now = { t: Date.parse('2026-11-21T10:00:00Z') };
-  const journal = new MemoryRunJournal();
-  const lock = new MemoryLock();
-  const deps: FailbackDeps = {
-    config,
-    paths,
-    stores,
-    regionStores: regions.regionStores,
-    homeRegion: 'eu-west-1',
-    primary,
-    secondary,
-    mirror: () => mirror,
-    clock: { now: () => now.t },
-    sleep: async (ms) => {
-      now.t += ms;
-      mirror.poll();
-    },
-    logger: quiet,
-  };
-  const invocation = (holder: string, budgetMs: number): FailbackInvocation => ({
-    journal: failbackJournal(journal),
-    lock,
-    holder,
-    deadlineAt: now.t + budgetMs,
-  });
-  return {
-    config,
-    stores,
-    regions,
-    primary,
-    secondary,
-    mirror,
-    journal,
-    lock,
-    deps,
-    activeWrites,
-    activeSecrets,
-    now,
-    // Parsed first, as the handler's input middleware does.
-    invoke: async (payload, holder = 'req-1', budgetMs = 600_000) =>
-      runFailback(
-        parseFailbackRequest({
-          action: 'failback',
-          requestedBy: 'alice',
-          reason: 'primary repaired',
-          ...payload,
-        }),
-        deps,
-        invocation(holder, budgetMs),
-      ),
-  };
-}
-
-/**
- * Record what each write of the active parameter and secret to `stores` says: epoch, cluster and the holdback's
- * role and cluster (parameter) or cluster (secret).
- */
-function watchActive(
-  stores: FakeStores,
-  paths: DeploymentPaths,
-): Pick<World, 'activeWrites' | 'activeSecrets'> & { parameterValues: string[] } {
-  const activeWrites: World['activeWrites'] = [];
-  const parameterValues: string[] = [];
-  const put = stores.parameters.put;
-  stores.parameters.put = async (name, value, options) => {
-    if (name === paths.activeParameter) {
-      parameterValues.push(value);
-      const a = activeConfigSchema.parse(JSON.parse(value));
-      activeWrites.push({
-        epoch: a.epoch,
-        cluster: a.cluster,
-        ...(a.holdback ? { holdback: `${a.holdback.role}@${a.holdback.cluster}` } : {}),
-      });
-    }
-    return put(name, value, options);
-  };
-  const activeSecrets: World['activeSecrets'] = [];
-  const putSecret = stores.secrets.put;
-  stores.secrets.put = async (name, value) => {
-    if (name === paths.activeCredentialsSecret) {
-      const c = activeCredentialsSchema.parse(JSON.parse(value.reveal()));
-      activeSecrets.push({
-        epoch: c.epoch,
-        cluster: c.cluster,
-        ...(c.holdback ? { holdback: c.holdback.cluster } : {}),
-      });
-    }
-    return putSecret(name, value);
-  };
-  return { activeWrites, activeSecrets, parameterValues };
-}
+import { configOf, QUARANTINE, untilDone, type World, watchActive, world } from './world.ts';
 
 /** What the two stages of the default order (consumers first) write, as {@link watchActive} records it. */
 const consumersFirst = {
@@ -206,17 +30,6 @@ function stageWrites(paths: DeploymentPaths): string[] {
     `parameter ${paths.activeParameter}`,
     `parameter ${paths.activeBootstrapParameter}`,
   ];
-}
-
-async function untilDone(w: World): Promise<FailbackResult[]> {
-  const results: FailbackResult[] = [];
-  for (let i = 0; i < 10; i += 1) {
-    const confirm = results[results.length - 1]?.waiting?.waitingFor === 'confirm';
-    const r = await w.invoke(confirm ? { phase: 'purge', confirm: true } : {}, `req-${i}`);
-    results.push(r);
-    if (r.status === 'completed') return results;
-  }
-  throw new Error(`not done: ${JSON.stringify(results.map((r) => r.nextStep))}`);
 }
 
 describe('runFailback (active-passive, identity policy)', () => {
