@@ -99,13 +99,7 @@ export class OffsetSyncReader {
       topic,
       keyId: (k) => tpKey(k.topic, k.partition),
       decodeKey: decodeOffsetSyncKey,
-      decodeValue: (bytes) => {
-        const v = decodeOffsetSyncValue(bytes);
-        return {
-          upstreamOffset: toOffset(v.upstreamOffset, 'offset sync upstreamOffset'),
-          downstreamOffset: toOffset(v.downstreamOffset, 'offset sync downstreamOffset'),
-        };
-      },
+      decodeValue: decodeSync,
     });
   }
 
@@ -164,6 +158,32 @@ export class CheckpointReader {
 /** Read an offset-syncs topic once, from the beginning. */
 export function readOffsetSyncs(client: Reader, topic: string): Promise<OffsetSyncs> {
   return new OffsetSyncReader(topic).read(client);
+}
+
+/**
+ * Every offset sync still in the topic, oldest first — not only the last per partition. MirrorClient keeps the
+ * same history; compaction keeps at least the last sync per partition. A record upstream at or after a sync's
+ * upstream offset was copied at or after its downstream offset, so the history bounds where old records went.
+ */
+export async function readOffsetSyncHistory(client: Reader, topic: string): Promise<OffsetSync[]> {
+  const history: OffsetSync[] = [];
+  const reader = new LatestByKeyReader<OffsetSyncKey, { upstreamOffset: Offset; downstreamOffset: Offset }>({
+    topic,
+    keyId: (k) => tpKey(k.topic, k.partition),
+    decodeKey: decodeOffsetSyncKey,
+    decodeValue: decodeSync,
+    onEntry: ({ key, value }) => history.push({ ...key, ...value }),
+  });
+  await reader.refresh(client);
+  return history;
+}
+
+function decodeSync(bytes: Buffer | null): { upstreamOffset: Offset; downstreamOffset: Offset } {
+  const v = decodeOffsetSyncValue(bytes);
+  return {
+    upstreamOffset: toOffset(v.upstreamOffset, 'offset sync upstreamOffset'),
+    downstreamOffset: toOffset(v.downstreamOffset, 'offset sync downstreamOffset'),
+  };
 }
 
 /** Read a checkpoints topic once, from the beginning. */

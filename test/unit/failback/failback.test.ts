@@ -268,6 +268,70 @@ describe('runFailback (active-passive, identity policy)', () => {
     expect(w.journal.writes).toBe(0);
   });
 
+  it('stops an invocation whose lease was taken over at its next journal write, and it changes nothing more', async () => {
+    // Arrange: while req-A salvages, its lease runs out (it stalled) and req-B takes the lock over.
+    const append = w.secondary.append.bind(w.secondary);
+    let tookOver = false;
+    w.secondary.append = async (topic, partition, records) => {
+      const base = await append(topic, partition, records);
+      if (!tookOver) {
+        tookOver = true;
+        w.now.t += 121_000;
+        await w.lock.acquire('req-B', 'failback');
+      }
+      return base;
+    };
+
+    // Act
+    const lost = await w.invoke({}, 'req-A').catch((e: unknown) => e);
+
+    // Assert
+    expect(lost).toBeInstanceOf(LockHeldError);
+    expect(w.secondary.calls.filter((c) => c.startsWith('append'))).toHaveLength(1);
+    expect(w.mirror.calls).toEqual(['stopForward']);
+    expect(w.primary.calls.filter((c) => c.startsWith('deleteRecordsBefore'))).toEqual([]);
+    expect(w.lock.holder).toBe('req-B');
+    const journaled = await failbackJournal(w.journal).load();
+    const partitions = journaled.kind === 'in-progress' ? journaled.state.salvage?.partitions : undefined;
+    expect(Object.values(partitions ?? {}).map((p) => p.copied)).toEqual([0, 0]);
+  });
+
+  it('answers with what a finished invocation did even when giving the lock back fails afterwards', async () => {
+    // Arrange
+    const warnings: unknown[] = [];
+    w.deps.logger = { info: () => {}, warn: (...a: unknown[]) => warnings.push(a) } as FailbackDeps['logger'];
+    w.lock.release = async () => {
+      throw new Error('ProvisionedThroughputExceededException: rate of requests exceeds the throughput');
+    };
+
+    // Act
+    const r = await w.invoke({ phase: 'prepare' });
+
+    // Assert
+    expect(r.ran.map((x) => x.phase)).toEqual(['prepare']);
+    expect(warnings).toContainEqual([
+      'failback could not give the lock back; its lease runs out by itself',
+      { holder: 'req-1', error: expect.stringContaining('ProvisionedThroughputExceededException') },
+    ]);
+  });
+
+  it('reports the failure of the invocation, not the failed release of the lock after it', async () => {
+    // Arrange
+    await w.invoke({ phase: 'prepare' });
+    w.primary.offsets = async () => {
+      throw new Error('primary offsets unreadable');
+    };
+    w.lock.release = async () => {
+      throw new Error('lock table unreachable');
+    };
+
+    // Act
+    const failed = w.invoke({}, 'req-2');
+
+    // Assert
+    await expect(failed).rejects.toThrow('primary offsets unreadable');
+  });
+
   it('reports a phase already done instead of running it again', async () => {
     // Arrange
     await w.invoke({ phase: 'prepare' });

@@ -26,6 +26,14 @@ export class MemoryCluster implements FailbackCluster {
   readonly calls: string[] = [];
   /** Fail the next append after writing (a crash between the write and the journal). */
   failAfterNextAppend = false;
+  /** The next this-many reads answer nothing although their range holds records (a slow group join). */
+  emptyReads = 0;
+  /** Called before each read answers (e.g. to let retention move the log start meanwhile). */
+  beforeRead: (topic: string, partition: number) => void = () => {};
+  /** MM2 offset syncs held in this cluster's offset-syncs topics, by topic name, oldest first. */
+  readonly syncs = new Map<string, OffsetSync[]>();
+  /** How each topic was created through {@link ensureTopic}. */
+  readonly created = new Map<string, unknown>();
 
   constructor(alias: string) {
     this.alias = alias;
@@ -85,6 +93,12 @@ export class MemoryCluster implements FailbackCluster {
     this.calls.push(`read ${topic}`);
     const out = new Map<number, CopiedRecord[]>();
     let n = 0;
+    for (const r of ranges) this.beforeRead(topic, r.partition);
+    if (this.emptyReads > 0) {
+      this.emptyReads -= 1;
+      for (const r of ranges) out.set(r.partition, []);
+      return out;
+    }
     for (const r of ranges) {
       const p = this.topics.get(topic)?.[r.partition];
       const list = (p?.records ?? []).filter(
@@ -99,6 +113,7 @@ export class MemoryCluster implements FailbackCluster {
 
   async ensureTopic(topic: string, partitions: number): Promise<number> {
     this.calls.push(`ensureTopic ${topic}`);
+    if (!this.topics.has(topic)) this.created.set(topic, { partitions });
     this.createTopic(topic, partitions);
     return this.topics.get(topic)?.length ?? partitions;
   }
@@ -129,8 +144,8 @@ export class MemoryCluster implements FailbackCluster {
     }
   }
 
-  async readOffsetSyncs(): Promise<OffsetSync[]> {
-    return [];
+  async readOffsetSyncs(topic: string): Promise<OffsetSync[]> {
+    return [...(this.syncs.get(topic) ?? [])];
   }
 
   async readCheckpoints(groups: readonly string[]) {
@@ -172,9 +187,14 @@ export class MemoryMirror implements MirrorController {
   reverse: 'absent' | 'running' = 'absent';
   /** Last copied upstream offset per `topic:partition`, per flow. */
   readonly positions: Record<Flow, Map<string, number>> = { forward: new Map(), reverse: new Map() };
+  /** A frozen flow runs but copies nothing (a slow or stuck task). */
+  readonly frozen: Record<Flow, boolean> = { forward: false, reverse: false };
+  /** Write an offset sync for the first record copied per partition and then every this-many records. */
+  syncEvery = 1;
   readonly #primary: MemoryCluster;
   readonly #secondary: MemoryCluster;
   readonly #topics: string[];
+  readonly #sinceSync = new Map<string, number>();
 
   constructor(primary: MemoryCluster, secondary: MemoryCluster, topics: string[]) {
     this.#primary = primary;
@@ -182,14 +202,29 @@ export class MemoryMirror implements MirrorController {
     this.#topics = topics;
   }
 
+  /**
+   * When set, which flows run is read from here before each poll (e.g. from the Aiven API fake's flows) instead
+   * of being set by this class's own controller methods. A flow that starts anew copies from the earliest offset.
+   */
+  flowsFrom: (() => { forward: boolean; reverse: boolean }) | undefined;
+
   /** Copy what the running flows have not copied yet. */
   poll(): void {
+    if (this.flowsFrom) {
+      const flows = this.flowsFrom();
+      this.forward = flows.forward ? 'running' : 'stopped';
+      if (flows.reverse && this.reverse !== 'running') this.positions.reverse.clear();
+      this.reverse = flows.reverse ? 'running' : 'absent';
+    }
     if (this.forward === 'running' && this.#primary.healthy)
       this.#copy('forward', this.#primary, this.#secondary);
     if (this.reverse === 'running') this.#copy('reverse', this.#secondary, this.#primary);
   }
 
   #copy(flow: Flow, from: MemoryCluster, to: MemoryCluster): void {
+    if (this.frozen[flow]) return;
+    // MM2's default: the offset syncs live on the source cluster, named after the target.
+    const syncTopic = `mm2-offset-syncs.${to.alias}.internal`;
     for (const topic of this.#topics) {
       const partitions = from.topics.get(topic) ?? [];
       to.createTopic(topic, partitions.length);
@@ -198,7 +233,18 @@ export class MemoryMirror implements MirrorController {
         const last = this.positions[flow].get(key) ?? -1;
         const todo = p.records.filter((r) => r.offset > last && r.offset >= p.low);
         const target = to.topics.get(topic)?.[partition];
-        for (const r of todo) target?.records.push({ ...r, offset: target.records.length });
+        if (target === undefined) return;
+        for (const r of todo) {
+          const downstream = target.records.length;
+          target.records.push({ ...r, offset: downstream });
+          const since = this.#sinceSync.get(`${flow} ${key}`);
+          if (since === undefined || since + 1 >= this.syncEvery) {
+            const list = from.syncs.get(syncTopic) ?? [];
+            list.push({ topic, partition, upstreamOffset: r.offset, downstreamOffset: downstream });
+            from.syncs.set(syncTopic, list);
+            this.#sinceSync.set(`${flow} ${key}`, 0);
+          } else this.#sinceSync.set(`${flow} ${key}`, since + 1);
+        }
         const lastRecord = todo[todo.length - 1];
         if (lastRecord) this.positions[flow].set(key, lastRecord.offset);
       });
