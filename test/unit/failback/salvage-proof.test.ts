@@ -48,6 +48,7 @@ describe('salvage counts only what the broker proved', () => {
 
     // Act
     const refused = await w.invoke({ phase: 'purge', confirm: true }, 'req-2').catch((e: unknown) => e);
+    const deletesAfterRefusal = w.primary.calls.filter((c) => c.startsWith('deleteRecordsBefore')).length;
     const accepted = await w.invoke({ phase: 'purge', confirm: true, acceptLoss: ['orders:0'] }, 'req-3');
 
     // Assert
@@ -64,8 +65,11 @@ describe('salvage counts only what the broker proved', () => {
       { code: 'salvage-lost-records', message: expect.stringContaining('orders:0 offsets [3, 4)') },
     ]);
     expect((refused as RefusedError).reasons[0]?.message).toContain('"acceptLoss": ["orders:0"]');
-    expect(w.primary.calls.filter((c) => c.startsWith('deleteRecordsBefore')).length).toBe(deletesBefore);
+    expect(deletesAfterRefusal).toBe(deletesBefore);
     expect(accepted.ran.map((r) => r.phase)).toContain('purge');
+    expect(accepted.ran.find((r) => r.phase === 'purge')?.summary).toMatchObject({
+      partitions: [{ partition: 0, acceptedLoss: true }, { partition: 1 }],
+    });
   });
 
   it('creates the quarantine topic with unlimited retention and the replication factor of the source topic', async () => {

@@ -8,7 +8,8 @@ import type { FailbackDeps } from '#shared/failback/phase-context.ts';
 import { writeActive } from '#shared/store/active-config.ts';
 import { Redacted } from '#shared/store/redacted.ts';
 import { FakeRegions, FakeStores } from '../../fakes/stores.ts';
-import { MemoryCluster, MemoryLock, MemoryMirror, MemoryRunJournal } from './fakes.ts';
+import { FakeLock } from '../failover/fakes.ts';
+import { MemoryCluster, MemoryMirror, MemoryRunJournal } from './fakes.ts';
 
 /**
  * The world failback starts from in the unit tests: a failover happened, the primary is back, and every
@@ -43,7 +44,8 @@ export interface World {
   secondary: MemoryCluster;
   mirror: MemoryMirror;
   journal: MemoryRunJournal;
-  lock: MemoryLock;
+  /** The DynamoDB lock's rules: one holder, a 120 s lease that journal writes renew. */
+  lock: FakeLock;
   deps: FailbackDeps;
   activeWrites: Array<{ epoch: number; cluster: string; holdback?: string }>;
   /** Each active-credentials secret written: its epoch, cluster and the cluster of its `holdback`, if any. */
@@ -95,8 +97,8 @@ export async function world(config = configOf()): Promise<World> {
   secondary.write('orders', 0, ['c0']);
   secondary.write('orders', 1, ['c1', 'c2']);
   const now = { t: Date.parse('2026-11-21T10:00:00Z') };
-  const journal = new MemoryRunJournal();
-  const lock = new MemoryLock();
+  const lock = new FakeLock({ now: () => now.t });
+  const journal = new MemoryRunJournal(lock);
   const deps: FailbackDeps = {
     config,
     paths,
