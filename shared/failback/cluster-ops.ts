@@ -1,5 +1,5 @@
 import type { RecordHeaders } from '../kafka/cluster-client.ts';
-import type { OffsetSync } from '../kafka/mm2-internal-topics.ts';
+import type { TimedOffsetSync } from '../kafka/mm2-internal-topics.ts';
 import type { Offset } from '../kafka/offset.ts';
 import type { SecondaryGroupOffsets } from '../offsets/offset-translation.ts';
 
@@ -75,5 +75,5 @@ export interface FailbackCluster extends SecondaryGroupOffsets {
    * Every sync still in an MM2 offset-syncs topic on this cluster, oldest first (at least the last one per
    * partition: the topic is compacted); empty if the topic is absent.
    */
-  readOffsetSyncs(topic: string): Promise<OffsetSync[]>;
+  readOffsetSyncs(topic: string): Promise<TimedOffsetSync[]>;
 }

@@ -3,7 +3,7 @@ import { describeError, KafkaOperationError } from '../errors.ts';
 import { ClientCache } from '../kafka/client-factory.ts';
 import type { ClusterClient, FetchedRecord } from '../kafka/cluster-client.ts';
 import { reasonForErrorType } from '../kafka/failure-reason.ts';
-import { type OffsetSync, readOffsetSyncHistory } from '../kafka/mm2-internal-topics.ts';
+import { readOffsetSyncHistory, type TimedOffsetSync } from '../kafka/mm2-internal-topics.ts';
 import { type Offset, toOffset } from '../kafka/offset.ts';
 import { tpKey } from '../kafka/topic-partition.ts';
 import type { Checkpoint, SecondaryGroupOffsets } from '../offsets/offset-translation.ts';
@@ -229,7 +229,7 @@ export class KafkajsCluster implements FailbackCluster {
     );
   }
 
-  async readOffsetSyncs(topic: string): Promise<OffsetSync[]> {
+  async readOffsetSyncs(topic: string): Promise<TimedOffsetSync[]> {
     try {
       return await readOffsetSyncHistory(await this.#clusterClient(), topic);
     } catch (e: unknown) {

@@ -1,9 +1,10 @@
 import { type Reason, RefusedError } from '../errors.ts';
+import type { TimedOffsetSync } from '../kafka/mm2-internal-topics.ts';
 import type { Offset } from '../kafka/offset.ts';
 import { tpKey } from '../kafka/topic-partition.ts';
 import type { PartitionOffsets } from './cluster-ops.ts';
 import type { PhaseContext, PhaseOutcome } from './phase-context.ts';
-import { firstProvable, uncovered } from './replica-proof.ts';
+import { firstProvable, reverseGap, syncHistory, uncovered } from './replica-proof.ts';
 import { copyTails, lastReplicatedPositions, offsetSyncsLocations } from './salvage.ts';
 
 /** Per partition: what purge deletes on the primary (everything below the stale end). */
@@ -23,6 +24,8 @@ export function purgePreview(staleEnd: Record<string, number>, current: Partitio
 
 /** Rounds of "salvage what cannot be proven, then prove again" in one invocation (the secondary may move). */
 const PROOF_ROUNDS = 3;
+/** Clocks of MM2's workers and of this function may differ: syncs this much older still count as the flow's. */
+const CLOCK_SKEW_MS = 60_000;
 
 /** What purge can prove about one partition before deleting it. */
 interface PartitionProof {
@@ -58,6 +61,14 @@ export async function runPurge(ctx: PhaseContext): Promise<PhaseOutcome> {
   }
   const accepted = new Set(request.acceptLoss ?? []);
   for (let round = 0; state.purge === undefined; round += 1) {
+    if (
+      request.confirm &&
+      Object.values(salvage.partitions).some((p) => p.ranges.some((r) => r.next < r.to))
+    ) {
+      // A salvage an earlier confirmed purge began (or a deadline cut) goes on before anything is judged.
+      const copied = await copyTails(ctx);
+      if (copied.kind !== 'done') return salvagingOutcome(copied);
+    }
     const current = await deps.primary.offsets(deps.config.topics);
     const preview = purgePreview(reverse.staleEnd, current);
     const proofs = await provePurge(ctx, current);
@@ -80,15 +91,7 @@ export async function runPurge(ctx: PhaseContext): Promise<PhaseOutcome> {
       }
       await ctx.save();
       const copied = await copyTails(ctx);
-      if (copied.kind !== 'done') {
-        return {
-          kind: 'deadline',
-          summary: {
-            salvagingUnproven: unproven.map((p) => p.key),
-            ...(copied.kind === 'stalled' ? { stalled: copied.stalled } : {}),
-          },
-        };
-      }
+      if (copied.kind !== 'done') return salvagingOutcome(copied);
       continue;
     }
     state.purge = { partitions: {} };
@@ -135,6 +138,18 @@ export async function runPurge(ctx: PhaseContext): Promise<PhaseOutcome> {
   };
 }
 
+function salvagingOutcome(
+  copied: Exclude<Awaited<ReturnType<typeof copyTails>>, { kind: 'done' }>,
+): PhaseOutcome {
+  return {
+    kind: 'deadline',
+    summary: {
+      salvagingBeforePurge: true,
+      ...(copied.kind === 'stalled' ? { stalled: copied.stalled } : {}),
+    },
+  };
+}
+
 function awaitingConfirmation(
   preview: ReturnType<typeof purgePreview>,
   proofs: readonly PartitionProof[],
@@ -176,6 +191,10 @@ async function provePurge(ctx: PhaseContext, current: PartitionOffsets[]): Promi
   const copiedBack = (
     await lastReplicatedPositions(ctx.mirror, 'reverse', offsetSyncsLocations(ctx, 'reverse'))
   ).positions;
+  const since = Date.parse(state.reverse?.requestedAt ?? '') - CLOCK_SKEW_MS;
+  const reverseSyncs = Number.isNaN(since)
+    ? new Map<string, TimedOffsetSync[]>()
+    : await syncHistory(offsetSyncsLocations(ctx, 'reverse'));
   const proofs: PartitionProof[] = [];
   for (const o of current) {
     const key = tpKey(o.topic, o.partition);
@@ -203,12 +222,14 @@ async function provePurge(ctx: PhaseContext, current: PartitionOffsets[]): Promi
     }
     const now = secondary.get(key);
     const from = started?.[key];
-    const copiedTo = copiedBack.get(key) ?? -1;
-    if (from !== undefined && now !== undefined && now.low > from && now.low > copiedTo + 1) {
-      problems.push({
-        code: 'reverse-mirror-gap',
-        message: `${key} offsets [${Math.max(from, copiedTo + 1)}, ${now.low}) on the secondary were deleted (retention) before the reverse mirror copied them back: records written there during the outage may exist nowhere now. ${accept}`,
-      });
+    if (from !== undefined && now !== undefined) {
+      const ours = (reverseSyncs.get(key) ?? []).filter((s) => s.writtenAt >= since);
+      for (const gap of reverseGap(from, now.low, ours, copiedBack.get(key) ?? -1)) {
+        problems.push({
+          code: 'reverse-mirror-gap',
+          message: `${key} offsets [${gap.from}, ${gap.to}) on the secondary were deleted (retention) before the reverse mirror copied them back: records written there during the outage may exist nowhere now. ${accept}`,
+        });
+      }
     }
     // Offsets outside every salvage range were replicated (ranges cover the whole tail); an unfinished range is
     // a problem above, never something the secondary could prove.

@@ -1,4 +1,4 @@
-import type { OffsetSync } from '../kafka/mm2-internal-topics.ts';
+import type { OffsetSync, TimedOffsetSync } from '../kafka/mm2-internal-topics.ts';
 import type { Offset } from '../kafka/offset.ts';
 import { tpKey } from '../kafka/topic-partition.ts';
 import type { FailbackCluster, PartitionOffsets } from './cluster-ops.ts';
@@ -21,10 +21,10 @@ import type { FailbackCluster, PartitionOffsets } from './cluster-ops.ts';
  */
 export async function syncHistory(
   locations: ReadonlyArray<{ cluster: Pick<FailbackCluster, 'readOffsetSyncs'>; topic: string }>,
-): Promise<Map<string, OffsetSync[]>> {
-  const byPartition = new Map<string, OffsetSync[]>();
+): Promise<Map<string, TimedOffsetSync[]>> {
+  const byPartition = new Map<string, TimedOffsetSync[]>();
   for (const { cluster, topic } of locations) {
-    let syncs: OffsetSync[];
+    let syncs: TimedOffsetSync[];
     try {
       syncs = await cluster.readOffsetSyncs(topic);
     } catch {
@@ -94,6 +94,25 @@ export function sampleSyncs(
     keep.add(Math.round((i * (relevant.length - 1)) / (SAMPLE - 1)));
   }
   return [...keep].sort((a, b) => a - b).flatMap((i) => relevant[i] ?? []);
+}
+
+/**
+ * Offsets of the secondary that it deleted after the reverse mirror was asked for and before the mirror copied
+ * them. `logStartThen` is the secondary's log start when the flow was asked for; the flow starts at the earliest
+ * offset when it first reads, which is where MM2 writes its first sync for the partition (`syncs`: the reverse
+ * flow's, written since it was asked for); `copiedTo` is the last offset it copied. Without a sync of this flow,
+ * where it started is unknown and everything deleted since is counted.
+ */
+export function reverseGap(
+  logStartThen: Offset,
+  logStartNow: Offset,
+  syncs: ReadonlyArray<Pick<OffsetSync, 'upstreamOffset'>>,
+  copiedTo: Offset,
+): Array<{ from: Offset; to: Offset }> {
+  if (logStartNow <= logStartThen) return [];
+  const startedAt = syncs.length === 0 ? undefined : Math.min(...syncs.map((s) => s.upstreamOffset));
+  if (startedAt === undefined) return [{ from: logStartThen, to: logStartNow }];
+  return uncovered(logStartThen, logStartNow, [{ from: startedAt, to: copiedTo + 1 }]);
 }
 
 /** The parts of [from, to) that none of `covered` holds, in order. */

@@ -75,6 +75,7 @@ export async function runReverse(ctx: PhaseContext): Promise<PhaseOutcome> {
     const requestedBefore = state.reverse.requested;
     if (!requestedBefore) {
       state.reverse.requested = true;
+      state.reverse.requestedAt = new Date(deps.clock.now()).toISOString();
       state.reverse.secondaryLogStart = Object.fromEntries(
         (await deps.secondary.offsets(deps.config.topics)).map((o) => [tpKey(o.topic, o.partition), o.low]),
       );

@@ -158,6 +158,8 @@ export const failbackStateSchema = z
          * there, so purge can check the secondary deleted nothing the mirror had not copied yet.
          */
         secondaryLogStart: z.record(z.string(), z.int().min(0)).optional(),
+        /** When the reverse flow was first asked for: its offset syncs are the ones written since. */
+        requestedAt: z.iso.datetime().optional(),
       })
       .strict()
       .optional(),

@@ -12,7 +12,7 @@ import type {
   PartitionPosition,
   ReverseFlowSpec,
 } from '#shared/failback/mirror-controller.ts';
-import type { OffsetSync } from '#shared/kafka/mm2-internal-topics.ts';
+import type { TimedOffsetSync } from '#shared/kafka/mm2-internal-topics.ts';
 import { parseTpKey, tpKey } from '#shared/kafka/topic-partition.ts';
 import type { Checkpoint } from '#shared/offsets/offset-translation.ts';
 import type { JournalEntry, RunJournal } from '#shared/store/dynamo-journal.ts';
@@ -54,7 +54,7 @@ export class MemoryCluster implements FailbackCluster {
   /** Called before each read answers (e.g. to let retention move the log start meanwhile). */
   beforeRead: (topic: string, partition: number) => void = () => {};
   /** MM2 offset syncs held in this cluster's offset-syncs topics, by topic name, oldest first. */
-  readonly syncs = new Map<string, OffsetSync[]>();
+  readonly syncs = new Map<string, TimedOffsetSync[]>();
   /** How each topic was created through {@link ensureTopic}. */
   readonly created = new Map<string, TopicSpec>();
 
@@ -194,7 +194,7 @@ export class MemoryCluster implements FailbackCluster {
     }
   }
 
-  async readOffsetSyncs(topic: string): Promise<OffsetSync[]> {
+  async readOffsetSyncs(topic: string): Promise<TimedOffsetSync[]> {
     return [...(this.syncs.get(topic) ?? [])];
   }
 
@@ -241,6 +241,8 @@ export class MemoryMirror implements MirrorController {
   readonly frozen: Record<Flow, boolean> = { forward: false, reverse: false };
   /** Write an offset sync for the first record copied per partition and then every this-many records. */
   syncEvery = 1;
+  /** The clock MM2 stamps its offset syncs with. */
+  now: () => number = () => 0;
   readonly #primary: MemoryCluster;
   readonly #secondary: MemoryCluster;
   readonly #topics: string[];
@@ -263,12 +265,18 @@ export class MemoryMirror implements MirrorController {
     if (this.flowsFrom) {
       const flows = this.flowsFrom();
       this.forward = flows.forward ? 'running' : 'stopped';
-      if (flows.reverse && this.reverse !== 'running') this.positions.reverse.clear();
+      if (flows.reverse && this.reverse !== 'running') this.#startAnew('reverse');
       this.reverse = flows.reverse ? 'running' : 'absent';
     }
     if (this.forward === 'running' && this.#primary.healthy)
       this.#copy('forward', this.#primary, this.#secondary);
     if (this.reverse === 'running') this.#copy('reverse', this.#secondary, this.#primary);
+  }
+
+  /** A flow created anew copies from the earliest offset, and MM2 writes a sync for its first record again. */
+  #startAnew(flow: Flow): void {
+    this.positions[flow].clear();
+    for (const k of [...this.#sinceSync.keys()]) if (k.startsWith(`${flow} `)) this.#sinceSync.delete(k);
   }
 
   #copy(flow: Flow, from: MemoryCluster, to: MemoryCluster): void {
@@ -293,7 +301,13 @@ export class MemoryMirror implements MirrorController {
           const since = this.#sinceSync.get(`${flow} ${key}`);
           if (since === undefined || since + 1 >= this.syncEvery) {
             const list = from.syncs.get(syncTopic) ?? [];
-            list.push({ topic, partition, upstreamOffset: r.offset, downstreamOffset: downstream });
+            list.push({
+              topic,
+              partition,
+              upstreamOffset: r.offset,
+              downstreamOffset: downstream,
+              writtenAt: this.now(),
+            });
             from.syncs.set(syncTopic, list);
             this.#sinceSync.set(`${flow} ${key}`, 0);
           } else this.#sinceSync.set(`${flow} ${key}`, since + 1);
@@ -317,7 +331,7 @@ export class MemoryMirror implements MirrorController {
   async startReverse(spec: ReverseFlowSpec): Promise<MirrorOutcome> {
     this.calls.push(`startReverse ${spec.excludeTopics.join(',')}`);
     if (this.forward === 'running') throw new Error('cycle: forward still running while reverse starts');
-    if (this.reverse !== 'running') this.positions.reverse.clear();
+    if (this.reverse !== 'running') this.#startAnew('reverse');
     this.reverse = 'running';
     return { done: true, detail: 'started' };
   }

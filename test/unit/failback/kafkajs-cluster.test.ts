@@ -197,7 +197,7 @@ describe('KafkajsCluster.readOffsetSyncs', () => {
       encodeOffsetSyncValue({ upstreamOffset: upstream, downstreamOffset: downstream }),
     );
 
-  it('returns every sync still in the topic, oldest first, read through the cluster client without a consumer group', async () => {
+  it('returns every sync still in the topic, oldest first and when MM2 wrote it, read through the cluster client without a consumer group', async () => {
     // Arrange
     const fake = new FakeCluster().addTopic(TOPIC, 1);
     sync(fake, 0, 10n, 4n);
@@ -210,9 +210,9 @@ describe('KafkajsCluster.readOffsetSyncs', () => {
 
     // Assert
     expect(syncs).toEqual([
-      { topic: 'orders', partition: 0, upstreamOffset: 10, downstreamOffset: 4 },
-      { topic: 'orders', partition: 1, upstreamOffset: 7, downstreamOffset: 7 },
-      { topic: 'orders', partition: 0, upstreamOffset: 25, downstreamOffset: 19 },
+      { topic: 'orders', partition: 0, upstreamOffset: 10, downstreamOffset: 4, writtenAt: 0 },
+      { topic: 'orders', partition: 1, upstreamOffset: 7, downstreamOffset: 7, writtenAt: 0 },
+      { topic: 'orders', partition: 0, upstreamOffset: 25, downstreamOffset: 19, writtenAt: 0 },
     ]);
     expect(fake.calls.map((c) => c.op)).not.toContain('groupOffsets');
   });

@@ -143,4 +143,24 @@ describe('purge deletes nothing that exists nowhere else', () => {
     expect(w.primary.calls.filter((c) => c.startsWith('deleteRecordsBefore'))).toEqual([]);
     expect(w.primary.values('orders').sort()).toEqual(['a0', 'a1', 'a2', 'a3', 'a4', 'b0', 'b1', 'b2']);
   });
+
+  it('refuses when the reverse mirror started only after the secondary had deleted records, though it caught up since', async () => {
+    // Arrange: between asking for the reverse mirror and its first read, retention deletes a0, a1 on the secondary.
+    w.mirror.frozen.reverse = true;
+    await w.invoke({});
+    await w.secondary.deleteRecordsBefore('orders', [{ partition: 0, offset: 2 }]);
+    w.mirror.frozen.reverse = false;
+    w.mirror.poll();
+
+    // Act
+    const refused = await w.invoke({ phase: 'purge', confirm: true }, 'req-2').catch((e: unknown) => e);
+
+    // Assert
+    expect((refused as RefusedError).reasons).toEqual([
+      {
+        code: 'reverse-mirror-gap',
+        message: expect.stringContaining('orders:0 offsets [0, 2) on the secondary'),
+      },
+    ]);
+  });
 });

@@ -54,8 +54,24 @@ export interface World {
   invoke(payload: Record<string, unknown>, holder?: string, budgetMs?: number): Promise<FailbackResult>;
 }
 
-/** The state after a failover: the primary holds a, b (b never replicated); the secondary holds a, c; active = secondary. */
-export async function world(config = configOf()): Promise<World> {
+/** What happened before failback: records written, mirrored or not, on either cluster. */
+type History = (clusters: { primary: MemoryCluster; secondary: MemoryCluster; mirror: MemoryMirror }) => void;
+
+/** The primary holds a, b (b never replicated); the secondary holds a, c. */
+const outage: History = ({ primary, secondary, mirror }) => {
+  primary.createTopic('orders', 2);
+  primary.write('orders', 0, ['a0', 'a1', 'a2']);
+  primary.write('orders', 1, ['a3', 'a4']);
+  mirror.poll();
+  mirror.forward = 'stopped'; // paused before the crash: what follows never replicates
+  primary.write('orders', 0, ['b0', 'b1']);
+  primary.write('orders', 1, ['b2']);
+  secondary.write('orders', 0, ['c0']);
+  secondary.write('orders', 1, ['c1', 'c2']);
+};
+
+/** The state after a failover (by default {@link outage}'s); the active cluster is the secondary. */
+export async function world(config = configOf(), history: History = outage): Promise<World> {
   const stores = new FakeStores();
   const paths = deploymentPaths(config.name);
   for (const role of ['primary', 'secondary'] as const) {
@@ -86,17 +102,10 @@ export async function world(config = configOf()): Promise<World> {
   const regions = new FakeRegions();
   const primary = new MemoryCluster('primary');
   const secondary = new MemoryCluster('secondary');
-  primary.createTopic('orders', 2);
   const mirror = new MemoryMirror(primary, secondary, config.topics);
-  primary.write('orders', 0, ['a0', 'a1', 'a2']);
-  primary.write('orders', 1, ['a3', 'a4']);
-  mirror.poll();
-  mirror.forward = 'stopped'; // paused before the crash: what follows never replicates
-  primary.write('orders', 0, ['b0', 'b1']);
-  primary.write('orders', 1, ['b2']);
-  secondary.write('orders', 0, ['c0']);
-  secondary.write('orders', 1, ['c1', 'c2']);
+  history({ primary, secondary, mirror });
   const now = { t: Date.parse('2026-11-21T10:00:00Z') };
+  mirror.now = () => now.t;
   const lock = new FakeLock({ now: () => now.t });
   const journal = new MemoryRunJournal(lock);
   const deps: FailbackDeps = {
