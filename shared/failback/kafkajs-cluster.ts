@@ -10,8 +10,10 @@ import type { Checkpoint, SecondaryGroupOffsets } from '../offsets/offset-transl
 import type { CopiedRecord, FailbackCluster, PartitionOffsets, RangeRead, TopicSpec } from './cluster-ops.ts';
 
 /**
- * {@link FailbackCluster} on kafkajs. The admin and the idempotent producer are created once per container and
- * forgotten after a failure. Ranges are read through the cluster client's direct fetch (no consumer group: no
+ * {@link FailbackCluster} on kafkajs. The admin and the idempotent producers are created once per container and
+ * forgotten after a failure. A partition is always written by the same one of {@link PRODUCERS} producers: kafkajs
+ * keeps one request in flight per idempotent producer, so partitions written at once by salvage would otherwise
+ * wait for each other, while idempotence and order only need one producer per partition. Ranges are read through the cluster client's direct fetch (no consumer group: no
  * join, nothing committed), read_committed, headers kept, so that what salvage copies is measured in the
  * broker's own offsets. MM2's offset syncs are read through the same client, by the product's one reader of
  * MM2's internal topics. Offsets from kafkajs become {@link Offset}s through `toOffset`.
@@ -176,7 +178,7 @@ export class KafkajsCluster implements FailbackCluster {
     records: readonly Omit<CopiedRecord, 'offset'>[],
   ): Promise<Offset> {
     try {
-      const producer = await this.#producers.get('idempotent', 'v1', async () => {
+      const producer = await this.#producers.get(producerKey(partition), 'v1', async () => {
         const p = this.#kafka.producer({
           idempotent: true,
           maxInFlightRequests: 1,
@@ -206,7 +208,7 @@ export class KafkajsCluster implements FailbackCluster {
       }
       return first;
     } catch (e: unknown) {
-      this.#producers.forget('idempotent');
+      this.#producers.forget(producerKey(partition));
       throw new KafkaOperationError(
         'produce-failed',
         `writing to ${topic} on ${this.alias} failed: ${describeError(e)}`,
@@ -276,6 +278,13 @@ export class KafkajsCluster implements FailbackCluster {
       });
     }
   }
+}
+
+/** Idempotent producers per cluster (the partitions salvage writes at once). */
+const PRODUCERS = 4;
+
+function producerKey(partition: number): string {
+  return `idempotent-${partition % PRODUCERS}`;
 }
 
 /**

@@ -38,6 +38,9 @@ export const PROVENANCE = {
 /** The quarantine topic keeps what it holds until an operator deletes it: it may hold the only copy. */
 const QUARANTINE_CONFIGS = { 'retention.ms': '-1', 'retention.bytes': '-1' };
 
+/** Partitions copied at once (each group of partitions sharing a quarantine partition goes one after another). */
+const CONCURRENCY = 4;
+
 /** Empty answers in a row before a partition is left for the next invocation; the waits double from the first. */
 const MAX_EMPTY_READS = 6;
 const FIRST_BACKOFF_MS = 250;
@@ -175,16 +178,52 @@ export interface Stall {
 
 type CopyOutcome = { kind: 'done' } | { kind: 'deadline' } | { kind: 'stalled'; stalled: Stall[] };
 
-/** Copy every partition's remaining ranges; resumable at any point. */
+/**
+ * Copy every partition's remaining ranges; resumable at any point. Partitions that write to different quarantine
+ * partitions are copied at once (the marks and the crash scan are per quarantine partition, so those sharing one
+ * go one after another). Journal writes go out one at a time, in order, each with the whole state as it is then;
+ * once anything fails (a lost lease, a broken connection), no copy starts another batch.
+ */
 export async function copyTails(ctx: PhaseContext): Promise<CopyOutcome> {
   const salvage = ctx.state.salvage;
   if (salvage === undefined) throw new Error('salvage has not measured anything');
-  const stalled: Stall[] = [];
+  let failed = false;
+  let journaled = Promise.resolve();
+  const work: PhaseContext = {
+    ...ctx,
+    save: () => {
+      journaled = journaled.then(() => ctx.save());
+      return journaled;
+    },
+    // Backoffs are seconds, far below the lease; pausing through ctx would journal outside the order above.
+    pause: (ms) => ctx.deps.sleep(ms),
+    remainingMs: () => (failed ? 0 : ctx.remainingMs()),
+  };
+  const groups = new Map<number, SalvagePartition[]>();
   for (const p of Object.values(salvage.partitions)) {
-    const outcome = await copyPartition(ctx, p, salvage.quarantineTopic);
-    if (outcome === 'deadline') return { kind: 'deadline' };
-    if (outcome !== 'done') stalled.push(outcome);
+    groups.set(p.quarantinePartition, [...(groups.get(p.quarantinePartition) ?? []), p]);
   }
+  const queue = [...groups.values()];
+  const outcomes: Array<'done' | 'deadline' | Stall> = [];
+  const worker = async (): Promise<void> => {
+    for (let group = queue.shift(); group !== undefined; group = queue.shift()) {
+      for (const p of group) {
+        try {
+          outcomes.push(await copyPartition(work, p, salvage.quarantineTopic));
+        } catch (e: unknown) {
+          failed = true;
+          throw e;
+        }
+      }
+    }
+  };
+  const settled = await Promise.allSettled(
+    Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker),
+  );
+  const error = settled.find((r) => r.status === 'rejected');
+  if (error) throw error.reason;
+  if (outcomes.includes('deadline')) return { kind: 'deadline' };
+  const stalled = outcomes.filter((o): o is Stall => typeof o === 'object');
   return stalled.length === 0 ? { kind: 'done' } : { kind: 'stalled', stalled };
 }
 

@@ -272,7 +272,10 @@ describe('runFailback (active-passive, identity policy)', () => {
     // Arrange: while req-A salvages, its lease runs out (it stalled) and req-B takes the lock over.
     const append = w.secondary.append.bind(w.secondary);
     let tookOver = false;
+    let fenced = false;
+    const appendsAfterFence: string[] = [];
     w.secondary.append = async (topic, partition, records) => {
+      if (fenced) appendsAfterFence.push(`${topic}[${partition}]`);
       const base = await append(topic, partition, records);
       if (!tookOver) {
         tookOver = true;
@@ -281,13 +284,23 @@ describe('runFailback (active-passive, identity policy)', () => {
       }
       return base;
     };
+    const recordStep = w.journal.recordStep.bind(w.journal);
+    w.journal.recordStep = async (...args) => {
+      try {
+        return await recordStep(...args);
+      } catch (e: unknown) {
+        fenced = true;
+        throw e;
+      }
+    };
 
     // Act
     const lost = await w.invoke({}, 'req-A').catch((e: unknown) => e);
 
     // Assert
     expect(lost).toBeInstanceOf(LockHeldError);
-    expect(w.secondary.calls.filter((c) => c.startsWith('append'))).toHaveLength(1);
+    expect(fenced).toBe(true);
+    expect(appendsAfterFence).toEqual([]);
     expect(w.mirror.calls).toEqual(['stopForward']);
     expect(w.primary.calls.filter((c) => c.startsWith('deleteRecordsBefore'))).toEqual([]);
     expect(w.lock.holder).toBe('req-B');
