@@ -169,7 +169,7 @@ export async function runSalvage(ctx: PhaseContext): Promise<PhaseOutcome> {
 }
 
 /** A partition that made no progress in this invocation, and why; it is tried again in the next. */
-export interface Stall {
+interface Stall {
   topic: string;
   partition: number;
   at: Offset;

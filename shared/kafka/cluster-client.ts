@@ -90,7 +90,7 @@ export interface FetchRequest extends TopicPartition {
   offset: Offset;
   maxBytes?: number;
 }
-export interface FetchOptions {
+interface FetchOptions {
   /** How long the broker may wait for data when there is none yet (default 0: answer at once). */
   maxWaitMs?: number;
   /**

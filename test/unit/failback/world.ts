@@ -15,7 +15,7 @@ import { MemoryCluster, MemoryMirror, MemoryRunJournal } from './fakes.ts';
  * The world failback starts from in the unit tests: a failover happened, the primary is back, and every
  * dependency is an in-memory fake with the real one's rules.
  */
-export const quiet = { info: () => {}, warn: () => {} };
+const quiet = { info: () => {}, warn: () => {} };
 export const QUARANTINE = 'mm2-failover.quarantine';
 
 export function configOf(overrides: Record<string, unknown> = {}): DeploymentConfig {
