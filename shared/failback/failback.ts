@@ -85,24 +85,47 @@ export async function runFailback(
   if (request.phase === 'plan') return planned(deps, invocation, phases);
 
   await invocation.lock.acquire(invocation.holder, `failback: ${request.reason}`);
+  let answer: FailbackResult;
   try {
-    if (request.abandon) {
-      const { state, leftBehind } = await abandonFailback(
-        invocation.journal,
-        invocation.holder,
-        request.reason,
-      );
-      return {
-        ...result(state, phases, [], {
-          status: 'abandoned',
-          nextStep: 'abandoned: put right what it leaves behind, then start a new failback if one is needed',
-        }),
-        leftBehind,
-      };
-    }
-    return await advance(request, deps, invocation, phases);
-  } finally {
+    answer = request.abandon
+      ? await abandoned(request, invocation, phases)
+      : await advance(request, deps, invocation, phases);
+  } catch (e: unknown) {
+    await releaseLock(deps, invocation);
+    throw e;
+  }
+  await releaseLock(deps, invocation);
+  return answer;
+}
+
+/** Abandon the run in progress (failback --abandon): journaled, with what it leaves behind. */
+async function abandoned(
+  request: FailbackRequest,
+  invocation: FailbackInvocation,
+  phases: readonly ExecutablePhase[],
+): Promise<FailbackResult> {
+  const { state, leftBehind } = await abandonFailback(invocation.journal, invocation.holder, request.reason);
+  return {
+    ...result(state, phases, [], {
+      status: 'abandoned',
+      nextStep: 'abandoned: put right what it leaves behind, then start a new failback if one is needed',
+    }),
+    leftBehind,
+  };
+}
+
+/**
+ * Give the lock back. What the invocation did is journaled and is its answer, whatever happens here: a release
+ * that fails is logged, and the lease runs out by itself.
+ */
+async function releaseLock(deps: FailbackDeps, invocation: FailbackInvocation): Promise<void> {
+  try {
     await invocation.lock.release(invocation.holder);
+  } catch (e: unknown) {
+    deps.logger.warn('failback could not give the lock back; its lease runs out by itself', {
+      holder: invocation.holder,
+      error: describeError(e),
+    });
   }
 }
 
@@ -219,7 +242,7 @@ async function loadOrStartRun(
 
 /**
  * Judge the request against the run's state before writing anything: a phase asked for must be the one due (one
- * already done is reported), and `confirm` is accepted only when purge is due.
+ * already done is reported), and `confirm` is accepted only when a phase that asks for it (purge, restore) is due.
  */
 function judgeRequest(
   request: FailbackRequest,
@@ -235,11 +258,11 @@ function judgeRequest(
     only = verdict.phase;
   }
   const due = nextPhase(phases, state.completed);
-  if (request.confirm && due !== 'purge') {
+  if (request.confirm && due !== 'purge' && due !== 'restore') {
     throw new RefusedError('failback', [
       {
         code: 'confirm-not-due',
-        message: `confirm is only accepted when 'purge' is due; '${due ?? 'nothing'}' is due`,
+        message: `confirm is only accepted when 'purge' or 'restore' is due; '${due ?? 'nothing'}' is due`,
       },
     ]);
   }

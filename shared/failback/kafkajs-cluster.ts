@@ -1,19 +1,21 @@
-import { randomBytes } from 'node:crypto';
-import type { Admin, IHeaders, Kafka, Producer } from 'kafkajs';
+import type { Admin, Kafka, Producer } from 'kafkajs';
 import { describeError, KafkaOperationError } from '../errors.ts';
 import { ClientCache } from '../kafka/client-factory.ts';
-import type { ClusterClient } from '../kafka/cluster-client.ts';
-import { type OffsetSync, readOffsetSyncs } from '../kafka/mm2-internal-topics.ts';
+import type { ClusterClient, FetchedRecord } from '../kafka/cluster-client.ts';
+import { reasonForErrorType } from '../kafka/failure-reason.ts';
+import { readOffsetSyncHistory, type TimedOffsetSync } from '../kafka/mm2-internal-topics.ts';
 import { type Offset, toOffset } from '../kafka/offset.ts';
 import { tpKey } from '../kafka/topic-partition.ts';
 import type { Checkpoint, SecondaryGroupOffsets } from '../offsets/offset-translation.ts';
-import type { CopiedRecord, FailbackCluster, PartitionOffsets } from './cluster-ops.ts';
+import type { CopiedRecord, FailbackCluster, PartitionOffsets, RangeRead, TopicSpec } from './cluster-ops.ts';
 
 /**
- * {@link FailbackCluster} on kafkajs. The admin and the idempotent producer are created once per container and
- * forgotten after a failure; ranges are read by a short-lived consumer in a throw-away group that seeks each
- * partition and never commits (the cluster client's direct fetch drops headers, and salvage must keep them).
- * MM2's offset syncs hold no headers: they are read through the cluster client, by the product's one reader of
+ * {@link FailbackCluster} on kafkajs. The admin and the idempotent producers are created once per container and
+ * forgotten after a failure. A partition is always written by the same one of {@link PRODUCERS} producers: kafkajs
+ * keeps one request in flight per idempotent producer, so partitions written at once by salvage would otherwise
+ * wait for each other, while idempotence and order only need one producer per partition. Ranges are read through the cluster client's direct fetch (no consumer group: no
+ * join, nothing committed), read_committed, headers kept, so that what salvage copies is measured in the
+ * broker's own offsets. MM2's offset syncs are read through the same client, by the product's one reader of
  * MM2's internal topics. Offsets from kafkajs become {@link Offset}s through `toOffset`.
  */
 export interface KafkajsClusterOptions {
@@ -24,14 +26,11 @@ export interface KafkajsClusterOptions {
    * `<secondary alias>.checkpoints.internal` on the primary for failback).
    */
   groups: SecondaryGroupOffsets;
-  /** The cluster client MM2's internal topics are read through (the one `groups` reads checkpoints with). */
+  /** The cluster client ranges and MM2's internal topics are read through (the one `groups` reads with). */
   clusterClient(): Promise<Pick<ClusterClient, 'metadata' | 'listOffsets' | 'fetch'>>;
   /** Called after a failed read through the cluster client, so a cached one with half-dead sockets is rebuilt. */
   onClusterClientFailure?(): void;
-  /** A read that makes no progress for this long ends with what it has. */
-  readIdleMs?: number;
-  readTimeoutMs?: number;
-  /** One read stops collecting past this many bytes of keys and values (memory bound of a Lambda). */
+  /** Bytes of records one read asks the broker for (memory bound of a Lambda); default 4 MiB. */
   readMaxBytes?: number;
 }
 
@@ -41,8 +40,6 @@ export class KafkajsCluster implements FailbackCluster {
   readonly #groups: SecondaryGroupOffsets;
   readonly #clusterClient: KafkajsClusterOptions['clusterClient'];
   readonly #onClusterClientFailure: (() => void) | undefined;
-  readonly #readIdleMs: number;
-  readonly #readTimeoutMs: number;
   readonly #readMaxBytes: number;
   readonly #admins = new ClientCache<Admin>((a) => a.disconnect());
   readonly #producers = new ClientCache<Producer>((p) => p.disconnect());
@@ -53,9 +50,7 @@ export class KafkajsCluster implements FailbackCluster {
     this.#groups = options.groups;
     this.#clusterClient = options.clusterClient;
     this.#onClusterClientFailure = options.onClusterClientFailure;
-    this.#readIdleMs = options.readIdleMs ?? 4_000;
-    this.#readTimeoutMs = options.readTimeoutMs ?? 60_000;
-    this.#readMaxBytes = options.readMaxBytes ?? 32 * 1024 * 1024;
+    this.#readMaxBytes = options.readMaxBytes ?? 4 * 1024 * 1024;
   }
 
   async close(): Promise<void> {
@@ -97,98 +92,83 @@ export class KafkajsCluster implements FailbackCluster {
 
   async read(
     topic: string,
-    ranges: ReadonlyArray<{ partition: number; from: Offset; to: Offset }>,
-    maxRecords: number,
-  ): Promise<Map<number, CopiedRecord[]>> {
-    const result = new Map<number, CopiedRecord[]>(ranges.map((r) => [r.partition, []]));
-    const wanted = new Map(ranges.filter((r) => r.to > r.from).map((r) => [r.partition, r]));
-    if (wanted.size === 0 || maxRecords <= 0) return result;
-    const consumer = this.#kafka.consumer({
-      groupId: `mm2-failover-failback-read-${randomBytes(6).toString('hex')}`,
-      maxWaitTimeInMs: 250,
-      sessionTimeout: 10_000,
-      rebalanceTimeout: 10_000,
-      retry: { retries: 2 },
-    });
-    let total = 0;
-    let bytes = 0;
-    const next = new Map<number, Offset>();
-    const finished = new Set<number>();
-    let lastProgress = Date.now();
+    partition: number,
+    from: Offset,
+    options: { maxBytes?: number } = {},
+  ): Promise<RangeRead> {
+    const tp = tpKey(topic, partition);
+    let client: Pick<ClusterClient, 'listOffsets' | 'fetch'>;
+    let answer: Awaited<ReturnType<ClusterClient['fetch']>>[number] | undefined;
     try {
-      await consumer.connect();
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          const range = wanted.get(batch.partition);
-          if (range === undefined || finished.has(batch.partition)) return;
-          const list = result.get(batch.partition) ?? [];
-          for (const m of batch.messages) {
-            const offset = toOffset(m.offset, `record offset in ${tpKey(topic, batch.partition)}`);
-            // Until the seek takes effect, batches fetched from the beginning still arrive, and the sought
-            // position is fetched again: take each offset once, in order. Both streams are contiguous and start
-            // at or before the next offset wanted, so taking "the next one or later" never leaves a gap.
-            if (offset < (next.get(batch.partition) ?? range.from)) continue;
-            if (offset >= range.to || total >= maxRecords || bytes >= this.#readMaxBytes) {
-              finished.add(batch.partition);
-              break;
-            }
-            list.push({
-              offset,
-              key: m.key ?? null,
-              value: m.value ?? null,
-              headers: normaliseHeaders(m.headers),
-              timestamp: m.timestamp,
-            });
-            next.set(batch.partition, offset + 1);
-            total += 1;
-            bytes += (m.key?.length ?? 0) + (m.value?.length ?? 0);
-            lastProgress = Date.now();
-            if (offset + 1 >= range.to) finished.add(batch.partition);
-          }
-          result.set(batch.partition, list);
-        },
-      });
-      for (const r of wanted.values())
-        consumer.seek({ topic, partition: r.partition, offset: String(r.from) });
-      const deadline = Date.now() + this.#readTimeoutMs;
-      lastProgress = Date.now();
-      // The group join takes a moment before anything arrives, so idleness counts only after the first record
-      // or after a generous start-up allowance.
-      let sawAny = false;
-      while (
-        finished.size < wanted.size &&
-        total < maxRecords &&
-        bytes < this.#readMaxBytes &&
-        Date.now() < deadline
-      ) {
-        await new Promise((r) => setTimeout(r, 100));
-        if (total > 0) sawAny = true;
-        const idleFor = Date.now() - lastProgress;
-        if (idleFor > (sawAny ? this.#readIdleMs : this.#readIdleMs * 4)) break;
+      client = await this.#clusterClient();
+      [answer] = await client.fetch(
+        [{ topic, partition, offset: from, maxBytes: options.maxBytes ?? this.#readMaxBytes }],
+        { isolation: 'read-committed' },
+      );
+      if (answer?.error === 'OFFSET_OUT_OF_RANGE') {
+        // Below the log start (retention deleted it) or past the end: the caller judges which from the start.
+        const [start] = await client.listOffsets([{ topic, partition }], 'earliest');
+        return {
+          records: [],
+          nextOffset: from,
+          ...(start?.offset === undefined ? {} : { logStart: start.offset }),
+        };
       }
-      return result;
     } catch (e: unknown) {
+      this.#onClusterClientFailure?.();
       throw new KafkaOperationError(
         'read-failed',
-        `reading ${topic} on ${this.alias} failed: ${describeError(e)}`,
+        `reading ${tp} on ${this.alias} failed: ${describeError(e)}`,
         {
           cause: e,
         },
       );
-    } finally {
-      await consumer.disconnect().catch(() => {});
     }
+    if (answer === undefined) {
+      throw new KafkaOperationError(
+        'read-failed',
+        `reading ${tp} on ${this.alias}: expected an answer for the partition, got none`,
+      );
+    }
+    if (answer.error !== undefined) {
+      throw new KafkaOperationError(
+        reasonForErrorType(answer.error),
+        `reading ${tp} from offset ${from} on ${this.alias} failed: ${answer.error}`,
+      );
+    }
+    const end = answer.lastStableOffset ?? answer.highWatermark;
+    return {
+      records: answer.records.map(copied),
+      nextOffset: answer.nextOffset,
+      ...(answer.logStartOffset === undefined ? {} : { logStart: answer.logStartOffset }),
+      ...(end === undefined ? {} : { logEnd: end }),
+    };
   }
 
-  async ensureTopic(topic: string, partitions: number): Promise<number> {
+  async ensureTopic(topic: string, spec: TopicSpec): Promise<number> {
     return this.#withAdmin('create topic', async (admin) => {
-      if (!(await admin.listTopics()).includes(topic)) {
-        await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+      const existing = new Set(await admin.listTopics());
+      if (!existing.has(topic)) {
+        const like = spec.replicationFactorOf.find((t) => existing.has(t));
+        const replicas =
+          like === undefined
+            ? undefined
+            : (await admin.fetchTopicMetadata({ topics: [like] })).topics[0]?.partitions[0]?.replicas.length;
+        await admin.createTopics({
+          topics: [
+            {
+              topic,
+              numPartitions: spec.partitions,
+              // -1: the cluster's default.replication.factor (KIP-464), never a client-side default of 1.
+              replicationFactor: replicas ?? -1,
+              configEntries: Object.entries(spec.configs).map(([name, value]) => ({ name, value })),
+            },
+          ],
+          waitForLeaders: true,
+        });
       }
       const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-      return meta.topics[0]?.partitions.length ?? partitions;
+      return meta.topics[0]?.partitions.length ?? spec.partitions;
     });
   }
 
@@ -198,7 +178,7 @@ export class KafkajsCluster implements FailbackCluster {
     records: readonly Omit<CopiedRecord, 'offset'>[],
   ): Promise<Offset> {
     try {
-      const producer = await this.#producers.get('idempotent', 'v1', async () => {
+      const producer = await this.#producers.get(producerKey(partition), 'v1', async () => {
         const p = this.#kafka.producer({
           idempotent: true,
           maxInFlightRequests: 1,
@@ -228,7 +208,7 @@ export class KafkajsCluster implements FailbackCluster {
       }
       return first;
     } catch (e: unknown) {
-      this.#producers.forget('idempotent');
+      this.#producers.forget(producerKey(partition));
       throw new KafkaOperationError(
         'produce-failed',
         `writing to ${topic} on ${this.alias} failed: ${describeError(e)}`,
@@ -251,9 +231,9 @@ export class KafkajsCluster implements FailbackCluster {
     );
   }
 
-  async readOffsetSyncs(topic: string): Promise<OffsetSync[]> {
+  async readOffsetSyncs(topic: string): Promise<TimedOffsetSync[]> {
     try {
-      return [...(await readOffsetSyncs(await this.#clusterClient(), topic)).byPartition.values()];
+      return await readOffsetSyncHistory(await this.#clusterClient(), topic);
     } catch (e: unknown) {
       this.#onClusterClientFailure?.();
       throw new KafkaOperationError(
@@ -300,6 +280,13 @@ export class KafkajsCluster implements FailbackCluster {
   }
 }
 
+/** Idempotent producers per cluster (the partitions salvage writes at once). */
+const PRODUCERS = 4;
+
+function producerKey(partition: number): string {
+  return `idempotent-${partition % PRODUCERS}`;
+}
+
 /**
  * kafkajs sends one record batch per partition per request, and brokers refuse a batch over
  * `message.max.bytes` (1 MiB by default): salvage writes in chunks well below that.
@@ -330,12 +317,6 @@ export function chunksOf<T extends Omit<CopiedRecord, 'offset'>>(
   return chunks;
 }
 
-function normaliseHeaders(headers: IHeaders | undefined): Record<string, Buffer | Buffer[]> {
-  const out: Record<string, Buffer | Buffer[]> = {};
-  for (const [k, v] of Object.entries(headers ?? {})) {
-    if (v === undefined) continue;
-    if (Array.isArray(v)) out[k] = v.map((x) => (Buffer.isBuffer(x) ? x : Buffer.from(x)));
-    else out[k] = Buffer.isBuffer(v) ? v : Buffer.from(v);
-  }
-  return out;
+function copied(r: FetchedRecord): CopiedRecord {
+  return { offset: r.offset, key: r.key, value: r.value, headers: r.headers, timestamp: String(r.timestamp) };
 }

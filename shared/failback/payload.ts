@@ -46,8 +46,18 @@ const failbackRequestSchema = z
      * phase if it is the next one due (a phase already done is reported, not repeated); a later one is refused.
      */
     phase: oneOf(failbackPhases).optional(),
-    /** Required for `purge`: deleting the primary's stale records cannot be undone. */
+    /**
+     * Required for `purge` (deleting the primary's stale records cannot be undone) and, with a mirror controller
+     * that cannot move the forward mirror's offsets, for `restore` (it empties the secondary's copies).
+     */
     confirm: z.boolean().default(false),
+    /**
+     * With `confirm`: partitions (`topic:partition`) purge may delete although it reported records there that
+     * exist nowhere any more (lost to retention before salvage read them, or before the reverse mirror copied them).
+     */
+    acceptLoss: z
+      .array(z.string().regex(/^[a-zA-Z0-9._-]+:\d+$/, "expected a 'topic:partition' key like 'orders:0'"))
+      .optional(),
     /** With the `manual` mirror controller: the operator has done this step. */
     mirrorConfirmed: oneOf(mirrorSteps).optional(),
     /**
@@ -72,6 +82,13 @@ const failbackRequestSchema = z
         code: 'custom',
         path: ['abandon'],
         message: 'abandon ends the failback in progress: it takes no phase, confirm or mirrorConfirmed',
+      });
+    }
+    if (r.acceptLoss !== undefined && !r.confirm) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['acceptLoss'],
+        message: 'acceptLoss only goes with confirm: true (it is part of confirming purge)',
       });
     }
     if (r.phase === 'plan' && r.mirrorConfirmed !== undefined) {

@@ -44,7 +44,7 @@ export async function planFailback(deps: FailbackDeps, state: FailbackState | un
         ? salvageSummary(state.salvage)
         : salvageSummary({
             partitions: Object.fromEntries(
-              (await measureTail(ctx, primaryOffsets, qCount, new Map())).map((p) => [
+              (await measureTail(ctx, primaryOffsets, { partitions: qCount, highs: new Map() })).map((p) => [
                 tpKey(p.topic, p.partition),
                 p,
               ]),

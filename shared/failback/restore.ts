@@ -1,5 +1,5 @@
 import { RefusedError } from '../errors.ts';
-import { parseTpKey } from '../kafka/topic-partition.ts';
+import { parseTpKey, tpKey } from '../kafka/topic-partition.ts';
 import { measureLag } from './catch-up.ts';
 import type { PartitionPosition } from './mirror-controller.ts';
 import { type PhaseContext, type PhaseOutcome, waitingForMirror } from './phase-context.ts';
@@ -39,6 +39,8 @@ async function refuseUnlessSwitchHolds(ctx: PhaseContext): Promise<void> {
  *    a second time once the forward mirror runs from the cut).
  * 3. Forward mirror on from the producer cut (Kafka Connect offsets API). A controller that cannot position it
  *    (Aiven) empties the secondary's stale copies instead, so the re-enabled flow rebuilds them from the primary.
+ *    Emptying a cluster is not undone by anything, so that restore waits for `confirm: true` before it changes
+ *    anything, listing what it would delete; the confirmation is journaled, so a resumed restore does not ask again.
  */
 export async function runRestore(ctx: PhaseContext): Promise<PhaseOutcome> {
   const { deps, state } = ctx;
@@ -51,8 +53,24 @@ export async function runRestore(ctx: PhaseContext): Promise<PhaseOutcome> {
     forwardStarted: false,
     duplicatesOnSecondary: null,
     secondaryRebuilt: false,
+    rebuildConfirmed: false,
   };
   const r = state.restore;
+  if (!ctx.mirror.canSetForwardOffsets && !r.rebuildConfirmed && !r.secondaryRebuilt) {
+    if (!ctx.request.confirm) {
+      const copies = (await deps.secondary.offsets(deps.config.topics)).filter((o) => o.high > o.low);
+      return {
+        kind: 'waiting',
+        waitingFor: 'confirm',
+        reason: `restore empties the secondary's copies of the deployment's topics (${
+          copies.map((o) => `${tpKey(o.topic, o.partition)}: ${o.high - o.low}`).join(', ') ||
+          'none hold records now'
+        } record(s), and whatever the reverse mirror still drains there), because the ${ctx.mirror.kind} mirror cannot move the forward mirror's offsets: the re-enabled forward mirror then rebuilds them from the primary. Clients are on the primary already. It cannot be undone. Invoke again with { "phase": "restore", "confirm": true }`,
+      };
+    }
+    r.rebuildConfirmed = true;
+    await ctx.save();
+  }
   if (!r.reverseStopped) {
     let zeroes = 0;
     while (zeroes < 2) {
@@ -81,6 +99,7 @@ export async function runRestore(ctx: PhaseContext): Promise<PhaseOutcome> {
     if (ctx.mirror.canSetForwardOffsets) {
       startAt = Object.entries(cut).map(([k, offset]) => ({ ...parseTpKey(k), offset }));
     } else if (!r.secondaryRebuilt) {
+      if (!r.rebuildConfirmed) throw new Error('unreachable: emptying the secondary was not confirmed');
       const highs = await deps.secondary.offsets(deps.config.topics);
       const byTopic = new Map<string, { partition: number; offset: number }[]>();
       for (const o of highs)

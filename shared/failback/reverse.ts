@@ -18,7 +18,7 @@ export function reverseFlowSpec(
 }
 
 /**
- * Reverse: start MM2 secondary → primary. Before that, the primary's log ends are taken once more: everything
+ * Reverse: start MM2 secondary → primary from the secondary's earliest offsets. Before that, the primary's log ends are taken once more: everything
  * below them is stale (it reached the secondary, or salvage copied it to quarantine) and purge may delete it;
  * anything the primary received since salvage measured (a stray producer) is salvaged first, so the stale end
  * never hides an unsalvaged record. The forward mirror was stopped by salvage: with the identity policy MM2
@@ -43,13 +43,24 @@ export async function runReverse(ctx: PhaseContext): Promise<PhaseOutcome> {
           to: o.high,
         });
         p.logEnd = o.high;
+        const tail = p.ranges.findLast((r) => r.kind === 'tail');
+        if (tail === undefined) p.ranges.push({ kind: 'tail', from: o.high, to: o.high, next: o.high });
+        else tail.to = o.high;
         grew = true;
       }
     }
     if (grew) {
       await ctx.save();
-      if ((await copyTails(ctx)) === 'deadline')
-        return { kind: 'deadline', summary: { salvagingLateRecords: true } };
+      const copied = await copyTails(ctx);
+      if (copied.kind !== 'done') {
+        return {
+          kind: 'deadline',
+          summary: {
+            salvagingLateRecords: true,
+            ...(copied.kind === 'stalled' ? { stalled: copied.stalled } : {}),
+          },
+        };
+      }
     }
     const staleEnd: Record<string, number> = {};
     for (const p of Object.values(salvage.partitions)) staleEnd[tpKey(p.topic, p.partition)] = p.logEnd;
@@ -58,10 +69,16 @@ export async function runReverse(ctx: PhaseContext): Promise<PhaseOutcome> {
   }
   if (!state.reverse.started) {
     // Journaled before asking, so that a reverse flow found existing on a retry is known to be ours; the first
-    // request says it is new, so that a flow left by someone else (with offsets of its own) is refused.
+    // request says it is new, so that a flow left by someone else (with offsets of its own) is refused. The
+    // secondary's log starts are taken then too: the flow copies from there, and purge checks that the
+    // secondary deleted nothing the flow had not copied yet.
     const requestedBefore = state.reverse.requested;
     if (!requestedBefore) {
       state.reverse.requested = true;
+      state.reverse.requestedAt = new Date(deps.clock.now()).toISOString();
+      state.reverse.secondaryLogStart = Object.fromEntries(
+        (await deps.secondary.offsets(deps.config.topics)).map((o) => [tpKey(o.topic, o.partition), o.low]),
+      );
       await ctx.save();
     }
     const outcome = await ctx.mirror.startReverse(

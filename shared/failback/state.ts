@@ -9,7 +9,24 @@ import { type ExecutablePhase, mirrorSteps } from './payload.ts';
 const offset = z.int().min(-1);
 const executablePhase = z.enum(['prepare', 'salvage', 'reverse', 'purge', 'catch-up', 'switch', 'restore']);
 
-const salvagePartition = z
+const salvageRange = z
+  .object({
+    /**
+     * `tail`: never reached the secondary. `unproven`: replicated, but the secondary cannot be proven to still hold
+     * the copies (its log start is past the lowest downstream offset the offset syncs prove), so it is copied too.
+     */
+    kind: z.enum(['tail', 'unproven']),
+    from: z.int().min(0),
+    to: z.int().min(0),
+    /** Every offset in [from, next) is accounted for: copied, proven absent by the broker, or lost. */
+    next: z.int().min(0),
+  })
+  .strict();
+export type SalvageRange = z.output<typeof salvageRange>;
+
+const offsetRange = z.object({ from: z.int().min(0), to: z.int().min(0) }).strict();
+
+const salvagePartitionNow = z
   .object({
     topic: z.string(),
     partition: z.int().min(0),
@@ -17,18 +34,53 @@ const salvagePartition = z
     lastReplicated: offset,
     /** How `lastReplicated` was learnt: exact (MM2's Connect source offsets) or from offset syncs (conservative). */
     source: z.enum(['connect-offsets', 'offset-syncs', 'none']),
-    /** The primary's log start and log end when measured; the tail is [max(lastReplicated+1, logStart), logEnd). */
+    /** The primary's log start and log end when measured (the log end moves on if records arrive later). */
     logStart: z.int().min(0),
     logEnd: z.int().min(0),
-    /** Next primary offset to copy into quarantine. */
-    next: z.int().min(0),
+    /** What salvage copies, in order; the tail range always ends at `logEnd`. */
+    ranges: z.array(salvageRange),
     /** Records copied so far. */
     copied: z.int().min(0),
+    /** Offsets the broker proved hold nothing to copy (transaction markers, compaction gaps, aborted records). */
+    absent: z.int().min(0),
+    /** Offsets the primary deleted (retention) before salvage read them: in neither cluster nor quarantine. */
+    lost: z.array(offsetRange),
+    /** The secondary's log start when salvage measured (absent: the partition was missing there). */
+    secondaryLogStart: z.int().min(0).optional(),
+    /**
+     * Forward offset syncs salvage read (a sample: any subset still bounds from below), kept for purge's proof.
+     * Read again after the reverse mirror started, the same topics could hold the reverse flow's syncs too.
+     */
+    forwardSyncs: z.array(z.object({ upstreamOffset: offset, downstreamOffset: offset }).strict()),
     /** Quarantine partition these records go to, and its log end after the last journaled batch. */
     quarantinePartition: z.int().min(0),
     quarantineMark: z.int().min(0),
   })
   .strict();
+
+/**
+ * A partition journaled before salvage kept ranges (`next` only, and an empty read counted as the end) is
+ * salvaged again from the start of its tail: the re-run finds what is already in quarantine by its provenance
+ * headers, from the start of the quarantine partition, and copies only what is missing.
+ */
+const salvagePartition = z.preprocess((raw) => {
+  if (raw === null || typeof raw !== 'object' || 'ranges' in raw || !('next' in raw)) return raw;
+  const { next: _untrusted, ...old } = raw as unknown as Record<string, unknown> & {
+    lastReplicated: number;
+    logStart: number;
+    logEnd: number;
+  };
+  const from = Math.min(Math.max(old.lastReplicated + 1, old.logStart), old.logEnd);
+  return {
+    ...old,
+    ranges: [{ kind: 'tail', from, to: old.logEnd, next: from }],
+    copied: 0,
+    absent: 0,
+    lost: [],
+    forwardSyncs: [],
+    quarantineMark: 0,
+  };
+}, salvagePartitionNow);
 export type SalvagePartition = z.output<typeof salvagePartition>;
 
 const purgePartition = z
@@ -40,6 +92,8 @@ const purgePartition = z
     logStartBefore: z.int().min(0),
     deleted: z.int().min(0),
     done: z.boolean(),
+    /** The operator accepted (`acceptLoss`) that this partition lost records purge could not account for. */
+    acceptedLoss: z.boolean().default(false),
   })
   .strict();
 
@@ -99,6 +153,13 @@ export const failbackStateSchema = z
         started: z.boolean(),
         /** The reverse flow was asked for (journaled before asking): one found on a retry is this run's. */
         requested: z.boolean().default(false),
+        /**
+         * The secondary's log start per partition right before the reverse mirror was asked for: it copies from
+         * there, so purge can check the secondary deleted nothing the mirror had not copied yet.
+         */
+        secondaryLogStart: z.record(z.string(), z.int().min(0)).optional(),
+        /** When the reverse flow was first asked for: its offset syncs are the ones written since. */
+        requestedAt: z.iso.datetime().optional(),
       })
       .strict()
       .optional(),
@@ -141,6 +202,8 @@ export const failbackStateSchema = z
         duplicatesOnSecondary: z.int().min(0).nullable(),
         /** The forward mirror could not be positioned, so the secondary's stale copies were emptied to rebuild. */
         secondaryRebuilt: z.boolean(),
+        /** The operator confirmed that restore may empty the secondary's copies (a controller without offsets). */
+        rebuildConfirmed: z.boolean().default(false),
       })
       .strict()
       .optional(),

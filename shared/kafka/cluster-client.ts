@@ -19,7 +19,9 @@ import { type TopicPartition, tpKey } from './topic-partition.ts';
  * - `listOffsets` groups partitions by leader and sends one ListOffsets per broker, in parallel: 10,000
  *   partitions cost one round trip per broker instead of one admin call per topic.
  * - `fetch` reads a partition from an offset without a consumer group (no join, no commit): MirrorClient's way
- *   of reading checkpoints and offset syncs.
+ *   of reading checkpoints and offset syncs, and failback salvage's way of copying a tail. Its `nextOffset` is
+ *   measured in broker offsets (records, batch ends, transaction markers), so it proves which offsets hold
+ *   nothing to read.
  * - `produce` writes to given partitions with acks=all and reports each partition's outcome.
  *
  * Every per-partition error is returned, not thrown; a connection-level failure throws (kafkajs errors, which
@@ -35,7 +37,7 @@ export interface ClusterClient {
   /** Offsets for many partitions, one request per leader broker, using the last metadata (refreshed if needed). */
   listOffsets(partitions: readonly TopicPartition[], spec: OffsetSpec): Promise<PartitionOffset[]>;
   /** Records from `offset` on, up to about `maxBytes` per partition, from the partitions' leaders. */
-  fetch(requests: readonly FetchRequest[], options?: { maxWaitMs?: number }): Promise<FetchResult[]>;
+  fetch(requests: readonly FetchRequest[], options?: FetchOptions): Promise<FetchResult[]>;
   /** Write records to specific partitions (acks=all by default), one request per leader. */
   produce(
     topic: string,
@@ -88,21 +90,39 @@ export interface FetchRequest extends TopicPartition {
   offset: Offset;
   maxBytes?: number;
 }
+interface FetchOptions {
+  /** How long the broker may wait for data when there is none yet (default 0: answer at once). */
+  maxWaitMs?: number;
+  /**
+   * `read-committed`: only up to the last stable offset, and records of aborted transactions left out (their
+   * offsets still count in `nextOffset`), as a consumer with `isolation.level=read_committed` sees the log.
+   * Default `read-uncommitted`.
+   */
+  isolation?: 'read-uncommitted' | 'read-committed';
+}
+/** Record headers as the broker sent them; a header sent with a null value comes back as an empty buffer. */
+export type RecordHeaders = Record<string, Buffer | Buffer[]>;
 export interface FetchedRecord {
   offset: Offset;
   timestamp: number;
   key: Buffer | null;
   value: Buffer | null;
+  headers: RecordHeaders;
 }
 export interface FetchResult extends TopicPartition {
   /** Data records at or after the requested offset (control records and earlier batch members dropped). */
   records: FetchedRecord[];
   /**
-   * Where the next fetch should start: one past the last offset the broker returned, control records included
-   * (a transaction marker has an offset but is not a record). Equal to the requested offset when nothing came.
+   * Where the next fetch should start: one past the last offset the broker accounted for — records, control
+   * records (a transaction marker has an offset but is not a record), aborted records under `read-committed`, and
+   * the end of each record batch returned (compaction keeps a batch's last offset when it removes its last
+   * records). Every offset in [requested, nextOffset) missing from `records` holds nothing to read. Equal to the
+   * requested offset when nothing came, which proves nothing.
    */
   nextOffset: Offset;
   highWatermark?: Offset;
+  /** Under `read-committed`: the end of what may be read now (an open transaction holds it back). */
+  lastStableOffset?: Offset;
   logStartOffset?: Offset;
   error?: string;
 }
@@ -131,6 +151,9 @@ export interface CreateTopicSpec {
 const EARLIEST = -2;
 const LATEST = -1;
 const READ_UNCOMMITTED = 0;
+const READ_COMMITTED = 1;
+/** The key of an ABORT control record: version 0, type 0 (COMMIT is type 1). */
+const ABORT_MARKER_KEY = Buffer.from([0, 0, 0, 0]);
 const NO_LEADER = 'LEADER_NOT_AVAILABLE';
 
 const errorTypeByCode = new Map(errorCodes.map((e) => [e.code, e.type]));
@@ -162,6 +185,15 @@ interface RawListOffsets {
     partitions: { partition: number; errorCode: number; offset?: string; offsets?: string[] }[];
   }[];
 }
+interface RawFetchedMessage {
+  offset: string;
+  timestamp: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: Record<string, Buffer | null | Array<Buffer | null>>;
+  isControlRecord?: boolean;
+  batchContext?: { firstOffset: string; lastOffsetDelta: number; producerId: string; inTransaction: boolean };
+}
 interface RawFetch {
   errorCode?: number;
   responses: {
@@ -170,14 +202,10 @@ interface RawFetch {
       partition: number;
       errorCode: number;
       highWatermark: string;
+      lastStableOffset?: string;
       lastStartOffset?: string;
-      messages: {
-        offset: string;
-        timestamp: string;
-        key: Buffer | null;
-        value: Buffer | null;
-        isControlRecord?: boolean;
-      }[];
+      abortedTransactions?: { producerId: string; firstOffset: string }[] | null;
+      messages: RawFetchedMessage[];
     }[];
   }[];
 }
@@ -411,7 +439,7 @@ class KafkajsClusterClient implements ClusterClient {
     return results.concat(perBroker.flat());
   }
 
-  async fetch(items: readonly FetchRequest[], options: { maxWaitMs?: number } = {}): Promise<FetchResult[]> {
+  async fetch(items: readonly FetchRequest[], options: FetchOptions = {}): Promise<FetchResult[]> {
     if (items.length === 0) return [];
     await this.#connect();
     const { groups, orphans } = await this.#byLeader(items);
@@ -422,6 +450,7 @@ class KafkajsClusterClient implements ClusterClient {
       nextOffset: item.offset,
       error,
     }));
+    const committed = options.isolation === 'read-committed';
     const wanted = new Map(items.map((i) => [tpKey(i.topic, i.partition), i.offset]));
     const perBroker = await Promise.all(
       [...groups].map(async ([nodeId, group]) => {
@@ -430,7 +459,7 @@ class KafkajsClusterClient implements ClusterClient {
         for (const item of group) byTopic.set(item.topic, [...(byTopic.get(item.topic) ?? []), item]);
         const raw = await sendLenient<RawFetch>(broker, apiKeys.Fetch, requests.Fetch, {
           replicaId: -1,
-          isolationLevel: READ_UNCOMMITTED,
+          isolationLevel: committed ? READ_COMMITTED : READ_UNCOMMITTED,
           maxWaitTime: Math.min(options.maxWaitMs ?? 0, this.#requestTimeoutMs),
           minBytes: 1,
           maxBytes: 64 * 1024 * 1024,
@@ -449,24 +478,40 @@ class KafkajsClusterClient implements ClusterClient {
             const error = errorType(p.errorCode);
             const tp = tpKey(r.topicName, p.partition);
             const from = wanted.get(tp) ?? 0;
-            const offsets = p.messages.map((m) => toOffset(m.offset, `record offset in ${tp}`));
+            if (error)
+              return { topic: r.topicName, partition: p.partition, records: [], nextOffset: from, error };
+            const aborted = committed
+              ? abortedOffsets(p.messages, p.abortedTransactions ?? [])
+              : new Set<number>();
             let nextOffset = from;
-            for (const o of offsets) if (o >= nextOffset) nextOffset = o + 1;
+            const records: FetchedRecord[] = [];
+            for (const m of p.messages) {
+              const offset = toOffset(m.offset, `record offset in ${tp}`);
+              const batchEnd =
+                m.batchContext === undefined
+                  ? offset
+                  : toOffset(m.batchContext.firstOffset, `batch offset in ${tp}`) +
+                    m.batchContext.lastOffsetDelta;
+              nextOffset = Math.max(nextOffset, offset + 1, batchEnd + 1);
+              // Brokers answer with whole batches, which may start before the requested offset.
+              if (m.isControlRecord || offset < from || aborted.has(offset)) continue;
+              records.push({
+                offset,
+                timestamp: Number(m.timestamp),
+                key: m.key,
+                value: m.value,
+                headers: headersOf(m.headers),
+              });
+            }
             return {
               topic: r.topicName,
               partition: p.partition,
-              nextOffset: error ? from : nextOffset,
-              // Brokers answer with whole batches, which may start before the requested offset.
-              records: error
-                ? []
-                : p.messages.flatMap((m, i) => {
-                    const offset = offsets[i] ?? -1;
-                    return m.isControlRecord || offset < from
-                      ? []
-                      : [{ offset, timestamp: Number(m.timestamp), key: m.key, value: m.value }];
-                  }),
-              ...(error ? { error } : {}),
+              nextOffset,
+              records,
               ...nonNegative('highWatermark', p.highWatermark, `high watermark of ${tp}`),
+              ...(committed
+                ? nonNegative('lastStableOffset', p.lastStableOffset, `last stable offset of ${tp}`)
+                : {}),
               ...nonNegative('logStartOffset', p.lastStartOffset, `log start of ${tp}`),
             };
           }),
@@ -602,6 +647,41 @@ class KafkajsClusterClient implements ClusterClient {
     this.#last = undefined;
     await this.#cluster.disconnect();
   }
+}
+
+/**
+ * Offsets of records that belong to aborted transactions, the way a read_committed consumer finds them: from
+ * the first offset of each aborted transaction the broker lists, the producer's transactional records are
+ * aborted until its ABORT marker.
+ */
+function abortedOffsets(
+  messages: readonly RawFetchedMessage[],
+  abortedTransactions: ReadonlyArray<{ producerId: string; firstOffset: string }>,
+): Set<number> {
+  const out = new Set<number>();
+  if (abortedTransactions.length === 0) return out;
+  const pending = [...abortedTransactions].sort((a, b) => Number(a.firstOffset) - Number(b.firstOffset));
+  const open = new Set<string>();
+  for (const m of messages) {
+    const offset = Number(m.offset);
+    while (pending.length > 0 && offset >= Number(pending[0]?.firstOffset)) {
+      const next = pending.shift();
+      if (next) open.add(next.producerId);
+    }
+    const batch = m.batchContext;
+    if (batch === undefined) continue;
+    if (m.isControlRecord) {
+      if (m.key !== null && Buffer.from(m.key).equals(ABORT_MARKER_KEY)) open.delete(batch.producerId);
+    } else if (batch.inTransaction && open.has(batch.producerId)) out.add(offset);
+  }
+  return out;
+}
+
+function headersOf(raw: RawFetchedMessage['headers']): RecordHeaders {
+  const out: RecordHeaders = {};
+  const buffer = (v: Buffer | null): Buffer => v ?? Buffer.alloc(0);
+  for (const [k, v] of Object.entries(raw ?? {})) out[k] = Array.isArray(v) ? v.map(buffer) : buffer(v);
+  return out;
 }
 
 function groupByTopic(items: readonly TopicPartition[]): Map<string, number[]> {

@@ -19,6 +19,8 @@ export interface LatestByKeyOptions<K, V> {
   accept?: (key: K) => boolean;
   /** Bytes per partition per fetch (default 1 MiB). */
   maxBytes?: number;
+  /** Called with every decoded entry in log order, not only the last per key (for a reader that keeps history). */
+  onEntry?: (entry: LatestEntry<K, V>) => void;
 }
 
 export interface LatestEntry<K, V> {
@@ -160,8 +162,15 @@ export class LatestByKeyReader<K, V> {
       return;
     }
     try {
-      const value = o.decodeValue(record.value);
-      this.#entries.set(id, { key, value, offset: record.offset, partition, timestamp: record.timestamp });
+      const entry = {
+        key,
+        value: o.decodeValue(record.value),
+        offset: record.offset,
+        partition,
+        timestamp: record.timestamp,
+      };
+      this.#entries.set(id, entry);
+      o.onEntry?.(entry);
     } catch (e: unknown) {
       this.#noteMalformed(partition, record, e);
     }

@@ -99,13 +99,7 @@ export class OffsetSyncReader {
       topic,
       keyId: (k) => tpKey(k.topic, k.partition),
       decodeKey: decodeOffsetSyncKey,
-      decodeValue: (bytes) => {
-        const v = decodeOffsetSyncValue(bytes);
-        return {
-          upstreamOffset: toOffset(v.upstreamOffset, 'offset sync upstreamOffset'),
-          downstreamOffset: toOffset(v.downstreamOffset, 'offset sync downstreamOffset'),
-        };
-      },
+      decodeValue: decodeSync,
     });
   }
 
@@ -164,6 +158,38 @@ export class CheckpointReader {
 /** Read an offset-syncs topic once, from the beginning. */
 export function readOffsetSyncs(client: Reader, topic: string): Promise<OffsetSyncs> {
   return new OffsetSyncReader(topic).read(client);
+}
+
+/** An offset sync with when MM2 wrote it (the record's timestamp, ms). */
+export interface TimedOffsetSync extends OffsetSync {
+  writtenAt: number;
+}
+
+/**
+ * Every offset sync still in the topic, oldest first — not only the last per partition. MirrorClient keeps the
+ * same history; compaction keeps at least the last sync per partition. A record upstream at or after a sync's
+ * upstream offset was copied at or after its downstream offset, so the history bounds where old records went;
+ * MM2 writes a sync for the first record a flow copies, so the history also says where a new flow started.
+ */
+export async function readOffsetSyncHistory(client: Reader, topic: string): Promise<TimedOffsetSync[]> {
+  const history: TimedOffsetSync[] = [];
+  const reader = new LatestByKeyReader<OffsetSyncKey, { upstreamOffset: Offset; downstreamOffset: Offset }>({
+    topic,
+    keyId: (k) => tpKey(k.topic, k.partition),
+    decodeKey: decodeOffsetSyncKey,
+    decodeValue: decodeSync,
+    onEntry: ({ key, value, timestamp }) => history.push({ ...key, ...value, writtenAt: timestamp }),
+  });
+  await reader.refresh(client);
+  return history;
+}
+
+function decodeSync(bytes: Buffer | null): { upstreamOffset: Offset; downstreamOffset: Offset } {
+  const v = decodeOffsetSyncValue(bytes);
+  return {
+    upstreamOffset: toOffset(v.upstreamOffset, 'offset sync upstreamOffset'),
+    downstreamOffset: toOffset(v.downstreamOffset, 'offset sync downstreamOffset'),
+  };
 }
 
 /** Read a checkpoints topic once, from the beginning. */

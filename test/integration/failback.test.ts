@@ -523,4 +523,166 @@ describe('failback, active-passive with IdentityReplicationPolicy, on the harnes
       await wiring2.close();
     }
   }, 900_000);
+
+  it('proves every purge for real: salvage steps over transaction markers and aborted records, and copies replicated records the secondary deleted', async () => {
+    // Arrange: a third deployment on the same clusters and connectors. The primary stays up: the forced failover's
+    // re-probe reports it down, which is all a failover needs to switch.
+    const started = Date.now();
+    const primary = kafkaClient(h.info, 'primary');
+    const secondary = kafkaClient(h.info, 'secondary');
+    const topic3 = uniqueName('ledger');
+    const config3 = deploymentConfigSchema.parse({
+      ...config,
+      name: uniqueName('fb3').slice(0, 40),
+      topics: [topic3],
+      consumerGroups: [],
+      failback: { ...config.failback, quarantineTopic: uniqueName('quarantine3') },
+    });
+    const stores = wiring.deps.stores;
+    const paths3 = deploymentPaths(config3.name);
+    for (const role of ['primary', 'secondary'] as const) {
+      await stores.parameters.put(
+        paths3.clusterParameter(role),
+        JSON.stringify({
+          alias: role,
+          bootstrapServers: h.info.clusters[role].bootstrapServers,
+          securityProtocol: 'PLAINTEXT',
+        }),
+      );
+      await stores.secrets.put(paths3.clusterSecret(role), new Redacted('{}'));
+    }
+    await initialiseActiveConfig({ requestedBy: 'test' }, { config: config3, stores, paths: paths3 });
+    const clients = {
+      ssm: aws.ssm as SSMClient,
+      secretsManager: aws.sm as SecretsManagerClient,
+      dynamodb: aws.ddb as DynamoDBClient,
+      regional: () => ({ ssm: aws.ssm as SSMClient, secretsManager: aws.sm as SecretsManagerClient }),
+      kafka: kafkaCache,
+      clusterClients,
+    };
+    const wiring3 = failbackDependencies({ config: config3, table }, clients, { logger: quiet });
+    const admin = primary.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: topic3, numPartitions: 1 }], waitForLeaders: true });
+    await admin.disconnect();
+    const a = await produceNumbered(primary, topic3, 'a3', 20);
+    await waitFor(async () => (await highs(secondary, topic3).catch(() => 0)) >= 20, {
+      timeoutMs: 120_000,
+      what: 'batch a3 mirrored to the secondary',
+    });
+    await h.pauseMirror();
+    // The tail: a committed transaction, an aborted one, another committed one (markers take offsets).
+    const tx = primary.producer({
+      transactionalId: uniqueName('tx'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await tx.connect();
+    const b = ['b3-0', 'b3-1', 'b3-2', 'b3-3'];
+    const aborted = ['x3-0', 'x3-1'];
+    const inTransaction = async (values: string[], commit: boolean) => {
+      const t = await tx.transaction();
+      await t.send({
+        topic: topic3,
+        acks: -1,
+        messages: values.map((v) => ({ key: v, value: v, partition: 0 })),
+      });
+      await (commit ? t.commit() : t.abort());
+    };
+    await inTransaction(b.slice(0, 2), true);
+    await inTransaction(aborted, false);
+    await inTransaction(b.slice(2), true);
+    await tx.disconnect();
+    const fo = await runFailover(
+      {
+        trigger: 'manual',
+        reason: 'primary declared down',
+        requestedBy: 'test',
+        dryRun: false,
+        force: true,
+        invocationId: 'fo-3',
+      },
+      failoverDependencies(
+        {
+          config: config3,
+          table,
+          topicArn:
+            (await aws.sns?.send(new CreateTopicCommand({ Name: uniqueName('fo3') })))?.TopicArn ?? '',
+        },
+        { ...clients, sns: aws.sns as SNSClient },
+        {
+          logger: quiet,
+          reprobe: async (role) =>
+            role === 'primary'
+              ? { verdict: 'down', reasons: ['declared down by the test'] }
+              : { verdict: 'up', reasons: [] },
+          readLag: lastMeasuredLag(stores, paths3),
+        },
+      ),
+    );
+    expect(fo.status).toBe('switched');
+    const c = await produceNumbered(secondary, topic3, 'c3', 10);
+    // Retention on the secondary (for real: DeleteRecords) removes its copies of the first four records of a3.
+    const copies = await readAll(secondary, topic3, 'the secondary before its retention');
+    const deleted = copies.filter((r) => Number(r.offset) < 4).map((r) => id(r.value));
+    const secondaryAdmin = secondary.admin();
+    await secondaryAdmin.connect();
+    await secondaryAdmin.fetchTopicMetadata({ topics: [topic3] }); // kafkajs routes DeleteRecords by it
+    await secondaryAdmin.deleteTopicRecords({ topic: topic3, partitions: [{ partition: 0, offset: '4' }] });
+    await secondaryAdmin.disconnect();
+
+    // Act
+    const results: FailbackResult[] = [];
+    try {
+      for (let n = 1; n <= 10; n += 1) {
+        const last = results.at(-1);
+        const confirm = last?.waiting?.waitingFor === 'confirm';
+        const r = await runFailback(
+          parseFailbackRequest({
+            action: 'failback',
+            requestedBy: 'test',
+            reason: 'primary repaired, third time',
+            ...(confirm ? { phase: last?.currentPhase, confirm: true } : {}),
+          }),
+          wiring3.deps,
+          wiring3.invocation(`fb3-${n}`, Date.now() + 150_000),
+        );
+        results.push(r);
+        if (r.status === 'completed') break;
+      }
+
+      // Assert
+      expect(results.at(-1)?.status, JSON.stringify(results.map((r) => [r.status, r.nextStep]))).toBe(
+        'completed',
+      );
+      const salvage = results.flatMap((r) => r.ran).find((r) => r.phase === 'salvage')?.summary as {
+        partitions: Array<{
+          unprovenReplicated: number;
+          salvaged: number;
+          provenAbsent: number;
+          lostToRetention: number;
+        }>;
+      };
+      const [p0] = salvage.partitions;
+      // Two commit markers, the aborted records and their abort marker: proven absent by the broker's offsets.
+      expect(p0?.provenAbsent).toBe(2 + aborted.length + 1);
+      expect(p0?.unprovenReplicated).toBeGreaterThanOrEqual(deleted.length);
+      expect(p0?.lostToRetention).toBe(0);
+      const quarantined = (await readAll(secondary, config3.failback.quarantineTopic, 'quarantine 3')).map(
+        (r) => id(r.value),
+      );
+      expect(quarantined).toEqual(expect.arrayContaining([...deleted, ...b]));
+      expect(quarantined.filter((v) => aborted.includes(v))).toEqual([]);
+      expect(quarantined.length).toBe(p0?.salvaged);
+      const onPrimary = new Set(
+        (await readAll(primary, topic3, 'the primary after the third failback')).map((r) => id(r.value)),
+      );
+      const kept = new Set([...onPrimary, ...quarantined]);
+      expect([...a, ...b, ...c].filter((v) => !kept.has(v))).toEqual([]);
+      expect(deleted.filter((v) => onPrimary.has(v))).toEqual([]);
+      console.info(`failback proof case took ${Math.round((Date.now() - started) / 1000)} s`);
+    } finally {
+      await wiring3.close();
+    }
+  }, 600_000);
 });

@@ -4,6 +4,7 @@ import { abandonFailback } from '#shared/failback/abandon.ts';
 import { failbackJournal } from '#shared/failback/journal.ts';
 import { parseFailbackRequest } from '#shared/failback/payload.ts';
 import type { FailbackState } from '#shared/failback/state.ts';
+import { FakeLock } from '../failover/fakes.ts';
 import { MemoryRunJournal } from './fakes.ts';
 
 const base: FailbackState = {
@@ -26,8 +27,11 @@ const base: FailbackState = {
         source: 'connect-offsets',
         logStart: 0,
         logEnd: 7,
-        next: 7,
+        ranges: [{ kind: 'tail', from: 5, to: 7, next: 7 }],
         copied: 2,
+        absent: 0,
+        lost: [],
+        forwardSyncs: [],
         quarantinePartition: 0,
         quarantineMark: 2,
       },
@@ -43,6 +47,7 @@ const base: FailbackState = {
         logStartBefore: 0,
         deleted: 7,
         done: true,
+        acceptedLoss: false,
       },
     },
   },
@@ -50,9 +55,13 @@ const base: FailbackState = {
 
 describe('failback --abandon', () => {
   it('journals the run as abandoned and lists what it leaves behind, undoing nothing', async () => {
-    const runs = new MemoryRunJournal();
+    const lock = new FakeLock({ now: () => Date.now() });
+    const runs = new MemoryRunJournal(lock);
     const journal = failbackJournal(runs);
+    await lock.acquire('req-1');
     await journal.begin(base, 'req-1');
+    await lock.release('req-1');
+    await lock.acquire('req-2');
 
     const { state, leftBehind } = await abandonFailback(journal, 'req-2', 'a failover moved clients again');
 
@@ -71,9 +80,11 @@ describe('failback --abandon', () => {
   });
 
   it('refuses when no failback is in progress', async () => {
-    const error = await abandonFailback(failbackJournal(new MemoryRunJournal()), 'req-1', 'why not').catch(
-      (e: unknown) => e,
-    );
+    const error = await abandonFailback(
+      failbackJournal(new MemoryRunJournal(new FakeLock({ now: () => Date.now() }))),
+      'req-1',
+      'why not',
+    ).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(RefusedError);
     expect((error as RefusedError).reasons[0]?.code).toBe('nothing-to-abandon');

@@ -1,203 +1,15 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { activeConfigSchema, activeCredentialsSchema } from '#shared/config/contract.ts';
 import { type DeploymentPaths, deploymentPaths } from '#shared/config/paths.ts';
-import { type DeploymentConfig, deploymentConfigSchema } from '#shared/config/schema.ts';
 import { LockHeldError, RefusedError, ValidationError } from '#shared/errors.ts';
-import { type FailbackInvocation, type FailbackResult, runFailback } from '#shared/failback/failback.ts';
+import { type FailbackResult, runFailback } from '#shared/failback/failback.ts';
 import { failbackJournal } from '#shared/failback/journal.ts';
 import { parseFailbackRequest } from '#shared/failback/payload.ts';
 import type { FailbackDeps } from '#shared/failback/phase-context.ts';
 import { PROVENANCE } from '#shared/failback/salvage.ts';
 import { tpKey } from '#shared/kafka/topic-partition.ts';
 import type { Notification } from '#shared/notify/notification.ts';
-import { writeActive } from '#shared/store/active-config.ts';
 import { Redacted } from '#shared/store/redacted.ts';
-import { MemoryEpochAuthority } from '../../fakes/epoch-authority.ts';
-import { FakeRegions, FakeStores } from '../../fakes/stores.ts';
-import { MemoryCluster, MemoryLock, MemoryMirror, MemoryRunJournal } from './fakes.ts';
-
-const quiet = { info: () => {}, warn: () => {} };
-const QUARANTINE = 'mm2-failover.quarantine';
-
-function configOf(overrides: Record<string, unknown> = {}): DeploymentConfig {
-  return deploymentConfigSchema.parse({
-    name: 'orders-dr',
-    mode: 'active-passive',
-    replicationPolicy: 'identity',
-    clusters: {
-      primary: { alias: 'primary', auth: 'none', expectedBrokers: 1 },
-      secondary: { alias: 'secondary', auth: 'none', expectedBrokers: 1 },
-    },
-    topics: ['orders'],
-    consumerGroups: ['billing'],
-    mirror: { kind: 'kafka-connect', forwardUrl: 'http://fwd:8083', reverseUrl: 'http://rev:8083' },
-    failback: { stableSeconds: 0, switchStageSeconds: 0, catchUpMaxLagRecords: 0 },
-    ...overrides,
-  });
-}
-
-interface World {
-  config: DeploymentConfig;
-  stores: FakeStores;
-  /** The extra regions' stores (`config.regions`; the home region is eu-west-1). */
-  regions: FakeRegions;
-  primary: MemoryCluster;
-  secondary: MemoryCluster;
-  mirror: MemoryMirror;
-  journal: MemoryRunJournal;
-  lock: MemoryLock;
-  deps: FailbackDeps;
-  activeWrites: Array<{ epoch: number; cluster: string; holdback?: string }>;
-  /** Each active-credentials secret written: its epoch, cluster and the cluster of its `holdback`, if any. */
-  activeSecrets: Array<{ epoch: number; cluster: string; holdback?: string }>;
-  now: { t: number };
-  invoke(payload: Record<string, unknown>, holder?: string, budgetMs?: number): Promise<FailbackResult>;
-}
-
-/** The state after a failover: the primary holds a, b (b never replicated); the secondary holds a, c; active = secondary. */
-async function world(config = configOf()): Promise<World> {
-  const stores = new FakeStores();
-  const paths = deploymentPaths(config.name);
-  for (const role of ['primary', 'secondary'] as const) {
-    await stores.parameters.put(
-      paths.clusterParameter(role),
-      JSON.stringify({ alias: role, bootstrapServers: `${role}:9092`, securityProtocol: 'PLAINTEXT' }),
-    );
-    await stores.secrets.put(paths.clusterSecret(role), new Redacted('{}'));
-  }
-  await writeActive(
-    stores,
-    paths,
-    {
-      epoch: 1,
-      cluster: 'secondary',
-      alias: 'secondary',
-      bootstrapServers: ['secondary:9092'],
-      securityProtocol: 'PLAINTEXT',
-      credentialsSecret: paths.activeCredentialsSecret,
-      topics: { orders: { produce: 'orders', subscribe: ['orders'] } },
-      switchedAt: new Date(0).toISOString(),
-      reason: 'failover',
-    },
-    new Redacted({}),
-  );
-  stores.writes.length = 0;
-  const { activeWrites, activeSecrets } = watchActive(stores, paths);
-  const regions = new FakeRegions();
-  const primary = new MemoryCluster('primary');
-  const secondary = new MemoryCluster('secondary');
-  primary.createTopic('orders', 2);
-  const mirror = new MemoryMirror(primary, secondary, config.topics);
-  primary.write('orders', 0, ['a0', 'a1', 'a2']);
-  primary.write('orders', 1, ['a3', 'a4']);
-  mirror.poll();
-  mirror.forward = 'stopped'; // paused before the crash: what follows never replicates
-  primary.write('orders', 0, ['b0', 'b1']);
-  primary.write('orders', 1, ['b2']);
-  secondary.write('orders', 0, ['c0']);
-  secondary.write('orders', 1, ['c1', 'c2']);
-  const now = { t: Date.parse('2026-11-21T10:00:00Z') };
-  const journal = new MemoryRunJournal();
-  const lock = new MemoryLock();
-  const deps: FailbackDeps = {
-    config,
-    paths,
-    stores,
-    regionStores: regions.regionStores,
-    homeRegion: 'eu-west-1',
-    primary,
-    secondary,
-    mirror: () => mirror,
-    versions: stores.versions,
-    // The authority checks the lock as the DynamoDB transaction does: only the holder may claim and write.
-    authority: new MemoryEpochAuthority(
-      {
-        leaseMs: 60_000,
-        renew: (holder) => {
-          if (lock.holder !== holder) throw new LockHeldError('lock#test', `someone other than ${holder}`);
-        },
-      },
-      { now: () => now.t },
-    ),
-    clock: { now: () => now.t },
-    sleep: async (ms) => {
-      now.t += ms;
-      mirror.poll();
-    },
-    logger: quiet,
-  };
-  const invocation = (holder: string, budgetMs: number): FailbackInvocation => ({
-    journal: failbackJournal(journal),
-    lock,
-    holder,
-    deadlineAt: now.t + budgetMs,
-  });
-  return {
-    config,
-    stores,
-    regions,
-    primary,
-    secondary,
-    mirror,
-    journal,
-    lock,
-    deps,
-    activeWrites,
-    activeSecrets,
-    now,
-    // Parsed first, as the handler's input middleware does.
-    invoke: async (payload, holder = 'req-1', budgetMs = 600_000) =>
-      runFailback(
-        parseFailbackRequest({
-          action: 'failback',
-          requestedBy: 'alice',
-          reason: 'primary repaired',
-          ...payload,
-        }),
-        deps,
-        invocation(holder, budgetMs),
-      ),
-  };
-}
-
-/**
- * Record what each write of the active parameter and secret to `stores` says: epoch, cluster and the holdback's
- * role and cluster (parameter) or cluster (secret).
- */
-function watchActive(
-  stores: FakeStores,
-  paths: DeploymentPaths,
-): Pick<World, 'activeWrites' | 'activeSecrets'> & { parameterValues: string[] } {
-  const activeWrites: World['activeWrites'] = [];
-  const parameterValues: string[] = [];
-  const put = stores.parameters.put;
-  stores.parameters.put = async (name, value, options) => {
-    if (name === paths.activeParameter) {
-      parameterValues.push(value);
-      const a = activeConfigSchema.parse(JSON.parse(value));
-      activeWrites.push({
-        epoch: a.epoch,
-        cluster: a.cluster,
-        ...(a.holdback ? { holdback: `${a.holdback.role}@${a.holdback.cluster}` } : {}),
-      });
-    }
-    return put(name, value, options);
-  };
-  const activeSecrets: World['activeSecrets'] = [];
-  const putSecret = stores.secrets.put;
-  stores.secrets.put = async (name, value) => {
-    if (name === paths.activeCredentialsSecret) {
-      const c = activeCredentialsSchema.parse(JSON.parse(value.reveal()));
-      activeSecrets.push({
-        epoch: c.epoch,
-        cluster: c.cluster,
-        ...(c.holdback ? { holdback: c.holdback.cluster } : {}),
-      });
-    }
-    return putSecret(name, value);
-  };
-  return { activeWrites, activeSecrets, parameterValues };
-}
+import { configOf, QUARANTINE, untilDone, type World, watchActive, world } from './world.ts';
 
 /** What the two stages of the default order (consumers first) write, as {@link watchActive} records it. */
 const consumersFirst = {
@@ -218,17 +30,6 @@ function stageWrites(paths: DeploymentPaths): string[] {
     `parameter ${paths.activeParameter}`,
     `parameter ${paths.activeBootstrapParameter}`,
   ];
-}
-
-async function untilDone(w: World): Promise<FailbackResult[]> {
-  const results: FailbackResult[] = [];
-  for (let i = 0; i < 10; i += 1) {
-    const confirm = results[results.length - 1]?.waiting?.waitingFor === 'confirm';
-    const r = await w.invoke(confirm ? { phase: 'purge', confirm: true } : {}, `req-${i}`);
-    results.push(r);
-    if (r.status === 'completed') return results;
-  }
-  throw new Error(`not done: ${JSON.stringify(results.map((r) => r.nextStep))}`);
 }
 
 describe('runFailback (active-passive, identity policy)', () => {
@@ -355,7 +156,7 @@ describe('runFailback (active-passive, identity policy)', () => {
 
     // Act
     await expect(w.invoke({})).rejects.toThrow('crashed after writing');
-    w.lock.holder = undefined; // the dead invocation's lease ran out
+    w.now.t += 121_000; // the dead invocation's lease ran out
     await untilDone(w);
 
     // Assert
@@ -421,7 +222,7 @@ describe('runFailback (active-passive, identity policy)', () => {
       reasons: [
         {
           code: 'confirm-not-due',
-          message: "confirm is only accepted when 'purge' is due; 'prepare' is due",
+          message: "confirm is only accepted when 'purge' or 'restore' is due; 'prepare' is due",
         },
       ],
     });
@@ -450,7 +251,7 @@ describe('runFailback (active-passive, identity policy)', () => {
     expect((e as ValidationError).problems.map((p) => p.path).sort()).toEqual(
       ['', 'action', 'confirm', 'phase', 'reason', 'requestedBy'].sort(),
     );
-    expect(w.lock.acquisitions).toEqual([]);
+    expect(w.lock.acquisitions).toBe(0);
     expect(w.journal.writes).toBe(0);
   });
 
@@ -465,6 +266,83 @@ describe('runFailback (active-passive, identity policy)', () => {
     await expect(refused).rejects.toBeInstanceOf(LockHeldError);
     await expect(refused).rejects.toThrow('req-first');
     expect(w.journal.writes).toBe(0);
+  });
+
+  it('stops an invocation whose lease was taken over at its next journal write, and it changes nothing more', async () => {
+    // Arrange: while req-A salvages, its lease runs out (it stalled) and req-B takes the lock over.
+    const append = w.secondary.append.bind(w.secondary);
+    let tookOver = false;
+    let fenced = false;
+    const appendsAfterFence: string[] = [];
+    w.secondary.append = async (topic, partition, records) => {
+      if (fenced) appendsAfterFence.push(`${topic}[${partition}]`);
+      const base = await append(topic, partition, records);
+      if (!tookOver) {
+        tookOver = true;
+        w.now.t += 121_000;
+        await w.lock.acquire('req-B');
+      }
+      return base;
+    };
+    const recordStep = w.journal.recordStep.bind(w.journal);
+    w.journal.recordStep = async (...args) => {
+      try {
+        return await recordStep(...args);
+      } catch (e: unknown) {
+        fenced = true;
+        throw e;
+      }
+    };
+
+    // Act
+    const lost = await w.invoke({}, 'req-A').catch((e: unknown) => e);
+
+    // Assert
+    expect(lost).toBeInstanceOf(LockHeldError);
+    expect(fenced).toBe(true);
+    expect(appendsAfterFence).toEqual([]);
+    expect(w.mirror.calls).toEqual(['stopForward']);
+    expect(w.primary.calls.filter((c) => c.startsWith('deleteRecordsBefore'))).toEqual([]);
+    expect(w.lock.holder).toBe('req-B');
+    const journaled = await failbackJournal(w.journal).load();
+    const partitions = journaled.kind === 'in-progress' ? journaled.state.salvage?.partitions : undefined;
+    expect(Object.values(partitions ?? {}).map((p) => p.copied)).toEqual([0, 0]);
+  });
+
+  it('answers with what a finished invocation did even when giving the lock back fails afterwards', async () => {
+    // Arrange
+    const warnings: unknown[] = [];
+    w.deps.logger = { info: () => {}, warn: (...a: unknown[]) => warnings.push(a) } as FailbackDeps['logger'];
+    w.lock.release = async () => {
+      throw new Error('ProvisionedThroughputExceededException: rate of requests exceeds the throughput');
+    };
+
+    // Act
+    const r = await w.invoke({ phase: 'prepare' });
+
+    // Assert
+    expect(r.ran.map((x) => x.phase)).toEqual(['prepare']);
+    expect(warnings).toContainEqual([
+      'failback could not give the lock back; its lease runs out by itself',
+      { holder: 'req-1', error: expect.stringContaining('ProvisionedThroughputExceededException') },
+    ]);
+  });
+
+  it('reports the failure of the invocation, not the failed release of the lock after it', async () => {
+    // Arrange
+    await w.invoke({ phase: 'prepare' });
+    w.primary.offsets = async () => {
+      throw new Error('primary offsets unreadable');
+    };
+    w.lock.release = async () => {
+      throw new Error('lock table unreachable');
+    };
+
+    // Act
+    const failed = w.invoke({}, 'req-2');
+
+    // Assert
+    await expect(failed).rejects.toThrow('primary offsets unreadable');
   });
 
   it('reports a phase already done instead of running it again', async () => {
@@ -809,13 +687,13 @@ describe('runFailback switch in the extra regions', () => {
     const region = watchActive(w.regions.of('eu-central-1'), paths);
     const recordStep = w.journal.recordStep.bind(w.journal);
     let lost = false;
-    w.journal.recordStep = async (runId, step, result) => {
+    w.journal.recordStep = async (runId, step, result, holder) => {
       const sw = (result as { switch?: { stagesWritten: number } }).switch;
       if (!lost && sw?.stagesWritten === 1) {
         lost = true;
         throw new Error('lease lost');
       }
-      return recordStep(runId, step, result);
+      return recordStep(runId, step, result, holder);
     };
     await w.invoke({});
     await w.invoke({ phase: 'purge', confirm: true }, 'req-2');
@@ -877,7 +755,7 @@ describe('runFailback refusals by deployment', () => {
     await expect(refused).rejects.toThrow(/IdentityReplicationPolicy.*"replicationPolicy": "identity"/s);
     await expect(refused).rejects.toThrow("'secondary.primary.orders'");
     await expect(refused).rejects.toMatchObject({ reasons: [{ code: 'unsupported-replication-policy' }] });
-    expect(w.lock.acquisitions).toEqual([]);
+    expect(w.lock.acquisitions).toBe(0);
   });
 
   it('refuses mirrorConfirmed unless the mirror is manual', async () => {

@@ -1,4 +1,4 @@
-import type { EachBatchPayload, Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { KafkaOperationError } from '#shared/errors.ts';
 import { KafkajsCluster } from '#shared/failback/kafkajs-cluster.ts';
@@ -11,73 +11,179 @@ const groups = {
   committedOffsets: async () => [],
   commitOffsets: async () => {},
 };
-const noClusterClient = async (): Promise<never> => {
-  throw new Error('these tests read no MM2 internal topic');
-};
 
-/** A kafkajs stand-in whose consumer delivers the given batches (partition, first offset, count) in order. */
-function kafkaDelivering(batches: Array<[number, number, number]>): Kafka {
-  const consumer = {
-    connect: async () => {},
-    subscribe: async () => {},
-    disconnect: async () => {},
-    seek: () => {},
-    run: async ({ eachBatch }: { eachBatch: (p: EachBatchPayload) => Promise<void> }) => {
-      setTimeout(async () => {
-        for (const [partition, first, count] of batches) {
-          const messages = Array.from({ length: count }, (_, i) => ({
-            offset: String(first + i),
-            key: Buffer.from(`k${first + i}`),
-            value: Buffer.from(`v${first + i}`),
-            headers: {},
-            timestamp: '1',
-          }));
-          await eachBatch({ batch: { partition, messages } } as unknown as EachBatchPayload);
-        }
-      }, 1);
-    },
-  };
-  return { consumer: () => consumer } as unknown as Kafka;
+/** kafkajs is used for the admin and the producer only; reads go through the cluster client. */
+const noKafka = {
+  consumer: () => {
+    throw new Error('a consumer group is never used to read');
+  },
+} as unknown as Kafka;
+
+function clusterOn(fake: FakeCluster, kafka: Kafka = noKafka): KafkajsCluster {
+  return new KafkajsCluster({ alias: 'primary', kafka, groups, clusterClient: async () => fake });
 }
 
 describe('KafkajsCluster.read', () => {
-  it('takes each offset once when batches from before the seek and the sought position overlap', async () => {
-    // Arrange: the pre-seek stream from the beginning and the re-fetched sought position interleave.
-    const cluster = new KafkajsCluster({
-      alias: 'primary',
-      kafka: kafkaDelivering([
-        [0, 0, 5],
-        [0, 3, 5],
-        [0, 5, 5],
-        [0, 8, 4],
-      ]),
-      groups,
-      clusterClient: noClusterClient,
-      readIdleMs: 50,
-    });
+  it('reads through the direct fetch, read_committed, keeping key, value, headers and timestamp', async () => {
+    // Arrange
+    const fake = new FakeCluster().addTopic('orders', 1);
+    for (let i = 0; i < 4; i += 1) {
+      fake.append('orders', 0, Buffer.from(`k${i}`), Buffer.from(`v${i}`), 1000 + i, {
+        trace: Buffer.from(`t${i}`),
+      });
+    }
 
     // Act
-    const read = await cluster.read('orders', [{ partition: 0, from: 3, to: 11 }], 100);
+    const read = await clusterOn(fake).read('orders', 0, 1);
 
     // Assert
-    expect(read.get(0)?.map((r) => r.offset)).toEqual([3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(
+      read.records.map((r) => [
+        r.offset,
+        String(r.key),
+        String(r.value),
+        String(r.headers.trace),
+        r.timestamp,
+      ]),
+    ).toEqual([
+      [1, 'k1', 'v1', 't1', '1001'],
+      [2, 'k2', 'v2', 't2', '1002'],
+      [3, 'k3', 'v3', 't3', '1003'],
+    ]);
+    expect(read.nextOffset).toBe(4);
+    expect(fake.calls.find((c) => c.op === 'fetch')?.detail).toEqual(['orders-0@1']);
+    expect(fake.calls.map((c) => c.op)).not.toContain('groupOffsets');
   });
 
-  it('stops at maxRecords and returns what it has, in order', async () => {
+  it('counts transaction markers and compaction gaps in the offsets it accounts for', async () => {
+    // Arrange: a record, two offsets compacted away, a record, a commit marker.
+    const fake = new FakeCluster().addTopic('orders', 1);
+    fake.append('orders', 0, null, Buffer.from('a'));
+    fake.gap('orders', 0, 2);
+    fake.append('orders', 0, null, Buffer.from('b'));
+    fake.gap('orders', 0, 1, { control: true });
+
+    // Act
+    const read = await clusterOn(fake).read('orders', 0, 0);
+
+    // Assert
+    expect(read.records.map((r) => r.offset)).toEqual([0, 3]);
+    expect(read.nextOffset).toBe(5);
+  });
+
+  it('answers an offset below the log start with the log start and no progress', async () => {
+    // Arrange: retention deleted offsets 0..2.
+    const fake = new FakeCluster().addTopic('orders', 1);
+    for (let i = 0; i < 5; i += 1) fake.append('orders', 0, null, Buffer.from(`v${i}`));
+    fake.partition('orders', 0).start = 3;
+
+    // Act
+    const read = await clusterOn(fake).read('orders', 0, 1);
+
+    // Assert
+    expect(read).toEqual({ records: [], nextOffset: 1, logStart: 3 });
+  });
+
+  it('reports no progress, not an end, when the broker returns nothing', async () => {
+    // Arrange: records compacted away at the end of the log leave offsets the broker returns nothing for.
+    const fake = new FakeCluster().addTopic('orders', 1);
+    fake.append('orders', 0, null, Buffer.from('a'));
+    fake.gap('orders', 0, 3);
+
+    // Act
+    const read = await clusterOn(fake).read('orders', 0, 1);
+
+    // Assert
+    expect(read.records).toEqual([]);
+    expect(read.nextOffset).toBe(1);
+  });
+
+  it('names the partition and the cluster when the fetch fails, and has the cached cluster client rebuilt', async () => {
     // Arrange
+    const fake = new FakeCluster().addTopic('orders', 1);
+    fake.failWith = Object.assign(new Error('Connection refused'), { name: 'KafkaJSConnectionError' });
+    let rebuilt = 0;
     const cluster = new KafkajsCluster({
-      alias: 'p',
-      kafka: kafkaDelivering([[1, 0, 10]]),
+      alias: 'primary',
+      kafka: noKafka,
       groups,
-      clusterClient: noClusterClient,
-      readIdleMs: 50,
+      clusterClient: async () => fake,
+      onClusterClientFailure: () => {
+        rebuilt += 1;
+      },
     });
 
     // Act
-    const read = await cluster.read('orders', [{ partition: 1, from: 2, to: 10 }], 3);
+    const error = await cluster.read('orders', 0, 0).catch((e: unknown) => e);
 
     // Assert
-    expect(read.get(1)?.map((r) => r.offset)).toEqual([2, 3, 4]);
+    expect(error).toBeInstanceOf(KafkaOperationError);
+    expect((error as Error).message).toContain('reading orders:0 on primary failed');
+    expect(rebuilt).toBe(1);
+  });
+});
+
+describe('KafkajsCluster.ensureTopic', () => {
+  /** A kafkajs admin that knows `orders` with three replicas and records the topics created. */
+  function kafkaWithAdmin(created: unknown[]): Kafka {
+    const topics = new Set(['orders']);
+    const admin = {
+      connect: async () => {},
+      disconnect: async () => {},
+      listTopics: async () => [...topics],
+      fetchTopicMetadata: async ({ topics: names }: { topics: string[] }) => ({
+        topics: names.map((name) => ({
+          name,
+          partitions: [{ partitionId: 0, replicas: name === 'orders' ? [1, 2, 3] : [1] }],
+        })),
+      }),
+      createTopics: async ({ topics: specs }: { topics: Array<{ topic: string }> }) => {
+        for (const s of specs) {
+          created.push(s);
+          topics.add(s.topic);
+        }
+        return true;
+      },
+    };
+    return { admin: () => admin } as unknown as Kafka;
+  }
+
+  it('creates the topic with the given configs and the replication factor of the first existing source topic', async () => {
+    // Arrange
+    const created: unknown[] = [];
+    const cluster = clusterOn(new FakeCluster(), kafkaWithAdmin(created));
+
+    // Act
+    await cluster.ensureTopic('q', {
+      partitions: 2,
+      configs: { 'retention.ms': '-1', 'retention.bytes': '-1' },
+      replicationFactorOf: ['missing', 'orders'],
+    });
+
+    // Assert
+    expect(created).toEqual([
+      {
+        topic: 'q',
+        numPartitions: 2,
+        replicationFactor: 3,
+        configEntries: [
+          { name: 'retention.ms', value: '-1' },
+          { name: 'retention.bytes', value: '-1' },
+        ],
+      },
+    ]);
+  });
+
+  it("leaves the replication factor to the cluster's default when no source topic exists", async () => {
+    // Arrange
+    const created: Array<{ replicationFactor: number }> = [];
+    const cluster = clusterOn(new FakeCluster(), kafkaWithAdmin(created));
+
+    // Act
+    await cluster.ensureTopic('q', { partitions: 1, configs: {}, replicationFactorOf: ['absent'] });
+
+    // Assert
+    expect(created[0]?.replicationFactor).toBe(-1);
   });
 });
 
@@ -91,26 +197,22 @@ describe('KafkajsCluster.readOffsetSyncs', () => {
       encodeOffsetSyncValue({ upstreamOffset: upstream, downstreamOffset: downstream }),
     );
 
-  it('returns the last sync per partition, read through the cluster client without a consumer group', async () => {
+  it('returns every sync still in the topic, oldest first and when MM2 wrote it, read through the cluster client without a consumer group', async () => {
     // Arrange
     const fake = new FakeCluster().addTopic(TOPIC, 1);
     sync(fake, 0, 10n, 4n);
     sync(fake, 1, 7n, 7n);
     sync(fake, 0, 25n, 19n);
-    const cluster = new KafkajsCluster({
-      alias: 'primary',
-      kafka: kafkaDelivering([]),
-      groups,
-      clusterClient: async () => fake,
-    });
+    const cluster = clusterOn(fake);
 
     // Act
     const syncs = await cluster.readOffsetSyncs(TOPIC);
 
     // Assert
-    expect(syncs.sort((a, b) => a.partition - b.partition)).toEqual([
-      { topic: 'orders', partition: 0, upstreamOffset: 25, downstreamOffset: 19 },
-      { topic: 'orders', partition: 1, upstreamOffset: 7, downstreamOffset: 7 },
+    expect(syncs).toEqual([
+      { topic: 'orders', partition: 0, upstreamOffset: 10, downstreamOffset: 4, writtenAt: 0 },
+      { topic: 'orders', partition: 1, upstreamOffset: 7, downstreamOffset: 7, writtenAt: 0 },
+      { topic: 'orders', partition: 0, upstreamOffset: 25, downstreamOffset: 19, writtenAt: 0 },
     ]);
     expect(fake.calls.map((c) => c.op)).not.toContain('groupOffsets');
   });
@@ -122,7 +224,7 @@ describe('KafkajsCluster.readOffsetSyncs', () => {
     let rebuilt = 0;
     const cluster = new KafkajsCluster({
       alias: 'primary',
-      kafka: kafkaDelivering([]),
+      kafka: noKafka,
       groups,
       clusterClient: async () => fake,
       onClusterClientFailure: () => {

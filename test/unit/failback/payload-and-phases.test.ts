@@ -38,6 +38,11 @@ describe('parseFailbackRequest', () => {
     [{ ...base, force: true }, ['', 'Unrecognized key']],
     [{ ...base, mirrorConfirmed: 'everything' }, ['mirrorConfirmed', "expected one of 'stop-forward'"]],
     [{ ...base, phase: 'plan', confirm: true }, ['confirm', "'plan' is a dry run"]],
+    [{ ...base, phase: 'purge', acceptLoss: ['orders:0'] }, ['acceptLoss', 'only goes with confirm: true']],
+    [
+      { ...base, phase: 'purge', confirm: true, acceptLoss: ['orders'] },
+      ['acceptLoss[0]', "'topic:partition'"],
+    ],
   ])('refuses %j, naming the path and what was expected', (input, [path, message]) => {
     // Act
     const found = problems(input);

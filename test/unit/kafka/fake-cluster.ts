@@ -22,6 +22,7 @@ interface FakeRecord {
   timestamp: number;
   key: Buffer | null;
   value: Buffer | null;
+  headers?: Record<string, Buffer>;
   control?: boolean;
 }
 export interface FakePartition {
@@ -72,10 +73,17 @@ export class FakeCluster implements ClusterClient {
     return p;
   }
 
-  append(topic: string, partition: number, key: Buffer | null, value: Buffer | null, timestamp = 0): number {
+  append(
+    topic: string,
+    partition: number,
+    key: Buffer | null,
+    value: Buffer | null,
+    timestamp = 0,
+    headers: Record<string, Buffer> = {},
+  ): number {
     const p = this.partition(topic, partition);
     const offset = p.next;
-    p.log.push({ offset, timestamp, key, value });
+    p.log.push({ offset, timestamp, key, value, headers });
     p.next += 1;
     return offset;
   }
@@ -175,7 +183,13 @@ export class FakeCluster implements ClusterClient {
         partition,
         records: slice
           .filter((r) => !r.control)
-          .map((r) => ({ offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value })),
+          .map((r) => ({
+            offset: r.offset,
+            timestamp: r.timestamp,
+            key: r.key,
+            value: r.value,
+            headers: r.headers ?? {},
+          })),
         nextOffset: last ? last.offset + 1 : offset,
         highWatermark: p.next,
         logStartOffset: p.start,

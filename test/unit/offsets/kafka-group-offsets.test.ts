@@ -46,7 +46,7 @@ describe('kafkaGroupOffsets', () => {
             partition: r.partition,
             highWatermark: end,
             nextOffset: end,
-            records: records.filter((x) => x.offset >= r.offset),
+            records: records.filter((x) => x.offset >= r.offset).map((x) => ({ ...x, headers: {} })),
           }),
         ),
     };
