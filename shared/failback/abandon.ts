@@ -25,7 +25,7 @@ export async function abandonFailback(
 }
 
 /** What each phase changed that abandoning leaves as it is. */
-export function leftBehindBy(state: FailbackState): string[] {
+function leftBehindBy(state: FailbackState): string[] {
   const left: string[] = [];
   const salvage = state.salvage;
   if (salvage?.forwardStopped && !state.restore?.forwardStarted) {
