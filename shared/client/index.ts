@@ -62,6 +62,7 @@ export {
   ActiveConfigWatcher,
   defaultJitter,
   defaultPollIntervalMs,
+  defaultPollTimeoutMs,
   type PollOutcome,
   type WatchActiveConfigOptions,
   type WatcherStatus,
