@@ -41,7 +41,9 @@ const bundled = await build({
   packages: 'external',
   metafile: true,
   legalComments: 'none',
-  banner: { js: `// ${manifest.name} ${manifest.version}: built from shared/client by packages/client/build.ts` },
+  banner: {
+    js: `// ${manifest.name} ${manifest.version}: built from shared/client by packages/client/build.ts`,
+  },
   logLevel: 'warning',
 });
 
@@ -61,13 +63,17 @@ const declared = { ...manifest.dependencies, ...manifest.peerDependencies };
 const problems = [
   ...[...imported]
     .filter((p) => !(p in declared))
-    .map((p) => `the bundle imports ${p}: expected it in dependencies or peerDependencies, found it in neither`),
+    .map(
+      (p) => `the bundle imports ${p}: expected it in dependencies or peerDependencies, found it in neither`,
+    ),
   ...Object.keys(declared)
     .filter((p) => !imported.has(p))
     .map((p) => `${p} is declared: expected the bundle to import it, found no import`),
   ...Object.entries(declared)
     .filter(([p, range]) => tested[p] !== range)
-    .map(([p, range]) => `${p}: expected the version the project tests (${tested[p] ?? 'none'}), found ${range}`),
+    .map(
+      ([p, range]) => `${p}: expected the version the project tests (${tested[p] ?? 'none'}), found ${range}`,
+    ),
 ];
 if (problems.length > 0) {
   throw new Error(`${manifest.name}: package.json does not match the bundle\n  - ${problems.join('\n  - ')}`);
