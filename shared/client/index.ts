@@ -73,9 +73,13 @@ export {
   type ConsumerDrainOptions,
   type ConsumerSwitchEvent,
   type DrainResult,
+  type FollowingBatchPayload,
   FollowingConsumer,
   type FollowingConsumerOptions,
+  type FollowingConsumerSettings,
+  type FollowingHandler,
   type FollowingMessagePayload,
+  type FollowingOrigin,
 } from './following-consumer.ts';
 export {
   FollowingProducer,
