@@ -8,6 +8,7 @@
  *   mm2-failover failback  --function <name|arn> --reason "..." [--phase p] [--confirm] [--requested-by who]
  *   mm2-failover init      [--config failover.config.json] [--region r]  (first activation after cdk deploy)
  *   mm2-failover local up                                              (harness + deployment, foreground)
+ *   mm2-failover client-config (--deployment <name> | --local) [--format properties|librdkafka|json] [--out-dir d]
  *   mm2-failover status|failover|failback --local ...                   (the same handlers, against `local up`)
  *
  * Against AWS it invokes the deployed functions with the Lambda API (credentials and region from the usual AWS
@@ -32,6 +33,9 @@ const usage = `usage:
   mm2-failover failback (--function <name|arn> | --local) --reason "..." [--phase p] [--confirm] [--requested-by who]
   mm2-failover init     [--config failover.config.json] [--region r]
   mm2-failover local up
+  mm2-failover client-config (--deployment <name> [--region r] | --local) [--format properties|librdkafka|json]
+                             [--out-dir dir] [--inline-secrets] [--role producers|consumers]
+                             (a configuration for Kafka clients in any language; client-config --help)
 
 exit codes:
   ${exitCodes.done}  done: the function answered (a dry run, a failback that waits or stops at its deadline included)
@@ -117,6 +121,14 @@ function parseCommandLine(argv: string[]) {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'client-config') {
+    const { clientConfig } = await import('./client-config.ts');
+    return clientConfig(argv.slice(1), {
+      localFile,
+      stdout: (t) => process.stdout.write(t),
+      stderr: (t) => process.stderr.write(t),
+    });
+  }
   const { values, positionals } = parseCommandLine(argv);
   const [command, sub] = positionals;
   if (values.help) {
