@@ -62,7 +62,7 @@ export interface Ran {
 }
 
 /** Runs `command` with `input` on stdin; kills it at `timeoutMs`. */
-export function runWithInput(
+function runWithInput(
   command: string,
   args: string[],
   input: string,
