@@ -119,7 +119,7 @@ export const defaultTornReadDeadlineMs = 10_000;
  * @example
  * ```ts
  * import { Kafka } from 'kafkajs';
- * import { createAwsStores, loadActiveConfig } from 'mm2-failover/client';
+ * import { createAwsStores, loadActiveConfig } from '@mm2-failover/client';
  *
  * const active = await loadActiveConfig({
  *   deployment: 'orders-dr',
