@@ -9,6 +9,7 @@
  *   mm2-failover init      [--config failover.config.json] [--region r]  (first activation after cdk deploy)
  *   mm2-failover audit     [--config f] [--region r] | --local [--json] [--fix [--apply]]  (standby readiness)
  *   mm2-failover local up                                              (harness + deployment, foreground)
+ *   mm2-failover client-config (--deployment <name> | --local) [--format properties|librdkafka|json] [--out-dir d]
  *   mm2-failover status|failover|failback --local ...                   (the same handlers, against `local up`)
  *
  * Every AWS call is bounded (connection and request timeouts, attempts): by the `aws` section of the deployment
@@ -38,6 +39,9 @@ const usage = `usage:
   mm2-failover init     [--config failover.config.json] [--region r] [--table <the stack's table>]
   mm2-failover audit    ([--config failover.config.json] [--region r] | --local) [--json] [--fix [--apply]]
   mm2-failover local up
+  mm2-failover client-config (--deployment <name> [--region r] | --local) [--format properties|librdkafka|json]
+                             [--out-dir dir] [--inline-secrets] [--role producers|consumers]
+                             (a configuration for Kafka clients in any language; client-config --help)
 
 --config (failover.config.json by default for init): the deployment config whose "aws" section bounds the CLI's
 AWS calls (connection and request timeouts, attempts); without it the defaults apply.
@@ -154,6 +158,14 @@ function parseCommandLine(argv: string[]) {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'client-config') {
+    const { clientConfig } = await import('./client-config.ts');
+    return clientConfig(argv.slice(1), {
+      localFile,
+      stdout: (t) => process.stdout.write(t),
+      stderr: (t) => process.stderr.write(t),
+    });
+  }
   const { values, positionals } = parseCommandLine(argv);
   const [command, sub] = positionals;
   if (values.help) {

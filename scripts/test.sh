@@ -9,4 +9,5 @@ echo "== type-check (tsc)"; npx tsc -p tsconfig.json
 echo "== layer rules (dependency-cruiser, .dependency-cruiser.json)"; npm run --silent lint:layers
 echo "== unused files, exports and dependencies (knip, knip.jsonc)"; npm run --silent lint:unused
 echo "== unit tests"; npx vitest run --project unit
+echo "== kcat for the foreign-client test (scripts/install-kcat.sh)"; bash scripts/install-kcat.sh
 echo "== integration tests (real Kafka, MirrorMaker 2, moto)"; npx vitest run --project integration

@@ -13,6 +13,7 @@ import { MissingConfigurationError, TornReadError, ValidationError } from '../er
 import { buildKafkaConfig, type KafkaClientOptions as FactoryOptions } from '../kafka/client-factory.ts';
 import { readActiveOnce, type Stores } from '../store/active-config.ts';
 import { Redacted } from '../store/redacted.ts';
+import { signalledStores } from './signalled-stores.ts';
 
 /**
  * How the library builds kafkajs clients for whichever cluster is active: the options of `buildKafkaConfig`
@@ -93,6 +94,11 @@ export interface LoadActiveConfigOptions {
    * disagreement mean it stopped half-way. Default 10,000 ms.
    */
   tornReadDeadlineMs?: number;
+  /**
+   * Aborts the read: every SSM and Secrets Manager call under way and the torn-read retries. The read then throws
+   * the signal's reason (a `TimeoutError` for `AbortSignal.timeout(ms)`), as `fetch` does.
+   */
+  signal?: AbortSignal;
   clock?: Clock;
 }
 
@@ -108,11 +114,12 @@ export const defaultTornReadDeadlineMs = 10_000;
  * @throws {ValidationError} the parameter is not the expected JSON (edited by hand?), every problem listed.
  * @throws {AccessDeniedError} IAM denied the read.
  * @throws {TornReadError} the epochs still disagreed at the deadline.
+ * @throws the `signal`'s reason once it aborts.
  *
  * @example
  * ```ts
  * import { Kafka } from 'kafkajs';
- * import { createAwsStores, loadActiveConfig } from 'mm2-failover/client';
+ * import { createAwsStores, loadActiveConfig } from '@mm2-failover/client';
  *
  * const active = await loadActiveConfig({
  *   deployment: 'orders-dr',
@@ -128,10 +135,14 @@ export async function loadActiveConfig(options: LoadActiveConfigOptions): Promis
   const clock = options.clock ?? systemClock;
   const paths = deploymentPaths(options.deployment);
   const deadlineMs = options.tornReadDeadlineMs ?? defaultTornReadDeadlineMs;
+  const { signal } = options;
+  const stores = signal ? signalledStores(options.stores, signal) : options.stores;
   const started = clock.now();
   let backoffMs = 50;
   for (;;) {
-    const read = await readActiveOnce(options.stores, paths);
+    signal?.throwIfAborted();
+    const read = await readActiveOnce(stores, paths);
+    signal?.throwIfAborted();
     if (read.kind === 'absent') {
       throw new MissingConfigurationError(
         `parameter ${paths.activeParameter} (the active configuration of deployment '${options.deployment}'; ` +
@@ -181,7 +192,7 @@ export async function loadActiveConfig(options: LoadActiveConfigOptions): Promis
         waited,
       );
     }
-    await clock.sleep(Math.min(backoffMs, deadlineMs - waited));
+    await clock.sleep(Math.min(backoffMs, deadlineMs - waited), signal);
     backoffMs = Math.min(backoffMs * 2, 1_000);
   }
 }

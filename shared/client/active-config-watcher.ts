@@ -2,7 +2,12 @@ import { type Clock, systemClock } from '../clock.ts';
 import { activeConfigSchema } from '../config/contract.ts';
 import { deploymentPaths } from '../config/paths.ts';
 import { parseJsonOrThrow } from '../config/validate.ts';
-import { describeError, EpochRegressionError, MissingConfigurationError } from '../errors.ts';
+import {
+  describeError,
+  EpochRegressionError,
+  MissingConfigurationError,
+  Mm2FailoverError,
+} from '../errors.ts';
 import type { Stores } from '../store/active-config.ts';
 import {
   type ActiveClientConfig,
@@ -11,6 +16,7 @@ import {
   loadActiveConfig,
 } from './active-client-config.ts';
 import { type ClientLogger, defaultClientLogger } from './client-logger.ts';
+import { race } from './race.ts';
 
 /** Called with the new configuration after a switch (and the one it replaces). */
 export type ActiveConfigListener = (
@@ -45,6 +51,14 @@ export interface WatchActiveConfigOptions {
   /** Each wait is `intervalMs` × (1 ± `jitter`), so a fleet started together does not poll in lockstep. Default 0.2. */
   jitter?: number;
   tornReadDeadlineMs?: number;
+  /**
+   * The deadline of one poll, and of the first read in `start()`: every SSM and Secrets Manager call it makes is
+   * aborted then, and the poll fails (the last good configuration stays current; the next poll tries again). An
+   * endpoint that accepts connections and never answers would otherwise hold the watcher on one poll for as long
+   * as the SDK waits, which by default is for ever. Default 15,000 ms: above the torn-read deadline (10 s), so a
+   * switch caught half-way is still waited for.
+   */
+  pollTimeoutMs?: number;
   /** Called with every failed poll (the last good configuration stays current). Default: logged as a warning. */
   onError?: (error: Error) => void;
   logger?: ClientLogger;
@@ -52,6 +66,7 @@ export interface WatchActiveConfigOptions {
 }
 
 export const defaultPollIntervalMs = 5_000;
+export const defaultPollTimeoutMs = 15_000;
 export const defaultJitter = 0.2;
 
 /** What one poll did. */
@@ -95,6 +110,7 @@ export class ActiveConfigWatcher implements ActiveConfigSource {
   readonly #clock: Clock;
   readonly #logger: ClientLogger;
   readonly #intervalMs: number;
+  readonly #pollTimeoutMs: number;
   readonly #jitter: number;
   readonly #parameterName: string;
   readonly #listeners = new Set<ActiveConfigListener>();
@@ -114,8 +130,12 @@ export class ActiveConfigWatcher implements ActiveConfigSource {
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? defaultClientLogger;
     this.#intervalMs = options.intervalMs ?? defaultPollIntervalMs;
+    this.#pollTimeoutMs = options.pollTimeoutMs ?? defaultPollTimeoutMs;
     this.#jitter = Math.min(Math.max(options.jitter ?? defaultJitter, 0), 1);
     if (!(this.#intervalMs > 0)) throw new RangeError(`intervalMs: expected > 0, got ${this.#intervalMs}`);
+    if (!(this.#pollTimeoutMs > 0)) {
+      throw new RangeError(`pollTimeoutMs: expected > 0, got ${this.#pollTimeoutMs}`);
+    }
     this.#parameterName = deploymentPaths(options.deployment).activeParameter;
   }
 
@@ -129,13 +149,14 @@ export class ActiveConfigWatcher implements ActiveConfigSource {
    */
   async start(): Promise<ActiveClientConfig> {
     if (this.#loop) return this.current();
-    const first = await this.#load();
-    this.#current = first;
-    this.#markSuccess(first.epoch);
+    const first = await this.#withinDeadline((signal) => this.#load(signal));
+    if (first.kind === 'failed') throw first.error;
+    this.#current = first.value;
+    this.#markSuccess(first.value.epoch);
     const abort = new AbortController();
     this.#abort = abort;
     this.#loop = this.#run(abort.signal);
-    return first;
+    return first.value;
   }
 
   /** Stop polling; resolves once no poll is running. Subscribers are kept (a restart reuses them). */
@@ -190,29 +211,14 @@ export class ActiveConfigWatcher implements ActiveConfigSource {
     if (!previous) {
       return this.#fail(new Error('ActiveConfigWatcher: poll() before a successful start()'));
     }
-    let next: ActiveClientConfig;
-    try {
-      const param = await this.#options.stores.parameters.get(this.#parameterName);
-      if (!param) {
-        throw new MissingConfigurationError(
-          `parameter ${this.#parameterName} (the active configuration; it existed before, was it deleted?)`,
-        );
-      }
-      const polled = parseJsonOrThrow(activeConfigSchema, param.value, `parameter ${this.#parameterName}`);
-      if (polled.epoch < previous.epoch) {
-        throw new EpochRegressionError(`parameter ${this.#parameterName}`, previous.epoch, polled.epoch);
-      }
-      if (polled.epoch === previous.epoch) {
-        this.#markSuccess(previous.epoch);
-        return { kind: 'unchanged', epoch: previous.epoch };
-      }
-      next = await this.#load();
-      // The second read may race yet another write; it is consistent by construction, but must not go back.
-      if (next.epoch < previous.epoch) {
-        throw new EpochRegressionError(`parameter ${this.#parameterName}`, previous.epoch, next.epoch);
-      }
-    } catch (e: unknown) {
-      return this.#fail(e instanceof Error ? e : new Error(describeError(e), { cause: e }));
+    const read = await this.#withinDeadline((signal) => this.#readNext(previous, signal));
+    if (read.kind === 'failed') {
+      return this.#abort?.signal.aborted ? { kind: 'failed', error: read.error } : this.#fail(read.error);
+    }
+    const next = read.value;
+    if (next === undefined) {
+      this.#markSuccess(previous.epoch);
+      return { kind: 'unchanged', epoch: previous.epoch };
     }
     this.#current = next;
     this.#markSuccess(next.epoch);
@@ -234,12 +240,65 @@ export class ActiveConfigWatcher implements ActiveConfigSource {
     return { kind: 'switched', from: previous.epoch, to: next.epoch };
   }
 
-  #load(): Promise<ActiveClientConfig> {
+  /** The configuration after `previous`, or undefined when the epoch has not moved. Changes no state. */
+  async #readNext(
+    previous: ActiveClientConfig,
+    signal: AbortSignal,
+  ): Promise<ActiveClientConfig | undefined> {
+    const param = await this.#options.stores.parameters.get(this.#parameterName, { signal });
+    if (!param) {
+      throw new MissingConfigurationError(
+        `parameter ${this.#parameterName} (the active configuration; it existed before, was it deleted?)`,
+      );
+    }
+    const polled = parseJsonOrThrow(activeConfigSchema, param.value, `parameter ${this.#parameterName}`);
+    if (polled.epoch < previous.epoch) {
+      throw new EpochRegressionError(`parameter ${this.#parameterName}`, previous.epoch, polled.epoch);
+    }
+    if (polled.epoch === previous.epoch) return undefined;
+    const next = await this.#load(signal);
+    // The second read may race yet another write; it is consistent by construction, but must not go back.
+    if (next.epoch < previous.epoch) {
+      throw new EpochRegressionError(`parameter ${this.#parameterName}`, previous.epoch, next.epoch);
+    }
+    return next;
+  }
+
+  /**
+   * Runs `read` with the poll's deadline and the watcher's stop as its abort signal, and stops waiting for it the
+   * moment either fires (a store that ignored the signal is left behind; its late answer changes nothing).
+   */
+  async #withinDeadline<T>(
+    read: (signal: AbortSignal) => Promise<T>,
+  ): Promise<{ kind: 'read'; value: T } | { kind: 'failed'; error: Error }> {
+    const deadline = AbortSignal.timeout(this.#pollTimeoutMs);
+    const stop = this.#abort?.signal;
+    const signal = stop ? AbortSignal.any([deadline, stop]) : deadline;
+    const outcome = await race(read(signal), { clock: this.#clock, signal });
+    if (outcome.kind === 'value') return { kind: 'read', value: outcome.value };
+    const cause = outcome.kind === 'error' ? outcome.error : signal.reason;
+    if (deadline.aborted) {
+      const error = new Mm2FailoverError(
+        `active configuration of deployment '${this.#options.deployment}': expected SSM and Secrets Manager ` +
+          `to answer within ${this.#pollTimeoutMs} ms (pollTimeoutMs), got no answer in time`,
+        { cause, retriable: true },
+      );
+      return { kind: 'failed', error };
+    }
+    if (stop?.aborted) return { kind: 'failed', error: new Error('ActiveConfigWatcher: stopped', { cause }) };
+    return {
+      kind: 'failed',
+      error: cause instanceof Error ? cause : new Error(describeError(cause), { cause }),
+    };
+  }
+
+  #load(signal: AbortSignal): Promise<ActiveClientConfig> {
     return loadActiveConfig({
       deployment: this.#options.deployment,
       stores: this.#options.stores,
       kafka: this.#options.kafka,
       tornReadDeadlineMs: this.#options.tornReadDeadlineMs ?? defaultTornReadDeadlineMs,
+      signal,
       clock: this.#clock,
     });
   }

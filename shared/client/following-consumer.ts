@@ -1,4 +1,4 @@
-import type { ConsumerConfig, ConsumerRunConfig, EachMessagePayload } from 'kafkajs';
+import type { ConsumerConfig, ConsumerRunConfig, EachBatchPayload, EachMessagePayload } from 'kafkajs';
 import { type Clock, systemClock } from '../clock.ts';
 import type { ClusterRole } from '../config/schema.ts';
 import { describeError } from '../errors.ts';
@@ -18,14 +18,25 @@ import { race } from './race.ts';
 import { roleView, sameConnection } from './role-view.ts';
 import { logicalTopicOf, subscriptionOf } from './topic-routes.ts';
 
-/** What the application's handler receives: kafkajs' payload plus where the record came from. */
-export interface FollowingMessagePayload extends EachMessagePayload {
+/** Where a record or a batch came from, as the application's handler receives it. */
+export interface FollowingOrigin {
   /** The logical topic (`orders`) the record's topic (`orders`, `primary.orders`, `K1.orders`) maps to. */
   logicalTopic: string;
   /** The cluster the record was read from, and the epoch of the configuration that pointed there. */
   cluster: ClusterRole;
   epoch: number;
 }
+
+/** What `eachMessage` receives: kafkajs' payload plus where the record came from. */
+export interface FollowingMessagePayload extends EachMessagePayload, FollowingOrigin {}
+
+/**
+ * What `eachBatch` receives: kafkajs' payload plus where the batch came from. `isRunning()` turns false and
+ * `isStale()` true as soon as the client leaves the cluster the batch was read from (a switch, a stop): a handler
+ * that checks them between records, as kafkajs recommends, stops there; records resolved after that are not
+ * committed there.
+ */
+export interface FollowingBatchPayload extends EachBatchPayload, FollowingOrigin {}
 
 export interface ConsumerDrainOptions {
   /**
@@ -42,22 +53,43 @@ export interface ConsumerDrainOptions {
   checkIntervalMs?: number;
 }
 
-export interface FollowingConsumerOptions {
+/** The handler: one record at a time (`eachMessage`) or a batch per partition (`eachBatch`), as in kafkajs. */
+export type FollowingHandler =
+  | {
+      /** Called for every record, one at a time per partition. Throwing makes kafkajs deliver the record again. */
+      eachMessage: (payload: FollowingMessagePayload) => Promise<void>;
+      eachBatch?: undefined;
+    }
+  | {
+      /**
+       * Called with each batch a partition returns. With kafkajs' `eachBatchAutoResolve` (the default, `run`
+       * option) the whole batch is marked processed when it returns; otherwise resolve offsets yourself. Throwing
+       * makes kafkajs deliver the unresolved records again.
+       */
+      eachBatch: (payload: FollowingBatchPayload) => Promise<void>;
+      eachMessage?: undefined;
+    };
+
+export type FollowingConsumerOptions = FollowingConsumerSettings & FollowingHandler;
+
+export interface FollowingConsumerSettings {
   /** Usually an {@link ActiveConfigWatcher}, started. */
   source: ActiveConfigSource;
   /** The consumer group; the same id is used on every cluster (offsets live per cluster). */
   groupId: string;
   /** Logical topics (keys of the active configuration's `topics`). Each expands to what the mapping subscribes to. */
   topics: string[];
-  /** Called for every record, one at a time per partition. Throwing makes kafkajs deliver the record again. */
-  eachMessage: (payload: FollowingMessagePayload) => Promise<void>;
   /**
    * Where to start in a partition the group has no committed offset for on the cluster it joins. Default `true`:
    * after a switch with no translated offsets, reading the mirrored topic from its start duplicates records;
    * starting at its end could skip some that were never read.
    */
   fromBeginning?: boolean;
-  /** kafkajs consumer options. `allowAutoTopicCreation` defaults to `false`: a mapped topic must exist. */
+  /**
+   * kafkajs consumer options. `allowAutoTopicCreation` defaults to `false`: a mapped topic must exist.
+   * `retry.restartOnFailure` is yours for a crash kafkajs would restart from; a crash it would not restart from
+   * (an error it does not retry, such as a `TypeError` thrown by the handler) is rebuilt by the library.
+   */
   consumer?: Omit<ConsumerConfig, 'groupId'>;
   /** kafkajs `run` options other than the handler (autoCommit, partitionsConsumedConcurrently, ...). */
   run?: Omit<ConsumerRunConfig, 'eachMessage' | 'eachBatch'>;
@@ -108,7 +140,9 @@ export type DrainResult =
   /** Gave up at the deadline with this many records of the group still unread on the old cluster. */
   | { kind: 'timeout'; leftBehind: number }
   /** The old cluster did not answer (dead or hung): nothing could be read there. */
-  | { kind: 'unreachable'; error: string };
+  | { kind: 'unreachable'; error: string }
+  /** The consumer there had crashed for good (kafkajs does not restart it): nobody was left to read it. */
+  | { kind: 'crashed'; error: string };
 
 interface Generation {
   /** The consumers' view ({@link roleView}); replaced in place by a later epoch on the same connection. */
@@ -124,6 +158,10 @@ interface Generation {
   stopped: boolean;
   /** A disconnect of this (stopped) generation is under way because kafkajs brought it back. */
   reaped?: boolean;
+  /** The application's `restartOnFailure` said no: a crash after it is the application's decision. */
+  restartDeclined?: boolean;
+  /** Why kafkajs left this consumer dead (a crash it does not restart from): it is to be rebuilt. */
+  crashed?: string;
 }
 
 /**
@@ -168,9 +206,16 @@ export class FollowingConsumer {
   #switching: Promise<void> | undefined;
   #unsubscribe: (() => void) | undefined;
   #closed = false;
+  /** Crashes since the handler last finished a record or batch: each rebuild waits longer. */
+  #crashStreak = 0;
   readonly #stopping = new AbortController();
 
   constructor(options: FollowingConsumerOptions) {
+    if ((options.eachMessage === undefined) === (options.eachBatch === undefined)) {
+      throw new TypeError(
+        `FollowingConsumer: expected exactly one of eachMessage and eachBatch, got ${options.eachMessage ? 'both' : 'neither'}`,
+      );
+    }
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? defaultClientLogger;
@@ -206,10 +251,11 @@ export class FollowingConsumer {
           `got unmapped ${unmapped.map((t) => `'${t}'`).join(', ')}`,
       );
     }
-    this.#gen = await this.#startOn(config, undefined);
+    this.#gen = await this.#startOn(config, undefined, config.epoch);
     this.#unsubscribe = this.#options.source.subscribe((next) => this.#follow(next));
     const latest = this.#options.source.current();
     if (latest.epoch !== config.epoch) this.#follow(latest);
+    else if (this.#gen.crashed !== undefined) this.#rebuildSoon();
   }
 
   /** Resolves once no switch is in progress. */
@@ -233,6 +279,12 @@ export class FollowingConsumer {
     if (this.#closed) return;
     this.#noteProducers(next);
     this.#target = roleView(next, 'consumers');
+    this.#rebuildSoon();
+  }
+
+  /** Run the switch loop unless it runs: it moves to the target, and rebuilds a consumer that crashed for good. */
+  #rebuildSoon(): void {
+    if (this.#closed) return;
     this.#switching ??= this.#runSwitches().finally(() => {
       this.#switching = undefined;
     });
@@ -243,10 +295,28 @@ export class FollowingConsumer {
     let joinedEpoch = this.#gen?.joinedEpoch;
     let drain: DrainResult = { kind: 'disabled' };
     let backoffMs = this.#retryBackoffMs;
+    /** The consumer left crashed for good, and the target is where it was: build it again, no switch. */
+    let rebuilding = false;
+    let crashWaitMs = 0;
     for (;;) {
-      const target = this.#target;
       const old = this.#gen;
-      if (!target || this.#closed || (old && target.epoch === old.config.epoch)) return;
+      const target = this.#target ?? old?.config;
+      const crashed = old?.crashed !== undefined;
+      if (!target || this.#closed || (old && !crashed && target.epoch === old.config.epoch)) return;
+      if (old && crashed) {
+        drain = { kind: 'crashed', error: old.crashed ?? '' };
+        rebuilding = this.#serves(old, target);
+        this.#target = target; // what to build once the crashed consumer is gone
+        await this.#disconnect(old);
+        this.#gen = undefined;
+        from = { cluster: old.config.cluster, epoch: old.config.epoch };
+        joinedEpoch = old.joinedEpoch;
+        // A record that crashes the handler every time must not spin: each rebuild in a row waits twice as long.
+        crashWaitMs = Math.min(this.#retryBackoffMs * 2 ** this.#crashStreak, 30_000);
+        this.#crashStreak += 1;
+        await this.#clock.sleep(crashWaitMs, this.#stopping.signal);
+        continue;
+      }
       if (old && this.#serves(old, target)) {
         // Held back (or an epoch that did not move consumers): the running consumer serves it as it is.
         this.#logger.info('consumer stays on its cluster for the new epoch', {
@@ -272,7 +342,10 @@ export class FollowingConsumer {
         continue; // a newer configuration may have arrived while draining
       }
       try {
-        this.#gen = await this.#startOn(target, this.#rewindFrom(target, joinedEpoch));
+        this.#gen = rebuilding
+          ? // The same cluster and group: the committed offsets are where it stopped; its joined epoch is kept.
+            await this.#startOn(target, undefined, joinedEpoch ?? target.epoch)
+          : await this.#startOn(target, this.#rewindFrom(target, joinedEpoch), target.epoch);
       } catch (e: unknown) {
         this.#logger.error('cannot join the group on the active cluster yet; retrying', {
           cluster: target.cluster,
@@ -284,14 +357,31 @@ export class FollowingConsumer {
         continue;
       }
       backoffMs = this.#retryBackoffMs;
+      if (rebuilding) {
+        rebuilding = false;
+        this.#logger.info('consumer rebuilt after a crash', {
+          cluster: target.cluster,
+          epoch: target.epoch,
+          crash: drain.kind === 'crashed' ? drain.error : undefined,
+          waitedMs: crashWaitMs,
+        });
+        continue;
+      }
       const to = { cluster: target.cluster, epoch: target.epoch };
       this.#logger.info('consumer switched', { from, to, topics: this.#gen.topics, drain });
       if (from) this.#options.onSwitch?.({ from, to, topics: this.#gen.topics, drain });
     }
   }
 
-  /** `rewindFrom`: after a switch, where each assigned partition must start at the latest (epoch ms). */
-  async #startOn(config: ActiveClientConfig, rewindFrom: number | undefined): Promise<Generation> {
+  /**
+   * `rewindFrom`: after a switch, where each assigned partition must start at the latest (epoch ms). `joinedEpoch`:
+   * the epoch the consumer joins its group on this cluster at (a rebuild keeps the crashed one's).
+   */
+  async #startOn(
+    config: ActiveClientConfig,
+    rewindFrom: number | undefined,
+    joinedEpoch: number,
+  ): Promise<Generation> {
     const { topics, unmapped } = subscriptionOf(config.topics, this.#options.topics);
     if (unmapped.length > 0) {
       this.#logger.error('the active configuration does not map some logical topics; not consuming them', {
@@ -315,8 +405,12 @@ export class FollowingConsumer {
         // kafkajs restarts a crashed consumer on a timer, and a disconnect() that races the crash (the cluster we
         // are leaving died) does not cancel it: the old consumer would rejoin the group there when the cluster
         // returns and read it again. A stopped generation never restarts.
-        restartOnFailure: async (e: Error) =>
-          !gen.stopped && (userRetry?.restartOnFailure ? await userRetry.restartOnFailure(e) : true),
+        restartOnFailure: async (e: Error) => {
+          if (gen.stopped) return false;
+          const restart = userRetry?.restartOnFailure ? await userRetry.restartOnFailure(e) : true;
+          if (!restart) gen.restartDeclined = true;
+          return restart;
+        },
       },
     });
     const gen: Generation = {
@@ -325,7 +419,7 @@ export class FollowingConsumer {
       consumer,
       topics,
       rewound: new Set(),
-      joinedEpoch: config.epoch,
+      joinedEpoch,
       stopped: false,
     };
     consumer.on('consumer.group_join', (event) => {
@@ -335,29 +429,65 @@ export class FollowingConsumer {
       }
       if (rewindFrom !== undefined) void this.#rewind(gen, event.payload.memberAssignment, rewindFrom);
     });
-    const { eachMessage } = this.#options;
+    // kafkajs restarts a consumer only after an error it retries; after any other (a TypeError in the handler, a
+    // coordinator error it gives up on) the consumer is disconnected and stays dead, and the application with it.
+    consumer.on('consumer.crash', (event) => {
+      const { error, restart } = event.payload;
+      if (restart || gen.stopped || gen.crashed !== undefined) return;
+      if (gen.restartDeclined) {
+        this.#logger.warn('the consumer crashed and restartOnFailure declined a restart; it stays stopped', {
+          cluster: gen.config.cluster,
+          epoch: gen.config.epoch,
+          error: describeError(error),
+        });
+        return;
+      }
+      gen.crashed = describeError(error);
+      this.#logger.error('the consumer crashed on an error kafkajs does not restart from; rebuilding it', {
+        cluster: gen.config.cluster,
+        epoch: gen.config.epoch,
+        error: gen.crashed,
+      });
+      if (this.#gen === gen) this.#rebuildSoon();
+    });
+    const { eachMessage, eachBatch } = this.#options;
+    const refuse = (): never => {
+      // A consumer we left that is still fetching: never hand its records to the application, and throw so that
+      // kafkajs does not commit them as processed on the cluster we left.
+      this.#reap(gen, 'was still fetching');
+      throw new Error(`consumer on ${gen.config.cluster} (epoch ${gen.config.epoch}) was stopped`);
+    };
+    // gen.config, not config: a later epoch on the same connection replaces it in place.
+    const origin = (topic: string): FollowingOrigin => ({
+      logicalTopic: logicalTopicOf(gen.config.topics, topic),
+      cluster: gen.config.cluster,
+      epoch: gen.config.epoch,
+    });
+    const handler: Pick<ConsumerRunConfig, 'eachMessage' | 'eachBatch'> = eachBatch
+      ? {
+          eachBatch: async (payload) => {
+            if (gen.stopped) refuse();
+            await eachBatch({
+              ...payload,
+              ...origin(payload.batch.topic),
+              isRunning: () => !gen.stopped && payload.isRunning(),
+              isStale: () => gen.stopped || payload.isStale(),
+            });
+            this.#crashStreak = 0;
+          },
+        }
+      : {
+          eachMessage: async (payload) => {
+            if (gen.stopped) refuse();
+            await eachMessage?.({ ...payload, ...origin(payload.topic) });
+            this.#crashStreak = 0;
+          },
+        };
     const started = await race(
       (async () => {
         await consumer.connect();
         await consumer.subscribe({ topics, fromBeginning: this.#fromBeginning });
-        await consumer.run({
-          ...this.#options.run,
-          // gen.config, not config: a later epoch on the same connection replaces it in place.
-          eachMessage: async (payload) => {
-            if (gen.stopped) {
-              // A consumer we left that is still fetching: never hand its records to the application, and throw
-              // so that kafkajs does not commit them as processed on the cluster we left.
-              this.#reap(gen, 'was still fetching');
-              throw new Error(`consumer on ${gen.config.cluster} (epoch ${gen.config.epoch}) was stopped`);
-            }
-            await eachMessage({
-              ...payload,
-              logicalTopic: logicalTopicOf(gen.config.topics, payload.topic),
-              cluster: gen.config.cluster,
-              epoch: gen.config.epoch,
-            });
-          },
-        });
+        await consumer.run({ ...this.#options.run, ...handler });
       })(),
       { clock: this.#clock, timeoutMs: this.#startTimeoutMs },
     );
@@ -554,6 +684,7 @@ export class FollowingConsumer {
             committed.set(tp, toOffset(p.offset, `committed offset of ${tp}`));
           }
         }
+        if (gen.crashed !== undefined) return { kind: 'crashed', error: gen.crashed };
         let behind = 0;
         for (const [tp, { high, low }] of targets) {
           const c = committed.get(tp) ?? -1;

@@ -1,5 +1,5 @@
 /**
- * `mm2-failover/client`: how applications read the active Kafka configuration written by mm2-failover and
+ * `@mm2-failover/client`: how applications read the active Kafka configuration written by mm2-failover and
  * follow it across a failover and a failback.
  *
  * - {@link loadActiveConfig}: one consistent read (parameter and secret of the same epoch), as a ready kafkajs
@@ -15,7 +15,7 @@
  *
  * @example
  * ```ts
- * import { createAwsStores, FollowingConsumer, FollowingProducer, watchActiveConfig } from 'mm2-failover/client';
+ * import { createAwsStores, FollowingConsumer, FollowingProducer, watchActiveConfig } from '@mm2-failover/client';
  *
  * const watcher = await watchActiveConfig({
  *   deployment: 'orders-dr',
@@ -62,6 +62,7 @@ export {
   ActiveConfigWatcher,
   defaultJitter,
   defaultPollIntervalMs,
+  defaultPollTimeoutMs,
   type PollOutcome,
   type WatchActiveConfigOptions,
   type WatcherStatus,
@@ -72,9 +73,13 @@ export {
   type ConsumerDrainOptions,
   type ConsumerSwitchEvent,
   type DrainResult,
+  type FollowingBatchPayload,
   FollowingConsumer,
   type FollowingConsumerOptions,
+  type FollowingConsumerSettings,
+  type FollowingHandler,
   type FollowingMessagePayload,
+  type FollowingOrigin,
 } from './following-consumer.ts';
 export {
   FollowingProducer,

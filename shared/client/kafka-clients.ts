@@ -1,5 +1,6 @@
 import {
   type ConsumerConfig,
+  type ConsumerCrashEvent,
   type ConsumerGroupJoinEvent,
   type ConsumerRunConfig,
   type ConsumerSubscribeTopics,
@@ -26,8 +27,10 @@ export interface ConsumerLike {
   disconnect(): Promise<void>;
   subscribe(subscription: ConsumerSubscribeTopics): Promise<void>;
   run(config?: ConsumerRunConfig): Promise<void>;
-  /** Only the group-join event is used: it tells which partitions this member was given. */
+  /** The group-join event tells which partitions this member was given. */
   on(eventName: 'consumer.group_join', listener: (event: ConsumerGroupJoinEvent) => void): () => void;
+  /** The crash event tells whether kafkajs restarts the consumer (`payload.restart`) or leaves it dead. */
+  on(eventName: 'consumer.crash', listener: (event: ConsumerCrashEvent) => void): () => void;
   seek(topicPartitionOffset: TopicPartitionOffset): void;
 }
 

@@ -11,6 +11,11 @@ import {
 import type { ActiveCredentials, ClusterCredentials, SecurityProtocol } from '../config/contract.ts';
 import { describeError, ValidationError, type ValidationProblem } from '../errors.ts';
 import type { Redacted } from '../store/redacted.ts';
+import { fixRequestQueueTimer } from './request-queue-timer-fix.ts';
+
+// Every kafkajs client of the product (functions, CLI, drill, client library) is built from here: the fix goes in
+// before any of them connects.
+fixRequestQueueTimer();
 
 /**
  * From the contract's cluster description (a `ClusterParameter` or the `ActiveConfig`) and the cluster's

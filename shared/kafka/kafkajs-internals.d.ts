@@ -1,7 +1,7 @@
 /**
- * Types for the few kafkajs 2.2.4 internals that shared/kafka/cluster-client.ts uses (kafkajs ships no types for
- * them). kafkajs is unmaintained and pinned, so these do not move; test/unit/kafka/kafkajs-internals.test.ts
- * fails loudly if an install ever brings a different shape.
+ * Types for the few kafkajs 2.2.4 internals that shared/kafka/cluster-client.ts and request-queue-timer-fix.ts use
+ * (kafkajs ships no types for them). kafkajs is unmaintained and pinned, so these do not move;
+ * test/unit/kafka/kafkajs-internals.test.ts fails loudly if an install ever brings a different shape.
  */
 
 declare module 'kafkajs/src/cluster/index.js' {
@@ -75,4 +75,17 @@ declare module 'kafkajs/src/protocol/requests/apiKeys.js' {
 
 declare module 'kafkajs/src/protocol/error.js' {
   export const errorCodes: { type: string; code: number; retriable: boolean; message: string }[];
+}
+
+// The per-connection request queue, for request-queue-timer-fix.ts: only the members the fix reads and calls.
+declare module 'kafkajs/src/network/requestQueue/index.js' {
+  interface RequestQueue {
+    pending: unknown[];
+    throttledUntil: number;
+    throttleCheckTimeoutId: ReturnType<typeof setTimeout> | null;
+    checkPendingRequests(): void;
+    scheduleCheckPendingRequests(): void;
+  }
+  const RequestQueue: { prototype: RequestQueue };
+  export = RequestQueue;
 }

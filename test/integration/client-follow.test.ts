@@ -1,23 +1,16 @@
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsClientConfig } from '#harness/aws-clients.ts';
-import type { HarnessInfo } from '#harness/info.ts';
 import { kafkaClient } from '#harness/kafka-clients.ts';
 import { produceNumbered } from '#harness/produce.ts';
 import { uniqueName } from '#harness/unique-name.ts';
 import { waitFor } from '#harness/wait-for.ts';
-import { createAwsStores, type Stores } from '#shared/client/index.ts';
-import type { ActiveConfig } from '#shared/config/contract.ts';
-import { parseDeploymentConfig } from '#shared/config/load.ts';
-import { type DeploymentPaths, deploymentPaths } from '#shared/config/paths.ts';
-import type { ClusterRole, DeploymentConfig } from '#shared/config/schema.ts';
-import { topicMapping } from '#shared/config/topic-mapping.ts';
-import { writeActive } from '#shared/store/active-config.ts';
-import { harnessMtlsCredentials, startApplication } from './client-app.ts';
+import { createAwsStores } from '#shared/client/index.ts';
+import { startApplication } from './client-app.ts';
+import { deploymentWithTopic } from './client-deployment.ts';
 import { harness } from './shared-harness.ts';
 
 // A busy 2-core box running several JVMs: deadlines are generous, never sleeps.
-const MIRROR_DEADLINE_MS = 60_000;
 const PHASE_DEADLINE_MS = 60_000;
 /** Records acknowledged on each cluster before the next switch. */
 const PER_PHASE = 60;
@@ -39,23 +32,9 @@ describe('following producer and consumer (real Kafka, MirrorMaker 2, moto)', ()
     await Promise.all([primaryAdmin?.disconnect(), secondaryAdmin?.disconnect()]);
   });
 
-  /** A fresh deployment with its own topic (mirrored to the secondary), active on the primary at epoch 1. */
-  async function deploymentWithTopic(): Promise<Deployment> {
-    const d = newDeployment(info, stores);
-    await primaryAdmin.createTopics({ topics: [{ topic: d.topic, numPartitions: 2 }], waitForLeaders: true });
-    // The route after failover is the mirrored topic; MM2 creates it on its next topic refresh.
-    const mirrored = d.route('secondary');
-    await waitFor(async () => (await secondaryAdmin.listTopics()).includes(mirrored), {
-      timeoutMs: MIRROR_DEADLINE_MS,
-      what: `MM2 to create ${mirrored} on the secondary`,
-    });
-    await d.switchTo(1, 'primary');
-    return d;
-  }
-
   it('delivers every acknowledged record while the active configuration moves primary → secondary → primary', async () => {
     // Arrange
-    const d = await deploymentWithTopic();
+    const d = await deploymentWithTopic(info, stores, { primaryAdmin, secondaryAdmin });
     const app = await startApplication(d);
 
     try {
@@ -100,7 +79,7 @@ describe('following producer and consumer (real Kafka, MirrorMaker 2, moto)', ()
 
   it('moves sends stuck on a hung primary to the secondary and still delivers every acknowledged record', async () => {
     // Arrange
-    const d = await deploymentWithTopic();
+    const d = await deploymentWithTopic(info, stores, { primaryAdmin, secondaryAdmin });
     const app = await startApplication(d);
     let hung = false;
 
@@ -148,7 +127,7 @@ describe('following producer and consumer (real Kafka, MirrorMaker 2, moto)', ()
 
   it('leaves a killed primary for good: once it is back, the consumer the client left neither rejoins nor reads there', async () => {
     // Arrange
-    const d = await deploymentWithTopic();
+    const d = await deploymentWithTopic(info, stores, { primaryAdmin, secondaryAdmin });
     const groupId = uniqueName('billing');
     const app = await startApplication({ ...d, groupId });
     let killed = false;
@@ -218,56 +197,6 @@ describe('following producer and consumer (real Kafka, MirrorMaker 2, moto)', ()
     }
   }, 300_000);
 });
-
-interface Deployment {
-  name: string;
-  topic: string;
-  paths: DeploymentPaths;
-  stores: Stores;
-  route(cluster: ClusterRole): string;
-  /** Write a switch the way failover does: `writeActive`, secret first, with the harness's credentials. */
-  switchTo(epoch: number, cluster: ClusterRole): Promise<void>;
-}
-
-function newDeployment(info: HarnessInfo, stores: Stores): Deployment {
-  const name = uniqueName('client');
-  const topic = uniqueName('orders');
-  const paths = deploymentPaths(name);
-  const config: DeploymentConfig = parseDeploymentConfig({
-    name,
-    mode: 'active-passive',
-    replicationPolicy: 'default',
-    clusters: {
-      primary: { alias: info.clusters.primary.alias, auth: 'mtls', expectedBrokers: 1 },
-      secondary: { alias: info.clusters.secondary.alias, auth: 'mtls', expectedBrokers: 1 },
-    },
-    topics: [topic],
-    mirror: { kind: 'manual' },
-  });
-  const creds = harnessMtlsCredentials(info);
-  return {
-    name,
-    topic,
-    paths,
-    stores,
-    route: (cluster) => topicMapping(config, cluster)[topic]?.produce ?? '',
-    switchTo: async (epoch, cluster) => {
-      const c = info.clusters[cluster];
-      const next: ActiveConfig = {
-        epoch,
-        cluster,
-        alias: c.alias,
-        bootstrapServers: (c.tlsBootstrapServers ?? '').split(','),
-        securityProtocol: 'SSL',
-        credentialsSecret: paths.activeCredentialsSecret,
-        topics: topicMapping(config, cluster),
-        switchedAt: new Date().toISOString(),
-        reason: `integration test: to ${cluster}`,
-      };
-      await writeActive(stores, paths, next, creds);
-    },
-  };
-}
 
 /**
  * Checks `violation` every `everyMs` for `forMs` and throws at its first answer: for properties that must hold

@@ -7,6 +7,7 @@ import {
   AccessDeniedError,
   EpochRegressionError,
   MissingConfigurationError,
+  type Mm2FailoverError,
   ValidationError,
 } from '#shared/errors.ts';
 import type { Stores } from '#shared/store/active-config.ts';
@@ -335,6 +336,177 @@ describe('ActiveConfigWatcher', () => {
 
     await expect(w.start()).rejects.toBeInstanceOf(MissingConfigurationError);
     expect(() => w.current()).toThrow(/start\(\)/);
+  });
+});
+
+describe('ActiveConfigWatcher deadline', () => {
+  /**
+   * Stores over `stores` whose reads hang while `hang` says so, as an endpoint that accepts connections and never
+   * answers: the AWS SDK ends such a call only when its abort signal fires, and so does this one. `signals` keeps
+   * what each read was given.
+   */
+  function hanging(stores: FakeStores, hang: { parameter: boolean; secret: boolean }) {
+    const signals: Array<{ read: string; signal: AbortSignal | undefined }> = [];
+    const hangUntilAborted = (signal: AbortSignal | undefined) =>
+      new Promise<never>((_, reject) => {
+        signal?.addEventListener('abort', () =>
+          reject(Object.assign(new Error('aborted'), { name: 'AbortError' })),
+        );
+      });
+    const wrapped: Stores = {
+      parameters: {
+        get: (name, options) => {
+          signals.push({ read: 'parameter', signal: options?.signal });
+          return hang.parameter ? hangUntilAborted(options?.signal) : stores.parameters.get(name);
+        },
+        put: stores.parameters.put,
+      },
+      secrets: {
+        get: (name, options) => {
+          signals.push({ read: 'secret', signal: options?.signal });
+          return hang.secret ? hangUntilAborted(options?.signal) : stores.secrets.get(name);
+        },
+        put: stores.secrets.put,
+      },
+    };
+    return { stores: wrapped, signals };
+  }
+
+  async function watching(stores: Stores, errors: Error[], pollTimeoutMs = 50) {
+    const watcher = new ActiveConfigWatcher({
+      deployment: 'd',
+      stores,
+      kafka: { clientId: 't' },
+      pollTimeoutMs,
+      onError: (e) => errors.push(e),
+      logger: new MemoryLogger(),
+    });
+    return watcher;
+  }
+
+  it('fails a poll on a hung parameter read at its deadline, keeps the last good configuration, and follows the next switch once reads answer', async () => {
+    // Arrange
+    const fake = new FakeStores();
+    await writeActive(fake, paths, active(1, 'primary'), creds);
+    const hang = { parameter: false, secret: false };
+    const { stores, signals } = hanging(fake, hang);
+    const errors: Error[] = [];
+    const watcher = await watching(stores, errors);
+    await startWithoutLoop(watcher);
+    hang.parameter = true;
+    await writeActive(fake, paths, active(2, 'secondary'), creds);
+
+    // Act
+    const started = Date.now();
+    const hung = await watcher.poll();
+    const tookMs = Date.now() - started;
+    const hungRead = signals.at(-1);
+    hang.parameter = false;
+    const answered = await watcher.poll();
+
+    // Assert
+    expect(hung.kind).toBe('failed');
+    expect(tookMs).toBeLessThan(2_000);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.message).toBe(
+      "active configuration of deployment 'd': expected SSM and Secrets Manager to answer within 50 ms " +
+        '(pollTimeoutMs), got no answer in time',
+    );
+    expect((errors[0] as Mm2FailoverError).retriable).toBe(true);
+    expect(errors[0]?.cause).toMatchObject({ name: 'TimeoutError' });
+    expect(hungRead).toMatchObject({ read: 'parameter', signal: { aborted: true } });
+    expect(answered).toEqual({ kind: 'switched', from: 1, to: 2 });
+    expect(watcher.current().cluster).toBe('secondary');
+  });
+
+  it('aborts a hung secret read during a switch through the signal it gave the store', async () => {
+    // Arrange
+    const fake = new FakeStores();
+    await writeActive(fake, paths, active(1, 'primary'), creds);
+    const hang = { parameter: false, secret: false };
+    const { stores, signals } = hanging(fake, hang);
+    const errors: Error[] = [];
+    const watcher = await watching(stores, errors);
+    await startWithoutLoop(watcher);
+    await writeActive(fake, paths, active(2, 'secondary'), creds);
+    hang.secret = true;
+    signals.length = 0;
+
+    // Act
+    const outcome = await watcher.poll();
+
+    // Assert: the parameter poll, then the switch's read of the parameter and the secret; all under one deadline.
+    expect(outcome.kind).toBe('failed');
+    expect(signals.map((s) => s.read)).toEqual(['parameter', 'parameter', 'secret']);
+    expect(signals.every((s) => s.signal?.aborted)).toBe(true);
+    expect(errors[0]?.message).toContain('within 50 ms (pollTimeoutMs)');
+    expect(watcher.current().epoch).toBe(1);
+  });
+
+  it('stops waiting for a store that ignores the signal, at the deadline', async () => {
+    // Arrange: a read that never settles, whatever it is told.
+    const fake = new FakeStores();
+    await writeActive(fake, paths, active(1, 'primary'), creds);
+    let deaf = false;
+    const stores: Stores = {
+      parameters: {
+        get: (name) => (deaf ? new Promise(() => {}) : fake.parameters.get(name)),
+        put: fake.parameters.put,
+      },
+      secrets: fake.secrets,
+    };
+    const errors: Error[] = [];
+    const watcher = await watching(stores, errors);
+    await startWithoutLoop(watcher);
+    deaf = true;
+
+    // Act
+    const outcome = await watcher.poll();
+
+    // Assert
+    expect(outcome.kind).toBe('failed');
+    expect(errors[0]?.message).toContain('got no answer in time');
+    expect(watcher.status()).toMatchObject({ epoch: 1, consecutiveFailures: 1 });
+  });
+
+  it('fails start() at the deadline when the first read hangs', async () => {
+    const fake = new FakeStores();
+    await writeActive(fake, paths, active(1, 'primary'), creds);
+    const { stores } = hanging(fake, { parameter: true, secret: false });
+    const watcher = await watching(stores, []);
+
+    await expect(watcher.start()).rejects.toThrow(/expected SSM and Secrets Manager to answer within 50 ms/);
+    expect(() => watcher.current()).toThrow(/start\(\)/);
+  });
+
+  it('stop() ends a hung poll at once, without reporting it as a failure', async () => {
+    // Arrange: a deadline far away, and the background loop polling a hung parameter.
+    const fake = new FakeStores();
+    await writeActive(fake, paths, active(1, 'primary'), creds);
+    const hang = { parameter: false, secret: false };
+    const { stores, signals } = hanging(fake, hang);
+    const errors: Error[] = [];
+    const watcher = new ActiveConfigWatcher({
+      deployment: 'd',
+      stores,
+      kafka: { clientId: 't' },
+      intervalMs: 1,
+      jitter: 0,
+      pollTimeoutMs: 60_000,
+      onError: (e) => errors.push(e),
+    });
+    await watcher.start();
+    hang.parameter = true;
+    await waitUntil(() => signals.length >= 3);
+
+    // Act
+    const started = Date.now();
+    await watcher.stop();
+
+    // Assert
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(signals.at(-1)?.signal?.aborted).toBe(true);
+    expect(errors).toEqual([]);
   });
 });
 

@@ -1,5 +1,7 @@
 import type {
+  Batch,
   ConsumerConfig,
+  ConsumerCrashEvent,
   ConsumerGroupJoinEvent,
   ConsumerRunConfig,
   ConsumerSubscribeTopics,
@@ -165,9 +167,33 @@ export class FakeConsumer implements ConsumerLike {
   }
   readonly seeks: TopicPartitionOffset[] = [];
   readonly #joinListeners: Array<(event: ConsumerGroupJoinEvent) => void> = [];
-  on(_eventName: 'consumer.group_join', listener: (event: ConsumerGroupJoinEvent) => void): () => void {
-    this.#joinListeners.push(listener);
+  readonly #crashListeners: Array<(event: ConsumerCrashEvent) => void> = [];
+  on(eventName: 'consumer.group_join', listener: (event: ConsumerGroupJoinEvent) => void): () => void;
+  on(eventName: 'consumer.crash', listener: (event: ConsumerCrashEvent) => void): () => void;
+  on(
+    eventName: 'consumer.group_join' | 'consumer.crash',
+    listener: ((event: ConsumerGroupJoinEvent) => void) | ((event: ConsumerCrashEvent) => void),
+  ): () => void {
+    if (eventName === 'consumer.group_join') {
+      this.#joinListeners.push(listener as (event: ConsumerGroupJoinEvent) => void);
+    } else {
+      this.#crashListeners.push(listener as (event: ConsumerCrashEvent) => void);
+    }
     return () => {};
+  }
+  /**
+   * The consumer crashed, as kafkajs reports it: `restart` is what kafkajs decided (it asks `restartOnFailure`
+   * only for an error it retries, as `crashOn` does).
+   */
+  crash(error: Error, restart: boolean): void {
+    const payload = { error, groupId: this.groupId, restart };
+    for (const l of this.#crashListeners) l({ id: '2', type: 'consumer.crash', timestamp: 0, payload });
+  }
+  /** kafkajs' decision on a crash: retriable errors go to `restartOnFailure`, the rest are never restarted. */
+  async crashOn(error: Error & { retriable?: boolean }): Promise<void> {
+    const restartOnFailure = this.config?.retry?.restartOnFailure;
+    const restart = error.retriable === true && (restartOnFailure ? await restartOnFailure(error) : true);
+    this.crash(error, restart);
   }
   seek(topicPartitionOffset: TopicPartitionOffset): void {
     this.seeks.push(topicPartitionOffset);
@@ -185,6 +211,41 @@ export class FakeConsumer implements ConsumerLike {
     };
     for (const l of this.#joinListeners) l({ id: '1', type: 'consumer.group_join', timestamp: 0, payload });
   }
+  /** Deliver one batch of records (by offset) as kafkajs would, running and not stale as kafkajs sees it. */
+  async deliverBatch(topic: string, partition: number, offsets: string[]): Promise<void> {
+    const eachBatch = this.runConfig?.eachBatch;
+    if (!eachBatch) throw new Error('consumer not running a batch handler');
+    const messages = offsets.map((offset) => ({
+      key: null,
+      value: Buffer.from(offset),
+      offset,
+      timestamp: '0',
+      attributes: 0,
+      headers: {},
+    }));
+    const batch: Batch = {
+      topic,
+      partition,
+      highWatermark: String(Number(offsets.at(-1) ?? '-1') + 1),
+      messages,
+      isEmpty: () => messages.length === 0,
+      firstOffset: () => offsets[0] ?? null,
+      lastOffset: () => offsets.at(-1) ?? '-1',
+      offsetLag: () => '0',
+      offsetLagLow: () => '0',
+    };
+    await eachBatch({
+      batch,
+      resolveOffset: () => {},
+      heartbeat: async () => {},
+      pause: () => () => {},
+      commitOffsetsIfNecessary: async () => {},
+      uncommittedOffsets: () => ({ topics: [] }),
+      isRunning: () => true,
+      isStale: () => false,
+    });
+  }
+
   /** Deliver one record as kafkajs would. */
   async deliver(topic: string, partition: number, offset: string): Promise<void> {
     const eachMessage = this.runConfig?.eachMessage;

@@ -1,16 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import {
   type ConsumerSwitchEvent,
+  type FollowingBatchPayload,
   FollowingConsumer,
-  type FollowingConsumerOptions,
+  type FollowingConsumerSettings,
+  type FollowingHandler,
   type FollowingMessagePayload,
 } from '#shared/client/following-consumer.ts';
 import { activeConfig, FakeKafka, FakeSource, MemoryLogger, stagedFailback } from './fakes.ts';
 
 const failover = { orders: { produce: 'primary.orders', subscribe: ['primary.orders'] } };
 
+/** A started consumer on fakes; its records go to `received` unless `handler` says otherwise. */
 async function started(
-  options: Partial<FollowingConsumerOptions> = {},
+  options: Partial<FollowingConsumerSettings> & { handler?: FollowingHandler } = {},
   initial = activeConfig('primary', 1),
 ) {
   const kafka = new FakeKafka();
@@ -18,19 +21,22 @@ async function started(
   const received: FollowingMessagePayload[] = [];
   const switches: ConsumerSwitchEvent[] = [];
   const logger = new MemoryLogger();
+  const { handler, ...settings } = options;
   const consumer = new FollowingConsumer({
     source,
     groupId: 'billing',
     topics: ['orders'],
-    eachMessage: async (payload) => {
-      received.push(payload);
-    },
     kafkaFactory: kafka.factory,
     logger,
     retryBackoffMs: 5,
     onSwitch: (e) => switches.push(e),
     drain: { settleMs: 20, timeoutMs: 2_000, checkIntervalMs: 5 },
-    ...options,
+    ...settings,
+    ...(handler ?? {
+      eachMessage: async (payload) => {
+        received.push(payload);
+      },
+    }),
   });
   await consumer.start();
   return { kafka, source, consumer, received, switches, logger };
@@ -344,6 +350,206 @@ describe('FollowingConsumer leaves a cluster for good', () => {
     expect(logger.lines.map((l) => l.message)).toContain(
       'a consumer this client had left rejoined its group; disconnecting it',
     );
+  });
+});
+
+describe('FollowingConsumer with eachBatch', () => {
+  it('hands each batch with its logical topic, cluster and epoch, before and after a switch', async () => {
+    // Arrange
+    const batches: FollowingBatchPayload[] = [];
+    const { kafka, source, consumer } = await started({
+      drain: false,
+      handler: {
+        eachBatch: async (payload) => {
+          batches.push(payload);
+        },
+      },
+    });
+
+    // Act
+    await kafka.consumers[0]?.deliverBatch('orders', 0, ['4', '5']);
+    await source.publish(activeConfig('secondary', 2, failover));
+    await consumer.settled();
+    await kafka.consumers[1]?.deliverBatch('primary.orders', 1, ['9']);
+
+    // Assert
+    expect(kafka.consumers.map((c) => [c.runConfig?.eachMessage, typeof c.runConfig?.eachBatch])).toEqual([
+      [undefined, 'function'],
+      [undefined, 'function'],
+    ]);
+    expect(
+      batches.map((b) => [
+        b.logicalTopic,
+        b.batch.topic,
+        b.cluster,
+        b.epoch,
+        b.batch.messages.map((m) => m.offset).join(','),
+      ]),
+    ).toEqual([
+      ['orders', 'orders', 'primary', 1, '4,5'],
+      ['orders', 'primary.orders', 'secondary', 2, '9'],
+    ]);
+  });
+
+  it('tells a batch handler that is still running to stop once the client left its cluster, and refuses later batches there', async () => {
+    // Arrange: a batch in the handler's hands on the primary when the switch comes.
+    const batches: FollowingBatchPayload[] = [];
+    const { kafka, source, consumer } = await started({
+      drain: false,
+      handler: {
+        eachBatch: async (payload) => {
+          batches.push(payload);
+        },
+      },
+    });
+    const old = kafka.consumers[0];
+    await old?.deliverBatch('orders', 0, ['4']);
+    const inHand = batches[0];
+    const before = [inHand?.isRunning(), inHand?.isStale()];
+
+    // Act
+    await source.publish(activeConfig('secondary', 2, failover));
+    await consumer.settled();
+    const late = old?.deliverBatch('orders', 0, ['5']);
+
+    // Assert
+    expect(before).toEqual([true, false]);
+    expect([inHand?.isRunning(), inHand?.isStale()]).toEqual([false, true]);
+    await expect(late).rejects.toThrow(/consumer on primary \(epoch 1\) was stopped/);
+    expect(batches).toHaveLength(1);
+  });
+
+  it.each([
+    ['neither', {}],
+    ['both', { eachMessage: async () => {}, eachBatch: async () => {} }],
+  ])('refuses a consumer with %s of eachMessage and eachBatch', (what, handler) => {
+    expect(
+      () =>
+        new FollowingConsumer({
+          source: new FakeSource(activeConfig('primary', 1)),
+          groupId: 'g',
+          topics: ['orders'],
+          ...(handler as FollowingHandler),
+        }),
+    ).toThrow(`FollowingConsumer: expected exactly one of eachMessage and eachBatch, got ${what}`);
+  });
+});
+
+describe('FollowingConsumer after a crash', () => {
+  const handlerBug = () => Object.assign(new TypeError("Cannot read properties of undefined (reading 'id')"));
+  const connectionLost = () =>
+    Object.assign(new Error('Connection error'), { name: 'KafkaJSNumberOfRetriesExceeded', retriable: true });
+
+  it('rebuilds the current consumer that kafkajs left dead after an error it does not retry, in the same group and place', async () => {
+    // Arrange
+    const { kafka, consumer, received, switches, logger } = await started({ drain: false });
+    const dead = kafka.consumers[0];
+
+    // Act: the handler threw a TypeError; kafkajs disconnects the consumer and does not restart it.
+    await dead?.crashOn(handlerBug());
+    await waitUntil(() => kafka.consumers.length === 2);
+    await consumer.settled();
+    const rebuilt = kafka.consumers[1];
+    rebuilt?.join({ orders: [0, 1] });
+    await rebuilt?.deliver('orders', 0, '12');
+
+    // Assert: same cluster, group and subscription; no switch reported, no rewind asked for on a mere rebuild.
+    expect(dead?.disconnects).toBe(1);
+    expect([rebuilt?.cluster, rebuilt?.groupId, rebuilt?.subscriptions]).toEqual([
+      'primary',
+      'billing',
+      [{ topics: ['orders'], fromBeginning: true }],
+    ]);
+    expect(consumer.active?.epoch).toBe(1);
+    expect(received.map((r) => `${r.cluster}:${r.message.offset}`)).toEqual(['primary:12']);
+    expect(switches).toEqual([]);
+    expect(kafka.admin('primary').timestampsAsked).toEqual([]);
+    expect(logger.lines.map((l) => [l.level, l.message])).toEqual(
+      expect.arrayContaining([
+        ['error', 'the consumer crashed on an error kafkajs does not restart from; rebuilding it'],
+        ['info', 'consumer rebuilt after a crash'],
+      ]),
+    );
+  });
+
+  it('leaves a crash that kafkajs restarts from to kafkajs', async () => {
+    const { kafka, consumer } = await started({ drain: false });
+
+    await kafka.consumers[0]?.crashOn(connectionLost());
+    await consumer.settled();
+
+    expect(kafka.consumers).toHaveLength(1);
+  });
+
+  it("keeps a consumer stopped when the application's restartOnFailure declined the restart", async () => {
+    const { kafka, consumer, logger } = await started({
+      drain: false,
+      consumer: { retry: { restartOnFailure: async () => false } },
+    });
+
+    await kafka.consumers[0]?.crashOn(connectionLost());
+    await consumer.settled();
+
+    expect(kafka.consumers).toHaveLength(1);
+    expect(logger.lines.map((l) => l.message)).toContain(
+      'the consumer crashed and restartOnFailure declined a restart; it stays stopped',
+    );
+  });
+
+  it('waits twice as long before each rebuild in a row, until the handler finishes a record again', async () => {
+    // Arrange
+    const { kafka, consumer, logger } = await started({ drain: false, retryBackoffMs: 5 });
+    const crashLatest = async () => {
+      const count = kafka.consumers.length;
+      await kafka.consumers.at(-1)?.crashOn(handlerBug());
+      await waitUntil(() => kafka.consumers.length === count + 1);
+      await consumer.settled();
+    };
+
+    // Act
+    await crashLatest();
+    await crashLatest();
+    await crashLatest();
+    await kafka.consumers.at(-1)?.deliver('orders', 0, '3');
+    await crashLatest();
+
+    // Assert
+    const waits = logger.lines
+      .filter((l) => l.message === 'consumer rebuilt after a crash')
+      .map((l) => l.attributes?.waitedMs);
+    expect(waits).toEqual([5, 10, 20, 5]);
+    expect(kafka.consumers.map((c) => c.cluster)).toEqual([
+      'primary',
+      'primary',
+      'primary',
+      'primary',
+      'primary',
+    ]);
+  });
+
+  it('stops draining a consumer that crashes during a switch, reports it, and moves', async () => {
+    // Arrange: the group is behind on the primary when the switch comes.
+    const { kafka, source, consumer, switches } = await started();
+    const admin = kafka.admin('primary');
+    admin.high.set('orders:0', 10);
+    admin.committed.set('orders:0', 8);
+    const old = kafka.consumers[0];
+
+    // Act
+    await source.publish(activeConfig('secondary', 2, failover));
+    await waitUntil(() => admin.calls >= 3);
+    await old?.crashOn(handlerBug());
+    await consumer.settled();
+
+    // Assert
+    expect(kafka.consumers.map((c) => c.cluster)).toEqual(['primary', 'secondary']);
+    expect(switches.map((s) => [s.from.cluster, s.to.cluster, s.drain])).toEqual([
+      [
+        'primary',
+        'secondary',
+        { kind: 'crashed', error: "TypeError: Cannot read properties of undefined (reading 'id')" },
+      ],
+    ]);
   });
 });
 
