@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -6,6 +7,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { awsClientConfig } from '#harness/aws-clients.ts';
 import type { HarnessInfo } from '#harness/info.ts';
 import type { ClusterParameter } from '#shared/config/contract.ts';
+import { bundledConfigFileName, configFileVariable } from '#shared/config/load.ts';
 import { deploymentPaths } from '#shared/config/paths.ts';
 import type { ClusterRole, DeploymentConfig } from '#shared/config/schema.ts';
 import { initialiseActiveConfig } from '#shared/failover/initialise-active.ts';
@@ -19,7 +21,10 @@ export interface Provisioned {
   stores: Stores;
   table: string;
   topicArn: string;
-  /** The environment the stack gives the functions, plus what points the SDK at moto. */
+  /**
+   * The environment the stack gives the functions, plus what points the SDK at moto. The config reaches them as
+   * it does in Lambda: a file (in the harness's run folder, not a bundle) named by MM2_FAILOVER_CONFIG_FILE.
+   */
   functionEnv: Record<string, string>;
 }
 
@@ -69,12 +74,15 @@ export async function provisionDeployment(config: DeploymentConfig, info: Harnes
   if (init.status !== 'initialised')
     throw new Error(`active configuration already existed (epoch ${init.epoch})`);
 
+  const configFile = path.join(info.runDir, bundledConfigFileName);
+  writeFileSync(configFile, JSON.stringify(config));
+
   return {
     stores,
     table,
     topicArn: topic.TopicArn,
     functionEnv: {
-      MM2_FAILOVER_CONFIG: JSON.stringify(config),
+      [configFileVariable]: configFile,
       MM2_FAILOVER_TABLE: table,
       MM2_FAILOVER_TOPIC_ARN: topic.TopicArn,
       POWERTOOLS_METRICS_NAMESPACE: paths.metricsNamespace,
