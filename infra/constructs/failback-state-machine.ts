@@ -182,7 +182,7 @@ function putMetricDataStatement(namespace: string): PolicyStatement {
 }
 
 /** `Decide`'s condition for one rule, in JSONata over the `$answer` variable. */
-export function ruleCondition(rule: DecisionRule): string {
+function ruleCondition(rule: DecisionRule): string {
   const clauses = [`$answer.status = '${rule.status}'`];
   if (rule.waitingFor !== undefined) clauses.push(`$answer.waiting.waitingFor = '${rule.waitingFor}'`);
   if (rule.firstReasonCode !== undefined) clauses.push(`$answer.reasons[0].code = '${rule.firstReasonCode}'`);

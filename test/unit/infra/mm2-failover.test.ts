@@ -272,9 +272,8 @@ describe('the failback state machine', () => {
       ],
       Default: 'FailbackRefused',
     });
-    expect(decisionRules.map((r) => r.next)).toEqual(
-      (definition.States[driverStateNames.decide]?.Choices as { Next: string }[]).map((c) => c.Next),
-    );
+    const choices = definition.States[driverStateNames.decide]?.Choices as { Next: string }[];
+    expect(decisionRules.map((r) => r.next)).toEqual(choices.map((c) => c.Next));
   });
 
   it('retries Lambda service errors quickly and a failed invocation slowly, then fails with the error', () => {
