@@ -6,6 +6,10 @@
  *   mm2-failover status    --function <name|arn> [--region r]          (the deployed status function)
  *   mm2-failover failover  --function <name|arn> (--dry-run | --reason "...") [--force] [--requested-by who]
  *   mm2-failover failback  --function <name|arn> --reason "..." [--phase p] [--confirm] [--requested-by who]
+ *   mm2-failover failback  --state-machine <arn> --reason "..."         (failback driven to the end by Step Functions)
+ *   mm2-failover failback  progress --state-machine <arn>               (where the latest driven failback is)
+ *   mm2-failover failback  approve --table <name> --reason "..." [--config f]  (the purge the state machine waits for)
+ *   mm2-failover failback  --local --wait --reason "..."                (the same loop, in-process; approve --local)
  *   mm2-failover init      [--config failover.config.json] [--region r]  (first activation after cdk deploy)
  *   mm2-failover audit     [--config f] [--region r] | --local [--json] [--fix [--apply]]  (standby readiness)
  *   mm2-failover local up                                              (harness + deployment, foreground)
@@ -38,6 +42,9 @@ const usage = `usage:
   mm2-failover failback (--function <name|arn> | --local) --reason "..." [--phase p] [--confirm] [--requested-by who]
   mm2-failover init     [--config failover.config.json] [--region r] [--table <the stack's table>]
   mm2-failover audit    ([--config failover.config.json] [--region r] | --local) [--json] [--fix [--apply]]
+  mm2-failover failback (--state-machine <arn> | --local --wait) --reason "..." [--requested-by who]
+  mm2-failover failback progress --state-machine <arn>
+  mm2-failover failback approve (--table <name> [--config failover.config.json] | --local) --reason "..." [--requested-by who]
   mm2-failover local up
   mm2-failover client-config (--deployment <name> [--region r] | --local) [--format properties|librdkafka|json]
                              [--out-dir dir] [--inline-secrets] [--role producers|consumers]
@@ -147,6 +154,8 @@ function parseCommandLine(argv: string[]) {
         'requested-by': { type: 'string', default: process.env.USER ?? 'operator' },
         table: { type: 'string' },
         config: { type: 'string' },
+        'state-machine': { type: 'string' },
+        wait: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -206,7 +215,29 @@ async function main(argv: string[]): Promise<number> {
       return exitCodeOf(answer);
     }
     case 'failback': {
+      if (sub === 'approve') return approvePurge(values, flags, print);
+      if (sub === 'progress') return failbackProgress(values, flags, print);
+      if (sub !== undefined) fail(`failback: expected 'approve', 'progress' or no subcommand, got '${sub}'`);
       if (!values.reason) fail('failback: give --reason "..."');
+      const drive = { requestedBy: values['requested-by'], reason: values.reason };
+      if (values['state-machine']) {
+        if (values.phase || values.confirm)
+          fail(
+            'failback --state-machine: the state machine runs every phase; --phase and --confirm are for --function',
+          );
+        const answer = await startDrivenFailback(values['state-machine'], drive, flags);
+        print(answer);
+        return exitCodes.done;
+      }
+      if (values.wait) {
+        if (!flags.local)
+          fail(
+            'failback --wait drives the loop in this process and needs --local; in AWS, use --state-machine',
+          );
+        const answer = await driveLocalFailback(drive, flags);
+        print(answer);
+        return exitCodeOf(answer);
+      }
       const answer = await invoke(
         'failback',
         {
@@ -323,6 +354,175 @@ async function fencingFor(
   });
 }
 
+type Values = ReturnType<typeof parseCommandLine>['values'];
+type Print = (v: unknown) => void;
+
+/** Start the failback state machine once: it invokes the function phase after phase until failback completes. */
+async function startDrivenFailback(
+  stateMachineArn: string,
+  input: { requestedBy: string; reason: string },
+  flags: Flags,
+): Promise<unknown> {
+  const { SFNClient, StartExecutionCommand } = await import('@aws-sdk/client-sfn');
+  const sfn = new SFNClient(flags.region ? { region: flags.region } : {});
+  const out = await sfn.send(new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input) }));
+  return {
+    status: 'started',
+    executionArn: out.executionArn,
+    nextStep: `follow it with 'mm2-failover failback progress --state-machine ${stateMachineArn}'; it stops once, for 'mm2-failover failback approve' before the purge`,
+  };
+}
+
+/** The latest execution of the failback state machine: its status, the state it is in, the function's last answer. */
+async function failbackProgress(values: Values, flags: Flags, print: Print): Promise<number> {
+  const stateMachineArn = values['state-machine'];
+  if (!stateMachineArn) fail('failback progress: give --state-machine <arn>');
+  const sfn = await import('@aws-sdk/client-sfn');
+  const client = new sfn.SFNClient(flags.region ? { region: flags.region } : {});
+  const list = await client.send(new sfn.ListExecutionsCommand({ stateMachineArn, maxResults: 1 }));
+  const latest = list.executions?.[0];
+  if (!latest?.executionArn) {
+    print({ status: 'none', nextStep: 'no failback has been started on this state machine' });
+    return exitCodes.done;
+  }
+  const execution = await client.send(
+    new sfn.DescribeExecutionCommand({ executionArn: latest.executionArn }),
+  );
+  const history = await client.send(
+    new sfn.GetExecutionHistoryCommand({
+      executionArn: latest.executionArn,
+      reverseOrder: true,
+      maxResults: 200,
+      includeExecutionData: true,
+    }),
+  );
+  const events = history.events ?? [];
+  const currentState = events.find((e) => e.stateEnteredEventDetails?.name)?.stateEnteredEventDetails?.name;
+  const lastAnswer = events
+    .filter((e) => e.type === 'TaskSucceeded' && e.taskSucceededEventDetails?.resourceType === 'lambda')
+    .map((e) => (JSON.parse(e.taskSucceededEventDetails?.output ?? '{}') as { Payload?: unknown }).Payload)
+    .find((answer) => answer !== undefined);
+  print({
+    executionArn: latest.executionArn,
+    status: execution.status,
+    startDate: execution.startDate,
+    ...(execution.stopDate ? { stopDate: execution.stopDate } : {}),
+    ...(execution.status === 'RUNNING' && currentState ? { currentState } : {}),
+    ...(execution.error ? { error: execution.error, cause: execution.cause } : {}),
+    ...(lastAnswer === undefined ? {} : { lastAnswer }),
+  });
+  return execution.status === 'FAILED' || execution.status === 'TIMED_OUT' || execution.status === 'ABORTED'
+    ? exitCodes.refusedOrFailed
+    : exitCodes.done;
+}
+
+/**
+ * Approve the purge a driven failback waits for: read the task token the state machine left in the table (or
+ * the in-process driver, with --local) and answer it in the operator's name. The token is never printed.
+ */
+async function approvePurge(values: Values, flags: Flags, print: Print): Promise<number> {
+  if (!values.reason) fail('failback approve: give --reason "..." (it goes into the journal with the purge)');
+  const approval = { approvedBy: values['requested-by'], reason: values.reason };
+  const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+  const { PurgeApprovals } = await import('#shared/failback-driver/purge-approvals.ts');
+  let table: string;
+  let deployment: string;
+  if (flags.local) {
+    const local = loadLocalDeployment();
+    table = local.table;
+    deployment = local.deployment;
+  } else {
+    if (!values.table) fail('failback approve: give --table <TableName output of the stack>, or --local');
+    table = values.table;
+    const { loadDeploymentConfigFile } = await import('#shared/config/load.ts');
+    deployment = loadDeploymentConfigFile(values.config ?? 'failover.config.json').name;
+  }
+  const approvals = new PurgeApprovals(new DynamoDBClient(flags.region ? { region: flags.region } : {}), {
+    table,
+    deployment,
+  });
+  const pending = await approvals.pending();
+  if (!pending) {
+    print({
+      status: 'refused',
+      reasons: [
+        { code: 'nothing-to-approve', message: `no failback of '${deployment}' waits for a purge approval` },
+      ],
+    });
+    return exitCodes.refusedOrFailed;
+  }
+  if (flags.local) {
+    if (!(await approvals.approveInPlace(pending.taskToken, approval))) {
+      throw new Error('the purge approval was answered or withdrawn meanwhile; nothing was approved');
+    }
+  } else {
+    const { SFNClient, SendTaskSuccessCommand } = await import('@aws-sdk/client-sfn');
+    const sfn = new SFNClient(flags.region ? { region: flags.region } : {});
+    await sfn.send(
+      new SendTaskSuccessCommand({ taskToken: pending.taskToken, output: JSON.stringify(approval) }),
+    );
+    await approvals.remove(pending.taskToken);
+  }
+  print({
+    status: 'approved',
+    executionArn: pending.executionArn,
+    requestedAt: pending.requestedAt,
+    approvedBy: approval.approvedBy,
+    asked: JSON.parse(pending.answer) as unknown,
+  });
+  return exitCodes.done;
+}
+
+/** `failback --local --wait`: the state machine's loop in this process, against the deployment of `local up`. */
+async function driveLocalFailback(
+  input: { requestedBy: string; reason: string },
+  flags: Flags,
+): Promise<unknown> {
+  const local = loadLocalDeployment();
+  const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+  const { PurgeApprovals } = await import('#shared/failback-driver/purge-approvals.ts');
+  const { driveFailback } = await import('#shared/failback-driver/drive-failback.ts');
+  const approvals = new PurgeApprovals(new DynamoDBClient({}), local);
+  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  return driveFailback(
+    input,
+    {
+      invoke: async (request) => (await invoke('failback', request, flags)) as { status: string },
+      awaitPurgeApproval: (answer) => {
+        say(
+          `failback waits for the purge approval: ${(answer as { nextStep?: string }).nextStep ?? ''}\n` +
+            "  approve it with: node bin/mm2-failover.ts failback approve --local --reason '...'",
+        );
+        return approvals.waitInPlace(answer, { pollMs: 2_000, sleep, now: Date.now });
+      },
+      sleep,
+      now: Date.now,
+      onAnswer: (answer) =>
+        say(
+          `failback: ${answer.status}${answer.currentPhase ? ` at ${answer.currentPhase}` : ''} (done: ${
+            (answer.completedPhases ?? []).join(', ') || 'none'
+          })`,
+        ),
+    },
+    { pauseMs: 5_000 },
+  );
+}
+
+/** The deployment `local up` described, with its environment applied to this process (moto's endpoint). */
+function loadLocalDeployment(): { table: string; deployment: string } {
+  if (!existsSync(localFile))
+    fail(`no local deployment: start one with 'mm2-failover local up' (${localFile} is missing)`);
+  const { functionEnv, deployment } = JSON.parse(readFileSync(localFile, 'utf8')) as {
+    functionEnv: Record<string, string>;
+    deployment: string;
+  };
+  Object.assign(process.env, functionEnv);
+  const table = functionEnv.MM2_FAILOVER_TABLE;
+  if (!table || !deployment) throw new Error(`${localFile} names no table or deployment: restart 'local up'`);
+  return { table, deployment };
+}
+
 /** Start the harness, provision the drill's deployment into moto, and serve until Ctrl-C. */
 async function localUp(): Promise<number> {
   const { startHarness } = await import('#harness/harness.ts');
@@ -333,12 +533,17 @@ async function localUp(): Promise<number> {
   const provisioned = await provisionDeployment(config, harness.info);
   writeFileSync(
     localFile,
-    JSON.stringify({ functionEnv: provisioned.functionEnv, harness: harness.info }, null, 2),
+    JSON.stringify(
+      { deployment: config.name, functionEnv: provisioned.functionEnv, harness: harness.info },
+      null,
+      2,
+    ),
   );
   process.stderr.write(
     `local deployment '${config.name}' is up (primary active, epoch 0); try:\n` +
       '  node bin/mm2-failover.ts status --local\n' +
       '  node bin/mm2-failover.ts failover --local --dry-run\n' +
+      "  node bin/mm2-failover.ts failback --local --wait --reason '...'   (then failback approve --local)\n" +
       'Ctrl-C stops everything.\n',
   );
   await new Promise<void>((resolve) => {

@@ -1,4 +1,6 @@
-import type { DrillFunctions, FailbackAnswer } from './functions.ts';
+import { driveFailback as driveToTheEnd } from '#shared/failback-driver/drive-failback.ts';
+import type { DriverAnswer } from '#shared/failback-driver/states.ts';
+import type { DrillFunctions } from './functions.ts';
 
 export interface FailbackDriverDeps {
   failback: DrillFunctions['failback'];
@@ -7,10 +9,13 @@ export interface FailbackDriverDeps {
   now(): number;
 }
 
+/** Between invocations while failback waits: the drill's clusters are local, its stable period short. */
+const pauseMs = 1_000;
+
 /**
- * Failback as the operator runs it: a dry run first, then the same request again and again, each invocation
- * going as far as it can, until the answer is `completed`. The purge deletes the primary's stale records, so it
- * is confirmed only once it is the phase due. A refusal, or no completion within `limitMs`, stops the drill.
+ * Failback as an operator runs it in AWS: a dry run first, then the failback state machine's loop
+ * (shared/failback-driver), in-process, with the purge approved as soon as it is asked for. A refusal, or no
+ * completion within `limitMs`, stops the drill.
  */
 export async function driveFailback(deps: FailbackDriverDeps, limitMs = 300_000): Promise<void> {
   const planned = await deps.failback({
@@ -20,25 +25,24 @@ export async function driveFailback(deps: FailbackDriverDeps, limitMs = 300_000)
     reason: 'primary is back: what would failback do?',
   });
   deps.mark(`failback plan: ${planned.status}`);
-  const started = deps.now();
-  let last: FailbackAnswer = { status: 'waiting' };
   let lastPhase = '';
-  while (last.status !== 'completed') {
-    if (deps.now() - started > limitMs)
-      throw new Error(`failback did not finish in ${limitMs / 1000} s; last answer: ${JSON.stringify(last)}`);
-    const confirmPurge = last.currentPhase === 'purge';
-    last = await deps.failback({
-      action: 'failback',
-      ...(confirmPurge ? { phase: 'purge', confirm: true } : {}),
-      requestedBy: 'drill',
-      reason: 'primary restored after the drill fault',
-    });
-    if (last.status === 'refused' || last.status === 'invalid')
-      throw new Error(`failback ${last.status}: ${JSON.stringify(last)}`);
-    const phase = `${last.status}${last.currentPhase ? ` at ${last.currentPhase}` : ''}`;
-    if (phase !== lastPhase)
-      deps.mark(`failback: ${phase} (done: ${(last.completedPhases ?? []).join(', ') || 'none'})`);
-    lastPhase = phase;
-    if (last.status !== 'completed') await deps.sleep(1_000);
-  }
+  await driveToTheEnd(
+    { requestedBy: 'drill', reason: 'primary restored after the drill fault' },
+    {
+      invoke: deps.failback,
+      awaitPurgeApproval: async () => {
+        deps.mark('failback: purge approved');
+        return { approvedBy: 'drill', reason: 'the drill approves the purge it asked for' };
+      },
+      sleep: deps.sleep,
+      now: deps.now,
+      onAnswer: (answer: DriverAnswer) => {
+        const phase = `${answer.status}${answer.currentPhase ? ` at ${answer.currentPhase}` : ''}`;
+        if (phase !== lastPhase)
+          deps.mark(`failback: ${phase} (done: ${(answer.completedPhases ?? []).join(', ') || 'none'})`);
+        lastPhase = phase;
+      },
+    },
+    { pauseMs, limitMs },
+  );
 }

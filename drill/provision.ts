@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -10,6 +11,7 @@ import {
 import { awsClientConfig } from '#harness/aws-clients.ts';
 import type { HarnessInfo } from '#harness/info.ts';
 import { activeConfigSchema, type ClusterParameter } from '#shared/config/contract.ts';
+import { bundledConfigFileName, configFileVariable } from '#shared/config/load.ts';
 import { deploymentPaths } from '#shared/config/paths.ts';
 import type { ClusterRole, DeploymentConfig } from '#shared/config/schema.ts';
 import { parseJsonOrThrow } from '#shared/config/validate.ts';
@@ -26,7 +28,11 @@ export interface Provisioned {
   stores: Stores;
   table: string;
   topicArn: string;
-  /** The environment the stack gives the functions, plus what points the SDK at moto (or its fault proxy). */
+  /**
+   * The environment the stack gives the functions, plus what points the SDK at moto (or its fault proxy). The
+   * config reaches them as it does in Lambda: a file (in the harness's run folder, not a bundle) named by
+   * MM2_FAILOVER_CONFIG_FILE.
+   */
   functionEnv: Record<string, string>;
   /** Every epoch the active parameter held, oldest first, from SSM's parameter history (straight to moto). */
   activeEpochHistory(): Promise<number[]>;
@@ -102,12 +108,15 @@ export async function provisionDeployment(
   if (init.status !== 'initialised')
     throw new Error(`active configuration already existed (epoch ${init.epoch})`);
 
+  const configFile = path.join(info.runDir, bundledConfigFileName);
+  writeFileSync(configFile, JSON.stringify(config));
+
   return {
     stores,
     table,
     topicArn: topic.TopicArn,
     functionEnv: {
-      MM2_FAILOVER_CONFIG: JSON.stringify(config),
+      [configFileVariable]: configFile,
       MM2_FAILOVER_TABLE: table,
       MM2_FAILOVER_TOPIC_ARN: topic.TopicArn,
       POWERTOOLS_METRICS_NAMESPACE: paths.metricsNamespace,

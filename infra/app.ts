@@ -3,7 +3,8 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadDeploymentConfigFile } from '#shared/config/load.ts';
 import { describeError, ValidationError } from '#shared/errors.ts';
-import { Mm2FailoverStack, projectRoot } from './stack.ts';
+import { projectRoot } from './mm2-failover.ts';
+import { Mm2FailoverStack } from './stack.ts';
 
 /**
  * `cdk synth [-c config=<file>] [-c tracing=true]`. The config is validated before anything is built; a bad

@@ -3,8 +3,9 @@ import { Policy } from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
 
 /**
- * The cdk-nag AwsSolutions findings this stack accepts, each with its reason, acknowledged on the one
- * construct it concerns. Anything not listed here fails `cdk synth` (and test/unit/infra/nag.test.ts).
+ * The cdk-nag AwsSolutions findings a deployment (infra/mm2-failover.ts) accepts, each with its reason,
+ * acknowledged on the one construct it concerns, so an app that runs cdk-nag over the construct sees only its
+ * own findings. Anything not listed here fails `cdk synth` (and test/unit/infra/nag.test.ts).
  */
 
 /**
@@ -21,6 +22,28 @@ const actionsOnlyGrantableOnStar: Readonly<Record<string, string>> = {
     'X-Ray supports no resource-level permission (active tracing, only with -c tracing=true)',
 };
 
+/**
+ * The same for the failback state machines' roles: what Step Functions needs for its logs and traces (the
+ * statements the CDK writes for `logs` and `tracingEnabled`), and the FailbackInProgress metric.
+ */
+const stateMachineActionsOnlyGrantableOnStar: Readonly<Record<string, string>> = {
+  'logs:CreateLogDelivery': 'CloudWatch Logs log delivery supports no resource-level permission',
+  'logs:GetLogDelivery': 'CloudWatch Logs log delivery supports no resource-level permission',
+  'logs:UpdateLogDelivery': 'CloudWatch Logs log delivery supports no resource-level permission',
+  'logs:DeleteLogDelivery': 'CloudWatch Logs log delivery supports no resource-level permission',
+  'logs:ListLogDeliveries': 'CloudWatch Logs log delivery supports no resource-level permission',
+  'logs:PutResourcePolicy': 'CloudWatch Logs log delivery supports no resource-level permission',
+  'logs:DescribeResourcePolicies': 'CloudWatch Logs log delivery supports no resource-level permission',
+  'logs:DescribeLogGroups': 'CloudWatch Logs log delivery supports no resource-level permission',
+  'xray:PutTraceSegments': 'X-Ray supports no resource-level permission (state machine tracing)',
+  'xray:PutTelemetryRecords': 'X-Ray supports no resource-level permission (state machine tracing)',
+  'xray:GetSamplingRules': 'X-Ray supports no resource-level permission (state machine tracing)',
+  'xray:GetSamplingTargets': 'X-Ray supports no resource-level permission (state machine tracing)',
+  'cloudwatch:PutMetricData':
+    'CloudWatch metrics support no resource-level permission; a cloudwatch:namespace condition keeps it to ' +
+    "the deployment's namespace (FailbackInProgress)",
+};
+
 /** Wildcards inside an otherwise specific ARN, recognised by shape, with why they cannot be narrower. */
 const acceptedResourceWildcards: { pattern: RegExp; reason: string }[] = [
   {
@@ -29,6 +52,12 @@ const acceptedResourceWildcards: { pattern: RegExp; reason: string }[] = [
       'Lambda creates and deletes the VPC network interfaces itself; their ids do not exist before deployment. ' +
       'Limited to network interfaces in this account and region; creation is also limited to the configured ' +
       'subnets and security groups.',
+  },
+  {
+    pattern: /^<[A-Za-z0-9]+\.Arn>:\*$/,
+    reason:
+      "Versions and aliases of the one function a role may invoke (the failback state machine's Lambda " +
+      'integration invokes the function by qualified ARN when asked to).',
   },
   {
     pattern: /:kafka:[a-z0-9-]+:\d{12}:(topic|group)\/[^/]+\/[^/]+\/\*$/,
@@ -45,24 +74,32 @@ const acceptedActionWildcards: Record<string, string> = {
 };
 
 /**
- * What the suppressions read of the stack, as a structural type: the stack calls this from its constructor,
- * and importing the stack's class here would make the two files import each other.
+ * What the suppressions read of a deployment, as a structural type: the construct calls this from its
+ * constructor, and importing its class here would make the two files import each other.
  */
-export interface NaggedStack extends Stack {
+export interface NaggedDeployment extends IConstruct {
   readonly store: {
     readonly clusterSecrets: Readonly<Record<string, IConstruct>>;
     readonly activeCredentials: IConstruct;
   };
   readonly functions: Readonly<Record<string, { readonly role: IConstruct }>>;
+  readonly failbackDriver?: {
+    readonly stateMachine: { readonly role: IConstruct };
+    readonly release: { readonly role: IConstruct };
+  };
 }
 
-export function applyNagSuppressions(stack: NaggedStack): void {
-  for (const secret of [...Object.values(stack.store.clusterSecrets), stack.store.activeCredentials]) {
+export function applyNagSuppressions(deployment: NaggedDeployment): void {
+  const stack = Stack.of(deployment);
+  for (const secret of [
+    ...Object.values(deployment.store.clusterSecrets),
+    deployment.store.activeCredentials,
+  ]) {
     if (!isOwnedBy(stack, secret)) continue; // imported by ARN: not a resource of this stack
     Validations.of(secret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
-        secret === stack.store.activeCredentials
+        secret === deployment.store.activeCredentials
           ? "Not a credential of its own: a copy of the active cluster's credentials stamped with the switch epoch, " +
             'rewritten by every failover and failback. A rotation Lambda would break the epoch fencing with the ' +
             'active parameter.'
@@ -72,45 +109,61 @@ export function applyNagSuppressions(stack: NaggedStack): void {
     });
   }
 
-  for (const fn of Object.values(stack.functions)) {
-    const policy = fn.role.node.tryFindChild('DefaultPolicy');
-    if (!(policy instanceof Policy)) continue;
-    const document = stack.resolve(policy.document) as { Statement?: ResolvedStatement[] };
-    const acknowledged = new Set<string>();
-    const onStar = new Set<string>();
-    for (const statement of document.Statement ?? []) {
-      if (statement.Effect !== 'Allow') continue;
-      const actions = asArray(statement.Action);
-      for (const action of actions.filter((a) => a.includes('*'))) {
-        const reason = acceptedActionWildcards[action];
-        if (reason) acknowledge(policy, acknowledged, `AwsSolutions-IAM5[Action::${action}]`, reason);
-      }
-      for (const resource of asArray(statement.Resource).map(flatten)) {
-        if (resource === '*') {
-          const unexpected = actions.filter((a) => !(a in actionsOnlyGrantableOnStar));
-          if (unexpected.length > 0) {
-            throw new Error(
-              `${policy.node.path}: ${unexpected.join(', ')} on Resource "*": scope it to the deployment's ARNs`,
-            );
-          }
-          for (const a of actions) onStar.add(a);
-        } else if (resource.includes('*')) {
-          const accepted = acceptedResourceWildcards.find((w) => w.pattern.test(resource));
-          if (accepted)
-            acknowledge(policy, acknowledged, `AwsSolutions-IAM5[Resource::${resource}]`, accepted.reason);
+  for (const fn of Object.values(deployment.functions)) {
+    acknowledgeRolePolicy(stack, fn.role, actionsOnlyGrantableOnStar);
+  }
+  const driver = deployment.failbackDriver;
+  if (driver) {
+    for (const role of [driver.stateMachine.role, driver.release.role]) {
+      acknowledgeRolePolicy(stack, role, stateMachineActionsOnlyGrantableOnStar);
+    }
+  }
+}
+
+/**
+ * Acknowledge the wildcards of one role's default policy that have a reason above; throw for an action on `*`
+ * that is not in `onlyOnStar`, before cdk-nag or a reviewer has to notice.
+ */
+function acknowledgeRolePolicy(
+  stack: Stack,
+  role: IConstruct,
+  onlyOnStar: Readonly<Record<string, string>>,
+): void {
+  const policy = role.node.tryFindChild('DefaultPolicy');
+  if (!(policy instanceof Policy)) return;
+  const document = stack.resolve(policy.document) as { Statement?: ResolvedStatement[] };
+  const acknowledged = new Set<string>();
+  const onStar = new Set<string>();
+  for (const statement of document.Statement ?? []) {
+    if (statement.Effect !== 'Allow') continue;
+    const actions = asArray(statement.Action);
+    for (const action of actions.filter((a) => a.includes('*'))) {
+      const reason = acceptedActionWildcards[action];
+      if (reason) acknowledge(policy, acknowledged, `AwsSolutions-IAM5[Action::${action}]`, reason);
+    }
+    for (const resource of asArray(statement.Resource).map(flatten)) {
+      if (resource === '*') {
+        const unexpected = actions.filter((a) => !(a in onlyOnStar));
+        if (unexpected.length > 0) {
+          throw new Error(
+            `${policy.node.path}: ${unexpected.join(', ')} on Resource "*": scope it to the deployment's ARNs`,
+          );
         }
+        for (const a of actions) onStar.add(a);
+      } else if (resource.includes('*')) {
+        const accepted = acceptedResourceWildcards.find((w) => w.pattern.test(resource));
+        if (accepted)
+          acknowledge(policy, acknowledged, `AwsSolutions-IAM5[Resource::${resource}]`, accepted.reason);
       }
     }
-    if (onStar.size > 0) {
-      acknowledge(
-        policy,
-        acknowledged,
-        'AwsSolutions-IAM5[Resource::*]',
-        `Only actions AWS authorizes on "*" alone: ${[...onStar]
-          .map((a) => `${a} (${actionsOnlyGrantableOnStar[a]})`)
-          .join('; ')}.`,
-      );
-    }
+  }
+  if (onStar.size > 0) {
+    acknowledge(
+      policy,
+      acknowledged,
+      'AwsSolutions-IAM5[Resource::*]',
+      `Only actions AWS authorizes on "*" alone: ${[...onStar].map((a) => `${a} (${onlyOnStar[a]})`).join('; ')}.`,
+    );
   }
 }
 

@@ -21,6 +21,22 @@ const probeMetricNames = [
 ] as const;
 export type ProbeMetricName = (typeof probeMetricNames)[number];
 
+/**
+ * Metrics of the deployment as a whole, dimension `Deployment` only: the active configuration as the probe
+ * reads it each cycle (`ActiveEpoch`, the epoch at rest; `ActiveOnSecondary`, 0 or 1; `ActiveConfigConsistent`,
+ * 1 when the parameter and the secret agree with the epoch authority), `StandbyReady` after each readiness
+ * audit, and `FailbackInProgress`, which the failback state machine emits
+ * (infra/constructs/failback-state-machine.ts).
+ */
+const deploymentMetricNames = [
+  'ActiveEpoch',
+  'ActiveOnSecondary',
+  'ActiveConfigConsistent',
+  'StandbyReady',
+  'FailbackInProgress',
+] as const;
+export type DeploymentMetricName = (typeof deploymentMetricNames)[number];
+
 export interface ProbeMetricOptions {
   statistic?: string;
   period: Duration;
@@ -40,6 +56,22 @@ export function probeMetric(
     statistic: options.statistic ?? 'Maximum',
     period: options.period,
     label: options.label ?? `${role} (${config.clusters[role].alias})`,
+  });
+}
+
+export function deploymentMetric(
+  config: DeploymentConfig,
+  name: DeploymentMetricName,
+  options: ProbeMetricOptions,
+): Metric {
+  return new Metric({
+    namespace: deploymentPaths(config.name).metricsNamespace,
+    metricName: name,
+    dimensionsMap: { Deployment: config.name },
+    statistic: options.statistic ?? 'Maximum',
+    period: options.period,
+    // No default label: an alarm on a labelled metric is written as metric math, not as a plain metric alarm.
+    ...(options.label ? { label: options.label } : {}),
   });
 }
 

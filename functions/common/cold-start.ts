@@ -13,9 +13,10 @@ export interface ColdStart<V> {
 }
 
 /**
- * What every function reads once per container, before its first invocation: the deployment config
- * (`MM2_FAILOVER_CONFIG`), its own variables through its zod schema (`<fn>Environment` beside its wiring in
- * shared/), and its logger. A missing or malformed variable fails the cold start with a ValidationError naming it.
+ * What every function reads once per container, before its first invocation: the deployment config (the file
+ * bundled with the function, named by `MM2_FAILOVER_CONFIG_FILE`), its own variables through its zod schema
+ * (`<fn>Environment` beside its wiring in shared/), and its logger. A missing or malformed variable, or a config file that is missing, unreadable or
+ * invalid, fails the cold start with a ValidationError naming it.
  */
 export function coldStart<V = Record<string, never>>(
   fn: FunctionName,

@@ -25,6 +25,8 @@ export interface DetectionAlarmsProps {
   topic: ITopic;
   /** Triggered when the composite alarm enters ALARM; absent until the failover function exists. */
   failover?: IFunction;
+  /** Alarms built without notifications of their own: they notify through FailbackAlarmSuppression. */
+  notifyElsewhere?: readonly AlarmSpec['id'][];
 }
 
 const comparisons: Record<AlarmSpec['comparison'], ComparisonOperator> = {
@@ -48,7 +50,7 @@ export function cdkAcceptedPeriod(seconds: number): number {
 }
 
 /** `mm2-failover-<name>-primary-down` and so on: stable names an operator can find and a runbook can cite. */
-function alarmName(config: DeploymentConfig, id: string): string {
+export function alarmName(config: DeploymentConfig, id: string): string {
   return `mm2-failover-${config.name}-${id.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}`;
 }
 
@@ -97,8 +99,10 @@ export class DetectionAlarms extends Construct {
       if (cdkAcceptedPeriod(spec.periodSeconds) !== spec.periodSeconds) {
         (alarm.node.defaultChild as CfnAlarm).period = spec.periodSeconds;
       }
-      alarm.addAlarmAction(notify);
-      alarm.addOkAction(notify);
+      if (!props.notifyElsewhere?.includes(spec.id)) {
+        alarm.addAlarmAction(notify);
+        alarm.addOkAction(notify);
+      }
       byId[spec.id] = alarm;
     }
     this.byId = byId as Record<AlarmSpec['id'], Alarm>;

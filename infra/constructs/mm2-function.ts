@@ -13,6 +13,7 @@ import {
 import { LogLevel, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import type { BundledConfig } from '../bundled-config.ts';
 import {
   builtinAliases,
   esbuildTarget,
@@ -36,6 +37,8 @@ export interface Mm2FunctionProps {
   entry: string;
   projectRoot: string;
   depsLockFilePath: string;
+  /** The deployment config, copied into the bundle (infra/bundled-config.ts). */
+  config: BundledConfig;
   environment: Record<string, string>;
   logRetention: RetentionDays;
   tracing: boolean;
@@ -141,7 +144,7 @@ export class Mm2Function extends Construct {
       applicationLogLevelV2: ApplicationLogLevel.INFO,
       systemLogLevelV2: SystemLogLevel.WARN,
       tracing: props.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
-      environment: props.environment,
+      environment: { ...props.config.environment, ...props.environment },
       ...(props.vpc
         ? {
             vpc: props.vpc.vpc,
@@ -167,6 +170,7 @@ export class Mm2Function extends Construct {
         logLevel: LogLevel.WARNING,
         // Node built-ins reached through `require`, not an ES module facade (infra/bundling.ts says why).
         esbuildArgs: { '--alias': Object.entries(builtinAliases).map(([from, to]) => `${from}=${to}`) },
+        commandHooks: props.config.commandHooks,
       },
     });
   }

@@ -6,22 +6,42 @@ import {
   type HorizontalAnnotation,
   type IAlarm,
   type IMetric,
+  SingleValueWidget,
   TextWidget,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { clusterRoles, type DeploymentConfig } from '#shared/config/schema.ts';
 import type { FunctionName } from '../function-catalog.ts';
-import { type ProbeMetricName, probeMetric, replicationTargets } from '../probe-metrics.ts';
+import { deploymentMetric, type ProbeMetricName, probeMetric, replicationTargets } from '../probe-metrics.ts';
 import { cdkAcceptedPeriod } from './detection-alarms.ts';
 
 export interface OperationsDashboardProps {
   config: DeploymentConfig;
   alarms: IAlarm[];
   functions: Partial<Record<FunctionName, IFunction>>;
+  /** The failback state machine, when the failback function exists. */
+  failback?: IStateMachine;
+  /** docs/runbook.md as the on-call engineer can open it; the dashboard links its sections. */
+  runbookUrl: string;
 }
 
-/** One page for the on-call engineer: are the clusters up, is MM2 keeping up, did anything switch. */
+/** The runbook's sections the dashboard links, by their headings' anchors in docs/runbook.md. */
+const runbookSections = {
+  'Which cluster is active': 'which-cluster-is-active',
+  'The primary is down': 'the-primary-is-down',
+  'Replication is lagging': 'replication-is-lagging',
+  'The active configuration is inconsistent': 'the-active-configuration-is-inconsistent',
+  'The standby is not ready': 'the-standby-is-not-ready',
+  'Failing back': 'failing-back',
+} as const;
+
+/**
+ * One page for the on-call engineer. First what they ask first: which cluster is active and under which epoch,
+ * whether the configuration at rest is consistent, whether the standby is ready and MM2 keeping up, whether a
+ * failback is running; with links to the runbook's sections. Then the alarms, then the probe's graphs.
+ */
 export class OperationsDashboard extends Construct {
   readonly dashboard: Dashboard;
 
@@ -59,6 +79,46 @@ export class OperationsDashboard extends Construct {
         height: 2,
       }),
     );
+    const latest = (name: Parameters<typeof deploymentMetric>[1], label: string) =>
+      deploymentMetric(config, name, { period: Duration.minutes(1), label });
+    this.dashboard.addWidgets(
+      new SingleValueWidget({
+        title: 'Active cluster (0 = primary, 1 = secondary), epoch at rest, consistency',
+        metrics: [
+          latest('ActiveOnSecondary', 'active on secondary'),
+          latest('ActiveEpoch', 'epoch at rest'),
+          latest('ActiveConfigConsistent', 'parameter and secret agree with the epoch authority (1 = yes)'),
+        ],
+        sparkline: true,
+        width: 12,
+        height: 4,
+      }),
+      new SingleValueWidget({
+        title: 'Readiness and lag',
+        metrics: [
+          latest('StandbyReady', 'standby ready (1 = yes)'),
+          ...replicationTargets(config).map((role) =>
+            probeMetric(config, 'ReplicationLagSeconds', role, {
+              period: Duration.minutes(1),
+              label: `replication lag into ${role} (s)`,
+            }),
+          ),
+          latest('FailbackInProgress', 'failback running (1 = yes)'),
+        ],
+        sparkline: true,
+        width: 12,
+        height: 4,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new TextWidget({
+        markdown: `**Runbook** (docs/runbook.md): ${Object.entries(runbookSections)
+          .map(([title, anchor]) => `[${title}](${props.runbookUrl}#${anchor})`)
+          .join(' · ')}`,
+        width: 24,
+        height: 1,
+      }),
+    );
     this.dashboard.addWidgets(
       new AlarmStatusWidget({ title: 'Alarms', alarms: props.alarms, width: 24, height: 3 }),
     );
@@ -87,9 +147,19 @@ export class OperationsDashboard extends Construct {
         fn.metricErrors({ label: `${name} errors`, period: Duration.minutes(5), statistic: 'Sum' }),
       );
     }
+    if (props.failback) {
+      switches.push(
+        props.failback.metricStarted({ label: 'failback executions started', period: Duration.minutes(5) }),
+        props.failback.metricFailed({ label: 'failback executions failed', period: Duration.minutes(5) }),
+      );
+    }
     this.dashboard.addWidgets(
       graph('Checkpoint lag (records)', perTarget('CheckpointLagRecords')),
       graph('Failovers and failbacks', switches),
+      graph('Active cluster and epoch', [
+        latest('ActiveOnSecondary', 'active on secondary'),
+        latest('ActiveEpoch', 'epoch at rest'),
+      ]),
     );
   }
 }

@@ -19,6 +19,30 @@ const alias = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected letters, digits, _ or - (it becomes a topic prefix)');
 
+/** How a value that was not allowed is quoted back: `'kerberos'`, `15`, or `nothing` for a missing field. */
+function given(input: unknown): string {
+  if (input === undefined) return 'nothing';
+  return typeof input === 'string' ? `'${input}'` : JSON.stringify(input);
+}
+
+/** The allowed values, as an error message lists them: `'a', 'b'` or `10, 20, 30`. */
+function listed(values: readonly (string | number)[]): string {
+  return values.map((v) => (typeof v === 'string' ? `'${v}'` : String(v))).join(', ');
+}
+
+/**
+ * A string enum whose error names every allowed value and what was given (zod's own message for a literal union
+ * is only "Invalid input").
+ */
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, { error: (i) => `expected one of ${listed(values)}, got ${given(i.input)}` });
+}
+
+/** {@link oneOf} for numbers (CloudWatch's alarm periods). */
+function oneOfNumbers<const T extends readonly [number, ...number[]]>(values: T) {
+  return z.literal(values, { error: (i) => `expected one of ${listed(values)}, got ${given(i.input)}` });
+}
+
 const authKinds = ['mtls', 'sasl-scram', 'sasl-plain', 'msk-iam', 'none'] as const;
 
 const clusterSchema = z
@@ -26,9 +50,9 @@ const clusterSchema = z
     /** The MM2 cluster alias (`clusters = primary, secondary` in mm2.properties). */
     alias,
     /** How clients authenticate; the credentials live in the cluster's secret. */
-    auth: z.enum(authKinds),
+    auth: oneOf(authKinds),
     /** SCRAM digest, for `sasl-scram`. */
-    scramMechanism: z.enum(['scram-sha-256', 'scram-sha-512']).default('scram-sha-512'),
+    scramMechanism: oneOf(['scram-sha-256', 'scram-sha-512']).default('scram-sha-512'),
     /** Use TLS for SASL connections (SASL_SSL). MSK IAM and mTLS always use TLS. */
     tls: z.boolean().default(true),
     /** Brokers the cluster should have; fewer alive makes the verdict `degraded`. */
@@ -56,7 +80,7 @@ const detectionSchema = z
     /** Seconds between probe cycles inside one invocation. 10 s matches CloudWatch's finest alarm period. */
     probeIntervalSeconds: z.int().min(1).max(60).default(10),
     /** Alarm period over the 1-second high-resolution metrics: CloudWatch allows 10, 20 or 30 s. */
-    alarmPeriodSeconds: z.union([z.literal(10), z.literal(20), z.literal(30)]).default(10),
+    alarmPeriodSeconds: oneOfNumbers([10, 20, 30]).default(10),
     /** N: datapoints the alarm looks at. */
     evaluationPeriods: z.int().min(1).max(30).default(3),
     /** M: of those, how many must say "down" (M of N). */
@@ -73,7 +97,7 @@ const detectionSchema = z
      * probes only guard against acting on a stale alarm, so 3 over ~1 s keep the switch under 2 s. */
     confirmIntervalMs: z.int().min(0).max(30_000).default(500),
     /** Period of the replication-lag alarms. A minute suits production; drills use 10 s to see them fire. */
-    lagAlarmPeriodSeconds: z.union([z.literal(10), z.literal(20), z.literal(30), z.literal(60)]).default(60),
+    lagAlarmPeriodSeconds: oneOfNumbers([10, 20, 30, 60]).default(60),
     /** Canary topic produced on each cluster with acks=all and read back through MM2 on the other. */
     canaryTopic: z.string().min(1).default('mm2-failover-canary'),
   })
@@ -132,6 +156,9 @@ const aivenMirror = z
 
 const manualMirror = z.object({ kind: z.literal('manual') }).strict();
 
+const mirrors = [kafkaConnectMirror, aivenMirror, manualMirror] as const;
+const mirrorKinds = mirrors.map((m) => m.shape.kind.value);
+
 const failbackSchema = z
   .object({
     /** Topic on the secondary that receives the primary's never-replicated tail. */
@@ -144,7 +171,7 @@ const failbackSchema = z
      * Which clients move first. Consumers first means they drain what the reverse mirror copied before
      * producers arrive, so no record is produced where nobody reads it yet.
      */
-    switchOrder: z.enum(['consumers-first', 'producers-first']).default('consumers-first'),
+    switchOrder: oneOf(['consumers-first', 'producers-first']).default('consumers-first'),
     /**
      * Seconds between the two stages of the switch (first role moved, then the other). At least the clients'
      * configuration refresh (5 s in the client library, up to 300 s with the Lambda extension's cache).
@@ -238,11 +265,12 @@ const vpcSchema = z
 
 export const deploymentConfigSchema = z
   .object({
+    /** The editor's pointer to failover.config.schema.json: accepted, and dropped by the loaders. */
     $schema: z.string().optional(),
     /** The deployment; every parameter and secret lives under `/mm2-failover/<name>/`. */
     name,
-    mode: z.enum(['active-passive', 'active-active']),
-    replicationPolicy: z.enum(['default', 'identity']),
+    mode: oneOf(['active-passive', 'active-active']),
+    replicationPolicy: oneOf(['default', 'identity']),
     /** Separator of the default replication policy (`replication.policy.separator`). */
     separator: z.string().min(1).default('.'),
     clusters: z.object({ primary: clusterSchema, secondary: clusterSchema }).strict(),
@@ -251,7 +279,12 @@ export const deploymentConfigSchema = z
     consumerGroups: z.array(z.string().min(1)).default([]),
     detection: detectionSchema.default(detectionSchema.parse({})),
     safety: safetySchema.default(safetySchema.parse({})),
-    mirror: z.discriminatedUnion('kind', [kafkaConnectMirror, aivenMirror, manualMirror]),
+    mirror: z.discriminatedUnion('kind', mirrors, {
+      error: (i) =>
+        typeof i.input === 'object' && i.input !== null && !Array.isArray(i.input)
+          ? `expected one of ${listed(mirrorKinds)}, got ${given((i.input as { kind?: unknown }).kind)}`
+          : `expected an object with kind one of ${listed(mirrorKinds)}, got ${given(i.input)}`,
+    }),
     failback: failbackSchema.default(failbackSchema.parse({})),
     /** The standby readiness audit (shared/readiness). */
     readiness: readinessSchema.default(readinessSchema.parse({})),
@@ -290,7 +323,10 @@ export const deploymentConfigSchema = z
     });
   });
 
-export type DeploymentConfig = z.output<typeof deploymentConfigSchema>;
+/** What the schema outputs, `$schema` included; the loaders (load.ts) drop it. */
+export type DeploymentConfigWithPointer = z.output<typeof deploymentConfigSchema>;
+/** The validated config, defaults filled in, without the editor's `$schema` pointer. */
+export type DeploymentConfig = Omit<DeploymentConfigWithPointer, '$schema'>;
 export type DeploymentConfigInput = z.input<typeof deploymentConfigSchema>;
 export type ClusterRole = 'primary' | 'secondary';
 

@@ -5,6 +5,7 @@ import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { awsEnvironment } from '#harness/aws-clients.ts';
 import { CountingAws, createDeployment, type Deployment } from '#harness/fixtures/failover-deployment.ts';
+import { writeConfigFile } from '../fakes/config-file.ts';
 import { malformedPayloads } from '../unit/failover/payloads.ts';
 import { harness } from './shared-harness.ts';
 
@@ -45,7 +46,7 @@ describe('failover function input (the real handler on moto)', () => {
   beforeAll(async () => {
     d = await createDeployment(h.info, aws, { topics: ['orders'], consumerGroups: ['billing'] });
     for (const [k, v] of Object.entries(awsEnvironment(h.info))) vi.stubEnv(k, v);
-    vi.stubEnv('MM2_FAILOVER_CONFIG', JSON.stringify(d.config));
+    vi.stubEnv('MM2_FAILOVER_CONFIG_FILE', writeConfigFile(d.config));
     vi.stubEnv('MM2_FAILOVER_TABLE', d.table);
     vi.stubEnv('MM2_FAILOVER_TOPIC_ARN', d.topicArn);
     vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');

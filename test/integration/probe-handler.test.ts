@@ -5,6 +5,7 @@ import { kafkaClient } from '#harness/kafka-clients.ts';
 import { datapointsFromEmf } from '#shared/alarms/evaluate.ts';
 import { deploymentPaths } from '#shared/config/paths.ts';
 import { probeResultSchema } from '#shared/health/probe-result.ts';
+import { writeConfigFile } from '../fakes/config-file.ts';
 import { describeClusters, type MotoStores, motoStores, probeConfig } from './probe-fixture.ts';
 import { harness } from './shared-harness.ts';
 
@@ -36,7 +37,7 @@ describe('probe function handler', () => {
     });
     await admin.disconnect();
     for (const [k, v] of Object.entries(awsEnvironment(h.info))) vi.stubEnv(k, v);
-    vi.stubEnv('MM2_FAILOVER_CONFIG', JSON.stringify(config));
+    vi.stubEnv('MM2_FAILOVER_CONFIG_FILE', writeConfigFile(config));
     handlerModule = await import('#functions/probe/handler.ts');
   });
 

@@ -125,4 +125,46 @@ describe('mm2-failover CLI', () => {
     expect(status.files.filter(isLocalRuntime)).toEqual([]);
     expect(status.code).toBe(1);
   });
+
+  it('exits 2 for a driven failback without what it needs, naming it', async () => {
+    const cases: [string[], string][] = [
+      [
+        ['failback', '--wait', '--reason', 'repaired'],
+        'failback --wait drives the loop in this process and needs --local',
+      ],
+      [['failback', 'progress'], 'failback progress: give --state-machine <arn>'],
+      [['failback', 'approve', '--table', 't'], 'failback approve: give --reason'],
+      [['failback', 'approve', '--reason', 'checked'], 'failback approve: give --table'],
+      [
+        ['failback', '--state-machine', 'arn:x', '--reason', 'repaired', '--phase', 'purge'],
+        'the state machine runs every phase',
+      ],
+      [
+        ['failback', 'rollback', '--reason', 'x'],
+        "failback: expected 'approve', 'progress' or no subcommand",
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const out = await cli(...args);
+
+      expect(out.code, args.join(' ')).toBe(2);
+      expect(out.stderr).toContain(message);
+    }
+  });
+
+  it('starts a driven failback against the Step Functions API without loading the local runtime', async () => {
+    const run = await loadedFiles([
+      'bin/mm2-failover.ts',
+      'failback',
+      '--state-machine',
+      'arn:aws:states:eu-west-1:123456789012:stateMachine:x',
+      '--reason',
+      'primary repaired',
+    ]);
+
+    // No region in this environment: the Step Functions client fails before any connection.
+    expect(run.code).toBe(1);
+    expect(run.files).toContain('bin/mm2-failover.ts');
+    expect(run.files.filter(isLocalRuntime)).toEqual([]);
+  });
 });

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   loadDeploymentConfigFile,
@@ -7,6 +8,7 @@ import {
 } from '#shared/config/load.ts';
 import { deploymentConfigSchema } from '#shared/config/schema.ts';
 import { ValidationError } from '#shared/errors.ts';
+import { writeConfigFile } from '../../fakes/config-file.ts';
 
 const example = JSON.parse(readFileSync('failover.config.json', 'utf8')) as Record<string, unknown>;
 
@@ -132,19 +134,126 @@ describe('deployment config schema', () => {
       expect(interpreted.data).toEqual(compiled.data);
       expect(interpreted.error?.issues).toEqual(compiled.error?.issues);
     }
-    expect(parseDeploymentConfig(example)).toEqual(deploymentConfigSchema.parse(example));
+    // The loader drops the editor's $schema pointer; everything else is the schema's output.
+    const { $schema: _pointer, ...parsed } = deploymentConfigSchema.parse(example);
+    expect(parseDeploymentConfig(example)).toEqual(parsed);
     expect(problemsOf(() => parseDeploymentConfig(bad)).length).toBeGreaterThanOrEqual(5);
   });
 
-  it('names the environment variable when the functions start without a config', () => {
+  it('names the variable when the functions start without a config file', () => {
     const problems = problemsOf(() => loadDeploymentConfigFromEnv({}));
 
-    expect(problems[0]).toMatch(/^MM2_FAILOVER_CONFIG:/);
+    expect(problems).toEqual([expect.stringMatching(/^MM2_FAILOVER_CONFIG_FILE: expected the path/)]);
   });
 
-  it('reads the config the stack passes in MM2_FAILOVER_CONFIG', () => {
-    const config = loadDeploymentConfigFromEnv({ MM2_FAILOVER_CONFIG: JSON.stringify(example) });
+  it('reads the config file beside the bundle, resolved against LAMBDA_TASK_ROOT as the stack sets it', () => {
+    const file = writeConfigFile(example);
+
+    const config = loadDeploymentConfigFromEnv({
+      LAMBDA_TASK_ROOT: dirname(file),
+      MM2_FAILOVER_CONFIG_FILE: basename(file),
+    });
 
     expect(config.clusters.secondary.alias).toBe('secondary');
   });
+
+  it('reads an absolute path as given, as the drill sets it', () => {
+    const config = loadDeploymentConfigFromEnv({ MM2_FAILOVER_CONFIG_FILE: writeConfigFile(example) });
+
+    expect(config.name).toBe('orders-dr');
+  });
+
+  it('fails the cold start naming the file and the variable when the file is not JSON or not valid', () => {
+    const notJson = writeConfigFile('x');
+    writeFileSync(notJson, '{ "name": ');
+    const invalid = writeConfigFile({ ...example, mode: 'hot-standby' });
+
+    let e = thrownBy(() => loadDeploymentConfigFromEnv({ MM2_FAILOVER_CONFIG_FILE: notJson }));
+    expect(e.message).toContain(`invalid deployment config ${notJson} (MM2_FAILOVER_CONFIG_FILE)`);
+    expect(e.problems[0]?.message).toMatch(/^expected JSON, got text that does not parse/);
+
+    e = thrownBy(() => loadDeploymentConfigFromEnv({ MM2_FAILOVER_CONFIG_FILE: invalid }));
+    expect(e.message).toContain(`invalid deployment config ${invalid} (MM2_FAILOVER_CONFIG_FILE)`);
+    expect(e.problems).toEqual([
+      { path: 'mode', message: "expected one of 'active-passive', 'active-active', got 'hot-standby'" },
+    ]);
+  });
+
+  it('accepts the $schema pointer of failover.config.json and leaves it out of the config', () => {
+    expect(example.$schema).toBe('./failover.config.schema.json');
+
+    for (const config of [
+      loadDeploymentConfigFile('failover.config.json'),
+      parseDeploymentConfig(example),
+      loadDeploymentConfigFromEnv({ MM2_FAILOVER_CONFIG_FILE: writeConfigFile(example) }),
+    ]) {
+      expect(config).not.toHaveProperty('$schema');
+    }
+  });
 });
+
+describe('deployment config schema errors', () => {
+  /** The example with each dotted path set to its value (`undefined` removes it), as parse problems. */
+  const invalid = (changes: Record<string, unknown>): string[] => {
+    const input = structuredClone(example);
+    for (const [path, value] of Object.entries(changes)) {
+      const keys = path.split('.');
+      const last = keys.pop() as string;
+      const parent = keys.reduce((o, k) => o[k] as Record<string, unknown>, input);
+      if (value === undefined) delete parent[last];
+      else parent[last] = value;
+    }
+    return problemsOf(() => parseDeploymentConfig(input));
+  };
+
+  it('names every allowed value of a string enum and what was given', () => {
+    expect(
+      invalid({
+        replicationPolicy: 'prefix',
+        'clusters.primary.auth': 'kerberos',
+        'clusters.secondary.scramMechanism': 'md5',
+        'failback.switchOrder': 'both',
+      }),
+    ).toEqual([
+      "replicationPolicy: expected one of 'default', 'identity', got 'prefix'",
+      "clusters.primary.auth: expected one of 'mtls', 'sasl-scram', 'sasl-plain', 'msk-iam', 'none', got 'kerberos'",
+      "clusters.secondary.scramMechanism: expected one of 'scram-sha-256', 'scram-sha-512', got 'md5'",
+      "failback.switchOrder: expected one of 'consumers-first', 'producers-first', got 'both'",
+    ]);
+  });
+
+  it('names every allowed alarm period, not "Invalid input"', () => {
+    expect(invalid({ 'detection.alarmPeriodSeconds': 15, 'detection.lagAlarmPeriodSeconds': '60' })).toEqual([
+      'detection.alarmPeriodSeconds: expected one of 10, 20, 30, got 15',
+      `detection.lagAlarmPeriodSeconds: expected one of 10, 20, 30, 60, got '60'`,
+    ]);
+  });
+
+  it('names the mirror kinds when the kind is unknown, missing or the mirror is not an object', () => {
+    expect(invalid({ mirror: { kind: 'mirrormaker-1' } })).toEqual([
+      "mirror.kind: expected one of 'kafka-connect', 'aiven', 'manual', got 'mirrormaker-1'",
+    ]);
+    expect(invalid({ mirror: {} })).toEqual([
+      "mirror.kind: expected one of 'kafka-connect', 'aiven', 'manual', got nothing",
+    ]);
+    expect(invalid({ mirror: 'manual' })).toEqual([
+      "mirror: expected an object with kind one of 'kafka-connect', 'aiven', 'manual', got 'manual'",
+    ]);
+  });
+
+  it('says "got nothing" for a required enum that is missing', () => {
+    expect(invalid({ mode: undefined })).toEqual([
+      "mode: expected one of 'active-passive', 'active-active', got nothing",
+    ]);
+  });
+});
+
+function thrownBy(fn: () => unknown): ValidationError {
+  try {
+    fn();
+  } catch (e: unknown) {
+    if (e instanceof ValidationError) return e;
+    throw e;
+  }
+  throw new Error('expected a ValidationError');
+}

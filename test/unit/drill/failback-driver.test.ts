@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { driveFailback } from '#drill/failback-driver.ts';
 import type { FailbackAnswer } from '#drill/functions.ts';
 
-function scripted(answers: FailbackAnswer[], now: () => number = () => 0) {
+type Answer = FailbackAnswer & { waiting?: { waitingFor?: string } };
+
+function scripted(answers: Answer[], now: () => number = () => 0) {
   const requests: Array<Record<string, unknown>> = [];
   const marks: string[] = [];
   let sleeps = 0;
@@ -25,13 +27,13 @@ function scripted(answers: FailbackAnswer[], now: () => number = () => 0) {
 const done = ['prepare', 'salvage', 'reverse'];
 
 describe('drill failback driver', () => {
-  it('plans, advances until completed, and confirms the purge only when it is the phase due', async () => {
+  it('plans, advances until completed, and confirms the purge only when failback asks for it', async () => {
     const { deps, requests, marks, sleeps } = scripted([
       { status: 'planned' },
       { status: 'in-progress', currentPhase: 'salvage', completedPhases: ['prepare'] },
-      { status: 'waiting', currentPhase: 'purge', completedPhases: done },
+      { status: 'waiting', currentPhase: 'purge', completedPhases: done, waiting: { waitingFor: 'confirm' } },
       { status: 'in-progress', currentPhase: 'catch-up', completedPhases: [...done, 'purge'] },
-      { status: 'in-progress', currentPhase: 'catch-up', completedPhases: [...done, 'purge'] },
+      { status: 'waiting', currentPhase: 'catch-up', completedPhases: [...done, 'purge'] },
       { status: 'completed', completedPhases: [...done, 'purge', 'catch-up', 'switch', 'restore'] },
     ]);
 
@@ -39,15 +41,18 @@ describe('drill failback driver', () => {
 
     expect(requests[0]).toMatchObject({ phase: 'plan' });
     expect(requests.map((r) => r.confirm === true)).toEqual([false, false, false, true, false, false]);
-    expect(requests[3]).toMatchObject({ phase: 'purge', confirm: true });
+    expect(requests[3]).toMatchObject({ phase: 'purge', confirm: true, requestedBy: 'drill' });
     expect(marks).toEqual([
       'failback plan: planned',
       'failback: in-progress at salvage (done: prepare)',
       'failback: waiting at purge (done: prepare, salvage, reverse)',
+      'failback: purge approved',
       'failback: in-progress at catch-up (done: prepare, salvage, reverse, purge)',
+      'failback: waiting at catch-up (done: prepare, salvage, reverse, purge)',
       'failback: completed (done: prepare, salvage, reverse, purge, catch-up, switch, restore)',
     ]);
-    expect(sleeps()).toBe(4);
+    // Only a `waiting` answer that is not the purge pauses; `in-progress` is invoked again at once.
+    expect(sleeps()).toBe(1);
   });
 
   it('stops the drill on a refusal', async () => {

@@ -11,6 +11,7 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { writeConfigFile } from '../../fakes/config-file.ts';
 import { testConfig } from '../failover/fakes.ts';
 
 const ssm = mockClient(SSMClient);
@@ -28,7 +29,7 @@ type Handler = (event: unknown, context: Context) => Promise<unknown>;
 let handler: Handler;
 
 beforeAll(async () => {
-  vi.stubEnv('MM2_FAILOVER_CONFIG', JSON.stringify(testConfig({ replicationPolicy: 'identity' })));
+  vi.stubEnv('MM2_FAILOVER_CONFIG_FILE', writeConfigFile(testConfig({ replicationPolicy: 'identity' })));
   vi.stubEnv('MM2_FAILOVER_TABLE', 'mm2-failover');
   vi.stubEnv('AWS_REGION', 'eu-west-1');
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');

@@ -5,6 +5,7 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { writeConfigFile } from '../../fakes/config-file.ts';
 import { testConfig } from './fakes.ts';
 import { alarmEvent, malformedPayloads } from './payloads.ts';
 
@@ -18,7 +19,7 @@ type Handler = (event: unknown, context: Context) => Promise<unknown>;
 let handler: Handler;
 
 beforeAll(async () => {
-  vi.stubEnv('MM2_FAILOVER_CONFIG', JSON.stringify(testConfig()));
+  vi.stubEnv('MM2_FAILOVER_CONFIG_FILE', writeConfigFile(testConfig()));
   vi.stubEnv('MM2_FAILOVER_TABLE', 'mm2-failover');
   vi.stubEnv('MM2_FAILOVER_TOPIC_ARN', 'arn:aws:sns:eu-west-1:123456789012:mm2-failover');
   vi.stubEnv('AWS_REGION', 'eu-west-1');

@@ -3,10 +3,12 @@ import * as z from 'zod';
 import { coldStart } from '#functions/common/cold-start.ts';
 import { parseOrThrow } from '#shared/config/validate.ts';
 import { ValidationError } from '#shared/errors.ts';
+import { writeConfigFile } from '../../fakes/config-file.ts';
 import { testConfig } from '../failover/fakes.ts';
 
+const configFile = writeConfigFile(testConfig());
 const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
-  MM2_FAILOVER_CONFIG: JSON.stringify(testConfig()),
+  MM2_FAILOVER_CONFIG_FILE: configFile,
   ...extra,
 });
 const tableSchema = z.object({ MM2_FAILOVER_TABLE: z.string().min(1) });
@@ -29,6 +31,15 @@ describe('coldStart', () => {
 
     expect(start.config.name).toBe('orders-dr');
     expect(start.variables).toEqual({ MM2_FAILOVER_TABLE: 'locks' });
+  });
+
+  it('fails naming the config variable when the bundled config file is missing, and the file', () => {
+    const missing = `${configFile}.gone`;
+    const start = () => coldStart('status', readTable, env({ MM2_FAILOVER_CONFIG_FILE: missing }));
+
+    expect(start).toThrow(ValidationError);
+    expect(start).toThrow(`invalid deployment config ${missing} (MM2_FAILOVER_CONFIG_FILE)`);
+    expect(start).toThrow(/cannot read the file \(ENOENT\)/);
   });
 
   it('fails naming the variable that is missing', () => {

@@ -8,7 +8,7 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aliasedBuiltins, deployedBuildOptions } from '#infra/bundling.ts';
 import { discoverFunctionEntries } from '#infra/function-catalog.ts';
-import { projectRoot } from '#infra/stack.ts';
+import { projectRoot } from '#infra/mm2-failover.ts';
 
 /** esbuild on two busy cores: a few seconds per function. */
 const buildTimeoutMs = 120_000;

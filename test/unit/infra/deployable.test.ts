@@ -57,17 +57,6 @@ describe('what the stack refuses at synth', () => {
       },
     ]);
   });
-
-  it("refuses a config that would not fit in Lambda's 4 KB of environment", () => {
-    const config = exampleConfig((c) => {
-      c.topics = Array.from({ length: 150 }, (_, i) => `orders-region-${i}`);
-    });
-
-    const e = thrown(() => synthesize({ config, bundle: false }));
-
-    expect(e).toBeInstanceOf(ValidationError);
-    expect((e as ValidationError).message).toMatch(/over Lambda's 4096/);
-  });
 });
 
 describe('function sizing', () => {

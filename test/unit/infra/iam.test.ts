@@ -20,6 +20,19 @@ const actionsAllowedOnStar = new Set([
   // X-Ray has no resource-level permission (only with tracing on).
   'xray:PutTraceSegments',
   'xray:PutTelemetryRecords',
+  // The failback state machines: their log delivery and traces (Step Functions' own requirements) ...
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+  'xray:GetSamplingRules',
+  'xray:GetSamplingTargets',
+  // ... and the FailbackInProgress metric, under a cloudwatch:namespace condition (checked below).
+  'cloudwatch:PutMetricData',
 ]);
 
 interface Statement {
@@ -85,7 +98,8 @@ function widenings(template: Template, config: DeploymentConfig): string[] {
   ].filter((a): a is string => a !== undefined);
   const regions = ['<AWS::Region>', ...config.regions];
   const inScope = (r: string): boolean => {
-    const ref = /^<([A-Za-z0-9]+)(\.Arn)?>$/.exec(r);
+    // A resource of this stack; `:*` after a function's ARN are its versions and aliases.
+    const ref = /^<([A-Za-z0-9]+)(\.Arn)?>(:\*)?$/.exec(r);
     if (ref) return own.has(ref[1] as string);
     if (extraArns.includes(r)) return true;
     const msk = extraArns.filter((a) => a.includes(':kafka:'));
@@ -187,15 +201,15 @@ describe('IAM of the stack', () => {
     const { template } = synthesize({
       config,
       bundle: false,
-      before: (stack) => {
-        const role = stack.functions.status?.role;
+      before: (deployment) => {
+        const role = deployment.functions.status?.role;
         if (!role) throw new Error('status function missing');
         role.addToPrincipalPolicy(
           new PolicyStatement({ actions: ['ssm:GetParameter'], resources: ['arn:aws:ssm:*:*:parameter/*'] }),
         );
         role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Scan'], resources: ['*'] }));
         role.addToPrincipalPolicy(
-          new PolicyStatement({ actions: ['sns:*'], resources: [stack.notifications.topic.topicArn] }),
+          new PolicyStatement({ actions: ['sns:*'], resources: [deployment.notifications.topic.topicArn] }),
         );
       },
     });
@@ -207,11 +221,11 @@ describe('IAM of the stack', () => {
   });
 
   it('refuses, in the stack\'s own guard, an action with resource-level permissions on "*"', () => {
-    const { stack } = synthesize({ config, bundle: false });
-    stack.functions.probe?.role.addToPrincipalPolicy(
+    const { deployment } = synthesize({ config, bundle: false });
+    deployment.functions.probe?.role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: ['*'] }),
     );
-    expect(() => applyNagSuppressions(stack)).toThrow(/secretsmanager:GetSecretValue on Resource "\*"/);
+    expect(() => applyNagSuppressions(deployment)).toThrow(/secretsmanager:GetSecretValue on Resource "\*"/);
   });
 
   it('lets only failover and failback write the active configuration', () => {

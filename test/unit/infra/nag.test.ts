@@ -1,4 +1,4 @@
-import { Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it, vi } from 'vitest';
@@ -79,9 +79,9 @@ describe('cdk-nag AwsSolutions', () => {
     () => {
       const { stack } = synthesize({
         bundle: false,
-        before: (s) => {
+        before: (deployment) => {
           // A topic that accepts publishing without TLS: AwsSolutions-SNS3.
-          new Topic(s, 'Plain');
+          new Topic(Stack.of(deployment), 'Plain');
         },
       });
       expect(unacknowledgedNagFindings(stack)).toEqual(

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { functionNames } from '#infra/function-catalog.ts';
@@ -21,6 +22,12 @@ function only(s: Synthesized, type: string, prefix: string): [string, Resource] 
 
 function fn(s: Synthesized, name: string): [string, Resource] {
   return only(s, 'AWS::Lambda::Function', `${name[0]?.toUpperCase()}${name.slice(1)}Function`);
+}
+
+/** The folder a function's bundle was staged in: what Lambda unpacks into LAMBDA_TASK_ROOT. */
+function assetDir(s: Synthesized, f: Resource): string {
+  const key = (f.Properties.Code as { S3Key: string }).S3Key;
+  return join(s.app.outdir, `asset.${key.replace(/\.zip$/, '')}`);
 }
 
 describe('Mm2FailoverStack', () => {
@@ -48,19 +55,23 @@ describe('Mm2FailoverStack', () => {
     it('hands every function the validated config, the table name and the Powertools settings', () => {
       const [tableId] = only(s, 'AWS::DynamoDB::Table', 'LockAndJournal');
       for (const name of functionNames) {
-        const env = (fn(s, name)[1].Properties.Environment as { Variables: Record<string, unknown> })
-          .Variables;
-        // What the function's cold start does with it: parse and validate again.
+        const f = fn(s, name)[1];
+        const env = (f.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+        // What the function's cold start does: read the file beside its bundle, validate it again.
         const atColdStart = loadDeploymentConfigFromEnv({
-          MM2_FAILOVER_CONFIG: env.MM2_FAILOVER_CONFIG as string,
+          LAMBDA_TASK_ROOT: assetDir(s, f),
+          MM2_FAILOVER_CONFIG_FILE: env.MM2_FAILOVER_CONFIG_FILE as string,
         });
         expect(atColdStart).toEqual(config);
         expect(env).toMatchObject({
+          MM2_FAILOVER_CONFIG_FILE: 'mm2-failover.config.json',
           MM2_FAILOVER_TABLE: { Ref: tableId },
           POWERTOOLS_SERVICE_NAME: `mm2-failover-${name}`,
           POWERTOOLS_METRICS_NAMESPACE: paths.metricsNamespace,
           POWERTOOLS_LOG_LEVEL: 'INFO',
         });
+        // Not the config itself: Lambda caps the environment at 4 KB.
+        expect(env).not.toHaveProperty('MM2_FAILOVER_CONFIG');
         // The bundles map their own stack traces when one is formatted (shared/runtime/source-maps.ts).
         expect(env).not.toHaveProperty('NODE_OPTIONS');
       }
@@ -224,17 +235,28 @@ describe('Mm2FailoverStack', () => {
       );
     });
 
-    it('notifies the encrypted topic on every alarm and every recovery', () => {
+    it('notifies the encrypted topic on every alarm and every recovery, directly or through its failback-aware composite', () => {
       const [topicId] = only(s, 'AWS::SNS::Topic', 'NotificationsTopic');
-      const alarms = {
-        ...s.template.findResources('AWS::CloudWatch::Alarm'),
-        ...s.template.findResources('AWS::CloudWatch::CompositeAlarm'),
-      } as Record<string, Resource>;
-      expect(Object.keys(alarms)).toHaveLength(7);
-      for (const a of Object.values(alarms)) {
-        expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
-        expect(a.Properties.OKActions).toEqual([{ Ref: topicId }]);
+      const notifies = (r: Resource) =>
+        JSON.stringify(r.Properties.AlarmActions) === JSON.stringify([{ Ref: topicId }]) &&
+        JSON.stringify(r.Properties.OKActions) === JSON.stringify([{ Ref: topicId }]);
+      const composites = Object.values(
+        s.template.findResources('AWS::CloudWatch::CompositeAlarm'),
+      ) as Resource[];
+      for (const id of [
+        'PrimaryDown',
+        'SecondaryDown',
+        'ProberStale',
+        'ReplicationLagWarning',
+        'ReplicationLagCritical',
+        'StandbyNotReady',
+      ]) {
+        const [alarmId, a] = alarm(id);
+        const through = composites.filter((c) => JSON.stringify(c.Properties.AlarmRule).includes(alarmId));
+        expect(notifies(a) || through.some(notifies), id).toBe(true);
       }
+      const [, trigger] = only(s, 'AWS::CloudWatch::CompositeAlarm', 'DetectionFailoverComposite');
+      expect(notifies(trigger)).toBe(true);
     });
 
     it('composes primary down AND NOT secondary down AND NOT prober stale', () => {

@@ -6,7 +6,8 @@ import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discoverFunctionEntries, functionNames } from '#infra/function-catalog.ts';
-import { projectRoot } from '#infra/stack.ts';
+import { projectRoot } from '#infra/mm2-failover.ts';
+import { loadDeploymentConfigFile } from '#shared/config/load.ts';
 import { exampleConfigInput } from './synthesize.ts';
 
 /** The real `cdk synth` with real bundles of whatever functions/ holds: minutes on two busy cores. */
@@ -95,7 +96,15 @@ describe('cdk synth (the CLI)', () => {
       for (const [, r] of deployed) {
         const asset = r.Metadata?.['aws:asset:path'];
         expect(asset).toBeDefined();
-        expect(readdirSync(join(outdir, asset as string)).sort()).toEqual(['index.mjs', 'index.mjs.map']);
+        expect(readdirSync(join(outdir, asset as string)).sort()).toEqual([
+          'index.mjs',
+          'index.mjs.map',
+          'mm2-failover.config.json',
+        ]);
+        // The config the function reads at cold start: the validated example, defaults filled in.
+        expect(
+          JSON.parse(readFileSync(join(outdir, asset as string, 'mm2-failover.config.json'), 'utf8')),
+        ).toEqual(loadDeploymentConfigFile(join(projectRoot, 'failover.config.json')));
       }
     });
 
@@ -127,6 +136,8 @@ describe('cdk synth (the CLI)', () => {
         expect(imports, bundle).toEqual([]);
         // With the stack's environment (no NODE_OPTIONS) and a config that fails validation, the import
         // throws; its stack trace points at our sources, not at the minified bundle.
+        const badConfig = join(work, 'empty.config.json');
+        writeFileSync(badConfig, '{}');
         const run = spawnSync(
           process.execPath,
           [
@@ -134,9 +145,11 @@ describe('cdk synth (the CLI)', () => {
             '-e',
             `try { await import(${JSON.stringify(pathToFileURL(bundle).href)}); } catch (e) { process.stdout.write(e.stack); }`,
           ],
-          { encoding: 'utf8', env: { PATH: process.env.PATH, MM2_FAILOVER_CONFIG: '{}' } },
+          { encoding: 'utf8', env: { PATH: process.env.PATH, MM2_FAILOVER_CONFIG_FILE: badConfig } },
         );
-        expect(run.stdout, run.stderr).toContain('invalid deployment config in MM2_FAILOVER_CONFIG');
+        expect(run.stdout, run.stderr).toContain(
+          `invalid deployment config ${badConfig} (MM2_FAILOVER_CONFIG_FILE)`,
+        );
         expect(run.stdout).toMatch(/\n {4}at \S+ \(\S*\/shared\/config\/validate\.ts:\d+:\d+\)\n/);
         expect(run.stdout).not.toContain('index.mjs');
       }

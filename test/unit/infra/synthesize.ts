@@ -4,8 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
 import { type FunctionName, functionNames } from '#infra/function-catalog.ts';
-import { Mm2FailoverStack, projectRoot } from '#infra/stack.ts';
+import { type Mm2Failover, projectRoot } from '#infra/mm2-failover.ts';
+import { Mm2FailoverStack } from '#infra/stack.ts';
 import { parseDeploymentConfig } from '#shared/config/load.ts';
 import type { DeploymentConfig, DeploymentConfigInput } from '#shared/config/schema.ts';
 
@@ -33,6 +35,8 @@ export function exampleConfig(change: (c: DeploymentConfigInput) => void = () =>
 export interface Synthesized {
   app: App;
   stack: Mm2FailoverStack;
+  /** The stack's Mm2Failover construct. */
+  deployment: Mm2Failover;
   template: Template;
 }
 
@@ -44,8 +48,8 @@ export function synthesize(
     bundle?: boolean;
     outdir?: string;
     tracing?: boolean;
-    /** Runs on the constructed stack before it is synthesized (synthesis happens once per app). */
-    before?: (stack: Mm2FailoverStack) => void;
+    /** Runs on the constructed deployment before it is synthesized (synthesis happens once per app). */
+    before?: (deployment: Mm2Failover) => void;
   } = {},
 ): Synthesized {
   const app = new App({
@@ -57,12 +61,12 @@ export function synthesize(
     entries: options.entries ?? fixtureEntries,
     tracing: options.tracing ?? false,
   });
-  options.before?.(stack);
-  return { app, stack, template: Template.fromStack(stack) };
+  options.before?.(stack.deployment);
+  return { app, stack, deployment: stack.deployment, template: Template.fromStack(stack) };
 }
 
 /** cdk-nag's AwsSolutions findings that the stack did not acknowledge, one line each. */
-export function unacknowledgedNagFindings(stack: Mm2FailoverStack): string[] {
+export function unacknowledgedNagFindings(stack: IConstruct): string[] {
   const report = new AwsSolutionsChecks(undefined, { verbose: false }).validateScope(stack);
   return report.violations.flatMap((v) =>
     v.violatingResources.map(

@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deployedBuildOptions } from '#infra/bundling.ts';
-import { projectRoot } from '#infra/stack.ts';
+import { projectRoot } from '#infra/mm2-failover.ts';
 
 // kafkajs 2.2.4 schedules a timer at about minus the epoch after every response on an idle connection: a 1 ms loop,
 // and on Node 24 a `TimeoutNegativeWarning` in every log. Each case runs a fresh Node 24 process (warnings are
