@@ -184,13 +184,17 @@ function localDeployment(
   given: string | undefined,
 ): { deployment: string; aws: AwsStoresOptions } {
   let env: Record<string, string>;
+  let name: unknown;
   try {
-    env = (JSON.parse(readFileSync(localFile, 'utf8')) as { functionEnv: Record<string, string> })
-      .functionEnv;
+    const local = JSON.parse(readFileSync(localFile, 'utf8')) as {
+      deployment?: unknown;
+      functionEnv: Record<string, string>;
+    };
+    env = local.functionEnv;
+    name = local.deployment;
   } catch (e: unknown) {
     usage(`no local deployment: start one with 'mm2-failover local up' (${localFile}: ${describeError(e)})`);
   }
-  const name = (JSON.parse(env.MM2_FAILOVER_CONFIG ?? '{}') as { name?: unknown }).name;
   if (typeof name !== 'string') usage(`${localFile}: expected the local deployment's config with its name`);
   if (given !== undefined && given !== name) {
     usage(`--deployment: the local deployment is '${name}', got '${given}'`);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { awsClientOptions } from '#shared/store/aws-client-options.ts';
 import { regionalAwsClients } from '#shared/store/regional-stores.ts';
+import { writeConfigFile } from '../../fakes/config-file.ts';
 import { testConfig } from '../failover/fakes.ts';
 
 // Every SDK client the product constructs is recorded with the options it was given: the handlers build theirs at
@@ -74,7 +75,7 @@ async function clientsBuiltBy(handler: () => Promise<unknown>): Promise<typeof b
 }
 
 beforeAll(() => {
-  vi.stubEnv('MM2_FAILOVER_CONFIG', JSON.stringify(config));
+  vi.stubEnv('MM2_FAILOVER_CONFIG_FILE', writeConfigFile(config));
   vi.stubEnv('MM2_FAILOVER_TABLE', 'mm2-failover');
   vi.stubEnv('MM2_FAILOVER_FUNCTION', 'mm2-failover-orders-dr-failover');
   vi.stubEnv('MM2_FAILOVER_TOPIC_ARN', 'arn:aws:sns:eu-west-1:123456789012:mm2-failover');
