@@ -150,6 +150,8 @@ export async function startApplication(d: ApplicationTarget) {
     producerSwitches,
     consumerSwitches,
     reconnects,
+    /** The consumer's rewinds after a switch (`topic:partition@from->to`) and the errors it logged. */
+    rewinds,
     watcherErrors,
     ackedIn,
     ackedOn,
