@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -9,6 +10,8 @@ const execFileAsync = promisify(execFile);
 export interface TlsFiles {
   /** The CA that signed both the brokers' and the client's certificate. */
   caPath: string;
+  /** The CA's private key, so a test can issue another client certificate ({@link issueClientCertificate}). */
+  caKeyPath: string;
   /** The client certificate (`service.cert`). */
   certPath: string;
   /** The client's private key, unencrypted PKCS#8 (`service.key`). */
@@ -106,10 +109,101 @@ export async function generateTlsFiles(dir: string): Promise<TlsFiles> {
   );
   return {
     caPath: file('ca.pem'),
+    caKeyPath: file('ca.key'),
     certPath: file('service.cert'),
     keyPath: file('service.key'),
     brokerKeystorePath,
   };
+}
+
+/** A client certificate issued during a test, with its own key, subject and serial. */
+export interface IssuedCertificate {
+  /** PEM certificate and unencrypted PKCS#8 key, as Aiven hands out `service.cert` and `service.key`. */
+  cert: string;
+  key: string;
+  /** Hex serial number (each issue draws a random one). */
+  serial: string;
+  subject: string;
+  notAfter: Date;
+}
+
+/**
+ * Issue another client certificate from the harness CA, as a provider does when it rotates certificates: a new
+ * key, the given subject, a random serial, valid from a minute ago until `notAfter`. A `notAfter` within the test
+ * makes the brokers refuse every new connection with the certificate from then on (connections already open stay
+ * up: TLS checks the validity at the handshake). `openssl ca`, because `openssl x509` of OpenSSL 3.0 sets the
+ * validity only in whole days. Files go to `dir`, which the caller removes.
+ */
+export async function issueClientCertificate(
+  ca: { caPath: string; caKeyPath: string },
+  dir: string,
+  options: { name: string; subject: string; notAfter: Date },
+): Promise<IssuedCertificate> {
+  const { name, subject, notAfter } = options;
+  const file = (suffix: string): string => path.join(dir, `${name}.${suffix}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(file('index'), '');
+  writeFileSync(file('serial'), `${randomBytes(8).toString('hex').replace(/^./, '1')}\n`);
+  writeFileSync(
+    file('ext'),
+    'keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n',
+  );
+  // A database of its own per certificate: tests that issue at the same time do not share openssl ca's files.
+  writeFileSync(
+    file('cnf'),
+    [
+      '[ca]',
+      'default_ca = harness',
+      '[harness]',
+      `database = ${file('index')}`,
+      `serial = ${file('serial')}`,
+      `new_certs_dir = ${dir}`,
+      'default_md = sha256',
+      'policy = any',
+      'unique_subject = no',
+      'copy_extensions = none',
+      '[any]',
+      'commonName = supplied',
+      '',
+    ].join('\n'),
+  );
+  await openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', file('key')]);
+  await openssl(['req', '-new', '-key', file('key'), '-subj', subject, '-out', file('csr')]);
+  await openssl([
+    'ca',
+    '-batch',
+    '-notext',
+    '-config',
+    file('cnf'),
+    '-cert',
+    ca.caPath,
+    '-keyfile',
+    ca.caKeyPath,
+    '-in',
+    file('csr'),
+    '-extfile',
+    file('ext'),
+    '-startdate',
+    asn1Time(new Date(Date.now() - 60_000)),
+    '-enddate',
+    asn1Time(notAfter),
+    '-out',
+    file('cert'),
+  ]);
+  const cert = readFileSync(file('cert'), 'utf8');
+  const x509 = new X509Certificate(cert);
+  return {
+    cert,
+    key: readFileSync(file('key'), 'utf8'),
+    serial: x509.serialNumber,
+    subject: x509.subject,
+    notAfter: new Date(x509.validTo),
+  };
+}
+
+/** `YYYYMMDDHHMMSSZ`, the GeneralizedTime `openssl ca -startdate/-enddate` take. */
+function asn1Time(date: Date): string {
+  return `${date.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
 }
 
 async function openssl(args: readonly string[]): Promise<void> {

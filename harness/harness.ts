@@ -166,7 +166,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     clusters: { primary: clusters.primary.info, secondary: clusters.secondary.info },
     ...(tls === undefined
       ? {}
-      : { tls: { caPath: tls.caPath, certPath: tls.certPath, keyPath: tls.keyPath } }),
+      : {
+          tls: { caPath: tls.caPath, caKeyPath: tls.caKeyPath, certPath: tls.certPath, keyPath: tls.keyPath },
+        }),
     mirror: {
       mode,
       direction,

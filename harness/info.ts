@@ -49,6 +49,8 @@ export interface BrokerInfo {
 /** Client credentials in Aiven's shape: all PEM, the key unencrypted PKCS#8. One CA for both clusters. */
 interface TlsInfo {
   caPath: string;
+  /** The CA's private key: tests issue further client certificates with it (certs.ts `issueClientCertificate`). */
+  caKeyPath: string;
   certPath: string;
   keyPath: string;
 }

@@ -15,7 +15,7 @@ import {
   kafkajsFactory,
 } from './kafka-clients.ts';
 import { race } from './race.ts';
-import { roleView, sameConnection } from './role-view.ts';
+import { roleView, sameCluster, sameConnection } from './role-view.ts';
 import { logicalTopicOf, subscriptionOf } from './topic-routes.ts';
 
 /** Where a record or a batch came from, as the application's handler receives it. */
@@ -119,6 +119,9 @@ export interface FollowingConsumerSettings {
   /**
    * Told after each switch to another cluster (or another subscription). Not told about an epoch that keeps the
    * consumers where they are (held back during a staged failback switch): that one is adopted without rejoining.
+   * Nor about an epoch that only rotated the cluster's credentials: the consumer leaves the group (committing what
+   * was processed) and rejoins it there with the new credentials from the committed offsets (logged), no drain, no
+   * rewind.
    */
   onSwitch?: (event: ConsumerSwitchEvent) => void;
   logger?: ClientLogger;
@@ -295,8 +298,12 @@ export class FollowingConsumer {
     let joinedEpoch = this.#gen?.joinedEpoch;
     let drain: DrainResult = { kind: 'disabled' };
     let backoffMs = this.#retryBackoffMs;
-    /** The consumer left crashed for good, and the target is where it was: build it again, no switch. */
-    let rebuilding = false;
+    /**
+     * The generation just left: when the target is in its place (same cluster and subscription), the consumer is
+     * built again there from the group's committed offsets, with no drain, no rewind and no switch: after a crash
+     * (a rebuild) or for an epoch that only rotated the credentials (a reconnect).
+     */
+    let left: { gen: Generation; crashed: boolean } | undefined;
     let crashWaitMs = 0;
     for (;;) {
       const old = this.#gen;
@@ -305,7 +312,7 @@ export class FollowingConsumer {
       if (!target || this.#closed || (old && !crashed && target.epoch === old.config.epoch)) return;
       if (old && crashed) {
         drain = { kind: 'crashed', error: old.crashed ?? '' };
-        rebuilding = this.#serves(old, target);
+        left = { gen: old, crashed: true };
         this.#target = target; // what to build once the crashed consumer is gone
         await this.#disconnect(old);
         this.#gen = undefined;
@@ -328,7 +335,10 @@ export class FollowingConsumer {
         continue;
       }
       if (old) {
-        drain = await this.#drain(old);
+        // Rotated credentials on the same cluster: the new consumer reads on from what this one commits on leaving.
+        const inPlace = this.#inPlace(old, target);
+        drain = inPlace ? { kind: 'disabled' } : await this.#drain(old);
+        left = { gen: old, crashed: false };
         if (drain.kind === 'timeout' || drain.kind === 'unreachable') {
           this.#logger.warn('left the old cluster without draining it', {
             cluster: old.config.cluster,
@@ -341,8 +351,10 @@ export class FollowingConsumer {
         joinedEpoch = old.joinedEpoch;
         continue; // a newer configuration may have arrived while draining
       }
+      // Decided against the target of now: a newer configuration may have arrived while leaving.
+      const inPlace = left !== undefined && this.#inPlace(left.gen, target);
       try {
-        this.#gen = rebuilding
+        this.#gen = inPlace
           ? // The same cluster and group: the committed offsets are where it stopped; its joined epoch is kept.
             await this.#startOn(target, undefined, joinedEpoch ?? target.epoch)
           : await this.#startOn(target, this.#rewindFrom(target, joinedEpoch), target.epoch);
@@ -357,13 +369,23 @@ export class FollowingConsumer {
         continue;
       }
       backoffMs = this.#retryBackoffMs;
-      if (rebuilding) {
-        rebuilding = false;
+      const wasCrashed = left?.crashed === true;
+      left = undefined;
+      if (inPlace && wasCrashed) {
         this.#logger.info('consumer rebuilt after a crash', {
           cluster: target.cluster,
           epoch: target.epoch,
           crash: drain.kind === 'crashed' ? drain.error : undefined,
           waitedMs: crashWaitMs,
+        });
+        continue;
+      }
+      if (inPlace) {
+        this.#logger.info('consumer reconnected with new credentials', {
+          cluster: target.cluster,
+          from: from?.epoch,
+          to: target.epoch,
+          topics: this.#gen.topics,
         });
         continue;
       }
@@ -550,7 +572,12 @@ export class FollowingConsumer {
 
   /** Whether the running consumer can stay for `target`: same connection and the same subscription. */
   #serves(gen: Generation, target: ActiveClientConfig): boolean {
-    if (!sameConnection(gen.config, target)) return false;
+    return sameConnection(gen.config, target) && this.#inPlace(gen, target);
+  }
+
+  /** Whether a consumer for `target` reads where `gen` did: the same cluster and subscription, any credentials. */
+  #inPlace(gen: Generation, target: ActiveClientConfig): boolean {
+    if (!sameCluster(gen.config, target)) return false;
     const { topics, unmapped } = subscriptionOf(target.topics, this.#options.topics);
     return unmapped.length === 0 && JSON.stringify(topics) === JSON.stringify(gen.topics);
   }

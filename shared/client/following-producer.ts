@@ -7,7 +7,7 @@ import type { ActiveConfigSource } from './active-config-watcher.ts';
 import { type ClientLogger, defaultClientLogger } from './client-logger.ts';
 import { type KafkaFactory, kafkajsFactory, type ProducerLike } from './kafka-clients.ts';
 import { race } from './race.ts';
-import { roleView, sameConnection } from './role-view.ts';
+import { roleView, sameCluster, sameConnection } from './role-view.ts';
 import { routeOf } from './topic-routes.ts';
 
 export interface FollowingProducerOptions {
@@ -32,7 +32,9 @@ export interface FollowingProducerOptions {
   retryBackoffMs?: number;
   /**
    * Told after each switch to another cluster, once it is in use. Not told about an epoch that keeps the producers
-   * where they are (held back during a staged failback switch): that one is adopted without reconnecting.
+   * where they are (held back during a staged failback switch): that one is adopted without reconnecting. Nor about
+   * an epoch that only rotated the cluster's credentials: the producer reconnects there (logged) as it does on a
+   * switch, sends in flight finish on the old client or are retried on the new one.
    */
   onSwitch?: (event: ProducerSwitchEvent) => void;
   logger?: ClientLogger;
@@ -89,7 +91,8 @@ interface Generation {
  *
  * It follows the producers' view of the configuration ({@link roleView}): during stage 1 of a staged failback
  * switch that holds producers back, it stays on the secondary (same client, no reconnect, results report the new
- * epoch) and moves with the epoch that moves producers.
+ * epoch) and moves with the epoch that moves producers. An epoch on the same cluster with rotated credentials is
+ * followed the same way as a switch, onto a new kafkajs producer built with them.
  *
  * Every `send` either resolves with the cluster that acknowledged it, or rejects with {@link SendFailedError}:
  * a record the application handed over is never dropped silently. Delivery is at-least-once: a send abandoned
@@ -307,6 +310,16 @@ export class FollowingProducer {
       this.#switched = new AbortController();
       switched.abort();
       const abandoned = await this.#retire(old);
+      if (sameCluster(old.config, target)) {
+        // Only the credentials changed (rotated and republished at a new epoch): a reconnect, not a switch.
+        this.#logger.info('producer reconnected with new credentials', {
+          cluster: target.cluster,
+          from: old.config.epoch,
+          to: target.epoch,
+          abandonedInFlight: abandoned,
+        });
+        continue;
+      }
       this.#logger.info('producer switched', {
         from: { cluster: old.config.cluster, epoch: old.config.epoch },
         to: { cluster: target.cluster, epoch: target.epoch },

@@ -31,11 +31,22 @@ export function roleView(config: ActiveClientConfig, role: ClientRole): ActiveCl
  */
 export function sameConnection(a: ActiveClientConfig, b: ActiveClientConfig): boolean {
   return (
-    a.cluster === b.cluster &&
-    a.alias === b.alias &&
+    sameCluster(a, b) &&
     a.securityProtocol === b.securityProtocol &&
-    JSON.stringify(a.bootstrapServers) === JSON.stringify(b.bootstrapServers) &&
     JSON.stringify(a.sasl ?? null) === JSON.stringify(b.sasl ?? null) &&
     configFingerprint(a.kafka.reveal()) === configFingerprint(b.kafka.reveal())
+  );
+}
+
+/**
+ * Whether `a` and `b` point at the same cluster (role, alias and brokers), whatever credentials they carry. A
+ * client that reconnects from one to the other finds its group's committed offsets and its topics where it left
+ * them: an epoch that only rotated the credentials (`refresh-credentials`) needs a reconnect, not a switch.
+ */
+export function sameCluster(a: ActiveClientConfig, b: ActiveClientConfig): boolean {
+  return (
+    a.cluster === b.cluster &&
+    a.alias === b.alias &&
+    JSON.stringify(a.bootstrapServers) === JSON.stringify(b.bootstrapServers)
   );
 }

@@ -3,6 +3,7 @@ import { logLevel } from 'kafkajs';
 import type { HarnessInfo } from '#harness/info.ts';
 import { uniqueName } from '#harness/unique-name.ts';
 import { waitFor } from '#harness/wait-for.ts';
+import { defaultClientLogger } from '#shared/client/client-logger.ts';
 import {
   ActiveConfigWatcher,
   type ConsumerSwitchEvent,
@@ -65,9 +66,20 @@ export async function startApplication(d: ApplicationTarget) {
   const seenOn = new Set<ClusterRole>();
   /** Per record id, where the consumer saw it: `cluster@epoch`. */
   const seenWhere = new Map<string, Set<string>>();
+  /** Reconnects on the same cluster with rotated credentials: `producer|consumer from->to`. */
+  const reconnects: string[] = [];
+  const noteReconnect = (who: string, message: string, attributes?: Record<string, unknown>) => {
+    if (message.endsWith('reconnected with new credentials')) {
+      reconnects.push(`${who} ${String(attributes?.from)}->${String(attributes?.to)}`);
+    }
+  };
   const producer = new FollowingProducer({
     source: watcher,
     sendTimeoutMs: 90_000,
+    logger: {
+      ...defaultClientLogger,
+      info: (message, ...attributes) => noteReconnect('producer', message, attributes[0]),
+    },
     onSwitch: (e) => producerSwitches.push(e),
   });
   const rewinds: string[] = [];
@@ -75,6 +87,7 @@ export async function startApplication(d: ApplicationTarget) {
     source: watcher,
     logger: {
       info: (message, ...attributes) => {
+        noteReconnect('consumer', message, attributes[0]);
         if (message.startsWith('started partitions at the switch'))
           rewinds.push(JSON.stringify(attributes[0]?.moved));
       },
@@ -136,6 +149,9 @@ export async function startApplication(d: ApplicationTarget) {
     watcher,
     producerSwitches,
     consumerSwitches,
+    reconnects,
+    /** The consumer's rewinds after a switch (`topic:partition@from->to`) and the errors it logged. */
+    rewinds,
     watcherErrors,
     ackedIn,
     ackedOn,

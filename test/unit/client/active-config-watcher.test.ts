@@ -99,6 +99,28 @@ describe('ActiveConfigWatcher', () => {
     expect(switches).toHaveLength(0);
   });
 
+  it('hands subscribers the rotated credentials when a new epoch keeps the cluster (refresh-credentials)', async () => {
+    const { stores, watcher, switches } = await setup();
+    await startWithoutLoop(watcher);
+    await writeActive(
+      stores,
+      paths,
+      { ...active(2, 'primary'), reason: 'credentials refreshed' },
+      new Redacted({ username: 'app', password: 'rotated-password' }),
+    );
+
+    const outcome = await watcher.poll();
+
+    expect(outcome).toEqual({ kind: 'switched', from: 1, to: 2 });
+    const [next, prev] = switches[0] ?? [];
+    expect([prev?.cluster, next?.cluster]).toEqual(['primary', 'primary']);
+    expect([prev?.kafka.reveal().sasl, next?.kafka.reveal().sasl]).toMatchObject([
+      { password: 'hunter2' },
+      { password: 'rotated-password' },
+    ]);
+    expect(watcher.current().kafka.reveal().sasl).toMatchObject({ password: 'rotated-password' });
+  });
+
   it('reads the secret and calls back with the new and previous configuration when the epoch changes', async () => {
     const { stores, counted, watcher, switches } = await setup();
     await startWithoutLoop(watcher);

@@ -5,6 +5,7 @@ import type {
   ConsumerGroupJoinEvent,
   ConsumerRunConfig,
   ConsumerSubscribeTopics,
+  KafkaConfig,
   ProducerRecord,
   RecordMetadata,
   TopicPartitionOffset,
@@ -54,6 +55,26 @@ export function activeConfig(
     reason: 'test',
     parameterVersion: epoch,
   };
+}
+
+/**
+ * The next epoch on the same cluster after the operator rotated its client certificate, as `refresh-credentials`
+ * publishes it: everything as before (even `switchedAt`) but the epoch, the reason and the certificate.
+ */
+export function rotatedCredentials(config: ActiveClientConfig, cert: string): ActiveClientConfig {
+  return {
+    ...config,
+    epoch: config.epoch + 1,
+    reason: 'credentials refreshed',
+    parameterVersion: config.parameterVersion + 1,
+    kafka: new Redacted({ ...config.kafka.reveal(), ssl: { cert, key: `${cert}-key` } }),
+  };
+}
+
+/** The client certificate a fake client was built with (`none` for the plain configurations above). */
+export function certificateOf(client: { kafkaConfig: KafkaConfig | undefined }): string {
+  const ssl = client.kafkaConfig?.ssl;
+  return typeof ssl === 'object' && typeof ssl.cert === 'string' ? ssl.cert : 'none';
 }
 
 /**
@@ -113,6 +134,8 @@ type SendBehaviour = (record: ProducerRecord) => Promise<RecordMetadata[]>;
 
 export class FakeProducer implements ProducerLike {
   readonly sends: ProducerRecord[] = [];
+  /** The kafkajs configuration (brokers, credentials) this producer's client was built with. */
+  kafkaConfig: KafkaConfig | undefined;
   connects = 0;
   disconnects = 0;
   readonly cluster: string;
@@ -141,6 +164,8 @@ export class FakeConsumer implements ConsumerLike {
   runConfig: ConsumerRunConfig | undefined;
   /** What the consumer was built with (kafkajs `ConsumerConfig`). */
   config: ConsumerConfig | undefined;
+  /** The kafkajs configuration (brokers, credentials) this consumer's client was built with. */
+  kafkaConfig: KafkaConfig | undefined;
   disconnects = 0;
   readonly cluster: string;
   readonly groupId: string;
@@ -327,6 +352,7 @@ export class FakeKafka {
     return {
       producer: () => {
         const p = new FakeProducer(cluster, () => this.producerBehaviour.get(cluster) ?? {});
+        p.kafkaConfig = config;
         this.producers.push(p);
         return p;
       },
@@ -338,6 +364,7 @@ export class FakeKafka {
           this.log,
         );
         consumer.config = c;
+        consumer.kafkaConfig = config;
         this.consumers.push(consumer);
         return consumer;
       },

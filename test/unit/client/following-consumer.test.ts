@@ -7,7 +7,16 @@ import {
   type FollowingHandler,
   type FollowingMessagePayload,
 } from '#shared/client/following-consumer.ts';
-import { activeConfig, FakeKafka, FakeSource, MemoryLogger, stagedFailback } from './fakes.ts';
+import { Redacted } from '#shared/store/redacted.ts';
+import {
+  activeConfig,
+  certificateOf,
+  FakeKafka,
+  FakeSource,
+  MemoryLogger,
+  rotatedCredentials,
+  stagedFailback,
+} from './fakes.ts';
 
 const failover = { orders: { produce: 'primary.orders', subscribe: ['primary.orders'] } };
 
@@ -672,6 +681,111 @@ describe('FollowingConsumer in a staged failback switch', () => {
       ['orders', 'K2.orders'],
     ]);
     expect(switches.map((s) => s.topics)).toEqual([['orders', 'K2.orders']]);
+  });
+});
+
+describe('FollowingConsumer when the credentials of its cluster are rotated', () => {
+  it('rejoins the group on the same cluster with the new certificate, from the committed offsets: no drain, no rewind, no switch', async () => {
+    // Arrange: the group is 2 records behind on the primary (a drain would wait for them), and its committed
+    // offset lies past the records since the epoch's switchedAt (a rewind would move it back).
+    const { kafka, source, consumer, received, switches, logger } = await started();
+    const admin = kafka.admin('primary');
+    admin.high.set('orders:0', 10);
+    admin.committed.set('orders:0', 8);
+    admin.byTimestamp.set('orders:0', 2);
+    const old = kafka.consumers[0];
+    old?.join({ orders: [0] });
+
+    // Act
+    await source.publish(rotatedCredentials(activeConfig('primary', 1), 'CERT-ROTATED'));
+    await consumer.settled();
+    const rejoined = kafka.consumers[1];
+    rejoined?.join({ orders: [0] });
+    await rejoined?.deliver('orders', 0, '8');
+    for (let i = 0; i < 10; i += 1) await new Promise((r) => setImmediate(r));
+
+    // Assert: left (committing) before joining again, same group and subscription, built with the new certificate.
+    expect(kafka.log).toEqual([
+      'subscribe primary orders',
+      'disconnect consumer primary',
+      'subscribe primary orders',
+    ]);
+    expect(kafka.consumers.map((c) => [c.cluster, c.groupId, certificateOf(c)])).toEqual([
+      ['primary', 'billing', 'none'],
+      ['primary', 'billing', 'CERT-ROTATED'],
+    ]);
+    expect(old?.disconnects).toBe(1);
+    expect(admin.calls).toBe(0);
+    expect(admin.timestampsAsked).toEqual([]);
+    expect(rejoined?.seeks).toEqual([]);
+    expect(switches).toEqual([]);
+    expect(received.map((r) => [r.cluster, r.epoch, r.message.offset])).toEqual([['primary', 2, '8']]);
+    expect(consumer.active).toMatchObject({ cluster: 'primary', epoch: 2 });
+    expect(logger.lines).toContainEqual({
+      level: 'info',
+      message: 'consumer reconnected with new credentials',
+      attributes: { cluster: 'primary', from: 1, to: 2, topics: ['orders'] },
+    });
+    expect(JSON.stringify(logger.lines)).not.toContain('CERT-ROTATED');
+  });
+
+  it('keeps the epoch it joined the cluster at, so a staged failback still rewinds to when producers arrived', async () => {
+    // Arrange: consumers on the secondary since epoch 1. Stage 1 (epoch 3, at T3) moves producers to the primary and
+    // holds consumers back; the secondary's certificate is rotated at epoch 4; stage 2 (epoch 5, at T5) moves them.
+    const { kafka, source, consumer } = await started({ drain: false }, activeConfig('secondary', 1));
+    const t3 = '2026-11-21T11:00:00.000Z';
+    const t5 = '2026-11-21T12:00:00.000Z';
+    const stage1 = { ...stagedFailback('producers', 3).stage1, switchedAt: t3 };
+    const held = stage1.holdback;
+    if (held === undefined) throw new Error('expected stage 1 to hold consumers back');
+    const rotated = new Redacted({
+      ...held.kafka.reveal(),
+      ssl: { cert: 'CERT-ROTATED', key: 'KEY-ROTATED' },
+    });
+
+    // Act
+    await source.publish(stage1);
+    await consumer.settled();
+    await source.publish({ ...stage1, epoch: 4, holdback: { ...held, kafka: rotated } });
+    await consumer.settled();
+    await source.publish({ ...activeConfig('primary', 5), switchedAt: t5 });
+    await consumer.settled();
+    kafka.admin('primary').high.set('orders:0', 10);
+    kafka.admin('primary').committed.set('orders:0', 9);
+    kafka.consumers.at(-1)?.join({ orders: [0] });
+    await waitUntil(() => kafka.admin('primary').timestampsAsked.length === 1);
+
+    // Assert: the records producers wrote on the primary since T3 are read, not only those since T5.
+    expect(kafka.consumers.map((c) => [c.cluster, certificateOf(c)])).toEqual([
+      ['secondary', 'none'],
+      ['secondary', 'CERT-ROTATED'],
+      ['primary', 'none'],
+    ]);
+    expect(kafka.admin('primary').timestampsAsked).toEqual([Date.parse(t3) - 10_000]);
+  });
+
+  it('rebuilds a consumer that crashed while a rotation arrived with the new certificate, without a rewind', async () => {
+    // Arrange
+    const { kafka, source, consumer, switches, logger } = await started({ drain: false });
+    const dead = kafka.consumers[0];
+
+    // Act: the consumer dies on an error kafkajs does not restart from; the refreshed epoch lands meanwhile.
+    await dead?.crashOn(new TypeError('handler bug'));
+    await source.publish(rotatedCredentials(activeConfig('primary', 1), 'CERT-ROTATED'));
+    await waitUntil(() => kafka.consumers.length === 2);
+    await consumer.settled();
+    kafka.consumers[1]?.join({ orders: [0] });
+    for (let i = 0; i < 10; i += 1) await new Promise((r) => setImmediate(r));
+
+    // Assert
+    expect(kafka.consumers.map((c) => [c.cluster, certificateOf(c)])).toEqual([
+      ['primary', 'none'],
+      ['primary', 'CERT-ROTATED'],
+    ]);
+    expect(kafka.admin('primary').timestampsAsked).toEqual([]);
+    expect(switches).toEqual([]);
+    expect(consumer.active?.epoch).toBe(2);
+    expect(logger.lines.map((l) => l.message)).toContain('consumer rebuilt after a crash');
   });
 });
 

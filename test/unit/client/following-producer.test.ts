@@ -14,7 +14,16 @@ import {
   type ProducerSwitchEvent,
 } from '#shared/client/following-producer.ts';
 import { SendFailedError } from '#shared/errors.ts';
-import { activeConfig, deferred, FakeKafka, FakeSource, MemoryLogger, stagedFailback } from './fakes.ts';
+import {
+  activeConfig,
+  certificateOf,
+  deferred,
+  FakeKafka,
+  FakeSource,
+  MemoryLogger,
+  rotatedCredentials,
+  stagedFailback,
+} from './fakes.ts';
 
 const failover = { orders: { produce: 'primary.orders', subscribe: ['primary.orders'] } };
 const connectionError = () => new KafkaJSConnectionError('Connection error: connect ECONNREFUSED');
@@ -33,17 +42,18 @@ async function connected(
   const kafka = new FakeKafka();
   const source = new FakeSource(initial);
   const switches: ProducerSwitchEvent[] = [];
+  const logger = new MemoryLogger();
   const producer = new FollowingProducer({
     source,
     kafkaFactory: kafka.factory,
-    logger: new MemoryLogger(),
+    logger,
     drainTimeoutMs: 1_000,
     retryBackoffMs: 5,
     onSwitch: (e) => switches.push(e),
     ...options,
   });
   await producer.connect();
-  return { kafka, source, producer, switches };
+  return { kafka, source, producer, switches, logger };
 }
 
 const message = (value: string) => ({ topic: 'orders', messages: [{ value }] });
@@ -317,6 +327,63 @@ describe('FollowingProducer in a staged failback switch', () => {
 
     expect(result).toMatchObject({ cluster: 'secondary', epoch: 2 });
     expect(kafka.producers.map((p) => p.cluster)).toEqual(['secondary']);
+  });
+});
+
+describe('FollowingProducer when the credentials of its cluster are rotated', () => {
+  it('reconnects on the same cluster with the new certificate and disconnects the old client, reporting no switch', async () => {
+    const { kafka, source, producer, switches, logger } = await connected();
+
+    await source.publish(rotatedCredentials(activeConfig('primary', 1), 'CERT-ROTATED'));
+    const result = await producer.send(message('after the rotation'));
+    await producer.settled();
+
+    expect(result).toMatchObject({ cluster: 'primary', epoch: 2, topic: 'orders', attempts: 1 });
+    expect(kafka.producers.map((p) => [p.cluster, certificateOf(p), p.disconnects])).toEqual([
+      ['primary', 'none', 1],
+      ['primary', 'CERT-ROTATED', 0],
+    ]);
+    expect(kafka.producers[1]?.sends.map((s) => s.messages)).toEqual([[{ value: 'after the rotation' }]]);
+    expect(switches).toEqual([]);
+    expect(logger.lines).toContainEqual({
+      level: 'info',
+      message: 'producer reconnected with new credentials',
+      attributes: { cluster: 'primary', from: 1, to: 2, abandonedInFlight: 0 },
+    });
+    expect(JSON.stringify(logger.lines)).not.toContain('CERT-ROTATED');
+  });
+
+  it('lets a send in flight finish on the old client, and retries on the new one a send the old never answers', async () => {
+    // Arrange: two sends in flight on the old client; it acknowledges the first during the drain, never the second.
+    const { kafka, source, producer, logger } = await connected({ drainTimeoutMs: 20 });
+    const first = deferred<RecordMetadata[]>();
+    const pending = [first.promise, new Promise<RecordMetadata[]>(() => {})];
+    kafka.producerBehaviour.set('primary', {
+      send: () => pending.shift() ?? Promise.resolve([]),
+    });
+    const acknowledged = producer.send(message('acknowledged on the old client'));
+    const abandoned = producer.send(message('never answered on the old client'));
+    await waitUntil(() => kafka.producers[0]?.sends.length === 2);
+    kafka.producerBehaviour.delete('primary');
+
+    // Act
+    await source.publish(rotatedCredentials(activeConfig('primary', 1), 'CERT-ROTATED'));
+    first.resolve([{ topicName: 'orders', partition: 0, errorCode: 0, baseOffset: '7' }]);
+    const results = await Promise.all([acknowledged, abandoned]);
+    await producer.settled();
+
+    // Assert: each acknowledged once; the abandoned one went to the client with the new certificate.
+    expect(results.map((r) => [r.cluster, r.epoch, r.attempts])).toEqual([
+      ['primary', 1, 1],
+      ['primary', 2, 2],
+    ]);
+    expect(certificateOf(kafka.producers[1] ?? { kafkaConfig: undefined })).toBe('CERT-ROTATED');
+    expect(kafka.producers[1]?.sends.map((s) => s.messages)).toEqual([
+      [{ value: 'never answered on the old client' }],
+    ]);
+    expect(
+      logger.lines.find((l) => l.message === 'producer reconnected with new credentials')?.attributes,
+    ).toEqual({ cluster: 'primary', from: 1, to: 2, abandonedInFlight: 1 });
   });
 });
 

@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { type ActiveClientConfig, loadActiveConfig } from '#shared/client/active-client-config.ts';
-import { roleView, sameConnection } from '#shared/client/role-view.ts';
+import { roleView, sameCluster, sameConnection } from '#shared/client/role-view.ts';
 import type { ClientRole } from '#shared/config/contract.ts';
 import { deploymentPaths } from '#shared/config/paths.ts';
 import { type DeploymentConfig, deploymentConfigSchema } from '#shared/config/schema.ts';
@@ -185,5 +185,21 @@ describe('sameConnection', () => {
     };
 
     expect(sameConnection(afterFailover, rotated)).toBe(false);
+  });
+});
+
+describe('sameCluster', () => {
+  it('says a rotated certificate leaves the cluster the same, and another role or broker list does not', async () => {
+    const { afterFailover, stage2 } = await failbackEpochs('consumers');
+    const rotated: ActiveClientConfig = {
+      ...afterFailover,
+      epoch: afterFailover.epoch + 1,
+      kafka: new Redacted({ ...afterFailover.kafka.reveal(), ssl: { cert: 'other', key: 'other' } }),
+    };
+    const moved: ActiveClientConfig = { ...afterFailover, bootstrapServers: ['replacement.kafka:9093'] };
+
+    expect(sameCluster(afterFailover, rotated)).toBe(true);
+    expect(sameCluster(afterFailover, stage2)).toBe(false);
+    expect(sameCluster(afterFailover, moved)).toBe(false);
   });
 });
