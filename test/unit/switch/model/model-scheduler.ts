@@ -7,14 +7,16 @@ import type { FakeClock } from '../../failover/fakes.ts';
  * - `go`: the call runs against the fakes;
  * - `crash`: the actor never continues (a Lambda killed mid-call): none of its calls ever resolves again;
  * - `throttle`: the call fails at once without effect (ThrottlingException, a 5xx);
+ * - `pause`: the actor freezes at the call (a Lambda sandbox frozen, a long GC) while its lease runs out; the
+ *   others go on for `pick` steps or until nothing else can run, then the call goes ahead as if nothing happened;
  * - `hang`: no answer until the caller's deadline has passed on the fake clock, then an error; a write may still
  *   land later (it was on the wire), a transaction may have committed with its answer lost.
  * Between steps the clock moves by the schedule (a second, half a minute, past a lease), and a write left on the
  * wire lands when the schedule says: so a writer paused at a gate wakes after its lease expired.
  */
 
-export type Fault = 'go' | 'crash' | 'throttle' | 'hang';
-export type CallKind = 'read' | 'write' | 'transaction';
+export type Fault = 'go' | 'crash' | 'throttle' | 'hang' | 'pause';
+export type CallKind = 'read' | 'write' | 'transaction' | 'timer';
 
 /** One decision of a schedule; consumed one per step, the default (`go`, first parked call) once exhausted. */
 export interface Choice {
@@ -45,6 +47,10 @@ export class HungCallError extends Error {
 }
 
 interface Parked {
+  /** Not picked before this step (a paused actor). */
+  wakeAt: number;
+  /** Not picked before the clock reaches this (a timer). */
+  notBefore: number;
   actor: string;
   label: string;
   kind: CallKind;
@@ -81,6 +87,8 @@ export class Scheduler {
     return new Promise<T>((resolve, reject) => {
       const id = this.#nextId++;
       this.#parked.set(id, {
+        wakeAt: 0,
+        notBefore: 0,
         actor,
         label,
         kind,
@@ -90,6 +98,7 @@ export class Scheduler {
               apply().then(resolve, reject);
               return;
             case 'crash':
+            case 'pause':
               return;
             case 'throttle':
               reject(new ThrottledError(label));
@@ -109,6 +118,25 @@ export class Scheduler {
               return;
           }
         },
+      });
+    });
+  }
+
+  /**
+   * Wait until the clock reaches `at` (a retry's backoff, the next probe cycle): picked only once time has passed
+   * there, or when nothing else can run (then the clock jumps to it).
+   */
+  wait(actor: string, at: number): Promise<void> {
+    if (!this.gating) return Promise.resolve();
+    if (this.crashed.has(actor)) return new Promise<void>(() => {});
+    return new Promise<void>((resolve) => {
+      this.#parked.set(this.#nextId++, {
+        wakeAt: 0,
+        notBefore: at,
+        actor,
+        label: 'wait',
+        kind: 'timer',
+        fire: () => resolve(),
       });
     });
   }
@@ -150,11 +178,33 @@ export class Scheduler {
       return true;
     }
     if (this.#parked.size === 0) return false;
-    const ids = [...this.#parked.keys()];
+    const now = this.#clock.t;
+    const awake = [...this.#parked.entries()].filter(([, p]) => p.wakeAt <= this.#step && p.notBefore <= now);
+    const ids = (
+      awake.length > 0
+        ? awake
+        : [...this.#parked.entries()]
+            .sort(([, a], [, b]) => a.wakeAt - b.wakeAt || a.notBefore - b.notBefore)
+            .slice(0, 1)
+    ).map(([id]) => id);
     const id = ids[choice.pick % ids.length] as number;
     const parked = this.#parked.get(id) as Parked;
-    this.#parked.delete(id);
     let fault = choice.fault;
+    if (parked.kind === 'timer') {
+      this.#parked.delete(id);
+      this.#clock.t = Math.max(this.#clock.t, parked.notBefore);
+      this.trace.push(`+${tick} ${parked.actor} waited`);
+      parked.fire('go', false);
+      return true;
+    }
+    if (fault === 'pause' && parked.wakeAt > 0) fault = 'go'; // woken: it goes ahead
+    if (fault === 'pause') {
+      this.#clock.t += this.#leaseMs + 1_000;
+      parked.wakeAt = this.#step + 2 + choice.pick * 4;
+      this.trace.push(`+${tick} ${parked.actor} ${parked.label}: paused past its lease`);
+      return true;
+    }
+    this.#parked.delete(id);
     if (noCrash.has(parked.actor) && (fault === 'crash' || fault === 'hang')) fault = 'throttle';
     this.trace.push(
       `+${tick} ${parked.actor} ${parked.label}: ${fault}${fault === 'hang' ? (choice.hungLands ? ' (lands)' : ' (lost)') : ''}`,

@@ -24,7 +24,7 @@ import { type CallKind, type Choice, HungCallError, Scheduler, ThrottledError } 
 
 /**
  * A writer is invoked `attempts` times (Lambda's retries of an async invocation, the probe's next cycles), a
- * minute apart; a retry of a crashed invocation starts as the crash is noticed. Each attempt keeps the holder id
+ * minute apart on the fake clock (a retry of a crashed invocation too). Each attempt keeps the holder id
  * (an async retry keeps its request id).
  */
 export type Actor =
@@ -192,8 +192,9 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
       actor.kind === 'repair' ||
       actor.kind === 'probe'
     ) {
+      const start = clock.now();
       for (let attempt = 1; attempt <= actor.attempts; attempt++) {
-        if (attempt > 1) clock.t += 60_000;
+        if (attempt > 1) await sched.wait(name, start + (attempt - 1) * 60_000);
         const sub = `${name}.${attempt}`;
         writerActors.add(sub);
         holders.set(sub, name);

@@ -17,20 +17,20 @@ const actorArb: fc.Arbitrary<Actor> = fc.oneof(
     weight: 3,
     arbitrary: fc.record({
       kind: fc.constant('failover' as const),
-      attempts: fc.integer({ min: 1, max: 3 }),
+      attempts: fc.integer({ min: 1, max: 4 }),
     }),
   },
   {
     weight: 2,
-    arbitrary: fc.record({ kind: fc.constant('refresh' as const), attempts: fc.integer({ min: 1, max: 3 }) }),
+    arbitrary: fc.record({ kind: fc.constant('refresh' as const), attempts: fc.integer({ min: 1, max: 4 }) }),
   },
   {
     weight: 2,
-    arbitrary: fc.record({ kind: fc.constant('repair' as const), attempts: fc.integer({ min: 1, max: 3 }) }),
+    arbitrary: fc.record({ kind: fc.constant('repair' as const), attempts: fc.integer({ min: 1, max: 4 }) }),
   },
   {
     weight: 2,
-    arbitrary: fc.record({ kind: fc.constant('probe' as const), attempts: fc.integer({ min: 1, max: 3 }) }),
+    arbitrary: fc.record({ kind: fc.constant('probe' as const), attempts: fc.integer({ min: 1, max: 4 }) }),
   },
   {
     weight: 2,
@@ -53,6 +53,7 @@ const choiceArb: fc.Arbitrary<Choice> = fc.record({
     { weight: 1, arbitrary: fc.constant('crash' as const) },
     { weight: 1, arbitrary: fc.constant('throttle' as const) },
     { weight: 1, arbitrary: fc.constant('hang' as const) },
+    { weight: 2, arbitrary: fc.constant('pause' as const) },
   ),
   tick: fc.oneof(
     { weight: 10, arbitrary: fc.constant(0 as const) },
@@ -73,7 +74,7 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
     .filter(
       (actors) => actors.filter((a) => a.kind === 'hand-edit' && a.edit === 'other-cluster').length <= 1,
     ),
-  choices: fc.array(choiceArb, { maxLength: 160 }),
+  choices: fc.array(choiceArb, { maxLength: 160, size: 'medium' }),
   ending: fc.constantFrom('probe' as const, 'failover' as const),
 });
 
