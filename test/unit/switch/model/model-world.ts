@@ -5,7 +5,7 @@ import { Mm2FailoverError } from '#shared/errors.ts';
 import { type FailoverDeps, runFailover } from '#shared/failover/failover.ts';
 import { initialiseActiveConfig } from '#shared/failover/initialise-active.ts';
 import { ActiveWatch } from '#shared/health/active-watch.ts';
-import type { Stores } from '#shared/store/active-config.ts';
+import { activeParameterText, type Stores } from '#shared/store/active-config.ts';
 import type { RunJournal } from '#shared/store/dynamo-journal.ts';
 import type { DeploymentLock } from '#shared/store/dynamo-lock.ts';
 import { Redacted } from '#shared/store/redacted.ts';
@@ -407,6 +407,11 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
     const s = stores.secretValues.get(paths.activeCredentialsSecret);
     return {
       parameter: p === undefined ? undefined : parseHalf(p),
+      /** The parameter is exactly the authority's configuration (a hand edit may restore an older text of its epoch). */
+      exact:
+        p !== undefined &&
+        authority.record !== undefined &&
+        p === activeParameterText(authority.record.config),
       secret: s === undefined ? undefined : parseHalf(s, true),
       plain: stores.params.get(paths.activeBootstrapParameter)?.value,
       bootstrap: p === undefined ? undefined : parseBootstrap(p),
@@ -424,7 +429,8 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
       a.secret.epoch === r.epoch &&
       a.parameter.cluster === r.cluster &&
       a.secret.cluster === r.cluster &&
-      a.plain === a.bootstrap
+      a.plain === a.bootstrap &&
+      a.exact
     );
   }
 
@@ -432,7 +438,7 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
     const half = (h: { epoch: number; cluster: string } | undefined) =>
       h ? `${h.epoch} (${h.cluster})` : 'absent/garbage';
     const r = authority.record;
-    return `parameter ${half(a.parameter)}, secret ${half(a.secret)}, plain ${a.plain === a.bootstrap ? 'matching' : 'differing'}; authority ${r?.epoch} (${r?.cluster}, ${r?.state})`;
+    return `parameter ${half(a.parameter)}${a.exact ? '' : " (not the authority's text)"}, secret ${half(a.secret)}, plain ${a.plain === a.bootstrap ? 'matching' : 'differing'}; authority ${r?.epoch} (${r?.cluster}, ${r?.state})`;
   }
 }
 
