@@ -15,7 +15,7 @@ import type { FakeClock } from '../../failover/fakes.ts';
  * wire lands when the schedule says: so a writer paused at a gate wakes after its lease expired.
  */
 
-export type Fault = 'go' | 'crash' | 'throttle' | 'hang' | 'pause';
+type Fault = 'go' | 'crash' | 'throttle' | 'hang' | 'pause';
 export type CallKind = 'read' | 'write' | 'transaction' | 'timer';
 
 /** One decision of a schedule; consumed one per step, the default (`go`, first parked call) once exhausted. */
