@@ -136,6 +136,8 @@ export type FailoverResult =
 /** What the preflight decided from, and the plan's inputs, read while it probed. */
 interface Preflighted {
   current: Current;
+  /** The journal's newest run id, if any: a new run never reuses it. */
+  latestRunId?: string;
   report: PreflightReport;
   inputs: Promise<PlanInputs>;
   abandon?: StaleRun;
@@ -153,9 +155,17 @@ type FailoverDecision =
   | ({ kind: 'refuse' } & Preflighted)
   | ({ kind: 'switch' } & Preflighted);
 
-/** The journal's run id of the switch to `epoch`: zero-padded so that the newest sorts last. */
-function failoverRunId(epoch: number): string {
-  return String(epoch).padStart(10, '0');
+/**
+ * The journal's run id of the switch to `epoch`: zero-padded so that the newest sorts last. A run of the same
+ * epoch that was abandoned before it claimed the epoch keeps its id (the journal starts an id once), so the next
+ * attempt at that epoch takes a numbered suffix, padded to sort after it.
+ */
+function failoverRunId(epoch: number, latestRunId?: string): string {
+  const base = String(epoch).padStart(10, '0');
+  if (latestRunId === undefined || (latestRunId !== base && !latestRunId.startsWith(`${base}-`))) return base;
+  const previous = Number(latestRunId.slice(base.length + 1));
+  const attempt = (Number.isInteger(previous) && previous > 0 ? previous : 1) + 1;
+  return `${base}-${String(attempt).padStart(4, '0')}`;
 }
 
 export async function runFailover(request: FailoverInvocation, deps: FailoverDeps): Promise<FailoverResult> {
@@ -223,7 +233,13 @@ async function decide(
       ...(deps.readReadiness ? { readReadiness: deps.readReadiness } : {}),
     },
   );
-  const preflighted: Preflighted = { current, report, inputs, ...aside };
+  const preflighted: Preflighted = {
+    current,
+    report,
+    inputs,
+    ...aside,
+    ...(latest ? { latestRunId: latest.runId } : {}),
+  };
   return report.ok ? { kind: 'switch', ...preflighted } : { kind: 'refuse', ...preflighted };
 }
 
@@ -338,7 +354,7 @@ async function switchNow(
   deps: FailoverDeps,
 ): Promise<SwitchedResult> {
   const plan = await makePlan(request, startedAt, decision, paths, deps);
-  const runId = failoverRunId(plan.next.epoch);
+  const runId = failoverRunId(plan.next.epoch, decision.latestRunId);
   await deps.journal.begin(runId, plan, request.invocationId);
   deps.logger.info('failover planned', {
     runId,

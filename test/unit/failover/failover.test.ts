@@ -531,6 +531,25 @@ describe('runFailover after a crash', () => {
     ]);
   });
 
+  it('starts a new run at the epoch of a run abandoned before it claimed it (found by the switch model)', async () => {
+    const h = failoverHarness();
+    const crashed = { ...h.deps, journal: crashingJournal(h.journal, 'begin') };
+    await expect(runFailover(manual({ invocationId: 'req-1' }), crashed)).rejects.toBeInstanceOf(Crash);
+    // Past the resume limit: the run is abandoned and the failover decided afresh, at the same epoch 1. The
+    // journal starts a run id once, so reusing the abandoned run's id failed every failover from then on.
+    h.clock.t += (h.config.safety.resumeMaxAgeMinutes + 1) * 60_000;
+    h.lag = { ...(h.lag as NonNullable<typeof h.lag>), measuredAt: new Date(h.clock.now()).toISOString() };
+
+    const result = await runFailover(manual({ invocationId: 'req-2' }), h.deps);
+
+    expect(result).toMatchObject({ status: 'switched', epoch: 1 });
+    expect([...h.journal.entries.values()].map((e) => [e.runId, e.status])).toEqual([
+      ['0000000001', 'abandoned'],
+      ['0000000001-0002', 'completed'],
+    ]);
+    expect((await h.journal.latest())?.runId).toBe('0000000001-0002');
+  });
+
   it('supersedes a torn active configuration left by something without a journal', async () => {
     const h = failoverHarness();
     await primaryActive(h, 3);
