@@ -67,7 +67,10 @@ describe('active configuration watcher against hung AWS endpoints (AWS fault pro
       await d.switchTo(2, 'secondary');
       await h.awsFaults.set({ kind: 'hang', service: 'secretsmanager' });
       const secretHangFrom = failures.length;
-      await waitFor(() => failures.length >= secretHangFrom + 2, {
+      // A poll that was already waiting on the hung SSM when it came back can fail after this point too: count
+      // the polls that reached the secret, not just the failures.
+      const secretReads = async () => (await h.awsFaults.counts()).seen['secretsmanager:GetSecretValue'] ?? 0;
+      await waitFor(async () => failures.length >= secretHangFrom + 2 && (await secretReads()) >= 2, {
         timeoutMs: 30_000,
         what: 'two polls failing on a hung Secrets Manager after the switch',
       });
