@@ -217,13 +217,14 @@ describe('mm2-failover CLI', () => {
           'repair: give the deployed failover function with --function <name|arn>',
         ],
       ];
-      for (const [args, message] of cases) {
-        const out = await cli(...args);
+      // One process per case, side by side: each is a Node start-up, and the cases do not depend on each other.
+      const outs = await Promise.all(cases.map(([args]) => cli(...args)));
 
-        expect(out.code, args.join(' ')).toBe(2);
-        expect(out.stderr, args.join(' ')).toContain(message);
-        expect(out.stderr).toContain('usage:');
-      }
+      cases.forEach(([args, message], i) => {
+        expect(outs[i]?.code, args.join(' ')).toBe(2);
+        expect(outs[i]?.stderr, args.join(' ')).toContain(message);
+        expect(outs[i]?.stderr).toContain('usage:');
+      });
     });
 
     it('lists both commands and the exit code of a repair in --help', async () => {

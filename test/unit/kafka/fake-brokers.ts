@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { fixRequestQueueTimer } from '#shared/kafka/request-queue-timer-fix.ts';
 
 /**
  * Kafka brokers on loopback that speak just enough of the protocol for the cluster client's produce path:
@@ -28,6 +29,8 @@ export async function startFakeBrokers(options: {
   topic: string;
   leaders: readonly number[];
 }): Promise<FakeBrokers> {
+  // As every client the product builds gets it (client-factory.ts): kafkajs' idle 1 ms timer loop, fixed.
+  fixRequestQueueTimer();
   const nodeIds = Array.from({ length: options.brokers }, (_, i) => i + 1);
   const servers = new Map<number, { server: Server; sockets: Set<Socket>; port: number }>();
   const produced: number[] = [];
