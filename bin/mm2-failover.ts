@@ -10,11 +10,13 @@
  *   mm2-failover failback  progress --state-machine <arn>               (where the latest driven failback is)
  *   mm2-failover failback  approve --table <name> --reason "..." [--config f]  (the purge the state machine waits for)
  *   mm2-failover failback  --local --wait --reason "..."                (the same loop, in-process; approve --local)
+ *   mm2-failover repair    --function <name|arn> --reason "..." [--requested-by who]   (torn active config)
+ *   mm2-failover refresh-credentials --function <name|arn> --reason "..." [--force]   (after a secret rotation)
  *   mm2-failover init      [--config failover.config.json] [--region r]  (first activation after cdk deploy)
  *   mm2-failover audit     [--config f] [--region r] | --local [--json] [--fix [--apply]]  (standby readiness)
  *   mm2-failover local up                                              (harness + deployment, foreground)
  *   mm2-failover client-config (--deployment <name> | --local) [--format properties|librdkafka|json] [--out-dir d]
- *   mm2-failover status|failover|failback --local ...                   (the same handlers, against `local up`)
+ *   mm2-failover status|failover|failback|repair|refresh-credentials --local ...                   (the same handlers, against `local up`)
  *
  * Every AWS call is bounded (connection and request timeouts, attempts): by the `aws` section of the deployment
  * config given with --config (init reads failover.config.json by default), or by the defaults.
@@ -40,6 +42,8 @@ const usage = `usage:
   mm2-failover status   (--function <name|arn> [--region r] | --local)
   mm2-failover failover (--function <name|arn> | --local) (--dry-run | --reason "...") [--force] [--requested-by who]
   mm2-failover failback (--function <name|arn> | --local) --reason "..." [--phase p] [--confirm] [--requested-by who]
+  mm2-failover repair   (--function <name|arn> | --local) --reason "..." [--requested-by who]
+  mm2-failover refresh-credentials (--function <name|arn> | --local) --reason "..." [--force] [--requested-by who]
   mm2-failover init     [--config failover.config.json] [--region r] [--table <the stack's table>]
   mm2-failover audit    ([--config failover.config.json] [--region r] | --local) [--json] [--fix [--apply]]
   mm2-failover failback (--state-machine <arn> | --local --wait) --reason "..." [--requested-by who]
@@ -57,9 +61,14 @@ exit codes:
   ${exitCodes.done}  done: the function answered (a dry run, a failback that waits or stops at its deadline included)
   ${exitCodes.refusedOrFailed}  refused ("status": "refused"), invalid input ("status": "invalid"), or failed
   ${exitCodes.usage}  usage error: unknown command or flag, a required flag missing, a bad value
+  repair: ${exitCodes.done} the configuration at rest is the epoch authority's (consistent or repaired), ${exitCodes.refusedOrFailed} it could not be
+          (nothing was ever claimed, the lock is held, or it failed)
   audit: ${exitCodes.done} the standby is ready (after the fixes, with --apply), ${exitCodes.refusedOrFailed} it is not or the audit failed`;
 
-const localFile = path.join(import.meta.dirname, '..', '.cache', 'local-deployment.json');
+// MM2_FAILOVER_LOCAL_FILE points --local at another deployment on the harness than `local up`'s (a test's own).
+const localFile =
+  process.env.MM2_FAILOVER_LOCAL_FILE ??
+  path.join(import.meta.dirname, '..', '.cache', 'local-deployment.json');
 
 /** The command line is wrong: the message and the usage text go to stderr, and the exit code is 2. */
 class UsageError extends Error {
@@ -252,6 +261,16 @@ async function main(argv: string[]): Promise<number> {
       print(answer);
       return exitCodeOf(answer);
     }
+    case 'repair':
+    case 'refresh-credentials': {
+      const request = maintenanceRequest(command, values);
+      // The failover function runs both: say so, rather than invoke()'s message about a failover.
+      if (!flags.local && !flags.function)
+        fail(`${command}: give the deployed failover function with --function <name|arn>, or --local`);
+      const answer = await invoke('failover', request, flags);
+      print(answer);
+      return maintenanceExitCode(answer);
+    }
     case 'init': {
       // The first activation (primary, epoch 0), written with the operator's own AWS credentials: the stack
       // never writes the active configuration, so that a stack update cannot roll a switch back.
@@ -356,6 +375,33 @@ async function fencingFor(
 
 type Values = ReturnType<typeof parseCommandLine>['values'];
 type Print = (v: unknown) => void;
+
+/**
+ * The failover function's maintenance request. `--force` belongs to refresh-credentials only (republish although no
+ * secret version moved); repair has nothing to force, so the flag there is a usage error rather than ignored.
+ */
+function maintenanceRequest(command: 'repair' | 'refresh-credentials', values: Values) {
+  if (!values.reason)
+    fail(`${command}: give --reason "..." (it goes into the lock and the log with the write)`);
+  if (command === 'repair' && values.force)
+    fail("repair: --force is for refresh-credentials; repair always rolls forward to the authority's epoch");
+  return {
+    action: command,
+    reason: values.reason,
+    requestedBy: values['requested-by'],
+    ...(values.force ? { force: true } : {}),
+  };
+}
+
+/**
+ * A repair that found nothing claimed left the stores as they were (no epoch to restore): the command did not do
+ * what was asked, so a script that repairs and then relies on a consistent configuration stops there.
+ */
+function maintenanceExitCode(answer: unknown): 0 | 1 {
+  const status =
+    typeof answer === 'object' && answer !== null ? (answer as { status?: unknown }).status : undefined;
+  return status === 'nothing-claimed' ? exitCodes.refusedOrFailed : exitCodeOf(answer);
+}
 
 /** Start the failback state machine once: it invokes the function phase after phase until failback completes. */
 async function startDrivenFailback(

@@ -99,6 +99,8 @@ interface Generation {
  * on a dying cluster may have been written there too (and then be mirrored), so consumers must tolerate
  * duplicates.
  *
+ * Per-key order is kept for what this producer writes: see {@link FollowingProducer.send}.
+ *
  * @example
  * ```ts
  * const watcher = await watchActiveConfig({ deployment: 'orders-dr', stores, kafka: { clientId: 'shop' } });
@@ -124,6 +126,7 @@ export class FollowingProducer {
   #closed = false;
   /** Fires when a new generation is installed, so retry waits on the old one end early. */
   #switched = new AbortController();
+  readonly #keyOrder = new KeyOrder();
 
   constructor(options: FollowingProducerOptions) {
     this.#options = options;
@@ -160,11 +163,31 @@ export class FollowingProducer {
 
   /**
    * Send to a logical topic on whichever cluster is active. Resolves when a cluster acknowledged the records.
+   *
+   * Order: records of one key (in one logical topic) are written in the order of the `send` calls that carried
+   * them, across a switch too. A send waits for an earlier send of one of its keys that is not in flight on the same
+   * cluster (still draining on the old cluster, about to be resent on the new one, or waiting to retry); sends of a
+   * key that are all in flight on one cluster are not held back (kafkajs keeps their order there as usual, and its
+   * own retries can reorder them unless the producer is idempotent). Records without a key have no order.
+   * What this cannot order: a record acknowledged by the old cluster reaches the new one only through MirrorMaker 2,
+   * so on the new cluster it may land after records of its key sent after the switch (and with the default
+   * replication policy it is in the other topic, `primary.orders`, which consumers read alongside `orders`).
+   *
    * @throws {SendFailedError} `unknown-topic` (not in the mapping), `rejected` (the cluster refused them for a
    *   reason a retry cannot fix, e.g. too large), `timeout` (no cluster acknowledged them within
    *   `sendTimeoutMs`; they may still have been written), `closed` (the producer was disconnected first).
    */
   async send(record: FollowingProducerRecord): Promise<FollowingSendResult> {
+    // Registered before anything is awaited: the order of send() calls is the order a key's records keep.
+    const ordered = this.#keyOrder.enter(record);
+    try {
+      return await this.#send(record, ordered);
+    } finally {
+      this.#keyOrder.leave(ordered);
+    }
+  }
+
+  async #send(record: FollowingProducerRecord, ordered: OrderedSend): Promise<FollowingSendResult> {
     const deadline = this.#clock.now() + this.#sendTimeoutMs;
     let attempts = 0;
     let lastError: unknown;
@@ -199,8 +222,23 @@ export class FollowingProducer {
       if (ready.kind === 'timeout') throw this.#timeout(record, attempts, lastError);
       if (ready.kind !== 'value') continue; // retired before it connected: the next generation takes over
 
+      // An earlier send of one of these keys that is not in flight on this producer (draining on the old cluster,
+      // about to be resent here, or waiting to retry) goes first, so that a switch cannot put a key's records out
+      // of order on the new cluster.
+      const earlier = this.#keyOrder.blocking(ordered, gen);
+      if (earlier !== undefined) {
+        const turn = await race(earlier, {
+          clock: this.#clock,
+          timeoutMs: deadline - this.#clock.now(),
+          signal: gen.retired.signal,
+        });
+        if (turn.kind === 'timeout') throw this.#timeout(record, attempts, lastError);
+        continue; // look again: the earlier send moved, or this generation was retired meanwhile
+      }
+
       attempts += 1;
       gen.inFlight += 1;
+      this.#keyOrder.dispatched(ordered, gen);
       const sent = gen.producer.send({
         topic: route.produce,
         messages: record.messages,
@@ -214,6 +252,7 @@ export class FollowingProducer {
         signal: gen.retired.signal,
       });
       this.#settled(gen);
+      this.#keyOrder.dispatched(ordered, undefined);
       switch (outcome.kind) {
         case 'value':
           return {
@@ -411,6 +450,79 @@ export class FollowingProducer {
       { attempts, cause: lastError },
     );
   }
+}
+
+/** One `send` as the key order sees it: its keys, and the generation it is in flight on (if it is). */
+interface OrderedSend {
+  readonly keys: readonly string[];
+  on: unknown;
+  /** Resolved (and replaced) whenever `on` changes or the send settles. */
+  moved: { promise: Promise<void>; resolve: () => void };
+}
+
+/**
+ * Per-key order across switches. Sends of one key are not serialised while they run on one producer (kafkajs keeps
+ * their order there, as it would without this class); a send waits only for earlier sends of its keys that are not
+ * in flight on the producer it is about to use. Records without a key have no order to keep.
+ */
+class KeyOrder {
+  /** Unsettled sends by topic and key, oldest first. */
+  readonly #byKey = new Map<string, OrderedSend[]>();
+
+  enter(record: FollowingProducerRecord): OrderedSend {
+    const keys = [
+      ...new Set(
+        record.messages.flatMap((m) =>
+          m.key === null || m.key === undefined
+            ? []
+            : [`${record.topic}\u0000${Buffer.from(m.key).toString('base64')}`],
+        ),
+      ),
+    ];
+    const send: OrderedSend = { keys, on: undefined, moved: signal() };
+    for (const key of keys) this.#byKey.set(key, [...(this.#byKey.get(key) ?? []), send]);
+    return send;
+  }
+
+  /** Resolves when one of the earlier sends this one must wait for moves; undefined when it may go now. */
+  blocking(send: OrderedSend, on: unknown): Promise<void> | undefined {
+    const waits: Promise<void>[] = [];
+    for (const key of send.keys) {
+      for (const earlier of this.#byKey.get(key) ?? []) {
+        if (earlier === send) break;
+        if (earlier.on !== on) waits.push(earlier.moved.promise);
+      }
+    }
+    return waits.length === 0 ? undefined : Promise.race(waits);
+  }
+
+  dispatched(send: OrderedSend, on: unknown): void {
+    send.on = on;
+    this.#moved(send);
+  }
+
+  leave(send: OrderedSend): void {
+    for (const key of send.keys) {
+      const rest = (this.#byKey.get(key) ?? []).filter((s) => s !== send);
+      if (rest.length === 0) this.#byKey.delete(key);
+      else this.#byKey.set(key, rest);
+    }
+    this.#moved(send);
+  }
+
+  #moved(send: OrderedSend): void {
+    const { resolve } = send.moved;
+    send.moved = signal();
+    resolve();
+  }
+}
+
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = () => {};
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
 }
 
 /**

@@ -9,7 +9,7 @@ import type {
 } from '../kafka/cluster-client.ts';
 import { classifyKafkaError, type FailureReason, reasonForErrorType } from '../kafka/failure-reason.ts';
 import type { Deadline } from './deadline.ts';
-import type { ClusterHealth } from './probe-result.ts';
+import { type ClusterHealth, MAX_UNWRITABLE } from './probe-result.ts';
 import { judgeCluster } from './verdict.ts';
 
 /**
@@ -52,6 +52,8 @@ const RETRY_PRODUCE = new Set([
   'NOT_LEADER_OR_FOLLOWER',
   'LEADER_NOT_AVAILABLE',
   'UNKNOWN_TOPIC_OR_PARTITION',
+  // The leader could not be reached: a dead broker's partitions get new leaders once the controller fences it.
+  'BROKER_NOT_AVAILABLE',
 ]);
 /** The canary is small and only its newest records matter. */
 const CANARY_TOPIC_CONFIGS = { 'retention.ms': String(24 * 3600 * 1000), 'cleanup.policy': 'delete' };
@@ -213,9 +215,13 @@ async function writeCanary(
     results = await produce(partitions);
     const retry = results.filter((r) => r.error && RETRY_PRODUCE.has(r.error)).map((r) => r.partition);
     if (retry.length > 0 && deadline.remainingMs() > 200) {
-      await deadline.run('canary metadata', () => client.metadata([topic]));
-      const again = await produce(retry);
-      results = results.filter((r) => !retry.includes(r.partition)).concat(again);
+      // The first answers stand if the retry fails as a whole (the retried partitions may all sit on a dead
+      // broker, so the retry reaches no live leader): what was written was written.
+      const again = await deadline
+        .run('canary metadata', () => client.metadata([topic]))
+        .then(() => produce(retry))
+        .catch(() => undefined);
+      if (again) results = results.filter((r) => !retry.includes(r.partition)).concat(again);
     }
   } catch (e: unknown) {
     const failure = classifyKafkaError(e);
@@ -228,8 +234,12 @@ async function writeCanary(
   }
   const latencyMs = clock.now() - t0;
   const written = results.filter((r) => !r.error).length;
-  const errors = results.map((r) => r.error).filter((e): e is string => e !== undefined);
-  const common = mostCommon(errors);
+  const failed = results
+    .filter((r): r is ProduceResult & { error: string } => r.error !== undefined)
+    .sort((a, b) => a.partition - b.partition);
+  const common = mostCommon(failed.map((r) => r.error));
+  const reason = mostCommon(failed.map((r): FailureReason => r.reason ?? reasonForErrorType(r.error)));
+  const unreachable = [...new Set(failed.flatMap((r) => (r.leader === undefined ? [] : [r.leader])))];
   return {
     result: {
       topic,
@@ -238,13 +248,28 @@ async function writeCanary(
       writableRatio: partitions.length === 0 ? 0 : written / partitions.length,
       latencyMs,
       created,
+      ...(failed.length > 0
+        ? {
+            unwritable: failed.slice(0, MAX_UNWRITABLE).map((r) => ({
+              partition: r.partition,
+              error: r.error.slice(0, 60),
+              ...(r.leader === undefined ? {} : { leader: r.leader }),
+            })),
+          }
+        : {}),
     },
-    ...(common
+    ...(common && reason
       ? {
-          failure: reasonForErrorType(common),
-          detail: `canary produce: ${errors.length} of ${partitions.length} partitions failed (${common})`,
+          failure: reason,
+          detail: (
+            `canary produce: ${failed.length} of ${partitions.length} partitions failed (${common})` +
+            (unreachable.length > 0
+              ? `; leader${unreachable.length > 1 ? 's' : ''} ${unreachable.join(', ')} unreachable (${reason})`
+              : '')
+          ).slice(0, 280),
         }
       : {}),
+    // Some leaders answered: the client's connections to the cluster work, only a broker is gone.
     clientFailed: false,
   };
 }
@@ -275,10 +300,10 @@ export function isConnectionLevel(reason: FailureReason): boolean {
   return CONNECTION_LEVEL.has(reason);
 }
 
-function mostCommon(values: readonly string[]): string | undefined {
-  const counts = new Map<string, number>();
+function mostCommon<T extends string>(values: readonly T[]): T | undefined {
+  const counts = new Map<T, number>();
   for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
-  let best: string | undefined;
+  let best: T | undefined;
   let n = 0;
   for (const [v, c] of counts) if (c > n) [best, n] = [v, c];
   return best;

@@ -15,6 +15,9 @@ const role = z.enum(['primary', 'secondary']);
 const nonNegInt = z.int().min(0);
 const ms = z.number().min(0);
 
+/** The canary has one partition per broker; a longer list would only crowd the stored result. */
+export const MAX_UNWRITABLE = 12;
+
 const canaryResultSchema = z
   .object({
     /** The canary topic on this cluster. */
@@ -28,6 +31,16 @@ const canaryResultSchema = z
     latencyMs: ms.optional(),
     /** The probe created the canary topic in this cycle. */
     created: z.boolean(),
+    /**
+     * The partitions the canary could not be written to, and why (`BROKER_NOT_AVAILABLE` with the leader that could
+     * not be reached, or the broker's error): the degraded part of a cluster that still takes writes elsewhere.
+     */
+    unwritable: z
+      .array(
+        z.object({ partition: nonNegInt, error: z.string().max(60), leader: z.int().optional() }).strict(),
+      )
+      .max(MAX_UNWRITABLE)
+      .optional(),
   })
   .strict();
 

@@ -6,9 +6,10 @@ import defaultSocketFactory from 'kafkajs/src/network/socketFactory.js';
 import { errorCodes } from 'kafkajs/src/protocol/error.js';
 import apiKeys from 'kafkajs/src/protocol/requests/apiKeys.js';
 import { requests } from 'kafkajs/src/protocol/requests/index.js';
-import { KafkaOperationError } from '../errors.ts';
-import { reasonForErrorType } from './failure-reason.ts';
+import { describeError, KafkaOperationError } from '../errors.ts';
+import { classifyKafkaError, type FailureReason, reasonForErrorType } from './failure-reason.ts';
 import { type Offset, toOffset } from './offset.ts';
+import { sendPerLeader } from './per-leader.ts';
 import { type TopicPartition, tpKey } from './topic-partition.ts';
 
 /**
@@ -22,7 +23,9 @@ import { type TopicPartition, tpKey } from './topic-partition.ts';
  *   of reading checkpoints and offset syncs, and failback salvage's way of copying a tail. Its `nextOffset` is
  *   measured in broker offsets (records, batch ends, transaction markers), so it proves which offsets hold
  *   nothing to read.
- * - `produce` writes to given partitions with acks=all and reports each partition's outcome.
+ * - `produce` writes to given partitions with acks=all and reports each partition's outcome. A leader that cannot
+ *   be reached (a dead broker the metadata still names) gives its partitions `BROKER_NOT_AVAILABLE` while the
+ *   other leaders' partitions are written; it throws only when no leader can be reached.
  *
  * Every per-partition error is returned, not thrown; a connection-level failure throws (kafkajs errors, which
  * `classifyKafkaError` maps to a reason). It is built on kafkajs' own Cluster/Broker classes (internal, typed in
@@ -135,6 +138,15 @@ export interface ProduceRecord {
 export interface ProduceResult extends TopicPartition {
   baseOffset?: Offset;
   error?: string;
+  /**
+   * With `error: 'BROKER_NOT_AVAILABLE'`: the partition's leader could not be reached (connection refused, closed,
+   * timed out), so nothing was sent to it; the other leaders' partitions were written as usual.
+   */
+  leader?: number;
+  /** Why the leader could not be reached. */
+  reason?: FailureReason;
+  /** One line about the connection failure (host:port, never credentials). */
+  detail?: string;
 }
 export interface GroupOffset extends TopicPartition {
   offset?: Offset;
@@ -155,6 +167,8 @@ const READ_COMMITTED = 1;
 /** The key of an ABORT control record: version 0, type 0 (COMMIT is type 1). */
 const ABORT_MARKER_KEY = Buffer.from([0, 0, 0, 0]);
 const NO_LEADER = 'LEADER_NOT_AVAILABLE';
+/** Kafka's own error type for a broker that cannot be reached, given to the partitions it leads. */
+const BROKER_NOT_AVAILABLE = 'BROKER_NOT_AVAILABLE';
 
 const errorTypeByCode = new Map(errorCodes.map((e) => [e.code, e.type]));
 function errorType(code: number): string | undefined {
@@ -534,8 +548,10 @@ class KafkajsClusterClient implements ClusterClient {
       partition: item.partition,
       error,
     }));
-    const perBroker = await Promise.all(
-      [...groups].map(async ([nodeId, group]) => {
+    // A dead leader costs its own partitions only: a probe must see a cluster that still takes writes on the others.
+    const perBroker = await sendPerLeader(
+      groups,
+      async (nodeId, group) => {
         const broker = await this.#broker(nodeId);
         const byPartition = new Map<number, ProduceRecord[]>();
         for (const r of group) byPartition.set(r.partition, [...(byPartition.get(r.partition) ?? []), r]);
@@ -570,9 +586,21 @@ class KafkajsClusterClient implements ClusterClient {
             };
           }),
         );
-      }),
+      },
+      (record, nodeId, e): ProduceResult => {
+        // Leadership may have moved off the dead broker since: route by fresh metadata next time.
+        this.#last = undefined;
+        return {
+          topic,
+          partition: record.partition,
+          error: BROKER_NOT_AVAILABLE,
+          leader: nodeId,
+          reason: classifyKafkaError(e),
+          detail: describeError(e).replace(/\s+/g, ' ').slice(0, 200),
+        };
+      },
     );
-    return results.concat(perBroker.flat());
+    return results.concat(perBroker);
   }
 
   async groupOffsets(groupId: string): Promise<GroupOffset[]> {

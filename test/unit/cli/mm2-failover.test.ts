@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -50,6 +52,39 @@ async function loadedFiles(args: string[]): Promise<{ code: number; files: strin
     .filter((url) => url.startsWith(`file://${root}/`) && !url.includes('/node_modules/'))
     .map((url) => path.relative(root, new URL(url).pathname));
   return { code: out.code, files };
+}
+
+/**
+ * A fake Lambda endpoint on loopback: records each Invoke (the function named in the path, the payload) and answers
+ * with `answer`, as the deployed function would.
+ */
+async function fakeLambda(answer: unknown) {
+  const invocations: Array<{ functionName: string; payload: unknown }> = [];
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (c: Buffer) => chunks.push(c));
+    request.on('end', () => {
+      const match = /\/functions\/([^/]+)\/invocations/.exec(request.url ?? '');
+      invocations.push({
+        functionName: decodeURIComponent(match?.[1] ?? ''),
+        payload: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown,
+      });
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(answer));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    invocations,
+    /** Run the CLI with its Lambda client pointed here. */
+    cli: (...args: string[]) =>
+      node(
+        ['bin/mm2-failover.ts', ...args],
+        offlineEnv({ AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${port}` }),
+      ),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 const isLocalRuntime = (f: string) => f.startsWith('harness/') || f === 'drill/drill.ts';
@@ -166,5 +201,131 @@ describe('mm2-failover CLI', () => {
     expect(run.code).toBe(1);
     expect(run.files).toContain('bin/mm2-failover.ts');
     expect(run.files.filter(isLocalRuntime)).toEqual([]);
+  });
+
+  describe('repair and refresh-credentials', () => {
+    it('exits 2 naming what is missing or misplaced', async () => {
+      const cases: [string[], string][] = [
+        [['repair', '--function', 'x'], 'repair: give --reason'],
+        [['refresh-credentials', '--function', 'x'], 'refresh-credentials: give --reason'],
+        [
+          ['repair', '--function', 'x', '--reason', 'torn', '--force'],
+          'repair: --force is for refresh-credentials',
+        ],
+        [
+          ['repair', '--reason', 'torn'],
+          'repair: give the deployed failover function with --function <name|arn>',
+        ],
+      ];
+      // One process per case, side by side: each is a Node start-up, and the cases do not depend on each other.
+      const outs = await Promise.all(cases.map(([args]) => cli(...args)));
+
+      cases.forEach(([args, message], i) => {
+        expect(outs[i]?.code, args.join(' ')).toBe(2);
+        expect(outs[i]?.stderr, args.join(' ')).toContain(message);
+        expect(outs[i]?.stderr).toContain('usage:');
+      });
+    });
+
+    it('lists both commands and the exit code of a repair in --help', async () => {
+      const out = await cli('--help');
+
+      expect(out.stdout).toContain('mm2-failover repair   (--function <name|arn> | --local) --reason "..."');
+      expect(out.stdout).toContain(
+        'mm2-failover refresh-credentials (--function <name|arn> | --local) --reason',
+      );
+      expect(out.stdout).toMatch(/repair: 0 .*consistent or repaired.*, 1 it could not be/);
+    });
+
+    it('invokes the failover function with a repair request and exits 0 when it repaired', async () => {
+      const answer = {
+        status: 'repaired',
+        epoch: 3,
+        cluster: 'secondary',
+        newEpoch: false,
+        written: ['parameter'],
+      };
+      const lambda = await fakeLambda(answer);
+      try {
+        const out = await lambda.cli(
+          'repair',
+          '--function',
+          'mm2-failover-orders-failover',
+          '--reason',
+          'status says torn (INC-7)',
+          '--requested-by',
+          'alice',
+        );
+
+        expect(out.code, out.stderr).toBe(0);
+        expect(JSON.parse(out.stdout)).toEqual(answer);
+        expect(lambda.invocations).toEqual([
+          {
+            functionName: 'mm2-failover-orders-failover',
+            payload: { action: 'repair', reason: 'status says torn (INC-7)', requestedBy: 'alice' },
+          },
+        ]);
+      } finally {
+        await lambda.close();
+      }
+    });
+
+    it('passes --force to refresh-credentials and exits 0 when it refreshed', async () => {
+      const lambda = await fakeLambda({ status: 'refreshed', epoch: 4, cluster: 'primary', rotated: [] });
+      try {
+        const out = await lambda.cli(
+          'refresh-credentials',
+          '--function',
+          'f',
+          '--reason',
+          'rotated the primary secret',
+          '--force',
+          '--requested-by',
+          'bob',
+        );
+
+        expect(out.code, out.stderr).toBe(0);
+        expect(lambda.invocations.map((i) => i.payload)).toEqual([
+          {
+            action: 'refresh-credentials',
+            reason: 'rotated the primary secret',
+            requestedBy: 'bob',
+            force: true,
+          },
+        ]);
+      } finally {
+        await lambda.close();
+      }
+    });
+
+    it.each([
+      [
+        'repair',
+        { status: 'nothing-claimed', found: 'parameter epoch 0 (primary), secret epoch 1 (primary)' },
+      ],
+      ['repair', { status: 'refused', reasons: [{ code: 'lock-held', message: 'held by a failover' }] }],
+      ['refresh-credentials', { status: 'refused', reasons: [{ code: 'not-consistent', message: 'torn' }] }],
+    ])('exits 1 when %s answers %j', async (command, answer) => {
+      const lambda = await fakeLambda(answer);
+      try {
+        const out = await lambda.cli(command, '--function', 'f', '--reason', 'r');
+
+        expect(out.code, out.stderr).toBe(1);
+        expect(JSON.parse(out.stdout)).toEqual(answer);
+      } finally {
+        await lambda.close();
+      }
+    });
+
+    it('exits 2 for --local without a local deployment, naming the file', async () => {
+      const out = await node(
+        ['bin/mm2-failover.ts', 'repair', '--local', '--reason', 'torn'],
+        offlineEnv({ MM2_FAILOVER_LOCAL_FILE: '/nonexistent/local-deployment.json' }),
+      );
+
+      expect(out.code).toBe(2);
+      expect(out.stderr).toContain('no local deployment');
+      expect(out.stderr).toContain('/nonexistent/local-deployment.json');
+    });
   });
 });

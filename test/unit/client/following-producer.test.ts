@@ -178,6 +178,51 @@ describe('FollowingProducer', () => {
     );
   });
 
+  it("keeps a key's order across a switch: a later send of the key waits for an earlier one to land on the new cluster", async () => {
+    // Arrange: the dying primary never answers the first send of key k.
+    const { kafka, source, producer } = await connected({ drainTimeoutMs: 20 });
+    kafka.producerBehaviour.set('primary', { send: () => new Promise<RecordMetadata[]>(() => {}) });
+    const keyed = (key: string, value: string) => ({ topic: 'orders', messages: [{ key, value }] });
+    const first = producer.send(keyed('k', 'k1'));
+    await waitUntil(() => kafka.producersOf('primary')[0]?.sends.length === 1);
+
+    // Act: after the switch, a second send of k and one of another key, while k1 is still draining.
+    await source.publish(activeConfig('secondary', 2, failover));
+    const second = producer.send(keyed('k', 'k2'));
+    const other = producer.send(keyed('other', 'o1'));
+    const results = await Promise.all([first, second, other]);
+
+    // Assert: k1 (abandoned on the primary, resent) lands before k2; the other key was not held back.
+    const onSecondary = kafka.producersOf('secondary')[0]?.sends.map((s) => s.messages[0]?.value);
+    expect(onSecondary).toEqual(['o1', 'k1', 'k2']);
+    expect(results.map((r) => r.cluster)).toEqual(['secondary', 'secondary', 'secondary']);
+  });
+
+  it("does not hold a key's sends back on one cluster: they stay in flight together, in order", async () => {
+    const { kafka, producer } = await connected();
+    const held: Array<ReturnType<typeof deferred<RecordMetadata[]>>> = [];
+    kafka.producerBehaviour.set('primary', {
+      send: () => {
+        const d = deferred<RecordMetadata[]>();
+        held.push(d);
+        return d.promise;
+      },
+    });
+
+    const sends = ['k1', 'k2', 'k3'].map((value) =>
+      producer.send({ topic: 'orders', messages: [{ key: 'k', value }] }),
+    );
+    await waitUntil(() => held.length === 3);
+    for (const d of held) d.resolve([]);
+    await Promise.all(sends);
+
+    expect(kafka.producersOf('primary')[0]?.sends.map((s) => s.messages[0]?.value)).toEqual([
+      'k1',
+      'k2',
+      'k3',
+    ]);
+  });
+
   it('rejects with SendFailedError "rejected" when the cluster refuses the record for good', async () => {
     const { kafka, producer } = await connected();
     kafka.producerBehaviour.set('primary', { send: () => Promise.reject(tooLarge()) });

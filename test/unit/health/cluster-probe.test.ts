@@ -2,6 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { systemClock } from '#shared/clock.ts';
 import { probeCluster } from '#shared/health/cluster-probe.ts';
 import { Deadline } from '#shared/health/deadline.ts';
+import { createClusterClient } from '#shared/kafka/cluster-client.ts';
+import { startFakeBrokers } from '../kafka/fake-brokers.ts';
 import { FakeCluster } from '../kafka/fake-cluster.ts';
 
 const input = {
@@ -112,6 +114,81 @@ describe('probeCluster', () => {
     });
     expect(health.verdict).toBe('degraded');
     expect(health.canary?.writableRatio).toBeCloseTo(2 / 3);
+  });
+
+  it('says degraded, not down, when one of three leaders is dead, naming the partition and its leader', async () => {
+    // Arrange: the real client, on brokers whose metadata still names broker 2 (it died before being fenced).
+    const brokers = await startFakeBrokers({ brokers: 3, topic: 'canary', leaders: [1, 2, 3] });
+    const client = createClusterClient(
+      {
+        brokers: brokers.bootstrap,
+        clientId: 'unit',
+        connectionTimeout: 1_000,
+        requestTimeout: 2_000,
+        retry: { retries: 0 },
+        logLevel: 0,
+      },
+      { metadataMaxAgeMs: 60_000 },
+    );
+    try {
+      await client.metadata(['canary']);
+      await brokers.kill(2);
+
+      // Act
+      const { health, clientFailed } = await probeCluster(
+        { ...input, watchedTopics: [] },
+        { client, deadline: Deadline.in(7_000), clock: systemClock },
+      );
+
+      // Assert
+      expect(health).toMatchObject({
+        verdict: 'degraded',
+        reasons: ['not-writable'],
+        brokersAlive: 3,
+        canary: {
+          partitions: 3,
+          written: 2,
+          unwritable: [{ partition: 1, error: 'BROKER_NOT_AVAILABLE', leader: 2 }],
+        },
+      });
+      expect(health.canary?.writableRatio).toBeCloseTo(2 / 3);
+      expect(health.detail).toBe(
+        'canary produce: 1 of 3 partitions failed (BROKER_NOT_AVAILABLE); leader 2 unreachable (connect-refused)',
+      );
+      expect(clientFailed).toBe(false);
+    } finally {
+      await client.close();
+      await brokers.close();
+    }
+  });
+
+  it('writes the canary again to partitions whose leader moved off a dead broker', async () => {
+    // Arrange: broker 2 is unreachable for the first request; the refreshed metadata names a live leader.
+    const unreachable = { error: 'BROKER_NOT_AVAILABLE', leader: 2, reason: 'connect-refused' as const };
+    const produce = cluster.produce.bind(cluster);
+    let first = true;
+    cluster.produce = async (topic, records, options) => {
+      const results = await produce(topic, records, options);
+      if (!first) return results;
+      first = false;
+      return results.map((r) => (r.partition === 1 ? { topic, partition: 1, ...unreachable } : r));
+    };
+
+    // Act
+    const { health } = await probeCluster(input, {
+      client: cluster,
+      deadline: Deadline.in(7_000),
+      clock: systemClock,
+    });
+
+    // Assert
+    expect(health.verdict).toBe('up');
+    expect(health.canary).toMatchObject({ written: 3 });
+    expect(health.canary).not.toHaveProperty('unwritable');
+    expect(cluster.calls.filter((c) => c.op === 'produce').map((c) => c.detail)).toEqual([
+      { topic: 'canary', partitions: [0, 1, 2], acks: -1 },
+      { topic: 'canary', partitions: [1], acks: -1 },
+    ]);
   });
 
   it('says down with connect-refused and asks for a new client when the cluster refuses connections', async () => {
