@@ -16,6 +16,7 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/integration/global-setup.ts'],
+          setupFiles: ['test/integration/kafkajs-timer-fix.ts'],
           // One harness, real JVMs, two cores: integration files run one after another.
           fileParallelism: false,
           testTimeout: 180_000,
