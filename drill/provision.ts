@@ -12,7 +12,7 @@ import { awsClientConfig } from '#harness/aws-clients.ts';
 import type { HarnessInfo } from '#harness/info.ts';
 import { activeConfigSchema, type ClusterParameter } from '#shared/config/contract.ts';
 import { bundledConfigFileName, configFileVariable } from '#shared/config/load.ts';
-import { deploymentPaths } from '#shared/config/paths.ts';
+import { type DeploymentPaths, deploymentPaths } from '#shared/config/paths.ts';
 import type { ClusterRole, DeploymentConfig } from '#shared/config/schema.ts';
 import { parseJsonOrThrow } from '#shared/config/validate.ts';
 import { initialiseActiveConfig } from '#shared/failover/initialise-active.ts';
@@ -63,24 +63,7 @@ export async function provisionDeployment(
     parameters: new SsmParameterStore(ssm),
     secrets: new SecretsManagerStore(new SecretsManagerClient(clientOptions)),
   };
-  if (!info.tls) throw new Error('the drill needs the harness with its mTLS listener');
-  const tls = info.tls;
-  const credentials = {
-    ca: readFileSync(tls.caPath, 'utf8'),
-    cert: readFileSync(tls.certPath, 'utf8'),
-    key: readFileSync(tls.keyPath, 'utf8'),
-  };
-  for (const role of ['primary', 'secondary'] as const satisfies readonly ClusterRole[]) {
-    const cluster = info.clusters[role];
-    if (!cluster.tlsBootstrapServers) throw new Error(`harness cluster ${role} has no mTLS listener`);
-    const parameter: ClusterParameter = {
-      alias: config.clusters[role].alias,
-      bootstrapServers: cluster.tlsBootstrapServers.split(','),
-      securityProtocol: 'SSL',
-    };
-    await stores.parameters.put(paths.clusterParameter(role), JSON.stringify(parameter));
-    await stores.secrets.put(paths.clusterSecret(role), new Redacted(JSON.stringify(credentials)));
-  }
+  await putClusterDefinitions(config, info, stores, paths);
   await stores.parameters.put(paths.automationParameter, 'enabled');
 
   const table = `mm2-failover-${config.name}`;
@@ -142,4 +125,31 @@ export async function provisionDeployment(
       return epochs;
     },
   };
+}
+
+/** Each cluster's parameter and secret of the contract, reached over the harness's mTLS listener. */
+async function putClusterDefinitions(
+  config: DeploymentConfig,
+  info: HarnessInfo,
+  stores: Stores,
+  paths: DeploymentPaths,
+): Promise<void> {
+  if (!info.tls) throw new Error('the drill needs the harness with its mTLS listener');
+  const tls = info.tls;
+  const credentials = {
+    ca: readFileSync(tls.caPath, 'utf8'),
+    cert: readFileSync(tls.certPath, 'utf8'),
+    key: readFileSync(tls.keyPath, 'utf8'),
+  };
+  for (const role of ['primary', 'secondary'] as const satisfies readonly ClusterRole[]) {
+    const cluster = info.clusters[role];
+    if (!cluster.tlsBootstrapServers) throw new Error(`harness cluster ${role} has no mTLS listener`);
+    const parameter: ClusterParameter = {
+      alias: config.clusters[role].alias,
+      bootstrapServers: cluster.tlsBootstrapServers.split(','),
+      securityProtocol: 'SSL',
+    };
+    await stores.parameters.put(paths.clusterParameter(role), JSON.stringify(parameter));
+    await stores.secrets.put(paths.clusterSecret(role), new Redacted(JSON.stringify(credentials)));
+  }
 }
