@@ -153,7 +153,40 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
   }
 
   const sched = new Scheduler(clock, scenario.choices, lock.leaseMs);
+  /** Per actor: the active parameter, secret and plain parameter as it last read them. */
+  const lastRead = new Map<string, Map<string, string | undefined>>();
   const gated = gatedWorld(h, sched, {
+    afterRead: (actor, name, value) => {
+      const seen = lastRead.get(actor) ?? new Map<string, string | undefined>();
+      seen.set(name, value);
+      lastRead.set(actor, seen);
+    },
+    beforeClaim: (actor, request) => {
+      // Failback claims a stage only from its starting point read consistent (never over a torn or regressed read).
+      if (request.writer.kind !== 'failback' || !writerActors.has(actor)) return;
+      const seen = lastRead.get(actor);
+      const p = seen?.get(paths.activeParameter);
+      const s = seen?.get(paths.activeCredentialsSecret);
+      const parameter = p === undefined ? undefined : parseHalf(p);
+      const secret = s === undefined ? undefined : parseHalf(s, true);
+      const from = request.epoch - 1;
+      const consistent =
+        parameter !== undefined &&
+        secret !== undefined &&
+        parameter.epoch === from &&
+        secret.epoch === from &&
+        parameter.cluster === secret.cluster &&
+        parameter.holdback === secret.holdback &&
+        p !== undefined &&
+        seen?.get(paths.activeBootstrapParameter) === parseBootstrap(p);
+      if (!consistent) {
+        const half = (x: typeof parameter) =>
+          x === undefined ? 'absent/garbage' : `${x.epoch} (${x.cluster}, holdback ${x.holdback})`;
+        violate(
+          `${actor} claimed failback epoch ${request.epoch} after reading parameter ${half(parameter)}, secret ${half(secret)}: not a consistent epoch ${from}`,
+        );
+      }
+    },
     beforeWrite: (actor, name, value) => {
       if (!writerActors.has(actor)) return;
       fenceAtIssue(actor, name, value);
@@ -547,6 +580,8 @@ function describe(e: unknown): string {
 }
 
 interface WriteHooks {
+  afterRead(actor: string, name: string, value: string | undefined): void;
+  beforeClaim(actor: string, request: Parameters<EpochAuthority['claim']>[0]): void;
   beforeWrite(actor: string, name: string, value: string): void;
   afterWrite(actor: string, name: string, value: string): void;
 }
@@ -559,7 +594,12 @@ function gatedWorld(h: Harness, sched: Scheduler, hooks: WriteHooks) {
       sched.gate(actor, label, kind, apply);
     const stores: Stores = {
       parameters: {
-        get: (name) => g(`get ${short(name)}`, 'read', () => h.stores.parameters.get(name)),
+        get: (name) =>
+          g(`get ${short(name)}`, 'read', async () => {
+            const r = await h.stores.parameters.get(name);
+            hooks.afterRead(actor, name, r?.value);
+            return r;
+          }),
         put: (name, value, options) => {
           hooks.beforeWrite(actor, name, value);
           return g(`put ${short(name)}`, 'write', async () => {
@@ -570,7 +610,12 @@ function gatedWorld(h: Harness, sched: Scheduler, hooks: WriteHooks) {
         },
       },
       secrets: {
-        get: (name) => g(`get secret ${short(name)}`, 'read', () => h.stores.secrets.get(name)),
+        get: (name) =>
+          g(`get secret ${short(name)}`, 'read', async () => {
+            const r = await h.stores.secrets.get(name);
+            hooks.afterRead(actor, name, r?.reveal());
+            return r;
+          }),
         put: (name, value, options) => {
           hooks.beforeWrite(actor, name, value.reveal());
           return g(`put secret ${short(name)}`, 'write', async () => {
@@ -586,7 +631,10 @@ function gatedWorld(h: Harness, sched: Scheduler, hooks: WriteHooks) {
     const a = h.authority;
     const authority: EpochAuthority = {
       read: () => g('authority read', 'read', () => a.read()),
-      claim: (r) => g(`authority claim ${r.epoch}`, 'transaction', () => a.claim(r)),
+      claim: (r) => {
+        hooks.beforeClaim(actor, r);
+        return g(`authority claim ${r.epoch}`, 'transaction', () => a.claim(r));
+      },
       takeOver: (c, holder) => g(`authority takeOver ${c.epoch}`, 'transaction', () => a.takeOver(c, holder)),
       check: (c) => g(`authority check ${c.record.epoch}`, 'transaction', () => a.check(c)),
       restamp: (c, at) => g(`authority restamp ${c.record.epoch}`, 'transaction', () => a.restamp(c, at)),
