@@ -3,7 +3,8 @@
 // The model lives with the unit tests (it drives the real failover, repair, refresh, probe and client code over the
 // unit fakes, which product code may not import), so this runs that test file through vitest with MODEL_RUNS and
 // reads back what it measured: schedules, schedules per second (the property's own time, without vitest's start),
-// violations (0 or 1: fast-check stops at the first and shrinks it) and the shrunk counterexample with its seed.
+// violations (0 or 1: fast-check stops at the first and shrinks it), how many schedules reached failback's two
+// stages, and the shrunk counterexample with its seed.
 // Written to bench/results/model.json.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,8 @@ interface Report {
   elapsedMs: number;
   schedulesPerSecond: number;
   violations: number;
+  /** Schedules in which failback's held-back first stage, and its second stage, were claimed. */
+  failbackStages: { holdback: number; final: number };
   counterexample?: { seed: number; path?: string; counterexample: unknown; error: string };
 }
 
@@ -54,6 +57,7 @@ function main(): void {
       schedulesPerSecond: report.schedulesPerSecond,
       violations: report.violations,
       elapsedMs: report.elapsedMs,
+      failbackStages: report.failbackStages,
       ...(report.counterexample ? { counterexample: report.counterexample } : {}),
     };
     console.table([
@@ -62,6 +66,8 @@ function main(): void {
         'schedules/s': result.schedulesPerSecond,
         'elapsed s': (result.elapsedMs / 1000).toFixed(1),
         violations: result.violations,
+        'failback stage 1': result.failbackStages.holdback,
+        'failback stage 2': result.failbackStages.final,
       },
     ]);
     if (report.counterexample) {

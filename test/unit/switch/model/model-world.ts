@@ -1,4 +1,5 @@
 import { ActiveConfigWatcher } from '#shared/client/active-config-watcher.ts';
+import { roleView } from '#shared/client/role-view.ts';
 import type { Clock } from '#shared/clock.ts';
 import { activeConfigSchema, activeCredentialsSchema } from '#shared/config/contract.ts';
 import { Mm2FailoverError } from '#shared/errors.ts';
@@ -12,7 +13,9 @@ import { Redacted } from '#shared/store/redacted.ts';
 import type { SecretVersions } from '#shared/store/stores.ts';
 import type { EpochAuthority } from '#shared/switch/epoch-authority.ts';
 import { type MaintenanceRequest, runMaintenance } from '#shared/switch/maintenance.ts';
+import { MemoryRunJournal } from '../../failback/fakes.ts';
 import { failoverHarness, type Harness } from '../../failover/fakes.ts';
+import { type FailbackSwitchRun, invokeFailbackSwitch } from './model-failback.ts';
 import { type CallKind, type Choice, HungCallError, Scheduler, ThrottledError } from './model-scheduler.ts';
 
 /**
@@ -29,6 +32,11 @@ import { type CallKind, type Choice, HungCallError, Scheduler, ThrottledError } 
  */
 export type Actor =
   | { kind: 'failover' | 'refresh' | 'repair' | 'probe'; attempts: number }
+  /**
+   * Failback's switch phase (two fenced stages, the first with a holdback), invoked `attempts` times a minute
+   * apart, each with its own request id as holder; it begins its run once the secondary is active.
+   */
+  | { kind: 'failback'; attempts: number }
   | { kind: 'reader'; polls: number }
   | {
       kind: 'hand-edit';
@@ -53,6 +61,8 @@ export interface Outcome {
   violations: string[];
   trace: string[];
   steps: number;
+  /** Failback's stages the authority saw claimed: the held-back first stage, the second (the actor's coverage). */
+  failbackStages: { holdback: boolean; final: boolean };
 }
 
 const MAX_STEPS = 2_000;
@@ -65,6 +75,9 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
   const violate = (what: string) => violations.push(what);
   /** Every cluster ever claimed for an epoch: one per epoch. */
   const claimed = new Map<number, 'primary' | 'secondary'>();
+  /** What each epoch's claim holds back (`role@cluster`, or `none`). */
+  const heldBack = new Map<number, string>();
+  const failbackStages = { holdback: false, final: false };
   /** Texts of the active parameter and secret that writers (not hands) wrote, oldest first: what "older" restores. */
   const history = { parameter: [] as string[], secret: [] as string[] };
   const writerActors = new Set<string>();
@@ -80,6 +93,12 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
       violate(`one cluster per epoch: epoch ${r.epoch} claimed for ${before} and for ${r.cluster}`);
     }
     claimed.set(r.epoch, r.cluster);
+    if (r.writer.kind === 'failback') {
+      if (r.config.holdback !== undefined) failbackStages.holdback = true;
+      else failbackStages.final = true;
+    }
+    const hb = r.config.holdback;
+    heldBack.set(r.epoch, hb === undefined ? 'none' : `${hb.role}@${hb.cluster}`);
     if (r.epoch < highestAuthority) {
       violate(`the authority went back from epoch ${highestAuthority} to ${r.epoch}`);
     }
@@ -134,7 +153,40 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
   }
 
   const sched = new Scheduler(clock, scenario.choices, lock.leaseMs);
+  /** Per actor: the active parameter, secret and plain parameter as it last read them. */
+  const lastRead = new Map<string, Map<string, string | undefined>>();
   const gated = gatedWorld(h, sched, {
+    afterRead: (actor, name, value) => {
+      const seen = lastRead.get(actor) ?? new Map<string, string | undefined>();
+      seen.set(name, value);
+      lastRead.set(actor, seen);
+    },
+    beforeClaim: (actor, request) => {
+      // Failback claims a stage only from its starting point read consistent (never over a torn or regressed read).
+      if (request.writer.kind !== 'failback' || !writerActors.has(actor)) return;
+      const seen = lastRead.get(actor);
+      const p = seen?.get(paths.activeParameter);
+      const s = seen?.get(paths.activeCredentialsSecret);
+      const parameter = p === undefined ? undefined : parseHalf(p);
+      const secret = s === undefined ? undefined : parseHalf(s, true);
+      const from = request.epoch - 1;
+      const consistent =
+        parameter !== undefined &&
+        secret !== undefined &&
+        parameter.epoch === from &&
+        secret.epoch === from &&
+        parameter.cluster === secret.cluster &&
+        parameter.holdback === secret.holdback &&
+        p !== undefined &&
+        seen?.get(paths.activeBootstrapParameter) === parseBootstrap(p);
+      if (!consistent) {
+        const half = (x: typeof parameter) =>
+          x === undefined ? 'absent/garbage' : `${x.epoch} (${x.cluster}, holdback ${x.holdback})`;
+        violate(
+          `${actor} claimed failback epoch ${request.epoch} after reading parameter ${half(parameter)}, secret ${half(secret)}: not a consistent epoch ${from}`,
+        );
+      }
+    },
     beforeWrite: (actor, name, value) => {
       if (!writerActors.has(actor)) return;
       fenceAtIssue(actor, name, value);
@@ -161,12 +213,22 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
     }
     if (name === paths.activeParameter || name === paths.activeCredentialsSecret) {
       const half = parseHalf(value, name === paths.activeCredentialsSecret);
-      if (half === undefined || half.epoch !== r.epoch || half.cluster !== r.cluster) {
+      if (
+        half === undefined ||
+        half.epoch !== r.epoch ||
+        half.cluster !== r.cluster ||
+        half.holdback !== r.config.holdback?.cluster
+      ) {
         violate(
-          `fencing: ${where} of epoch ${half?.epoch} (${half?.cluster}); the claim is ${r.epoch} (${r.cluster})`,
+          `fencing: ${where} of epoch ${half?.epoch} (${half?.cluster}, holdback ${half?.holdback}); the claim is ${r.epoch} (${r.cluster}, holdback ${r.config.holdback?.cluster})`,
         );
       }
     }
+  }
+
+  function secondaryActive(): boolean {
+    const r = authority.record;
+    return r?.cluster === 'secondary' && r.state === 'written';
   }
 
   const noCrash = new Set<string>();
@@ -186,6 +248,32 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
   });
 
   async function runActor(name: string, actor: Actor): Promise<void> {
+    if (actor.kind === 'failback') {
+      const run: FailbackSwitchRun = { durable: undefined };
+      // The operator starts failback once a failover made the secondary active: looks a minute apart, a few times.
+      for (let look = 0; look < 10 && !secondaryActive(); look++)
+        await sched.wait(name, clock.now() + 60_000);
+      const start = clock.now();
+      for (let attempt = 1; attempt <= actor.attempts; attempt++) {
+        if (attempt > 1) await sched.wait(name, start + (attempt - 1) * 60_000);
+        const sub = `${name}.${attempt}`;
+        writerActors.add(sub);
+        holders.set(sub, sub);
+        const invocation = invokeFailbackSwitch({
+          run,
+          suffix: name.replace('#', ''),
+          holder: sub,
+          deps: gated.deps(sub),
+          journal: gated.failbackJournal(sub),
+          sched,
+          clock,
+        }).catch((e: unknown) => {
+          if (!expectedFailure(e)) violate(`${sub} failed unexpectedly: ${describe(e)}`);
+        });
+        await Promise.race([invocation, sched.crash(sub)]);
+      }
+      return;
+    }
     if (
       actor.kind === 'failover' ||
       actor.kind === 'refresh' ||
@@ -320,11 +408,23 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
       const owner = claimed.get(c.epoch);
       if (owner !== c.cluster)
         violate(`${name} accepted epoch ${c.epoch} on ${c.cluster}; that epoch was claimed for ${owner}`);
-      const ssl = c.kafka.reveal().ssl;
-      const cert = typeof ssl === 'object' && ssl !== null ? String((ssl as { cert?: unknown }).cert) : '';
-      if (!cert.includes(`${c.cluster.toUpperCase()}-CERT`)) {
+      // Each role connects where its view says with that cluster's credentials: with a holdback, a parameter and a
+      // secret that disagree on it would give the held-back role the active cluster's credentials (or none).
+      for (const role of ['producers', 'consumers'] as const) {
+        const view = roleView(c, role);
+        const ssl = view.kafka.reveal().ssl;
+        const cert = typeof ssl === 'object' && ssl !== null ? String((ssl as { cert?: unknown }).cert) : '';
+        if (!cert.includes(`${view.cluster.toUpperCase()}-CERT`)) {
+          violate(
+            `${name} accepted epoch ${c.epoch}: its ${role} go to ${view.cluster} with another cluster's credentials (torn)`,
+          );
+        }
+      }
+      const held = heldBack.get(c.epoch);
+      const sees = c.holdback === undefined ? 'none' : `${c.holdback.role}@${c.holdback.cluster}`;
+      if (held !== undefined && held !== sees) {
         violate(
-          `${name} accepted epoch ${c.epoch} on ${c.cluster} with another cluster's credentials (torn)`,
+          `${name} accepted epoch ${c.epoch} holding back ${sees}; that epoch was claimed holding back ${held}`,
         );
       }
     };
@@ -399,7 +499,7 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
   const after = rawAtRest();
   if (!agrees(after)) violate(`after the probe's repair: ${describeRaw(after)}`);
 
-  return { violations, trace: sched.trace, steps };
+  return { violations, trace: sched.trace, steps, failbackStages };
 
   /** What is at rest, read without the product's code. */
   function rawAtRest() {
@@ -429,14 +529,16 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
       a.secret.epoch === r.epoch &&
       a.parameter.cluster === r.cluster &&
       a.secret.cluster === r.cluster &&
+      a.parameter.holdback === r.config.holdback?.cluster &&
+      a.secret.holdback === r.config.holdback?.cluster &&
       a.plain === a.bootstrap &&
       a.exact
     );
   }
 
   function describeRaw(a: ReturnType<typeof rawAtRest>): string {
-    const half = (h: { epoch: number; cluster: string } | undefined) =>
-      h ? `${h.epoch} (${h.cluster})` : 'absent/garbage';
+    const half = (h: { epoch: number; cluster: string; holdback: string | undefined } | undefined) =>
+      h ? `${h.epoch} (${h.cluster}${h.holdback ? `, holdback ${h.holdback}` : ''})` : 'absent/garbage';
     const r = authority.record;
     return `parameter ${half(a.parameter)}${a.exact ? '' : " (not the authority's text)"}, secret ${half(a.secret)}, plain ${a.plain === a.bootstrap ? 'matching' : 'differing'}; authority ${r?.epoch} (${r?.cluster}, ${r?.state})`;
   }
@@ -445,10 +547,13 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
 function parseHalf(
   text: string,
   secret = false,
-): { epoch: number; cluster: 'primary' | 'secondary' } | undefined {
+): { epoch: number; cluster: 'primary' | 'secondary'; holdback: string | undefined } | undefined {
   try {
     const parsed = (secret ? activeCredentialsSchema : activeConfigSchema).safeParse(JSON.parse(text));
-    return parsed.success ? { epoch: parsed.data.epoch, cluster: parsed.data.cluster } : undefined;
+    // Both halves name the held-back cluster: the parameter routes a role there, the secret holds its credentials.
+    return parsed.success
+      ? { epoch: parsed.data.epoch, cluster: parsed.data.cluster, holdback: parsed.data.holdback?.cluster }
+      : undefined;
   } catch {
     return undefined;
   }
@@ -467,7 +572,7 @@ function parseBootstrap(text: string): string | undefined {
 function expectedFailure(e: unknown): boolean {
   if (e instanceof Mm2FailoverError || e instanceof ThrottledError || e instanceof HungCallError) return true;
   // The fake journal's conditional failures (DynamoDB's ConditionalCheckFailed), raised as plain errors.
-  return e instanceof Error && /is not in progress|was already started/.test(e.message);
+  return e instanceof Error && /is not in progress|was already started|run \S+ exists/.test(e.message);
 }
 
 function describe(e: unknown): string {
@@ -475,18 +580,26 @@ function describe(e: unknown): string {
 }
 
 interface WriteHooks {
+  afterRead(actor: string, name: string, value: string | undefined): void;
+  beforeClaim(actor: string, request: Parameters<EpochAuthority['claim']>[0]): void;
   beforeWrite(actor: string, name: string, value: string): void;
   afterWrite(actor: string, name: string, value: string): void;
 }
 
 /** Per actor: the harness's failover deps with every store, authority, lock and journal call gated. */
 function gatedWorld(h: Harness, sched: Scheduler, hooks: WriteHooks) {
+  const runs = new MemoryRunJournal(h.lock);
   const deps = (actor: string): FailoverDeps => {
     const g = <T>(label: string, kind: CallKind, apply: () => Promise<T>) =>
       sched.gate(actor, label, kind, apply);
     const stores: Stores = {
       parameters: {
-        get: (name) => g(`get ${short(name)}`, 'read', () => h.stores.parameters.get(name)),
+        get: (name) =>
+          g(`get ${short(name)}`, 'read', async () => {
+            const r = await h.stores.parameters.get(name);
+            hooks.afterRead(actor, name, r?.value);
+            return r;
+          }),
         put: (name, value, options) => {
           hooks.beforeWrite(actor, name, value);
           return g(`put ${short(name)}`, 'write', async () => {
@@ -497,7 +610,12 @@ function gatedWorld(h: Harness, sched: Scheduler, hooks: WriteHooks) {
         },
       },
       secrets: {
-        get: (name) => g(`get secret ${short(name)}`, 'read', () => h.stores.secrets.get(name)),
+        get: (name) =>
+          g(`get secret ${short(name)}`, 'read', async () => {
+            const r = await h.stores.secrets.get(name);
+            hooks.afterRead(actor, name, r?.reveal());
+            return r;
+          }),
         put: (name, value, options) => {
           hooks.beforeWrite(actor, name, value.reveal());
           return g(`put secret ${short(name)}`, 'write', async () => {
@@ -513,7 +631,10 @@ function gatedWorld(h: Harness, sched: Scheduler, hooks: WriteHooks) {
     const a = h.authority;
     const authority: EpochAuthority = {
       read: () => g('authority read', 'read', () => a.read()),
-      claim: (r) => g(`authority claim ${r.epoch}`, 'transaction', () => a.claim(r)),
+      claim: (r) => {
+        hooks.beforeClaim(actor, r);
+        return g(`authority claim ${r.epoch}`, 'transaction', () => a.claim(r));
+      },
       takeOver: (c, holder) => g(`authority takeOver ${c.epoch}`, 'transaction', () => a.takeOver(c, holder)),
       check: (c) => g(`authority check ${c.record.epoch}`, 'transaction', () => a.check(c)),
       restamp: (c, at) => g(`authority restamp ${c.record.epoch}`, 'transaction', () => a.restamp(c, at)),
@@ -534,7 +655,20 @@ function gatedWorld(h: Harness, sched: Scheduler, hooks: WriteHooks) {
     };
     return { ...h.deps, stores, versions, authority, lock, journal };
   };
-  return { deps };
+  /** Failback's run journal (one per deployment, fenced by the same lock), gated for `actor`. */
+  const failbackJournal = (actor: string): RunJournal => {
+    const g = <T>(label: string, apply: () => Promise<T>) => sched.gate(actor, label, 'transaction', apply);
+    const j = runs;
+    return {
+      latest: () => sched.gate(actor, 'failback journal latest', 'read', () => j.latest()),
+      begin: (runId, plan, holder) => g('failback journal begin', () => j.begin(runId, plan, holder)),
+      recordStep: (runId, step, result, holder) =>
+        g(`failback journal ${step}`, () => j.recordStep(runId, step, result, holder)),
+      finish: (runId, status, outcome, holder) =>
+        g('failback journal finish', () => j.finish(runId, status, outcome, holder)),
+    };
+  };
+  return { deps, failbackJournal };
 }
 
 function short(name: string): string {
