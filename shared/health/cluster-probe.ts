@@ -15,7 +15,8 @@ import { judgeCluster } from './verdict.ts';
 /**
  * One cluster, one cycle: metadata (brokers alive; leaderless and under-replicated partitions of the watched
  * topics, counted from metadata that kafkajs would have refused), then a canary written with acks=all to every
- * partition of the canary topic (created if missing, one partition per broker), then the verdict.
+ * partition of the canary topic (created if missing, one partition per broker), with acks=1 to the partitions whose
+ * leader answered but whose replicas did not in time (a broker dead but not yet fenced), then the verdict.
  * Every step runs under the cycle's {@link Deadline}; nothing here throws.
  */
 export interface ClusterProbeInput {
@@ -55,6 +56,12 @@ const RETRY_PRODUCE = new Set([
   // The leader could not be reached: a dead broker's partitions get new leaders once the controller fences it.
   'BROKER_NOT_AVAILABLE',
 ]);
+/**
+ * The share of the remaining cycle acks=all may wait for (broker-side timeout): the rest is kept for asking leaders
+ * whose replicas stalled to take the canary with acks=1. Afterwards, not beside it: a broker serves one request per
+ * connection at a time, so an acks=1 sent while acks=all waits would wait behind it.
+ */
+const ACKS_ALL_SHARE = 0.5;
 /** The canary is small and only its newest records matter. */
 const CANARY_TOPIC_CONFIGS = { 'retention.ms': String(24 * 3600 * 1000), 'cleanup.policy': 'delete' };
 
@@ -126,6 +133,7 @@ export async function probeCluster(
           canary: {
             partitions: canary.result.partitions,
             written: canary.result.written,
+            ...(canary.result.leaderOnly ? { leaderOnly: canary.result.leaderOnly } : {}),
             ...(canary.failure ? { failure: canary.failure } : {}),
           },
         }
@@ -201,27 +209,45 @@ async function writeCanary(
   const value = JSON.stringify({ deployment: input.deployment, cluster: input.role, at: now });
   const records = (ps: readonly number[]): ProduceRecord[] =>
     ps.map((partition) => ({ partition, key: input.deployment, value, timestamp: now }));
-  const produce = (ps: readonly number[]) =>
-    deadline.run('canary produce', () =>
+  const produce = (ps: readonly number[], acks: -1 | 1, share: number) =>
+    deadline.run(acks === 1 ? 'canary produce (acks=1)' : 'canary produce', () =>
       client.produce(topic, records(ps), {
-        acks: -1,
-        timeoutMs: Math.max(100, Math.min(input.requestTimeoutMs, deadline.remainingMs() - 50)),
+        acks,
+        timeoutMs: Math.max(100, Math.min(input.requestTimeoutMs, (deadline.remainingMs() - 50) * share)),
       }),
     );
 
   const t0 = clock.now();
   let results: ProduceResult[];
+  let leaderOnly: number[] = [];
+  let stalledAfterMs: number | undefined;
   try {
-    results = await produce(partitions);
+    // Half the time at most for acks=all: a live leader waits for every ISR replica, and a broker that died but
+    // is not yet fenced stays in the ISR, so acks=all stalls until the broker-side timeout on every partition
+    // it follows. The other half is left to ask those leaders with acks=1.
+    results = await produce(partitions, -1, ACKS_ALL_SHARE);
     const retry = results.filter((r) => r.error && RETRY_PRODUCE.has(r.error)).map((r) => r.partition);
     if (retry.length > 0 && deadline.remainingMs() > 200) {
       // The first answers stand if the retry fails as a whole (the retried partitions may all sit on a dead
       // broker, so the retry reaches no live leader): what was written was written.
       const again = await deadline
         .run('canary metadata', () => client.metadata([topic]))
-        .then(() => produce(retry))
+        .then(() => produce(retry, -1, ACKS_ALL_SHARE))
         .catch(() => undefined);
       if (again) results = results.filter((r) => !retry.includes(r.partition)).concat(again);
+    }
+    const stalled = results.filter((r) => r.error === 'REQUEST_TIMED_OUT').map((r) => r.partition);
+    if (stalled.length > 0 && deadline.remainingMs() > 100) {
+      // The leaders answered, only their replicas did not: if they take the record alone, producers can still
+      // write (with acks=1 at once, with acks=all once the controller fences the dead broker and the ISR
+      // shrinks), so the cluster is degraded, not down. Nothing stands if this fails too.
+      stalledAfterMs = clock.now() - t0;
+      const alone = await produce(stalled, 1, 1).catch(() => undefined);
+      const accepted = new Set(alone?.filter((r) => !r.error).map((r) => r.partition));
+      leaderOnly = stalled.filter((p) => accepted.has(p));
+      results = results.map((r) =>
+        accepted.has(r.partition) ? { topic: r.topic, partition: r.partition } : r,
+      );
     }
   } catch (e: unknown) {
     const failure = classifyKafkaError(e);
@@ -240,6 +266,22 @@ async function writeCanary(
   const common = mostCommon(failed.map((r) => r.error));
   const reason = mostCommon(failed.map((r): FailureReason => r.reason ?? reasonForErrorType(r.error)));
   const unreachable = [...new Set(failed.flatMap((r) => (r.leader === undefined ? [] : [r.leader])))];
+  const problems = [
+    ...(leaderOnly.length > 0
+      ? [
+          `acks=all stalled on ${leaderOnly.length} of ${partitions.length} partitions ` +
+            `(no answer within ${Math.round(stalledAfterMs ?? 0)} ms); their leaders accepted acks=1`,
+        ]
+      : []),
+    ...(common
+      ? [
+          `${failed.length} of ${partitions.length} partitions failed (${common})` +
+            (unreachable.length > 0
+              ? `; leader${unreachable.length > 1 ? 's' : ''} ${unreachable.join(', ')} unreachable (${reason})`
+              : ''),
+        ]
+      : []),
+  ];
   return {
     result: {
       topic,
@@ -248,6 +290,7 @@ async function writeCanary(
       writableRatio: partitions.length === 0 ? 0 : written / partitions.length,
       latencyMs,
       created,
+      ...(leaderOnly.length > 0 ? { leaderOnly: leaderOnly.length } : {}),
       ...(failed.length > 0
         ? {
             unwritable: failed.slice(0, MAX_UNWRITABLE).map((r) => ({
@@ -258,17 +301,8 @@ async function writeCanary(
           }
         : {}),
     },
-    ...(common && reason
-      ? {
-          failure: reason,
-          detail: (
-            `canary produce: ${failed.length} of ${partitions.length} partitions failed (${common})` +
-            (unreachable.length > 0
-              ? `; leader${unreachable.length > 1 ? 's' : ''} ${unreachable.join(', ')} unreachable (${reason})`
-              : '')
-          ).slice(0, 280),
-        }
-      : {}),
+    ...(reason ? { failure: reason } : {}),
+    ...(problems.length > 0 ? { detail: `canary produce: ${problems.join('; ')}`.slice(0, 280) } : {}),
     // Some leaders answered: the client's connections to the cluster work, only a broker is gone.
     clientFailed: false,
   };

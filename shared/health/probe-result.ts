@@ -23,8 +23,13 @@ const canaryResultSchema = z
     /** The canary topic on this cluster. */
     topic: z.string(),
     partitions: nonNegInt,
-    /** Partitions that acknowledged the canary with acks=all. */
+    /** Partitions that acknowledged the canary (with acks=all, or with acks=1 as counted in `leaderOnly`). */
     written: nonNegInt,
+    /**
+     * Of `written`, partitions whose leader took the canary only with acks=1: acks=all stalled on a replica still
+     * in the ISR (typically a broker that died and is not fenced yet). Writes work with reduced durability.
+     */
+    leaderOnly: nonNegInt.optional(),
     /** written / partitions (0 when the canary could not be written at all). */
     writableRatio: z.number().min(0).max(1),
     /** Time to acks=all for the produce request(s). */

@@ -15,6 +15,8 @@ export interface ClusterObservation {
   canary?: {
     partitions: number;
     written: number;
+    /** Of `written`, partitions that took the canary only with acks=1 (acks=all stalled on a replica). */
+    leaderOnly?: number;
     /** Why writes failed (the most frequent error), when some did. */
     failure?: FailureReason;
   };
@@ -27,7 +29,8 @@ export interface ClusterObservation {
  *   `auth-failed`, ...), lists no broker, has no leader for any watched partition, or accepts the canary on no
  *   partition. Down is what a producer would experience: nothing gets written.
  * - **degraded** when it answers but something is wrong: fewer brokers than expected, some partitions without a
- *   leader or under-replicated, some canary partitions not writable, watched topics missing. Clients still
+ *   leader or under-replicated, some canary partitions not writable, some taking the canary only with acks=1
+ *   (acks=all stalled on a replica: `under-replicated`), watched topics missing. Clients still
  *   work, so `ClusterUp` stays 1, but the reasons show in the result and the status.
  * - **up** otherwise.
  */
@@ -44,7 +47,8 @@ export function judgeCluster(o: ClusterObservation): { verdict: Verdict; reasons
   if (o.watchedPartitions > 0 && o.leaderless === o.watchedPartitions) down = true;
   if (o.leaderless > 0) reasons.push('no-leader');
   if (o.brokersAlive < o.expectedBrokers) reasons.push('brokers-missing');
-  if (o.underReplicated > 0) reasons.push('under-replicated');
+  // A replica the leader waits for but never hears from is under-replicated in all but name (the ISR still lists it).
+  if (o.underReplicated > 0 || (o.canary?.leaderOnly ?? 0) > 0) reasons.push('under-replicated');
   if (
     o.canary &&
     o.canary.written > 0 &&

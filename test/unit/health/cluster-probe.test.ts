@@ -162,6 +162,113 @@ describe('probeCluster', () => {
     }
   });
 
+  it('says degraded, not down, when a dead broker still in the ISR stalls acks=all and live leaders take acks=1', async () => {
+    // Arrange: broker 2 died before the controller fenced it, so the live leaders wait for it on every acks=all.
+    const brokers = await startFakeBrokers({ brokers: 3, topic: 'canary', leaders: [1, 2, 3] });
+    const client = createClusterClient(
+      {
+        brokers: brokers.bootstrap,
+        clientId: 'unit',
+        connectionTimeout: 1_000,
+        requestTimeout: 4_000,
+        retry: { retries: 0 },
+        logLevel: 0,
+      },
+      { metadataMaxAgeMs: 60_000 },
+    );
+    try {
+      await client.metadata(['canary']);
+      await brokers.kill(2);
+      brokers.stallReplication();
+      // The drill's cycle: 1.9 s, of which 380 ms are kept for storing the result.
+      const deadline = Deadline.in(1_520);
+
+      // Act
+      const { health, clientFailed } = await probeCluster(
+        { ...input, watchedTopics: [] },
+        { client, deadline, clock: systemClock },
+      );
+
+      // Assert
+      expect(health).toMatchObject({
+        verdict: 'degraded',
+        reasons: ['under-replicated', 'not-writable'],
+        canary: {
+          partitions: 3,
+          written: 2,
+          leaderOnly: 2,
+          unwritable: [{ partition: 1, error: 'BROKER_NOT_AVAILABLE', leader: 2 }],
+        },
+      });
+      expect(health.detail).toMatch(
+        /^canary produce: acks=all stalled on 2 of 3 partitions \(no answer within \d+ ms\); their leaders accepted acks=1; 1 of 3 partitions failed \(BROKER_NOT_AVAILABLE\); leader 2 unreachable \(connect-refused\)$/,
+      );
+      expect(brokers.acks).toEqual(expect.arrayContaining([-1, 1]));
+      expect(deadline.expired()).toBe(false);
+      expect(clientFailed).toBe(false);
+    } finally {
+      await client.close();
+      await brokers.close();
+    }
+  });
+
+  it('waits for acks=all at most half the remaining cycle, keeping the rest for acks=1', async () => {
+    // Arrange
+    const asked: { acks: number | undefined; timeoutMs: number }[] = [];
+    const produce = cluster.produce.bind(cluster);
+    cluster.produce = async (topic, records, options) => {
+      asked.push({ acks: options.acks, timeoutMs: options.timeoutMs });
+      const results = await produce(topic, records, options);
+      return options.acks === 1
+        ? results
+        : results.map((r) => ({ topic, partition: r.partition, error: 'REQUEST_TIMED_OUT' }));
+    };
+
+    // Act
+    const { health } = await probeCluster(input, {
+      client: cluster,
+      deadline: Deadline.in(2_000),
+      clock: systemClock,
+    });
+
+    // Assert
+    expect(asked.map((a) => a.acks)).toEqual([-1, 1]);
+    expect(asked[0]?.timeoutMs).toBeLessThanOrEqual(1_000);
+    expect(asked[0]?.timeoutMs).toBeGreaterThan(800);
+    expect(health).toMatchObject({
+      verdict: 'degraded',
+      reasons: ['under-replicated'],
+      canary: { written: 3, leaderOnly: 3 },
+    });
+    expect(health.canary).not.toHaveProperty('unwritable');
+  });
+
+  it('says down when acks=all stalls and no leader takes the canary with acks=1 either', async () => {
+    // Arrange
+    const produce = cluster.produce.bind(cluster);
+    cluster.produce = async (topic, records, options) => {
+      if (options.acks === 1) throw refused();
+      const results = await produce(topic, records, options);
+      return results.map((r) => ({ topic, partition: r.partition, error: 'REQUEST_TIMED_OUT' }));
+    };
+
+    // Act
+    const { health } = await probeCluster(input, {
+      client: cluster,
+      deadline: Deadline.in(2_000),
+      clock: systemClock,
+    });
+
+    // Assert
+    expect(health).toMatchObject({
+      verdict: 'down',
+      reasons: ['not-writable', 'timeout'],
+      canary: { written: 0 },
+    });
+    expect(health.canary).not.toHaveProperty('leaderOnly');
+    expect(health.detail).toBe('canary produce: 3 of 3 partitions failed (REQUEST_TIMED_OUT)');
+  });
+
   it('writes the canary again to partitions whose leader moved off a dead broker', async () => {
     // Arrange: broker 2 is unreachable for the first request; the refreshed metadata names a live leader.
     const unreachable = { error: 'BROKER_NOT_AVAILABLE', leader: 2, reason: 'connect-refused' as const };

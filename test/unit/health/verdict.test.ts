@@ -40,6 +40,13 @@ describe('judgeCluster', () => {
     );
   });
 
+  it('says degraded with under-replicated when leaders took the canary only with acks=1', () => {
+    expect(judgeCluster({ ...healthy, canary: { partitions: 3, written: 3, leaderOnly: 2 } })).toEqual({
+      verdict: 'degraded',
+      reasons: ['under-replicated'],
+    });
+  });
+
   it('says down when every watched partition is leaderless', () => {
     expect(judgeCluster({ ...healthy, leaderless: 12 }).verdict).toBe('down');
   });

@@ -67,4 +67,22 @@ describe('ClusterClient.produce with one of three leaders dead', () => {
     // Assert
     await expect(produced).rejects.toThrow(/ECONNREFUSED|[Cc]onnection/);
   });
+
+  it('answers REQUEST_TIMED_OUT from live leaders whose acks=all waits for the dead broker, after the timeout given', async () => {
+    // Arrange
+    const cluster = await clusterWithDeadLeader([2]);
+    brokers?.stallReplication();
+    const started = Date.now();
+
+    // Act
+    const results = await cluster.produce(topic, records, { timeoutMs: 300 });
+
+    // Assert
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect([...results].sort((a, b) => a.partition - b.partition).map((r) => r.error)).toEqual([
+      'REQUEST_TIMED_OUT',
+      'BROKER_NOT_AVAILABLE',
+      'REQUEST_TIMED_OUT',
+    ]);
+  });
 });
