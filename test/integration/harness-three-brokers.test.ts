@@ -30,6 +30,22 @@ async function partitionState(admin: Admin, topic: string): Promise<PartitionSta
   };
 }
 
+/**
+ * Create a one-partition topic and wait until metadata names its leader. Not kafkajs' `waitForLeaders`: it asks
+ * any broker, and one whose metadata has not caught up yet answers UNKNOWN_TOPIC_OR_PARTITION, which kafkajs'
+ * admin throws instead of retrying (seen in a fresh-clone CI run).
+ */
+async function createTopic(admin: Admin, topic: string): Promise<void> {
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+  await waitFor(
+    async () => {
+      const state = await partitionState(admin, topic).catch(() => undefined);
+      return state !== undefined && state.leader >= 0;
+    },
+    { timeoutMs: DEADLINE_MS, what: `a leader for ${topic}` },
+  );
+}
+
 describe('harness with three brokers per cluster', () => {
   let h: Harness;
   let control: HarnessControl;
@@ -77,7 +93,7 @@ describe('harness with three brokers per cluster', () => {
   it('replicates new topics, internal topics and MM2 topics three times with min.insync.replicas 2', async () => {
     // Arrange
     const topic = uniqueName('replicated');
-    await admin('primary').createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await createTopic(admin('primary'), topic);
     await produceNumbered(kafkaClient(h.info, 'primary'), topic, 'r', 1);
 
     // Act
@@ -115,7 +131,7 @@ describe('harness with three brokers per cluster', () => {
     // Arrange
     const topic = uniqueName('orders');
     const primary = kafkaClient(h.info, 'primary');
-    await admin('primary').createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await createTopic(admin('primary'), topic);
     const before = await produceNumbered(primary, topic, 'before', 5);
     const { leader } = await partitionState(admin('primary'), topic);
     const victim = h.info.clusters.primary.brokers.find((b) => b.nodeId === leader);
@@ -166,7 +182,7 @@ describe('harness with three brokers per cluster', () => {
   it('moves leadership off a hung broker and takes it back into the ISR once resumed', async () => {
     // Arrange
     const topic = uniqueName('hung');
-    await admin('primary').createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await createTopic(admin('primary'), topic);
     const { leader } = await partitionState(admin('primary'), topic);
     const victim = h.info.clusters.primary.brokers.find((b) => b.nodeId === leader);
     if (victim === undefined) throw new Error(`expected leader ${leader} among the primary's brokers`);
@@ -197,7 +213,7 @@ describe('harness with three brokers per cluster', () => {
   it('kills and restarts the whole cluster with the cluster-wide controls, data kept', async () => {
     // Arrange
     const topic = uniqueName('whole');
-    await admin('primary').createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await createTopic(admin('primary'), topic);
     const written = await produceNumbered(kafkaClient(h.info, 'primary'), topic, 'kept', 3);
 
     // Act
