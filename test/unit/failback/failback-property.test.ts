@@ -1,17 +1,23 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RefusedError } from '#shared/errors.ts';
+import { MirrorControlError, RefusedError } from '#shared/errors.ts';
 import type { FailbackResult } from '#shared/failback/failback.ts';
 import { failbackJournal } from '#shared/failback/journal.ts';
+import { KafkaConnectController } from '#shared/failback/kafka-connect-controller.ts';
 import { tpKey } from '#shared/kafka/topic-partition.ts';
+import { type ConnectOverMemory, connectOverMemory } from './connect-over-memory.ts';
 import type { MemoryCluster } from './fakes.ts';
 import { configOf, QUARANTINE, type World, world } from './world.ts';
 
 /**
  * Salvage, reverse and purge under the worst interleavings the fakes can produce, checked against the two
  * promises failback makes: every record the primary acknowledged is, after failback, on the primary or in
- * quarantine (but for what the run itself reported lost to the primary's retention); and purge never deletes a
- * record that is neither on the secondary nor in quarantine at that moment.
+ * quarantine (but for what the run itself reported lost to the primary's retention); purge never deletes a
+ * record that is neither on the secondary nor in quarantine at that moment; and every record still on the
+ * secondary at the end reaches the primary through the reverse mirror. The mirror is driven by the real Kafka
+ * Connect controller over a Connect fake whose connectors decide what the in-memory mirror copies, and a
+ * schedule may start with a reverse flow left behind by an earlier failback (its connectors running, its offsets
+ * anywhere): the run must refuse it rather than adopt it and its offsets, and the operator then deletes it.
  */
 
 const partitionArb = fc.record({
@@ -46,6 +52,17 @@ const scenarioArb = fc.record({
   retentionAt: fc.nat({ max: 8 }),
   /** The reverse mirror copies nothing until purge is done. */
   reverseStuck: fc.boolean(),
+  /**
+   * A reverse flow an earlier failback left running: its run tag (none, or another run's) and the last offset its
+   * connector copied per partition (taken modulo the secondary's length).
+   */
+  staleReverse: fc.option(
+    fc.record({
+      tag: fc.option(fc.constant('0000000000-earlier'), { nil: undefined }),
+      offsets: fc.array(fc.nat({ max: 12 }), { minLength: 3, maxLength: 3 }),
+    }),
+    { nil: undefined },
+  ),
 });
 type Scenario = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never;
 
@@ -118,7 +135,30 @@ interface Outcome {
   purgedUnsafely: string[];
 }
 
-async function drive(w: World, s: Scenario): Promise<Outcome> {
+/** The real Kafka Connect controller for every invocation, over a Connect fake that drives `w.mirror`. */
+function throughConnect(w: World): ConnectOverMemory {
+  const connect = connectOverMemory(w.mirror, {
+    forwardHost: 'fwd:8083',
+    reverseHost: 'rev:8083',
+    prefix: 'mm2',
+    primary: 'primary',
+    secondary: 'secondary',
+  });
+  w.deps.mirror = () =>
+    new KafkaConnectController({
+      forwardUrl: 'http://fwd:8083',
+      reverseUrl: 'http://rev:8083',
+      connectorPrefix: 'mm2',
+      primaryAlias: 'primary',
+      secondaryAlias: 'secondary',
+      fetch: connect.fetch,
+      settleTimeoutMs: 1_000,
+      pollIntervalMs: 1,
+    });
+  return connect;
+}
+
+async function drive(w: World, s: Scenario, connect: ConnectOverMemory): Promise<Outcome> {
   const purgedUnsafely: string[] = [];
   const deleteRecords = w.primary.deleteRecordsBefore.bind(w.primary);
   w.primary.deleteRecordsBefore = async (topic, partitions) => {
@@ -172,6 +212,11 @@ async function drive(w: World, s: Scenario): Promise<Outcome> {
       results.push(r);
       if (r.completedPhases.includes('purge')) return { results, purgedUnsafely };
     } catch (e: unknown) {
+      if (e instanceof MirrorControlError && /was not created by failback run/.test(e.message)) {
+        // The operator does what the refusal says: checks what created the flow, deletes it, invokes again.
+        connect.deleteReverseConnectors();
+        continue;
+      }
       if (e instanceof RefusedError) {
         // The operator reads the refusal and accepts the reported loss for the partitions it names: a loss that
         // already happened (records deleted by retention before they were copied), never anything else.
@@ -200,8 +245,21 @@ describe('failback salvage, reverse and purge under random interleavings', () =>
           liveOf(w.primary, 'orders', n).map((r) => ({ ...r, n })),
         );
 
+        const connect = throughConnect(w);
+        if (s.staleReverse) {
+          const stale = s.staleReverse;
+          connect.leaveReverseFlow(
+            stale.tag,
+            s.partitions.map((_, n) => ({
+              topic: 'orders',
+              partition: n,
+              offset: (stale.offsets[n] ?? 0) % Math.max(1, w.secondary.topics.get('orders')?.[n]?.high ?? 1),
+            })),
+          );
+        }
+
         // Act
-        const { purgedUnsafely } = await drive(w, s);
+        const { purgedUnsafely } = await drive(w, s, connect);
         w.mirror.frozen.reverse = false;
         w.mirror.poll();
 
@@ -218,6 +276,12 @@ describe('failback salvage, reverse and purge under random interleavings', () =>
           .map((r) => r.value);
         expect(missing).toEqual([]);
         expect(purgedUnsafely).toEqual([]);
+        const onPrimary = new Set(w.primary.values('orders'));
+        const notReversed = s.partitions
+          .flatMap((_, n) => liveOf(w.secondary, 'orders', n))
+          .filter((r) => !onPrimary.has(r.value))
+          .map((r) => r.value);
+        expect(notReversed).toEqual([]);
       }),
       { numRuns: 200 },
     );

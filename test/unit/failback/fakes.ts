@@ -273,6 +273,11 @@ export class MemoryMirror implements MirrorController {
     if (this.reverse === 'running') this.#copy('reverse', this.#secondary, this.#primary);
   }
 
+  /** Forget a flow's offsets (Kafka Connect's `DELETE /connectors/<n>/offsets`): it copies from the earliest next. */
+  resetFlow(flow: Flow): void {
+    this.#startAnew(flow);
+  }
+
   /** A flow created anew copies from the earliest offset, and MM2 writes a sync for its first record again. */
   #startAnew(flow: Flow): void {
     this.positions[flow].clear();
