@@ -49,6 +49,15 @@ export interface ClusterClient {
   ): Promise<ProduceResult[]>;
   /** A consumer group's committed offsets (all topics), from its coordinator; offsets -1 (none) left out. */
   groupOffsets(groupId: string): Promise<GroupOffset[]>;
+  /**
+   * Commit offsets for a group that has no members, as Kafka's admin client does (`alterConsumerGroupOffsets`):
+   * one OffsetCommit to the group's coordinator, generation -1 and no member id. The coordinator refuses it while
+   * the group has members (UNKNOWN_MEMBER_ID), so a running consumer's position is never moved under it.
+   */
+  commitGroupOffsets(
+    groupId: string,
+    offsets: ReadonlyArray<{ topic: string; partition: number; offset: Offset }>,
+  ): Promise<void>;
   /** Create a topic; `exists` when it already did. */
   createTopic(spec: CreateTopicSpec): Promise<'created' | 'exists'>;
   close(): Promise<void>;
@@ -229,6 +238,9 @@ interface RawProduce {
 interface RawOffsetFetch {
   errorCode?: number;
   responses: { topic: string; partitions: { partition: number; offset: string; errorCode: number }[] }[];
+}
+interface RawOffsetCommit {
+  responses: { topic: string; partitions: { partition: number; errorCode: number }[] }[];
 }
 interface RawCreateTopics {
   topicErrors: { topic: string; errorCode: number }[];
@@ -633,6 +645,44 @@ class KafkajsClusterClient implements ClusterClient {
         })
         .filter((o) => o.error !== undefined || o.offset !== undefined),
     );
+  }
+
+  async commitGroupOffsets(
+    groupId: string,
+    offsets: ReadonlyArray<{ topic: string; partition: number; offset: Offset }>,
+  ): Promise<void> {
+    if (offsets.length === 0) return;
+    await this.#connect();
+    if (Object.keys(this.#cluster.brokerPool.brokers).length === 0)
+      await this.metadata(['__consumer_offsets']);
+    const coordinator = await this.#cluster.findGroupCoordinator({ groupId });
+    const byTopic = new Map<string, Array<{ partition: number; offset: string }>>();
+    for (const o of offsets) {
+      const list = byTopic.get(o.topic) ?? [];
+      list.push({ partition: o.partition, offset: String(o.offset) });
+      byTopic.set(o.topic, list);
+    }
+    const raw = await sendLenient<RawOffsetCommit>(coordinator, apiKeys.OffsetCommit, requests.OffsetCommit, {
+      groupId,
+      groupGenerationId: -1,
+      memberId: '',
+      topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+    });
+    const failed = raw.responses.flatMap((r) =>
+      r.partitions
+        .map((p) => ({ tp: tpKey(r.topic, p.partition), error: errorType(p.errorCode) }))
+        .filter((p) => p.error !== undefined),
+    );
+    const first = failed[0];
+    if (first?.error !== undefined) {
+      throw new KafkaOperationError(
+        reasonForErrorType(first.error),
+        `commit offsets of group ${groupId}: ${first.error} on ${failed.length} partition(s), first ${first.tp}` +
+          (first.error === 'UNKNOWN_MEMBER_ID'
+            ? ' (the group has members: its offsets are theirs to move)'
+            : ''),
+      );
+    }
   }
 
   async createTopic(spec: CreateTopicSpec): Promise<'created' | 'exists'> {

@@ -60,14 +60,14 @@ declare module 'kafkajs/src/network/socketFactory.js' {
 
 declare module 'kafkajs/src/protocol/requests/index.js' {
   export const requests: Record<
-    'Metadata' | 'ListOffsets' | 'Fetch' | 'Produce' | 'CreateTopics' | 'OffsetFetch',
+    'Metadata' | 'ListOffsets' | 'Fetch' | 'Produce' | 'CreateTopics' | 'OffsetFetch' | 'OffsetCommit',
     object
   >;
 }
 
 declare module 'kafkajs/src/protocol/requests/apiKeys.js' {
   const apiKeys: Record<
-    'Metadata' | 'ListOffsets' | 'Fetch' | 'Produce' | 'CreateTopics' | 'OffsetFetch',
+    'Metadata' | 'ListOffsets' | 'Fetch' | 'Produce' | 'CreateTopics' | 'OffsetFetch' | 'OffsetCommit',
     number
   >;
   export = apiKeys;

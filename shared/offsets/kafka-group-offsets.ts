@@ -7,12 +7,15 @@ import type { Checkpoint, SecondaryGroupOffsets } from './offset-translation.ts'
 
 /**
  * {@link SecondaryGroupOffsets} on a real cluster: checkpoints read without a consumer group (the cluster
- * client fetches the partition directly, as MirrorClient does), group state, committed offsets and commits
- * through the kafkajs admin (`setOffsets` refuses a group with running members, a second guard).
+ * client fetches the partition directly, as MirrorClient does), group state and committed offsets through the
+ * kafkajs admin, and commits as one OffsetCommit per group and topic to its coordinator, as Kafka's own admin
+ * client commits for an empty group (the coordinator refuses it while the group has members, a second guard).
+ * kafkajs' `admin.setOffsets` would join the group with a throwaway consumer for every commit: a group join and a
+ * fetch per group, which made a 500-group failover take minutes (bench/groups.bench.ts).
  */
 export interface KafkaGroupOffsetsDeps {
-  admin(): Promise<Pick<Admin, 'describeGroups' | 'fetchOffsets' | 'setOffsets'>>;
-  cluster(): Promise<Pick<ClusterClient, 'metadata' | 'listOffsets' | 'fetch'>>;
+  admin(): Promise<Pick<Admin, 'describeGroups' | 'fetchOffsets'>>;
+  cluster(): Promise<Pick<ClusterClient, 'metadata' | 'listOffsets' | 'fetch' | 'commitGroupOffsets'>>;
   /** `<primary alias>.checkpoints.internal` (the replication policy names it). */
   checkpointsTopic: string;
   /** Called after a failed operation, so cached clients with half-dead sockets are rebuilt. */
@@ -56,11 +59,10 @@ export function kafkaGroupOffsets(deps: KafkaGroupOffsetsDeps): SecondaryGroupOf
       }),
     commitOffsets: (group, topic, partitions) =>
       guarded(async () => {
-        await (await deps.admin()).setOffsets({
-          groupId: group,
-          topic,
-          partitions: partitions.map((p) => ({ partition: p.partition, offset: String(p.offset) })),
-        });
+        await (await deps.cluster()).commitGroupOffsets(
+          group,
+          partitions.map((p) => ({ topic, partition: p.partition, offset: p.offset })),
+        );
       }),
   };
 }

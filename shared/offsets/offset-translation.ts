@@ -35,7 +35,7 @@ export interface SecondaryGroupOffsets {
     group: string,
     topics: readonly string[],
   ): Promise<Array<{ topic: string; partition: number; offset: Offset }>>;
-  /** Commit offsets for a group without members (kafkajs `admin.setOffsets`). */
+  /** Commit offsets for a group without members (refused by the coordinator while it has members). */
   commitOffsets(
     group: string,
     topic: string,

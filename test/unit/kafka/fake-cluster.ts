@@ -225,6 +225,16 @@ export class FakeCluster implements ClusterClient {
     });
   }
 
+  async commitGroupOffsets(
+    groupId: string,
+    offsets: ReadonlyArray<{ topic: string; partition: number; offset: number }>,
+  ): Promise<void> {
+    await this.#enter('commitGroupOffsets', groupId);
+    const group = this.groups.get(groupId) ?? new Map<string, number>();
+    for (const o of offsets) group.set(tpKey(o.topic, o.partition), o.offset);
+    this.groups.set(groupId, group);
+  }
+
   async createTopic(spec: CreateTopicSpec): Promise<'created' | 'exists'> {
     await this.#enter('createTopic', spec);
     if (this.topics.has(spec.topic)) return 'exists';

@@ -20,9 +20,14 @@ describe('kafkaGroupOffsets', () => {
   /** A one-partition checkpoints topic holding `records`, read the way MirrorClient reads it. */
   function cluster(
     records: ReturnType<typeof checkpointRecord>[],
-  ): Pick<ClusterClient, 'metadata' | 'listOffsets' | 'fetch'> {
+    commits: unknown[] = [],
+  ): Pick<ClusterClient, 'metadata' | 'listOffsets' | 'fetch' | 'commitGroupOffsets'> {
     const end = records.length;
     return {
+      commitGroupOffsets: async (groupId, offsets) => {
+        commits.push({ groupId, offsets });
+        throw new Error('commit offsets of group billing: UNKNOWN_MEMBER_ID on 1 partition(s)');
+      },
       metadata: async (topics) => ({
         clusterId: 'c',
         controllerId: 1,
@@ -73,7 +78,7 @@ describe('kafkaGroupOffsets', () => {
     ]);
   });
 
-  it('describes, fetches and commits through the kafkajs admin, and reports a failure so clients are rebuilt', async () => {
+  it('describes and fetches through the kafkajs admin, commits to the coordinator, and reports a failure so clients are rebuilt', async () => {
     const calls: unknown[] = [];
     let failures = 0;
     const admin = {
@@ -91,14 +96,11 @@ describe('kafkaGroupOffsets', () => {
         calls.push(['fetchOffsets', o]);
         return [{ topic: 'primary.orders', partitions: [{ partition: 0, offset: '-1', metadata: null }] }];
       },
-      setOffsets: async (o: unknown) => {
-        calls.push(['setOffsets', o]);
-        throw new Error('The consumer group must have no running instances');
-      },
     };
+    const commits: unknown[] = [];
     const offsets = kafkaGroupOffsets({
       admin: async () => admin as never,
-      cluster: async () => cluster([]),
+      cluster: async () => cluster([], commits),
       checkpointsTopic: 't',
       onFailure: () => {
         failures += 1;
@@ -111,10 +113,9 @@ describe('kafkaGroupOffsets', () => {
     ]);
     await expect(
       offsets.commitOffsets('billing', 'primary.orders', [{ partition: 0, offset: 19 }]),
-    ).rejects.toThrow('no running instances');
-    expect(calls.at(-1)).toEqual([
-      'setOffsets',
-      { groupId: 'billing', topic: 'primary.orders', partitions: [{ partition: 0, offset: '19' }] },
+    ).rejects.toThrow('UNKNOWN_MEMBER_ID');
+    expect(commits).toEqual([
+      { groupId: 'billing', offsets: [{ topic: 'primary.orders', partition: 0, offset: 19 }] },
     ]);
     expect(failures).toBe(1);
   });
