@@ -14,6 +14,7 @@ import type {
   HarnessInfo,
   MirrorDirection,
   MirrorMode,
+  MirrorTiming,
   ReplicationPolicyName,
 } from './info.ts';
 import { writeLoggingConfig } from './jvm.ts';
@@ -34,6 +35,11 @@ export interface HarnessOptions {
   separator?: string;
   /** MM2 `offset.lag.max`; default 0, so that translated offsets are exact in tests. */
   offsetLagMax?: number;
+  /**
+   * MM2's intervals: `harness` (default) 1 s each and `offsetLagMax`; `production` MM2's own defaults (checkpoints
+   * every 60 s, topics discovered every 10 minutes, offset.lag.max 100): create topics before the mirror starts.
+   */
+  mirrorTiming?: MirrorTiming;
   /** An mTLS listener on both clusters, with generated Aiven-style PEM files. Default true. */
   tls?: boolean;
   /** The moto AWS emulator, with the AWS fault proxy in front of it (in this process). Default true. */
@@ -137,6 +143,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     separator: options.separator ?? '.',
     offsetLagMax: options.offsetLagMax ?? 0,
     ...(replicationFactor === 1 ? {} : { replicationFactor }),
+    ...(options.mirrorTiming === 'production' ? { timing: 'production' as const } : {}),
   };
   const workerOptions = { runDir, dist, loggingConfig, groups, replicationFactor };
   const mode = options.mirrorMode ?? 'connect';

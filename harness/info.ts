@@ -69,7 +69,11 @@ export interface MirrorDirection {
    * offset syncs). Default 1, for one-broker clusters.
    */
   replicationFactor?: number;
+  /** `harness` (default): every MM2 interval 1 s; `production`: MM2's own defaults (see mirrorSettings). */
+  timing?: MirrorTiming;
 }
+
+export type MirrorTiming = 'harness' | 'production';
 
 export interface MirrorConnectorNames {
   source: string;

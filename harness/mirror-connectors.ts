@@ -18,11 +18,26 @@ type Properties = Record<string, string>;
 
 /**
  * The MM2 settings shared by Connect mode and dedicated mode: every replication factor the direction's
- * (1 for one-broker clusters), every interval 1 s instead of minutes, offset syncs on the target (KIP-716:
- * the source is the cluster that dies), group offsets synced to the target (KIP-545).
+ * (1 for one-broker clusters), offset syncs on the target (KIP-716: the source is the cluster that dies), group
+ * offsets synced to the target (KIP-545). With the harness's timing (the default) every interval is 1 s instead
+ * of minutes and `offset.lag.max` is the direction's (0: exact translation), MM2's best case; with `production`
+ * timing MM2 keeps its own defaults (offset.lag.max 100, checkpoints and group-offset syncs every 60 s, topic and
+ * group discovery every 10 minutes), as a deployment that never tuned them would run.
  */
 export function mirrorSettings(direction: MirrorDirection): Properties {
   const replicationFactor = String(direction.replicationFactor ?? 1);
+  const tuned: Properties =
+    direction.timing === 'production'
+      ? {}
+      : {
+          'offset.lag.max': String(direction.offsetLagMax),
+          'refresh.topics.interval.seconds': '1',
+          'refresh.groups.interval.seconds': '1',
+          'emit.checkpoints.interval.seconds': '1',
+          'emit.heartbeats.interval.seconds': '1',
+          'sync.group.offsets.interval.seconds': '1',
+          'sync.topic.configs.interval.seconds': '1',
+        };
   return {
     'replication.policy.class': POLICY_CLASS[direction.policy],
     'replication.policy.separator': direction.separator,
@@ -33,14 +48,8 @@ export function mirrorSettings(direction: MirrorDirection): Properties {
     'heartbeats.topic.replication.factor': replicationFactor,
     'offset-syncs.topic.replication.factor': replicationFactor,
     'offset-syncs.topic.location': 'target',
-    'offset.lag.max': String(direction.offsetLagMax),
-    'refresh.topics.interval.seconds': '1',
-    'refresh.groups.interval.seconds': '1',
-    'emit.checkpoints.interval.seconds': '1',
-    'emit.heartbeats.interval.seconds': '1',
+    ...tuned,
     'sync.group.offsets.enabled': 'true',
-    'sync.group.offsets.interval.seconds': '1',
-    'sync.topic.configs.interval.seconds': '1',
     // No authorizer on the harness brokers: describing ACLs would only log errors.
     'sync.topic.acls.enabled': 'false',
   };
