@@ -27,6 +27,7 @@ import type { ProbeResult } from '#shared/health/probe-result.ts';
 import { type ClusterClient, createClusterClient } from '#shared/kafka/cluster-client.ts';
 import { Redacted } from '#shared/store/redacted.ts';
 import type { ParameterStore, SecretStore } from '#shared/store/stores.ts';
+import { functionSpecs } from '../infra/function-catalog.ts';
 
 const SCALES = [10, 1_000, 10_000] as const;
 const PER_TOPIC = Number(process.env.BENCH_PARTITIONS_PER_TOPIC ?? 10);
@@ -188,6 +189,7 @@ const rigs: Rig[] = [];
 try {
   await Promise.all(Object.values(admins).map((a) => a.connect()));
   const scales: { partitions: number; probeMs: number; naiveMs: number; speedup: number }[] = [];
+  const probeRssMbByScale = new Map<number, number>();
   for (const partitions of SCALES) {
     const topics = topicsFor(partitions);
     const created = await timed(() =>
@@ -215,6 +217,12 @@ try {
     // Warm up: clients connect, the canary topics get created, metadata is cached as in a running container.
     for (let i = 0; i < 2; i++) await rig.cycle();
     const probeRuns: number[] = [];
+    // The probe's own footprint, sampled while only the probe runs (the process high-water mark below also
+    // covers the topic set-up and the naive baseline's kafkajs admins).
+    let probeRssMax = 0;
+    const sampler = setInterval(() => {
+      probeRssMax = Math.max(probeRssMax, process.memoryUsage.rss());
+    }, 20);
     for (let i = 0; i < RUNS; i++) {
       const { ms, value } = await timed(() => rig.cycle());
       const { primary, secondary } = value.clusters;
@@ -227,6 +235,8 @@ try {
       }
       probeRuns.push(ms);
     }
+    clearInterval(sampler);
+    probeRssMbByScale.set(partitions, Math.round(probeRssMax / 2 ** 20));
 
     // The naive baseline: kafkajs' admin.fetchTopicOffsets topic by topic, a loop per cluster (clusters in
     // parallel, which is generous to it). Warm: its metadata for every topic is cached after the first pass.
@@ -284,8 +294,21 @@ try {
   }
   const deadVerdictMs = await verdictAfter('killed primary', () => h.kill('primary'));
   const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+  const largest = Math.max(...scales.map((s) => s.partitions));
+  const memoryMb = functionSpecs(config('memory', [])).probe.memoryMb;
+  const probeRssMb = probeRssMbByScale.get(largest) ?? null;
 
-  const report = { scales, deadVerdictMs, hungVerdictMs, peakRssMb };
+  const report = {
+    scales,
+    deadVerdictMs,
+    hungVerdictMs,
+    peakRssMb,
+    peakRssAt: `${largest} partitions; the bench process's high-water mark (set-up and naive baseline included)`,
+    probeRssMb,
+    probeRssWhat: `RSS sampled every 20 ms while only probe cycles ran at ${largest} partitions`,
+    memoryMb,
+    withinMemory: peakRssMb <= memoryMb,
+  };
   mkdirSync(path.dirname(resultsFile), { recursive: true });
   writeFileSync(resultsFile, `${JSON.stringify(report, null, 2)}\n`);
 
@@ -305,7 +328,9 @@ try {
   for (const r of rows) console.log(line(r));
   console.log(`dead cluster verdict: ${deadVerdictMs} ms (target < 5000)`);
   console.log(`hung cluster verdict: ${hungVerdictMs} ms (target < 8000)`);
-  console.log(`peak RSS: ${peakRssMb} MB`);
+  console.log(
+    `peak RSS: ${peakRssMb} MB (process), ${probeRssMb} MB while probing ${largest} partitions; probe function memory ${memoryMb} MB: ${peakRssMb <= memoryMb ? 'within' : 'NOT within'}`,
+  );
   console.log(`written to ${path.relative(process.cwd(), resultsFile)}`);
 } finally {
   await Promise.all([...rigs, ...Object.values(setupClients)].map((r) => r.close()));
