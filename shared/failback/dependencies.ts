@@ -121,7 +121,6 @@ export function failbackDependencies(
           alias: config.clusters[role].alias,
           kafka: createKafka(kafkaConfig),
           groups: kafkaGroupOffsets({
-            admin: () => clients.kafka.admin(name, kafkaConfig),
             cluster: clusterClient,
             checkpointsTopic: policy.checkpointsTopic(other),
             onFailure: forget,

@@ -78,7 +78,6 @@ export function failoverDependencies(
   const secondaryConfig = () => clusterKafkaConfig({ stores, paths, config }, 'secondary', 'failover');
   const secondaryName = `${config.name}/secondary`;
   const secondaryGroups = kafkaGroupOffsets({
-    admin: async () => clients.kafka.admin(secondaryName, await secondaryConfig()),
     cluster: async () => {
       const kafkaConfig = await secondaryConfig();
       return clients.clusterClients.get(secondaryName, configFingerprint(kafkaConfig), async () =>

@@ -50,6 +50,11 @@ export interface ClusterClient {
   /** A consumer group's committed offsets (all topics), from its coordinator; offsets -1 (none) left out. */
   groupOffsets(groupId: string): Promise<GroupOffset[]>;
   /**
+   * State and member count of many groups: one DescribeGroups per coordinator. A group the coordinator does not
+   * know comes back `Dead` with no members, as Kafka reports it.
+   */
+  describeGroups(groupIds: readonly string[]): Promise<GroupDescription[]>;
+  /**
    * Commit offsets for a group that has no members, as Kafka's admin client does (`alterConsumerGroupOffsets`):
    * one OffsetCommit to the group's coordinator, generation -1 and no member id. The coordinator refuses it while
    * the group has members (UNKNOWN_MEMBER_ID), so a running consumer's position is never moved under it.
@@ -161,6 +166,11 @@ export interface GroupOffset extends TopicPartition {
   offset?: Offset;
   error?: string;
 }
+export interface GroupDescription {
+  groupId: string;
+  state: string;
+  members: number;
+}
 export interface CreateTopicSpec {
   topic: string;
   numPartitions: number;
@@ -239,6 +249,9 @@ interface RawOffsetFetch {
   errorCode?: number;
   responses: { topic: string; partitions: { partition: number; offset: string; errorCode: number }[] }[];
 }
+interface RawDescribeGroups {
+  groups: { errorCode: number; groupId: string; state: string; members: unknown[] }[];
+}
 interface RawOffsetCommit {
   responses: { topic: string; partitions: { partition: number; errorCode: number }[] }[];
 }
@@ -277,6 +290,11 @@ class KafkajsClusterClient implements ClusterClient {
   readonly #metadataMaxAgeMs: number;
   #last: { metadata: ClusterMetadata; topics: Set<string>; at: number } | undefined;
   #connected: Promise<void> | undefined;
+  /**
+   * Each group's coordinator, found once: kafkajs asks FindCoordinator on every call, which for the hundreds of
+   * groups a failover translates doubled its requests. Forgotten when a request to it fails.
+   */
+  readonly #coordinators = new Map<string, Promise<Broker>>();
 
   constructor(config: KafkaConfig, options: ClusterClientOptions) {
     const logger = createLogger({
@@ -616,17 +634,15 @@ class KafkajsClusterClient implements ClusterClient {
   }
 
   async groupOffsets(groupId: string): Promise<GroupOffset[]> {
-    await this.#connect();
-    // FindCoordinator goes through a known broker: make sure the pool has some.
-    if (Object.keys(this.#cluster.brokerPool.brokers).length === 0)
-      await this.metadata(['__consumer_offsets']);
-    const coordinator = await this.#cluster.findGroupCoordinator({ groupId });
-    const raw = await sendLenient<RawOffsetFetch>(coordinator, apiKeys.OffsetFetch, requests.OffsetFetch, {
-      groupId,
-      topics: [],
-    });
+    const raw = await this.#toCoordinator(groupId, (coordinator) =>
+      sendLenient<RawOffsetFetch>(coordinator, apiKeys.OffsetFetch, requests.OffsetFetch, {
+        groupId,
+        topics: [],
+      }),
+    );
     const groupError = errorType(raw.errorCode ?? 0);
     if (groupError) {
+      this.#coordinators.delete(groupId);
       throw new KafkaOperationError(
         reasonForErrorType(groupError),
         `offsets of group ${groupId}: ${groupError}`,
@@ -647,27 +663,92 @@ class KafkajsClusterClient implements ClusterClient {
     );
   }
 
+  async describeGroups(groupIds: readonly string[]): Promise<GroupDescription[]> {
+    const byCoordinator = new Map<number, { broker: Broker; groups: string[] }>();
+    await Promise.all(
+      [...new Set(groupIds)].map(async (groupId) => {
+        const broker = await this.#coordinator(groupId);
+        const nodeId = broker.nodeId ?? -1;
+        const entry = byCoordinator.get(nodeId) ?? { broker, groups: [] };
+        entry.groups.push(groupId);
+        byCoordinator.set(nodeId, entry);
+      }),
+    );
+    const answers = await Promise.all(
+      [...byCoordinator.values()].map(async ({ broker, groups }) => {
+        try {
+          return await sendLenient<RawDescribeGroups>(
+            broker,
+            apiKeys.DescribeGroups,
+            requests.DescribeGroups,
+            {
+              groupIds: groups,
+            },
+          );
+        } catch (e: unknown) {
+          for (const g of groups) this.#coordinators.delete(g);
+          throw e;
+        }
+      }),
+    );
+    return answers.flatMap((raw) =>
+      raw.groups.map((g) => {
+        const error = errorType(g.errorCode);
+        if (error) {
+          if (error === 'NOT_COORDINATOR' || error === 'COORDINATOR_NOT_AVAILABLE')
+            this.#coordinators.delete(g.groupId);
+          throw new KafkaOperationError(reasonForErrorType(error), `describe group ${g.groupId}: ${error}`);
+        }
+        return { groupId: g.groupId, state: g.state, members: g.members.length };
+      }),
+    );
+  }
+
+  async #coordinator(groupId: string): Promise<Broker> {
+    let found = this.#coordinators.get(groupId);
+    if (found === undefined) {
+      found = (async () => {
+        await this.#connect();
+        // FindCoordinator goes through a known broker: make sure the pool has some.
+        if (Object.keys(this.#cluster.brokerPool.brokers).length === 0)
+          await this.metadata(['__consumer_offsets']);
+        return this.#cluster.findGroupCoordinator({ groupId });
+      })();
+      found.catch(() => this.#coordinators.delete(groupId));
+      this.#coordinators.set(groupId, found);
+    }
+    return found;
+  }
+
+  /** A request to a group's coordinator; a failed one makes the next call find the coordinator again. */
+  async #toCoordinator<T>(groupId: string, send: (coordinator: Broker) => Promise<T>): Promise<T> {
+    try {
+      return await send(await this.#coordinator(groupId));
+    } catch (e: unknown) {
+      this.#coordinators.delete(groupId);
+      throw e;
+    }
+  }
+
   async commitGroupOffsets(
     groupId: string,
     offsets: ReadonlyArray<{ topic: string; partition: number; offset: Offset }>,
   ): Promise<void> {
     if (offsets.length === 0) return;
-    await this.#connect();
-    if (Object.keys(this.#cluster.brokerPool.brokers).length === 0)
-      await this.metadata(['__consumer_offsets']);
-    const coordinator = await this.#cluster.findGroupCoordinator({ groupId });
     const byTopic = new Map<string, Array<{ partition: number; offset: string }>>();
     for (const o of offsets) {
       const list = byTopic.get(o.topic) ?? [];
       list.push({ partition: o.partition, offset: String(o.offset) });
       byTopic.set(o.topic, list);
     }
-    const raw = await sendLenient<RawOffsetCommit>(coordinator, apiKeys.OffsetCommit, requests.OffsetCommit, {
-      groupId,
-      groupGenerationId: -1,
-      memberId: '',
-      topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
-    });
+    const raw = await this.#toCoordinator(groupId, (coordinator) =>
+      sendLenient<RawOffsetCommit>(coordinator, apiKeys.OffsetCommit, requests.OffsetCommit, {
+        groupId,
+        groupGenerationId: -1,
+        memberId: '',
+        topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+      }),
+    );
     const failed = raw.responses.flatMap((r) =>
       r.partitions
         .map((p) => ({ tp: tpKey(r.topic, p.partition), error: errorType(p.errorCode) }))
@@ -675,6 +756,8 @@ class KafkajsClusterClient implements ClusterClient {
     );
     const first = failed[0];
     if (first?.error !== undefined) {
+      if (first.error === 'NOT_COORDINATOR' || first.error === 'COORDINATOR_NOT_AVAILABLE')
+        this.#coordinators.delete(groupId);
       throw new KafkaOperationError(
         reasonForErrorType(first.error),
         `commit offsets of group ${groupId}: ${first.error} on ${failed.length} partition(s), first ${first.tp}` +

@@ -60,14 +60,28 @@ declare module 'kafkajs/src/network/socketFactory.js' {
 
 declare module 'kafkajs/src/protocol/requests/index.js' {
   export const requests: Record<
-    'Metadata' | 'ListOffsets' | 'Fetch' | 'Produce' | 'CreateTopics' | 'OffsetFetch' | 'OffsetCommit',
+    | 'Metadata'
+    | 'ListOffsets'
+    | 'Fetch'
+    | 'Produce'
+    | 'CreateTopics'
+    | 'OffsetFetch'
+    | 'OffsetCommit'
+    | 'DescribeGroups',
     object
   >;
 }
 
 declare module 'kafkajs/src/protocol/requests/apiKeys.js' {
   const apiKeys: Record<
-    'Metadata' | 'ListOffsets' | 'Fetch' | 'Produce' | 'CreateTopics' | 'OffsetFetch' | 'OffsetCommit',
+    | 'Metadata'
+    | 'ListOffsets'
+    | 'Fetch'
+    | 'Produce'
+    | 'CreateTopics'
+    | 'OffsetFetch'
+    | 'OffsetCommit'
+    | 'DescribeGroups',
     number
   >;
   export = apiKeys;

@@ -1,21 +1,25 @@
-import type { Admin } from 'kafkajs';
-import type { ClusterClient } from '../kafka/cluster-client.ts';
+import { KafkaOperationError } from '../errors.ts';
+import type { ClusterClient, GroupDescription } from '../kafka/cluster-client.ts';
 import { readCheckpoints } from '../kafka/mm2-internal-topics.ts';
-import { toOffset } from '../kafka/offset.ts';
 import { tpKey } from '../kafka/topic-partition.ts';
 import type { Checkpoint, SecondaryGroupOffsets } from './offset-translation.ts';
 
 /**
- * {@link SecondaryGroupOffsets} on a real cluster: checkpoints read without a consumer group (the cluster
- * client fetches the partition directly, as MirrorClient does), group state and committed offsets through the
- * kafkajs admin, and commits as one OffsetCommit per group and topic to its coordinator, as Kafka's own admin
- * client commits for an empty group (the coordinator refuses it while the group has members, a second guard).
- * kafkajs' `admin.setOffsets` would join the group with a throwaway consumer for every commit: a group join and a
- * fetch per group, which made a 500-group failover take minutes (bench/groups.bench.ts).
+ * {@link SecondaryGroupOffsets} on a real cluster, through the cluster client alone: checkpoints read without a
+ * consumer group (fetching the partition directly, as MirrorClient does); group states asked in one DescribeGroups
+ * per coordinator for every group asked in the same turn of the event loop (translation asks for all its groups at
+ * once); committed offsets one OffsetFetch per group; commits one OffsetCommit per group and topic, as Kafka's own
+ * admin client commits for an empty group (the coordinator refuses it while the group has members, a second
+ * guard). kafkajs' admin asked FindCoordinator before every call and its `setOffsets` joined the group with a
+ * throwaway consumer for every commit: 500 groups took 23 s (bench/groups.bench.ts).
  */
 export interface KafkaGroupOffsetsDeps {
-  admin(): Promise<Pick<Admin, 'describeGroups' | 'fetchOffsets'>>;
-  cluster(): Promise<Pick<ClusterClient, 'metadata' | 'listOffsets' | 'fetch' | 'commitGroupOffsets'>>;
+  cluster(): Promise<
+    Pick<
+      ClusterClient,
+      'metadata' | 'listOffsets' | 'fetch' | 'describeGroups' | 'groupOffsets' | 'commitGroupOffsets'
+    >
+  >;
   /** `<primary alias>.checkpoints.internal` (the replication policy names it). */
   checkpointsTopic: string;
   /** Called after a failed operation, so cached clients with half-dead sockets are rebuilt. */
@@ -31,6 +35,25 @@ export function kafkaGroupOffsets(deps: KafkaGroupOffsetsDeps): SecondaryGroupOf
       throw e;
     }
   };
+  // Groups asked for in the same turn, answered by one describeGroups.
+  let batch: Map<string, Array<(r: PromiseSettledResult<GroupDescription>) => void>> | undefined;
+  const flush = async (asked: NonNullable<typeof batch>) => {
+    let answers: Map<string, GroupDescription> | undefined;
+    let failure: unknown;
+    try {
+      const described = await guarded(async () => (await deps.cluster()).describeGroups([...asked.keys()]));
+      answers = new Map(described.map((d) => [d.groupId, d]));
+    } catch (e: unknown) {
+      failure = e;
+    }
+    for (const [group, waiters] of asked) {
+      const d = answers?.get(group) ?? { groupId: group, state: 'Dead', members: 0 };
+      for (const w of waiters)
+        w(
+          failure === undefined ? { status: 'fulfilled', value: d } : { status: 'rejected', reason: failure },
+        );
+    }
+  };
   return {
     readCheckpoints: (groups) =>
       guarded(async () => {
@@ -40,21 +63,39 @@ export function kafkaGroupOffsets(deps: KafkaGroupOffsetsDeps): SecondaryGroupOf
         return all;
       }),
     describeGroup: (group) =>
-      guarded(async () => {
-        const { groups } = await (await deps.admin()).describeGroups([group]);
-        const g = groups.find((x) => x.groupId === group);
-        return { state: g?.state ?? 'Dead', members: g?.members.length ?? 0 };
+      new Promise((resolve, reject) => {
+        if (batch === undefined) {
+          const asked = new Map<string, Array<(r: PromiseSettledResult<GroupDescription>) => void>>();
+          batch = asked;
+          setImmediate(() => {
+            batch = undefined;
+            void flush(asked);
+          });
+        }
+        const waiters = batch.get(group) ?? [];
+        waiters.push((r) =>
+          r.status === 'fulfilled'
+            ? resolve({ state: r.value.state, members: r.value.members })
+            : reject(r.reason),
+        );
+        batch.set(group, waiters);
       }),
     committedOffsets: (group, topics) =>
       guarded(async () => {
         if (topics.length === 0) return [];
-        const fetched = await (await deps.admin()).fetchOffsets({ groupId: group, topics: [...topics] });
-        return fetched.flatMap(({ topic, partitions }) =>
-          partitions.map((p) => ({
-            topic,
-            partition: p.partition,
-            offset: toOffset(p.offset, `offset of group ${group} in ${tpKey(topic, p.partition)}`),
-          })),
+        const wanted = new Set(topics);
+        const offsets = await (await deps.cluster()).groupOffsets(group);
+        const failed = offsets.find((o) => wanted.has(o.topic) && o.error !== undefined);
+        if (failed !== undefined) {
+          throw new KafkaOperationError(
+            'unknown',
+            `offsets of group ${group} in ${tpKey(failed.topic, failed.partition)}: ${failed.error}`,
+          );
+        }
+        return offsets.flatMap((o) =>
+          wanted.has(o.topic) && o.offset !== undefined
+            ? [{ topic: o.topic, partition: o.partition, offset: o.offset }]
+            : [],
         );
       }),
     commitOffsets: (group, topic, partitions) =>

@@ -4,6 +4,7 @@ import type {
   CreateTopicSpec,
   FetchRequest,
   FetchResult,
+  GroupDescription,
   GroupOffset,
   OffsetSpec,
   PartitionOffset,
@@ -223,6 +224,15 @@ export class FakeCluster implements ClusterClient {
       );
       return { topic, partition: r.partition, baseOffset };
     });
+  }
+
+  async describeGroups(groupIds: readonly string[]): Promise<GroupDescription[]> {
+    await this.#enter('describeGroups', groupIds);
+    return groupIds.map((groupId) => ({
+      groupId,
+      state: this.groups.has(groupId) ? 'Empty' : 'Dead',
+      members: 0,
+    }));
   }
 
   async commitGroupOffsets(

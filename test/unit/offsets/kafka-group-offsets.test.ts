@@ -21,9 +21,18 @@ describe('kafkaGroupOffsets', () => {
   function cluster(
     records: ReturnType<typeof checkpointRecord>[],
     commits: unknown[] = [],
-  ): Pick<ClusterClient, 'metadata' | 'listOffsets' | 'fetch' | 'commitGroupOffsets'> {
+  ): Pick<
+    ClusterClient,
+    'metadata' | 'listOffsets' | 'fetch' | 'commitGroupOffsets' | 'describeGroups' | 'groupOffsets'
+  > {
     const end = records.length;
     return {
+      describeGroups: async () => {
+        throw new Error('not needed');
+      },
+      groupOffsets: async () => {
+        throw new Error('not needed');
+      },
       commitGroupOffsets: async (groupId, offsets) => {
         commits.push({ groupId, offsets });
         throw new Error('commit offsets of group billing: UNKNOWN_MEMBER_ID on 1 partition(s)');
@@ -59,9 +68,6 @@ describe('kafkaGroupOffsets', () => {
 
   it('reads the last checkpoint per partition of the asked groups from the checkpoints topic', async () => {
     const offsets = kafkaGroupOffsets({
-      admin: async () => {
-        throw new Error('not needed');
-      },
       cluster: async () =>
         cluster([
           checkpointRecord('billing', 0, 10n, 9n, 0),
@@ -78,38 +84,40 @@ describe('kafkaGroupOffsets', () => {
     ]);
   });
 
-  it('describes and fetches through the kafkajs admin, commits to the coordinator, and reports a failure so clients are rebuilt', async () => {
-    const calls: unknown[] = [];
-    let failures = 0;
-    const admin = {
-      describeGroups: async (ids: string[]) => ({
-        groups: ids.map((groupId) => ({
-          groupId,
-          state: 'Empty',
-          members: [],
-          protocol: '',
-          protocolType: 'consumer',
-          errorCode: 0,
-        })),
-      }),
-      fetchOffsets: async (o: { groupId: string; topics?: string[] }) => {
-        calls.push(['fetchOffsets', o]);
-        return [{ topic: 'primary.orders', partitions: [{ partition: 0, offset: '-1', metadata: null }] }];
-      },
-    };
+  it('describes every group asked in one turn with one request, reads and commits at the coordinator, and reports a failure so clients are rebuilt', async () => {
+    const described: string[][] = [];
     const commits: unknown[] = [];
+    let failures = 0;
+    const base = cluster([], commits);
     const offsets = kafkaGroupOffsets({
-      admin: async () => admin as never,
-      cluster: async () => cluster([], commits),
+      cluster: async () => ({
+        ...base,
+        describeGroups: async (ids) => {
+          described.push([...ids]);
+          return ids.map((groupId) => ({
+            groupId,
+            state: groupId === 'billing' ? 'Empty' : 'Stable',
+            members: groupId === 'billing' ? 0 : 2,
+          }));
+        },
+        groupOffsets: async () => [
+          { topic: 'primary.orders', partition: 0, offset: 7 },
+          { topic: 'other', partition: 0, offset: 3 },
+        ],
+      }),
       checkpointsTopic: 't',
       onFailure: () => {
         failures += 1;
       },
     });
 
-    expect(await offsets.describeGroup('billing')).toEqual({ state: 'Empty', members: 0 });
+    expect(await Promise.all([offsets.describeGroup('billing'), offsets.describeGroup('shipping')])).toEqual([
+      { state: 'Empty', members: 0 },
+      { state: 'Stable', members: 2 },
+    ]);
+    expect(described).toEqual([['billing', 'shipping']]);
     expect(await offsets.committedOffsets('billing', ['primary.orders'])).toEqual([
-      { topic: 'primary.orders', partition: 0, offset: -1 },
+      { topic: 'primary.orders', partition: 0, offset: 7 },
     ]);
     await expect(
       offsets.commitOffsets('billing', 'primary.orders', [{ partition: 0, offset: 19 }]),
