@@ -12,7 +12,7 @@ describe('drill report', () => {
     );
 
     expect(svg).toContain('fill="#d23b3b"');
-    expect(svg).toContain('10.0s primary killed');
+    expect(svg).toContain('10.0 s  primary killed');
     expect(svg).toContain('<polyline');
   });
 
