@@ -40,10 +40,11 @@ const escapeHtml = (s: string): string =>
 const COLOURS = { up: '#2e9e44', down: '#d23b3b', unknown: '#bbb', lag: '#2563eb', moment: '#444' };
 const FONT_PX = 11;
 /**
- * What one character of an 11 px sans-serif label takes at most on average: DejaVu Sans, Chromium's fallback on
- * Debian, is among the widest. Over-estimating only moves a label to the other side of its moment.
+ * What one character of an 11 px sans-serif label takes at most on average: DejaVu Sans, Chromium's font on
+ * Debian and among the widest, measured 5.2 to 6.0 px over a kill run's labels. Over-estimating only moves a
+ * label to the other side of its moment.
  */
-const CHAR_PX = 7;
+const CHAR_PX = 6.3;
 const ROW_PX = 16;
 
 /** A step for about `most` ticks over `span`: 1, 2 or 5 times a power of ten. */
@@ -57,19 +58,24 @@ const ticks = (max: number, step: number): number[] =>
   Array.from({ length: Math.floor(max / step + 1e-9) + 1 }, (_, i) => Number((i * step).toFixed(6)));
 
 /**
- * Where a label of `chars` characters goes for a moment at `x`: after it when it fits before the right edge,
- * else ending before it, else as far right as the page allows. Never beyond `[minX, maxX]`.
+ * Where the label of a moment at `x` goes: after its dot when it fits before the right edge, else ending before
+ * the dot; a label that fits on neither side goes on the roomier one, cut to fit with an ellipsis (the timeline
+ * list under the figures has it in full). Never beyond `[minX, maxX]`, never over the dot.
  */
 function placeLabel(
   x: number,
-  chars: number,
+  label: string,
   minX: number,
   maxX: number,
-): { x: number; anchor: 'start' | 'end' } {
-  const w = chars * CHAR_PX;
-  if (x + 6 + w <= maxX) return { x: x + 6, anchor: 'start' };
-  if (x - 6 - w >= minX) return { x: x - 6, anchor: 'end' };
-  return { x: Math.max(minX, maxX - w), anchor: 'start' };
+): { x: number; anchor: 'start' | 'end'; text: string } {
+  const roomAfter = maxX - (x + 6);
+  const roomBefore = x - 6 - minX;
+  const w = label.length * CHAR_PX;
+  if (w <= roomAfter) return { x: x + 6, anchor: 'start', text: label };
+  if (w <= roomBefore) return { x: x - 6, anchor: 'end', text: label };
+  const room = Math.max(roomAfter, roomBefore);
+  const text = `${label.slice(0, Math.max(1, Math.floor(room / CHAR_PX) - 1))}…`;
+  return roomAfter >= roomBefore ? { x: x + 6, anchor: 'start', text } : { x: x - 6, anchor: 'end', text };
 }
 
 /**
@@ -77,7 +83,7 @@ function placeLabel(
  * seconds on its own axis; a time axis in seconds since the start; each moment a dashed line across the plot
  * and, below the axis, a label on a row of its own (so labels never overlap) that stays inside the drawing.
  */
-export function timelineSvg(samples: readonly Sample[], moments: readonly Moment[], width = 1000): string {
+export function timelineSvg(samples: readonly Sample[], moments: readonly Moment[], width = 1120): string {
   const left = 130;
   const right = 30;
   const plotW = width - left - right;
@@ -88,7 +94,7 @@ export function timelineSvg(samples: readonly Sample[], moments: readonly Moment
   const legendY = 14;
   const bandTop = 32;
   const bandH = 22;
-  const lagTop = bandTop + 2 * (bandH + 8) + 16;
+  const lagTop = bandTop + 2 * (bandH + 8) + 28;
   const lagH = 120;
   const axisY = lagTop + lagH;
   const lagMaxSeen = Math.max(0, ...samples.map((s) => s.replicationLagSeconds ?? 0));
@@ -124,7 +130,7 @@ export function timelineSvg(samples: readonly Sample[], moments: readonly Moment
   band(1, 'secondary', (s) => s.secondaryUp);
 
   // The lag axis: seconds, with a tick and a grid line per step.
-  parts.push(text(4, lagTop - 4, 'replication lag (s)', ' data-role="axis-title"'));
+  parts.push(text(4, lagTop - 12, 'replication lag (s)', ' data-role="axis-title"'));
   for (const v of ticks(lagEnd, lagStep)) {
     const ty = y(v);
     parts.push(
@@ -164,15 +170,16 @@ export function timelineSvg(samples: readonly Sample[], moments: readonly Moment
     const mx = x(m.t);
     const rowY = labelsTop + i * ROW_PX;
     const full = `${m.t.toFixed(1)} s  ${m.label}`;
-    // Only a label wider than the whole drawing is cut; the timeline list below the table has it in full.
-    const most = Math.floor((width - 8) / CHAR_PX);
-    const body = full.length > most ? `${full.slice(0, most - 1)}…` : full;
-    const place = placeLabel(mx, body.length, 4, width - 4);
+    const place = placeLabel(mx, full, 4, width - 4);
     parts.push(
       `<line x1="${mx.toFixed(1)}" y1="${bandTop - 4}" x2="${mx.toFixed(1)}" y2="${axisY}" stroke="${COLOURS.moment}" stroke-dasharray="3,3"/>`,
     );
     parts.push(`<circle cx="${mx.toFixed(1)}" cy="${rowY - 4}" r="3" fill="${COLOURS.moment}"/>`);
-    parts.push(text(place.x, rowY, body, ` text-anchor="${place.anchor}" data-role="moment-label"`));
+    parts.push(
+      place.text === full
+        ? text(place.x, rowY, full, ` text-anchor="${place.anchor}" data-role="moment-label"`)
+        : `<text x="${place.x.toFixed(1)}" y="${rowY}" font-size="${FONT_PX}" text-anchor="${place.anchor}" data-role="moment-label"><title>${escapeHtml(full)}</title>${escapeHtml(place.text)}</text>`,
+    );
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" data-role="timeline">${parts.join('')}</svg>`;
 }
