@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { inflateSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runReportHtml } from '#drill/run-report.ts';
 import type { DrillSummary } from '#drill/summary.ts';
@@ -41,6 +42,7 @@ interface Geometry {
   lagTicks: Box[];
   axisTitles: Box[];
   legendItems: Box[];
+  bandLabels: Box[];
   figureRows: string[][];
 }
 
@@ -60,6 +62,7 @@ const geometry = {
   lagTicks: all('[data-role=lag-tick]'),
   axisTitles: all('[data-role=axis-title]'),
   legendItems: all('[data-role=legend-item]'),
+  bandLabels: all('[data-role=band-label]'),
   figureRows: [...document.querySelectorAll('[data-role=figures] tr')].map((tr) => [...tr.children].map((c) => c.textContent)),
 };
 const out = document.createElement('pre');
@@ -86,11 +89,53 @@ function overlappingPairs(boxes: readonly Box[]): string[] {
   return pairs;
 }
 
-/** Width and height from a PNG's IHDR chunk. */
-function pngSize(png: Buffer): { width: number; height: number } {
+/** A PNG's pixels (8-bit RGB or RGBA, not interlaced: what Chromium writes), as RGB triples per pixel. */
+function decodePng(png: Buffer): { width: number; height: number; rgbAt: (x: number, y: number) => string } {
   expect(png.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
-  expect(png.subarray(12, 16).toString('latin1')).toBe('IHDR');
-  return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
+  let offset = 8;
+  let width = 0;
+  let height = 0;
+  let channels = 0;
+  const data: Buffer[] = [];
+  while (offset < png.length) {
+    const length = png.readUInt32BE(offset);
+    const type = png.subarray(offset + 4, offset + 8).toString('latin1');
+    const body = png.subarray(offset + 8, offset + 8 + length);
+    if (type === 'IHDR') {
+      width = body.readUInt32BE(0);
+      height = body.readUInt32BE(4);
+      expect({ bitDepth: body[8], interlace: body[12] }).toEqual({ bitDepth: 8, interlace: 0 });
+      channels = body[9] === 6 ? 4 : body[9] === 2 ? 3 : 0;
+      expect(channels, `colour type ${body[9]}`).toBeGreaterThan(0);
+    }
+    if (type === 'IDAT') data.push(body);
+    offset += 12 + length;
+  }
+  const raw = inflateSync(Buffer.concat(data));
+  const stride = width * channels;
+  const pixels = Buffer.alloc(height * stride);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)];
+    for (let i = 0; i < stride; i++) {
+      const at = y * stride + i;
+      const value = raw[y * (stride + 1) + 1 + i] ?? 0;
+      const a = i >= channels ? (pixels[at - channels] ?? 0) : 0;
+      const b = y > 0 ? (pixels[at - stride] ?? 0) : 0;
+      const c = i >= channels && y > 0 ? (pixels[at - stride - channels] ?? 0) : 0;
+      const p = a + b - c;
+      const paeth =
+        Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c)
+          ? a
+          : Math.abs(p - b) <= Math.abs(p - c)
+            ? b
+            : c;
+      const predicted = [0, a, b, (a + b) >> 1, paeth][filter ?? 0] ?? 0;
+      pixels[at] = (value + predicted) & 0xff;
+    }
+  }
+  const rgbAt = (x: number, y: number): string =>
+    `#${pixels.subarray(y * stride + x * channels, y * stride + x * channels + 3).toString('hex')}`;
+  return { width, height, rgbAt };
 }
 
 describe('drill report in a browser', () => {
@@ -181,11 +226,36 @@ describe('drill report in a browser', () => {
     expect(g.figureRows.flat().filter((cell) => /[{}"]/.test(cell))).toEqual([]);
   });
 
-  it('takes a screenshot of the whole page', () => {
-    const png = readFileSync(screenshot);
+  it('draws the health bands in the screenshot: the primary red while it was down, the secondary green', () => {
+    const png = decodePng(readFileSync(screenshot));
+    const killed = run.timeline.moments.find((m) => m.label.startsWith('primary killed'))?.t ?? Number.NaN;
+    const restarted =
+      run.timeline.moments.find((m) => m.label.startsWith('primary restarted'))?.t ?? Number.NaN;
+    const [primary, secondary] = g.bandLabels;
+    const [start, end] = [g.timeTicks[0], g.timeTicks.at(-1)];
+    if (!primary || !secondary || !start || !end) throw new Error('the page has no bands or no time axis');
+    // The pixel column at time t, from the axis's own ticks (their centres are 0 s and the last tick's seconds).
+    const lastTick = Number.parseFloat(end.text);
+    const column = (t: number) =>
+      Math.round(start.x + start.w / 2 + (t / lastTick) * (end.x + end.w / 2 - (start.x + start.w / 2)));
+    const row = (label: Box) => Math.round(label.y + label.h / 2);
+    // In the widest gap between moments while the primary was down: away from the moments' dashed lines.
+    const times = [
+      killed,
+      ...run.timeline.moments.map((m) => m.t).filter((t) => t > killed && t < restarted),
+      restarted,
+    ];
+    const gaps = times
+      .slice(1)
+      .map((t, i) => ({ mid: (t + (times[i] ?? t)) / 2, width: t - (times[i] ?? t) }));
+    const widest = gaps.reduce((a, b) => (b.width > a.width ? b : a));
+    const whileDown = column(widest.mid);
 
-    expect(pngSize(png)).toEqual({ width: viewportWidth, height: Math.ceil(g.scrollHeight) });
-    // A page of text, bands and a plot: an empty or failed render compresses to a few kilobytes.
-    expect(png.length).toBeGreaterThan(50_000);
+    expect({ width: png.width, height: png.height }).toEqual({
+      width: viewportWidth,
+      height: Math.ceil(g.scrollHeight),
+    });
+    expect(png.rgbAt(whileDown, row(primary))).toBe('#d23b3b');
+    expect(png.rgbAt(whileDown, row(secondary))).toBe('#2e9e44');
   });
 });
