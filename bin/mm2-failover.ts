@@ -2,7 +2,7 @@
 /**
  * mm2-failover: the operator's commands.
  *
- *   mm2-failover drill [--scenario kill|hang|mm2-down|secondary-down|flapping|aws-degraded|broker-down] [--json]
+ *   mm2-failover drill [--scenario kill|hang|mm2-down|secondary-down|flapping|aws-degraded|broker-down] [--json] [--verbose]
  *   mm2-failover status    --function <name|arn> [--region r]          (the deployed status function)
  *   mm2-failover failover  --function <name|arn> (--dry-run | --reason "...") [--force] [--requested-by who]
  *   mm2-failover failback  --function <name|arn> --reason "..." [--phase p] [--confirm] [--requested-by who]
@@ -38,7 +38,8 @@ import { exitCodeOf, exitCodes } from './exit-code.ts';
 // the commands that need them, so invoking one deployed function does not load the local runtime.
 
 const usage = `usage:
-  mm2-failover drill [--scenario ${scenarios.join('|')}] [--json]
+  mm2-failover drill [--scenario ${scenarios.join('|')}] [--json] [--verbose]
+                     (logs go to the run's functions.log and client.log; --verbose streams them here too)
   mm2-failover status   (--function <name|arn> [--region r] | --local)
   mm2-failover failover (--function <name|arn> | --local) (--dry-run | --reason "...") [--force] [--requested-by who]
   mm2-failover failback (--function <name|arn> | --local) --reason "..." [--phase p] [--confirm] [--requested-by who]
@@ -150,6 +151,7 @@ function parseCommandLine(argv: string[]) {
       options: {
         scenario: { type: 'string', default: 'kill' },
         json: { type: 'boolean', default: false },
+        verbose: { type: 'boolean', default: false },
         local: { type: 'boolean', default: false },
         function: { type: 'string' },
         region: { type: 'string' },
@@ -201,7 +203,7 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case 'drill':
-      return drill(values.scenario, values.json);
+      return drill(values.scenario, values.json, values.verbose);
     case 'status': {
       const answer = await invoke('status', {}, flags);
       print(answer);
@@ -318,27 +320,15 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** Run a drill scenario on local processes and print its table (and, with --json, the summary). */
-async function drill(scenario: string, json: boolean): Promise<number> {
+async function drill(scenario: string, json: boolean, verbose: boolean): Promise<number> {
   if (!(scenarios as readonly string[]).includes(scenario)) {
     fail(`--scenario: expected one of ${scenarios.join(', ')}, got '${scenario}'`);
   }
   const { runDrill } = await import('#drill/drill.ts');
-  const summary = await runDrill({ scenario: scenario as Scenario });
-  const line = (label: string, v: unknown) => process.stderr.write(`  ${label.padEnd(28)} ${v}\n`);
+  const { figuresTable } = await import('#drill/figures-table.ts');
+  const summary = await runDrill({ scenario: scenario as Scenario, verbose });
   process.stderr.write(`\ndrill ${summary.scenario}: ${summary.ok ? 'OK' : 'FAILED'}\n`);
-  line('detection window (s)', summary.detectionWindowSeconds);
-  line('detection (s)', summary.detectionSeconds ?? '-');
-  line('switch (s)', summary.switchSeconds ?? '-');
-  line('client follow (s)', summary.clientFollowSeconds ?? '-');
-  line('RTO (s)', summary.rtoSeconds ?? '-');
-  line('acked on primary', summary.ackedOnPrimary);
-  line('missing after failover', summary.missingAfterFailover);
-  line('duplicates consumed', summary.duplicatesConsumed);
-  line('failback', summary.failback ? JSON.stringify(summary.failback) : '-');
-  line('alarms fired', summary.alarmsFired.join(', ') || 'none');
-  for (const c of summary.checks) line(c.ok ? `ok: ${c.name}` : `FAILED: ${c.name}`, c.detail);
-  for (const t of summary.targets)
-    line(t.met ? `target met: ${t.name}` : `target missed: ${t.name}`, t.detail);
+  for (const line of figuresTable(summary)) process.stderr.write(`  ${line}\n`);
   if (json) {
     const {
       checks: _c,

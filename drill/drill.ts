@@ -3,28 +3,31 @@ import path from 'node:path';
 import { awsClientConfig } from '#harness/aws-clients.ts';
 import { type Harness, startHarness } from '#harness/harness.ts';
 import { kafkaClient } from '#harness/kafka-clients.ts';
-import { alarmEvent, captureStdout, lambdaContext, scheduledEvent } from '#harness/lambda.ts';
+import { alarmEvent, lambdaContext, scheduledEvent } from '#harness/lambda.ts';
 import { repoRoot } from '#harness/paths.ts';
 import { alarmSpecs } from '#shared/alarms/specs.ts';
 import { type ActiveConfigWatcher, watchActiveConfig } from '#shared/client/active-config-watcher.ts';
 import { deploymentPaths } from '#shared/config/paths.ts';
+import { fixRequestQueueTimer } from '#shared/kafka/request-queue-timer-fix.ts';
 import { readActiveOnce } from '#shared/store/active-config.ts';
 import { createAwsStores } from '#shared/store/aws-stores.ts';
 import { inspectAtRest } from '#shared/switch/at-rest.ts';
 import type { StatusView } from './checks.ts';
-import { clientLogFile } from './client-log.ts';
+import { clientKafkaLog, clientLogFile } from './client-log.ts';
 import { Detection } from './detection.ts';
 import { drillConfig, GROUP, TOPIC } from './drill-config.ts';
 import { runFailoverScenario } from './failover-scenario.ts';
 import type { DrillFunctions, FailbackAnswer, FailoverAnswer } from './functions.ts';
+import { LiveConsole } from './live-console.ts';
 import { runNoFailoverScenario } from './no-failover-scenario.ts';
+import { type OutputRouting, routeOutput } from './output-routing.ts';
 import { provisionDeployment } from './provision.ts';
 import { DrillRecorder } from './recorder.ts';
-import { reportHtml } from './report.ts';
+import { type RunTimeline, runReportHtml } from './run-report.ts';
 import { type Scenario, type StageSetup, scenarioRow } from './scenarios.ts';
 import type { DrillStage } from './stage.ts';
 import { Stopwatch } from './stopwatch.ts';
-import { type DrillSummary, initialSummary, reportFigures } from './summary.ts';
+import { type DrillSummary, initialSummary } from './summary.ts';
 import { until } from './wait.ts';
 import { progressLine, Workload } from './workload.ts';
 
@@ -33,8 +36,8 @@ export type { DrillSummary } from './summary.ts';
 
 export interface DrillOptions {
   scenario: Scenario;
-  /** Progress lines (to the terminal's stderr by default). */
-  progress?: (line: string) => void;
+  /** Also stream the run's logs (the functions', kafkajs', the client library's) to the console. */
+  verbose?: boolean;
 }
 
 /** Where a run writes: `.out/drill/<time>-<scenario>/`. */
@@ -48,25 +51,28 @@ interface RunFiles {
 /** What a run has started so far: the teardown stops exactly that, whichever step failed. */
 interface Started {
   harness?: Harness;
-  restoreStdout?: () => void;
   detection?: Detection;
   watcher?: ActiveConfigWatcher;
   workload?: Workload;
 }
 
-/** Run one drill scenario end to end on a harness of its own; always stops what it started. */
+/**
+ * Run one drill scenario end to end on a harness of its own; always stops what it started. While it runs, the
+ * console (stderr) shows only the drill's phases, live counters and verdicts: whatever else the process prints
+ * goes to the run's `functions.log`, and the application's client logs to its `client.log`.
+ */
 export async function runDrill(options: DrillOptions): Promise<DrillSummary> {
-  const record = new DrillRecorder(
-    new Stopwatch(),
-    options.progress ?? ((line: string) => process.stderr.write(`${line}\n`)),
-  );
+  // Before the first kafkajs connection (the drill's own admin): otherwise Node warns TimeoutNegativeWarning.
+  fixRequestQueueTimer();
   const files = runFiles(options.scenario);
-  const summary = initialSummary(options.scenario, record, files);
   const started: Started = {};
+  const { screen, routing } = routeRunOutput(files, started, options.verbose === true);
+  const record = new DrillRecorder(new Stopwatch(), (line) => screen.line(line));
+  const summary = initialSummary(options.scenario, record, files);
   const row = scenarioRow(options.scenario);
   try {
     const stage = await setStage(record, summary, files, started, row.stage ?? {});
-    const stopTicker = startTicker(stage);
+    const stopTicker = startTicker(stage, screen);
     try {
       await reachSteadyState(stage);
       if (row.expect.outcome === 'failover') await runFailoverScenario(stage, row, row.expect);
@@ -82,9 +88,31 @@ export async function runDrill(options: DrillOptions): Promise<DrillSummary> {
     await stopApplication(started);
     summary.alarmsFired = [...(started.detection?.fired ?? [])];
     writeReport(record, summary, files);
-    await started.harness?.stop();
+    try {
+      await started.harness?.stop();
+    } finally {
+      routing.restore();
+    }
   }
   return summary;
+}
+
+/**
+ * The console shows the drill's own lines; everything else the process prints goes to the run's
+ * `functions.log` (and, with `verbose`, to the console too). The functions' stdout also feeds the alarms: EMF.
+ */
+function routeRunOutput(
+  files: RunFiles,
+  started: Started,
+  verbose: boolean,
+): { screen: LiveConsole; routing: OutputRouting } {
+  const routing = routeOutput((line, stream) => {
+    appendFileSync(files.logFile, `${line}\n`);
+    if (stream === 'stdout') started.detection?.ingest(line);
+    if (verbose) screen.line(line);
+  });
+  const screen = new LiveConsole({ write: routing.terminal, isTTY: process.stderr.isTTY });
+  return { screen, routing };
 }
 
 function runFiles(scenario: Scenario): RunFiles {
@@ -124,6 +152,7 @@ async function setStage(
     moto: true,
     controlServer: false,
     brokers,
+    log: (line) => record.say(`  harness: ${line}`),
   });
   started.harness = harness;
   const config = drillConfig(harness.info);
@@ -140,11 +169,7 @@ async function setStage(
   Object.assign(process.env, provisioned.functionEnv);
   const detection = new Detection(alarmSpecs(config), record);
   started.detection = detection;
-  // Everything the functions print goes to the log file; EMF lines also feed the alarms.
-  started.restoreStdout = captureStdout((line) => {
-    appendFileSync(files.logFile, `${line}\n`);
-    detection.ingest(line);
-  });
+  // From here what the functions print to stdout (EMF lines) also feeds the alarms: see runDrill's routing.
   const functions = await loadFunctions();
 
   const logger = clientLogFile(files.clientLog);
@@ -155,7 +180,7 @@ async function setStage(
   const watcher = await watchActiveConfig({
     deployment: config.name,
     stores: applicationStores,
-    kafka: { clientId: 'drill-app' },
+    kafka: { clientId: 'drill-app', logCreator: clientKafkaLog(files.clientLog) },
     intervalMs: 1_000,
     logger,
   });
@@ -223,10 +248,19 @@ async function loadFunctions(): Promise<DrillFunctions> {
   };
 }
 
-/** A progress line about the application every 5 s while the scenario runs; returns what stops it. */
-function startTicker({ workload, record }: DrillStage): () => void {
-  const ticker = setInterval(() => record.say(progressLine(workload)), 5_000);
-  return () => clearInterval(ticker);
+/**
+ * The application's live counters every second on a terminal (redrawn in place), every 5 s when piped; returns
+ * what stops them.
+ */
+function startTicker({ workload }: DrillStage, screen: LiveConsole): () => void {
+  const ticker = setInterval(
+    () => screen.status(progressLine(workload)),
+    process.stderr.isTTY ? 1_000 : 5_000,
+  );
+  return () => {
+    clearInterval(ticker);
+    screen.endStatus();
+  };
 }
 
 /** Steady state: both clusters up, records flowing and replicated, a few probe cycles behind us. */
@@ -239,24 +273,18 @@ async function reachSteadyState({ workload, detection, record }: DrillStage): Pr
   record.mark('steady state: both clusters up, records replicated and consumed, every alarm OK');
 }
 
-/** Stop detection and the application, and give the terminal its stdout back. */
+/** Stop detection and the application. */
 async function stopApplication(started: Started): Promise<void> {
   await started.detection?.stop();
   await started.workload?.stop().catch(() => {});
   await started.watcher?.stop().catch(() => {});
-  started.restoreStdout?.();
 }
 
 function writeReport(record: DrillRecorder, summary: DrillSummary, files: RunFiles): void {
-  writeFileSync(
-    files.reportFile,
-    reportHtml({
-      title: `mm2-failover drill: ${summary.scenario}`,
-      samples: record.samples,
-      moments: record.moments,
-      summary: reportFigures(summary),
-    }),
-  );
+  const timeline: RunTimeline = { samples: record.samples, moments: record.moments };
+  writeFileSync(files.reportFile, runReportHtml(summary, timeline));
   writeFileSync(path.join(files.outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  // What the report's timeline is drawn from, so that a report can be drawn again (or tested) without a run.
+  writeFileSync(path.join(files.outDir, 'timeline.json'), `${JSON.stringify(timeline, null, 2)}\n`);
   record.say(`report: ${path.relative(process.cwd(), files.reportFile)}`);
 }

@@ -3,6 +3,8 @@ import type { Check } from './checks.ts';
 import type { Moment, Sample } from './report.ts';
 import type { Stopwatch } from './stopwatch.ts';
 
+const stamp = (t: number): string => `${t.toFixed(1).padStart(6)}s`;
+
 /** One finding of a run: part of its verdict (`ok`). */
 export interface CheckResult {
   name: string;
@@ -29,17 +31,31 @@ export class DrillRecorder {
   readonly targets: TargetResult[] = [];
   readonly stopwatch: Stopwatch;
   readonly say: (line: string) => void;
+  /** The latest time a moment was told at: the console's clock, which only moves forwards. */
+  #toldUpTo = 0;
 
   constructor(stopwatch: Stopwatch, say: (line: string) => void) {
     this.stopwatch = stopwatch;
     this.say = say;
   }
 
-  /** A moment of the timeline, at `atMs` (by default now): `[  12.3s] label`. */
+  /**
+   * A moment of the timeline, at `atMs` (by default now): `[  12.3s] label`. A moment learnt after a later one
+   * was told (the first record acknowledged by the secondary is found by looking back) is told now, with its own
+   * time after the label, so that the console's times never run backwards; the timeline keeps it in its place.
+   */
   mark(label: string, atMs = Date.now()): void {
     const t = this.stopwatch.seconds(atMs);
-    this.moments.push({ t, label });
-    this.say(`[${t.toFixed(1).padStart(6)}s] ${label}`);
+    const before = this.moments.findIndex((m) => m.t > t);
+    if (before < 0) this.moments.push({ t, label });
+    else this.moments.splice(before, 0, { t, label });
+    if (t >= this.#toldUpTo) {
+      this.#toldUpTo = t;
+      this.say(`[${stamp(t)}] ${label}`);
+    } else {
+      this.#toldUpTo = Math.max(this.#toldUpTo, this.stopwatch.seconds());
+      this.say(`[${stamp(this.#toldUpTo)}] ${label} (at ${t.toFixed(1)} s)`);
+    }
   }
 
   /** Judge what was observed by one check, keep the verdict and say it. */

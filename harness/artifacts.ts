@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { cacheDir } from './paths.ts';
@@ -54,10 +54,8 @@ export async function ensureKafka(
   const libsDir = path.join(home, 'libs');
   const marker = path.join(home, MARKER);
   const readMarker = (): KafkaDistribution | undefined => {
-    if (!existsSync(marker)) return undefined;
-    const logging: unknown = JSON.parse(readFileSync(marker, 'utf8')).logging;
-    if (logging !== 'log4j2' && logging !== 'reload4j') return undefined;
-    return { version, libsDir, logging };
+    const logging = cachedKafkaLogging(version);
+    return logging === undefined ? undefined : { version, libsDir, logging };
   };
   const ready = readMarker();
   if (ready !== undefined) return ready;
@@ -70,11 +68,18 @@ export async function ensureKafka(
     mkdirSync(libsDir, { recursive: true });
     const pom = path.join(home, 'pom.xml');
     writeFileSync(pom, kafkaPom(version));
-    await maven(home, [
-      `${MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies`,
-      '-DincludeScope=runtime',
-      `-DoutputDirectory=${libsDir}`,
-    ]);
+    const m2 = path.join(cacheDir, 'm2');
+    await withProgress(
+      log,
+      `Kafka ${version}: Maven Central`,
+      () => `${folderSize(m2)} in ${m2}`,
+      () =>
+        maven(home, [
+          `${MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies`,
+          '-DincludeScope=runtime',
+          `-DoutputDirectory=${libsDir}`,
+        ]),
+    );
     // Kafka's POMs bring the logging API but not the SLF4J binding: without one, the JVMs log nothing.
     // 4.x ships log4j2 (log4j-core); 3.x ships reload4j. Bind SLF4J to whichever is there, at its version.
     const jars = readdirSync(libsDir);
@@ -109,25 +114,51 @@ export async function ensureKafka(
   });
 }
 
+/** The logging backend of a finished download of Kafka `version`, or undefined when it is not (fully) there. */
+function cachedKafkaLogging(version: string): LoggingBackend | undefined {
+  const marker = path.join(cacheDir, `kafka-${version}`, MARKER);
+  if (!existsSync(marker)) return undefined;
+  const logging: unknown = JSON.parse(readFileSync(marker, 'utf8')).logging;
+  return logging === 'log4j2' || logging === 'reload4j' ? logging : undefined;
+}
+
+/** Whether {@link ensureKafka} would download: what the prerequisite check asks before anything starts. */
+export function kafkaCached(version: string): boolean {
+  return cachedKafkaLogging(version) !== undefined;
+}
+
+const motoVenv = (): string => path.join(cacheDir, 'moto-venv');
+
+/** Whether {@link ensureMoto} would install. */
+export function motoInstalled(): boolean {
+  const marker = path.join(motoVenv(), MARKER);
+  return existsSync(marker) && readFileSync(marker, 'utf8').trim() === MOTO_VERSION;
+}
+
 /** moto (`moto[server]`) in a project-local venv, `.cache/moto-venv`, installed from PyPI on first use. */
 export async function ensureMoto(log: Log = () => {}): Promise<MotoDistribution> {
-  const venv = path.join(cacheDir, 'moto-venv');
+  const venv = motoVenv();
   const serverBin = path.join(venv, 'bin', 'moto_server');
   const marker = path.join(venv, MARKER);
-  const isReady = (): boolean => existsSync(marker) && readFileSync(marker, 'utf8').trim() === MOTO_VERSION;
   const result = { version: MOTO_VERSION, serverBin };
-  if (isReady()) return result;
+  if (motoInstalled()) return result;
   return withInstallLock(venv, async () => {
-    if (isReady()) return result;
+    if (motoInstalled()) return result;
     log(`installing moto[server]==${MOTO_VERSION} from PyPI (once) into ${venv}`);
     // A venv is not relocatable (its scripts name its own path), so it is built in place; the marker
     // written at the end tells a finished one from an interrupted one.
     rmSync(venv, { recursive: true, force: true });
     await run('python3', ['-m', 'venv', venv], cacheDir);
-    await run(
-      path.join(venv, 'bin', 'pip'),
-      ['install', '--quiet', '--disable-pip-version-check', `moto[server]==${MOTO_VERSION}`],
-      cacheDir,
+    await withProgress(
+      log,
+      `moto ${MOTO_VERSION}: PyPI`,
+      () => `${folderSize(venv)} in ${venv}`,
+      () =>
+        run(
+          path.join(venv, 'bin', 'pip'),
+          ['install', '--quiet', '--disable-pip-version-check', `moto[server]==${MOTO_VERSION}`],
+          cacheDir,
+        ),
     );
     if (!existsSync(serverBin)) throw new Error(`pip installed moto but ${serverBin} is missing`);
     writeFileSync(marker, `${MOTO_VERSION}\n`);
@@ -152,6 +183,47 @@ ${dependency('connect-mirror')}
   </dependencies>
 </project>
 `;
+}
+
+/** Every 15 s of a long download, a line that says it is still going and how much has arrived. */
+const PROGRESS_EVERY_MS = 15_000;
+
+async function withProgress<T>(
+  log: Log,
+  what: string,
+  arrived: () => string,
+  download: () => Promise<T>,
+): Promise<T> {
+  const started = Date.now();
+  const ticker = setInterval(
+    () =>
+      log(`${what}: still downloading after ${Math.round((Date.now() - started) / 1000)} s, ${arrived()}`),
+    PROGRESS_EVERY_MS,
+  );
+  try {
+    return await download();
+  } finally {
+    clearInterval(ticker);
+    log(`${what}: done in ${Math.round((Date.now() - started) / 1000)} s, ${arrived()}`);
+  }
+}
+
+/** Bytes under `dir` (0 when it does not exist yet), in MB for a progress line. */
+function folderSize(dir: string): string {
+  let bytes = 0;
+  const walk = (d: string): void => {
+    const entries = existsSync(d) ? readdirSync(d, { withFileTypes: true }) : [];
+    for (const entry of entries) {
+      const full = path.join(d, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.isFile()) {
+        // Maven and pip rename their partial files as they finish: one gone between readdir and stat is not an error.
+        bytes += statSync(full, { throwIfNoEntry: false })?.size ?? 0;
+      }
+    }
+  };
+  if (existsSync(dir)) walk(dir);
+  return `${(bytes / 1_000_000).toFixed(1)} MB`;
 }
 
 async function maven(cwd: string, goals: readonly string[]): Promise<void> {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_KAFKA_VERSION, ensureKafka, ensureMoto } from './artifacts.ts';
+import { DEFAULT_KAFKA_VERSION, ensureKafka, ensureMoto, kafkaCached, motoInstalled } from './artifacts.ts';
 import { type AwsFaultProxy, startAwsFaultProxy } from './aws-fault-proxy.ts';
 import { generateTlsFiles } from './certs.ts';
 import { ConnectWorker } from './connect-worker.ts';
@@ -23,6 +23,7 @@ import { createMirror, mirrorConnectorNames, pauseMirror, resumeMirror } from '.
 import { MotoServer } from './moto-server.ts';
 import { cacheDir } from './paths.ts';
 import { freePorts } from './ports.ts';
+import { assertPrerequisites } from './prerequisites.ts';
 import { ProcessGroups } from './process.ts';
 
 export interface HarnessOptions {
@@ -82,8 +83,14 @@ const KEEP_RUNS = 20;
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const log = options.log ?? (() => {});
   const started = Date.now();
+  const kafkaVersion = options.kafkaVersion ?? process.env.KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION;
+  await assertPrerequisites({
+    downloadKafka: !kafkaCached(kafkaVersion),
+    installMoto: options.moto !== false && !motoInstalled(),
+    tls: options.tls !== false,
+  });
   const [dist, motoDist] = await Promise.all([
-    ensureKafka(options.kafkaVersion ?? process.env.KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION, log),
+    ensureKafka(kafkaVersion, log),
     options.moto === false ? undefined : ensureMoto(log),
   ]);
 

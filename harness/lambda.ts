@@ -56,28 +56,3 @@ export function alarmEvent(alarmName: string, reason: string) {
     },
   };
 }
-
-/**
- * Route what the handlers print (Powertools' JSON logs and EMF metric lines) away from the terminal: each
- * complete line goes to `onLine`, as CloudWatch Logs would ingest it. Returns the function that undoes it.
- */
-export function captureStdout(onLine: (line: string) => void): () => void {
-  const original = process.stdout.write.bind(process.stdout);
-  let pending = '';
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
-    pending += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    let nl = pending.indexOf('\n');
-    while (nl >= 0) {
-      onLine(pending.slice(0, nl));
-      pending = pending.slice(nl + 1);
-      nl = pending.indexOf('\n');
-    }
-    const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
-    cb?.();
-    return true;
-  }) as typeof process.stdout.write;
-  return () => {
-    if (pending) onLine(pending);
-    process.stdout.write = original;
-  };
-}

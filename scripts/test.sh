@@ -10,4 +10,5 @@ echo "== layer rules (dependency-cruiser, .dependency-cruiser.json)"; npm run --
 echo "== unused files, exports and dependencies (knip, knip.jsonc)"; npm run --silent lint:unused
 echo "== unit tests"; npx vitest run --project unit
 echo "== kcat for the foreign-client test (scripts/install-kcat.sh)"; bash scripts/install-kcat.sh
+echo "== chromium for the drill report's browser test (scripts/install-chromium.sh)"; bash scripts/install-chromium.sh
 echo "== integration tests (real Kafka, MirrorMaker 2, moto)"; npx vitest run --project integration

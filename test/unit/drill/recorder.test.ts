@@ -1,8 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { consumerReadEverything } from '#drill/checks.ts';
 import { recorder } from './fakes.ts';
 
 describe('drill recorder', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('says each moment with its time since the start and keeps it for the timeline', () => {
     const { record, lines } = recorder(1_000);
 
@@ -10,6 +14,20 @@ describe('drill recorder', () => {
 
     expect(lines).toEqual(['[  12.3s] primary killed (SIGKILL)']);
     expect(record.moments).toEqual([{ t: 12.3, label: 'primary killed (SIGKILL)' }]);
+  });
+
+  it('tells a moment learnt late at the time it is told, with its own time, and keeps the timeline in order', () => {
+    vi.useFakeTimers({ now: 170_000 });
+    const { record, lines } = recorder(0);
+
+    record.mark('failback: completed', 169_300);
+    record.mark('failback complete: clients write to the primary again', 163_600);
+
+    expect(lines).toEqual([
+      '[ 169.3s] failback: completed',
+      '[ 170.0s] failback complete: clients write to the primary again (at 163.6 s)',
+    ]);
+    expect(record.moments.map((m) => m.t)).toEqual([163.6, 169.3]);
   });
 
   it('says and keeps every verdict, and is ok only while every check passed', () => {
