@@ -37,7 +37,7 @@ interface CopyRange {
 }
 
 /** What a copy journals per source partition (salvage's and copy-back's partition state have these fields). */
-export interface CopyProgress {
+interface CopyProgress {
   ranges: CopyRange[];
   copied: number;
   absent: number;

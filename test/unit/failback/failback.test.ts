@@ -743,21 +743,6 @@ describe('runFailback switch in the extra regions', () => {
 });
 
 describe('runFailback refusals by deployment', () => {
-  it('refuses active-passive with the default replication policy, explaining why and what to change', async () => {
-    // Arrange
-    const w = await world(configOf({ replicationPolicy: 'default' }));
-
-    // Act
-    const refused = w.invoke({});
-
-    // Assert
-    await expect(refused).rejects.toThrow(RefusedError);
-    await expect(refused).rejects.toThrow(/IdentityReplicationPolicy.*"replicationPolicy": "identity"/s);
-    await expect(refused).rejects.toThrow("'secondary.primary.orders'");
-    await expect(refused).rejects.toMatchObject({ reasons: [{ code: 'unsupported-replication-policy' }] });
-    expect(w.lock.acquisitions).toBe(0);
-  });
-
   it('refuses mirrorConfirmed unless the mirror is manual', async () => {
     // Arrange
     const w = await world();
