@@ -14,7 +14,7 @@ import { inspectAtRest } from '#shared/switch/at-rest.ts';
 import type { StatusView } from './checks.ts';
 import { clientLogFile } from './client-log.ts';
 import { Detection } from './detection.ts';
-import { drillConfig, GROUP, TOPIC } from './drill-config.ts';
+import { type DrillPolicy, drillConfig, GROUP, TOPIC } from './drill-config.ts';
 import { runFailoverScenario } from './failover-scenario.ts';
 import type { DrillFunctions, FailbackAnswer, FailoverAnswer } from './functions.ts';
 import { runNoFailoverScenario } from './no-failover-scenario.ts';
@@ -33,6 +33,8 @@ export type { DrillSummary } from './summary.ts';
 
 export interface DrillOptions {
   scenario: Scenario;
+  /** MM2's replication policy on the harness and in the deployment (default: identity). */
+  policy?: DrillPolicy;
   /** Progress lines (to the terminal's stderr by default). */
   progress?: (line: string) => void;
 }
@@ -61,11 +63,11 @@ export async function runDrill(options: DrillOptions): Promise<DrillSummary> {
     options.progress ?? ((line: string) => process.stderr.write(`${line}\n`)),
   );
   const files = runFiles(options.scenario);
-  const summary = initialSummary(options.scenario, record, files);
+  const summary = initialSummary(options.scenario, record, files, options.policy ?? 'identity');
   const started: Started = {};
   const row = scenarioRow(options.scenario);
   try {
-    const stage = await setStage(record, summary, files, started, row.stage ?? {});
+    const stage = await setStage(record, summary, files, started, row.stage ?? {}, summary.policy);
     const stopTicker = startTicker(stage);
     try {
       await reachSteadyState(stage);
@@ -113,20 +115,21 @@ async function setStage(
   files: RunFiles,
   started: Started,
   setup: StageSetup,
+  policy: DrillPolicy,
 ): Promise<DrillStage> {
   const brokers = setup.brokers ?? 1;
   record.mark(
     `starting the harness (two KRaft clusters of ${brokers === 1 ? 'one broker' : `${brokers} brokers`}, MM2 in Kafka Connect, moto)`,
   );
   const harness = await startHarness({
-    policy: 'identity',
+    policy,
     tls: true,
     moto: true,
     controlServer: false,
     brokers,
   });
   started.harness = harness;
-  const config = drillConfig(harness.info);
+  const config = drillConfig(harness.info, policy);
   summary.detectionWindowSeconds = config.detection.alarmPeriodSeconds * config.detection.evaluationPeriods;
   await createApplicationTopic(harness, brokers);
 

@@ -1,9 +1,12 @@
+import type { DrillPolicy } from './drill-config.ts';
 import type { CheckResult, TargetResult } from './recorder.ts';
 import type { Scenario } from './scenarios.ts';
 
 export interface DrillSummary {
   ok: boolean;
   scenario: Scenario;
+  /** MM2's replication policy of the run: with `default`, failback copies the outage's records back (copy-back). */
+  policy: DrillPolicy;
   detectionWindowSeconds: number;
   detectionSeconds: number | null;
   switchSeconds: number | null;
@@ -46,10 +49,12 @@ export function initialSummary(
   scenario: Scenario,
   recorded: { checks: CheckResult[]; targets: TargetResult[] },
   files: { reportFile: string; logFile: string },
+  policy: DrillPolicy = 'identity',
 ): DrillSummary {
   return {
     ok: false,
     scenario,
+    policy,
     detectionWindowSeconds: 0,
     detectionSeconds: null,
     switchSeconds: null,
