@@ -5,8 +5,6 @@ import type { Scenario } from './scenarios.ts';
 export interface DrillSummary {
   ok: boolean;
   scenario: Scenario;
-  /** MM2's replication policy of the run: with `default`, failback copies the outage's records back (copy-back). */
-  policy: DrillPolicy;
   detectionWindowSeconds: number;
   detectionSeconds: number | null;
   switchSeconds: number | null;
@@ -39,6 +37,8 @@ export interface DrillSummary {
   alarmsFired: string[];
   reportFile: string;
   logFile: string;
+  /** MM2's replication policy of the run: with `default`, failback copies the outage's records back (copy-back). */
+  policy: DrillPolicy;
 }
 
 /**
@@ -54,7 +54,6 @@ export function initialSummary(
   return {
     ok: false,
     scenario,
-    policy,
     detectionWindowSeconds: 0,
     detectionSeconds: null,
     switchSeconds: null,
@@ -73,6 +72,7 @@ export function initialSummary(
     alarmsFired: [],
     reportFile: files.reportFile,
     logFile: files.logFile,
+    policy,
   };
 }
 
