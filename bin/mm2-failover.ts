@@ -2,7 +2,7 @@
 /**
  * mm2-failover: the operator's commands.
  *
- *   mm2-failover drill [--scenario kill|hang|mm2-down|secondary-down|flapping|aws-degraded|broker-down] [--json] [--verbose]
+ *   mm2-failover drill [--scenario kill|hang|mm2-down|secondary-down|flapping|aws-degraded|broker-down] [--policy identity|default] [--json] [--verbose]
  *   mm2-failover status    --function <name|arn> [--region r]          (the deployed status function)
  *   mm2-failover failover  --function <name|arn> (--dry-run | --reason "...") [--force] [--requested-by who]
  *   mm2-failover failback  --function <name|arn> --reason "..." [--phase p] [--confirm] [--requested-by who]
@@ -38,7 +38,7 @@ import { exitCodeOf, exitCodes } from './exit-code.ts';
 // the commands that need them, so invoking one deployed function does not load the local runtime.
 
 const usage = `usage:
-  mm2-failover drill [--scenario ${scenarios.join('|')}] [--json] [--verbose]
+  mm2-failover drill [--scenario ${scenarios.join('|')}] [--policy identity|default] [--json] [--verbose]
                      (logs go to the run's functions.log and client.log; --verbose streams them here too)
   mm2-failover status   (--function <name|arn> [--region r] | --local)
   mm2-failover failover (--function <name|arn> | --local) (--dry-run | --reason "...") [--force] [--requested-by who]
@@ -150,6 +150,7 @@ function parseCommandLine(argv: string[]) {
       strict: true,
       options: {
         scenario: { type: 'string', default: 'kill' },
+        policy: { type: 'string', default: 'identity' },
         json: { type: 'boolean', default: false },
         verbose: { type: 'boolean', default: false },
         local: { type: 'boolean', default: false },
@@ -203,7 +204,7 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case 'drill':
-      return drill(values.scenario, values.json, values.verbose);
+      return drill(values.scenario, values.policy, values.json, values.verbose);
     case 'status': {
       const answer = await invoke('status', {}, flags);
       print(answer);
@@ -320,14 +321,19 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** Run a drill scenario on local processes and print its table (and, with --json, the summary). */
-async function drill(scenario: string, json: boolean, verbose: boolean): Promise<number> {
+async function drill(scenario: string, policy: string, json: boolean, verbose: boolean): Promise<number> {
   if (!(scenarios as readonly string[]).includes(scenario)) {
     fail(`--scenario: expected one of ${scenarios.join(', ')}, got '${scenario}'`);
   }
+  if (policy !== 'identity' && policy !== 'default') {
+    fail(`--policy: expected one of identity, default, got '${policy}'`);
+  }
   const { runDrill } = await import('#drill/drill.ts');
   const { figuresTable } = await import('#drill/figures-table.ts');
-  const summary = await runDrill({ scenario: scenario as Scenario, verbose });
-  process.stderr.write(`\ndrill ${summary.scenario}: ${summary.ok ? 'OK' : 'FAILED'}\n`);
+  const summary = await runDrill({ scenario: scenario as Scenario, policy, verbose });
+  process.stderr.write(
+    `\ndrill ${summary.scenario} (${summary.policy} policy): ${summary.ok ? 'OK' : 'FAILED'}\n`,
+  );
   for (const line of figuresTable(summary)) process.stderr.write(`  ${line}\n`);
   if (json) {
     const {

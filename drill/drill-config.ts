@@ -7,16 +7,19 @@ export const TOPIC = 'orders';
 export const GROUP = 'drill-app';
 export const QUARANTINE = 'mm2-failover.quarantine';
 
+/** MM2's replication policy the drill runs: `identity` (the failback main path) or `default` (prefixed topics). */
+export type DrillPolicy = 'identity' | 'default';
+
 /**
- * The drill's deployment: the harness's clusters over mTLS, the identity policy (the failback main path), and
- * detection compressed to CloudWatch's finest: 10 s alarm periods, 2 of 2, probes every 2 s.
+ * The drill's deployment: the harness's clusters over mTLS, the replication policy the harness's MM2 runs (identity
+ * unless asked), and detection compressed to CloudWatch's finest: 10 s alarm periods, 2 of 2, probes every 2 s.
  */
-export function drillConfig(info: HarnessInfo): DeploymentConfig {
+export function drillConfig(info: HarnessInfo, policy: DrillPolicy = 'identity'): DeploymentConfig {
   if (!info.mirror.connectUrl) throw new Error('the drill needs MM2 in Connect mode');
   return parseDeploymentConfig({
     name: 'drill',
     mode: 'active-passive',
-    replicationPolicy: 'identity',
+    replicationPolicy: policy,
     clusters: {
       // As many as the harness runs (one, or three for broker-down): one fewer alive is `degraded`.
       primary: {

@@ -15,7 +15,7 @@ import { inspectAtRest } from '#shared/switch/at-rest.ts';
 import type { StatusView } from './checks.ts';
 import { clientKafkaLog, clientLogFile } from './client-log.ts';
 import { Detection } from './detection.ts';
-import { drillConfig, GROUP, TOPIC } from './drill-config.ts';
+import { type DrillPolicy, drillConfig, GROUP, TOPIC } from './drill-config.ts';
 import { runFailoverScenario } from './failover-scenario.ts';
 import type { DrillFunctions, FailbackAnswer, FailoverAnswer } from './functions.ts';
 import { LiveConsole } from './live-console.ts';
@@ -38,6 +38,8 @@ export interface DrillOptions {
   scenario: Scenario;
   /** Also stream the run's logs (the functions', kafkajs', the client library's) to the console. */
   verbose?: boolean;
+  /** MM2's replication policy on the harness and in the deployment (default: identity). */
+  policy?: DrillPolicy;
 }
 
 /** Where a run writes: `.out/drill/<time>-<scenario>/`. */
@@ -68,10 +70,10 @@ export async function runDrill(options: DrillOptions): Promise<DrillSummary> {
   const started: Started = {};
   const { screen, routing } = routeRunOutput(files, started, options.verbose === true);
   const record = new DrillRecorder(new Stopwatch(), (line) => screen.line(line));
-  const summary = initialSummary(options.scenario, record, files);
+  const summary = initialSummary(options.scenario, record, files, options.policy ?? 'identity');
   const row = scenarioRow(options.scenario);
   try {
-    const stage = await setStage(record, summary, files, started, row.stage ?? {});
+    const stage = await setStage(record, summary, files, started, row.stage ?? {}, summary.policy);
     const stopTicker = startTicker(stage, screen);
     try {
       await reachSteadyState(stage);
@@ -141,13 +143,14 @@ async function setStage(
   files: RunFiles,
   started: Started,
   setup: StageSetup,
+  policy: DrillPolicy,
 ): Promise<DrillStage> {
   const brokers = setup.brokers ?? 1;
   record.mark(
     `starting the harness (two KRaft clusters of ${brokers === 1 ? 'one broker' : `${brokers} brokers`}, MM2 in Kafka Connect, moto)`,
   );
   const harness = await startHarness({
-    policy: 'identity',
+    policy,
     tls: true,
     moto: true,
     controlServer: false,
@@ -155,7 +158,7 @@ async function setStage(
     log: (line) => record.say(`  harness: ${line}`),
   });
   started.harness = harness;
-  const config = drillConfig(harness.info);
+  const config = drillConfig(harness.info, policy);
   summary.detectionWindowSeconds = config.detection.alarmPeriodSeconds * config.detection.evaluationPeriods;
   await createApplicationTopic(harness, brokers);
 

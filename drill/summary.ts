@@ -1,3 +1,4 @@
+import type { DrillPolicy } from './drill-config.ts';
 import type { CheckResult, TargetResult } from './recorder.ts';
 import type { Scenario } from './scenarios.ts';
 
@@ -36,6 +37,8 @@ export interface DrillSummary {
   alarmsFired: string[];
   reportFile: string;
   logFile: string;
+  /** MM2's replication policy of the run: with `default`, failback copies the outage's records back (copy-back). */
+  policy: DrillPolicy;
 }
 
 /**
@@ -46,6 +49,7 @@ export function initialSummary(
   scenario: Scenario,
   recorded: { checks: CheckResult[]; targets: TargetResult[] },
   files: { reportFile: string; logFile: string },
+  policy: DrillPolicy = 'identity',
 ): DrillSummary {
   return {
     ok: false,
@@ -68,6 +72,7 @@ export function initialSummary(
     alarmsFired: [],
     reportFile: files.reportFile,
     logFile: files.logFile,
+    policy,
   };
 }
 

@@ -4,6 +4,7 @@ import type { DeploymentLock } from '../store/dynamo-lock.ts';
 import { readCurrent } from '../switch/current.ts';
 import { abandonFailback } from './abandon.ts';
 import { runCatchUp } from './catch-up.ts';
+import { runCopyBack, runCopyBackCatchUp, runCopyBackRestore } from './copy-back.ts';
 import type { FailbackJournal } from './journal.ts';
 import { failbackNotification } from './notification.ts';
 import type { ExecutablePhase, FailbackRequest, MirrorStep } from './payload.ts';
@@ -15,7 +16,7 @@ import {
   type PhaseOutcome,
   type PhaseRunners,
 } from './phase-context.ts';
-import { judgePhaseRequest, nextPhase, phasesFor, unsupportedReasons } from './phases.ts';
+import { copiesBack, judgePhaseRequest, nextPhase, phasesFor } from './phases.ts';
 import { planFailback } from './plan.ts';
 import { runPrepare } from './prepare.ts';
 import { runPurge } from './purge.ts';
@@ -33,6 +34,14 @@ const phaseRunners: PhaseRunners = {
   'catch-up': runCatchUp,
   switch: runSwitch,
   restore: runRestore,
+};
+
+/** Active-passive with the default policy: the records come back through copy-back, not a reverse MM2 flow. */
+const copyBackRunners: PhaseRunners = {
+  ...phaseRunners,
+  reverse: (ctx) => runCopyBack(ctx),
+  'catch-up': runCopyBackCatchUp,
+  restore: runCopyBackRestore,
 };
 
 export interface FailbackInvocation {
@@ -70,7 +79,7 @@ export interface FailbackResult {
 
 /**
  * Run failback as far as it can go in this invocation. The request is parsed by the caller
- * (`parseFailbackRequest`); the phase order and the default-policy rule are judged before anything is written;
+ * (`parseFailbackRequest`); the phase order is judged before anything is written;
  * then the deployment lock (shared with failover) is taken, the run state loaded or started, and phases run
  * until one waits, the requested phase is done, or the deadline comes. Every unit of progress is journaled, so a
  * crash or a timeout loses nothing and repeats nothing.
@@ -131,13 +140,6 @@ async function releaseLock(deps: FailbackDeps, invocation: FailbackInvocation): 
 
 /** What no deployment state can change: refused before the lock, the journal or the clusters are touched. */
 function refuseUnsupported(request: FailbackRequest, config: FailbackDeps['config']): void {
-  const unsupported = unsupportedReasons(config);
-  if (unsupported.length > 0) {
-    throw new RefusedError(
-      'failback',
-      unsupported.map((message) => ({ code: 'unsupported-replication-policy', message })),
-    );
-  }
   if (request.mirrorConfirmed !== undefined && config.mirror.kind !== 'manual') {
     throw new RefusedError('failback', [
       {
@@ -187,7 +189,12 @@ async function advance(
   }
   const run = openRun(request, deps, invocation, state, begun);
   if (request.mirrorConfirmed !== undefined) await run.ctx.save();
-  return runPhases(run, phases, judged.only, invocation.runners ?? phaseRunners);
+  return runPhases(
+    run,
+    phases,
+    judged.only,
+    invocation.runners ?? (copiesBack(deps.config) ? copyBackRunners : phaseRunners),
+  );
 }
 
 /** The run in progress from the journal, or a new one (not yet journaled) when the secondary is active. */

@@ -5,15 +5,27 @@ import type { ExecutablePhase, FailbackPhase } from './payload.ts';
 /**
  * Which phases a failback runs, in order, for the deployment's mode.
  *
- * - active-passive: the primary's stale copy must go and the secondary's data must come back through a reverse
- *   mirror, so every phase runs.
+ * - active-passive, identity policy: the primary's stale copy must go and the secondary's data must come back through
+ *   a reverse mirror, so every phase runs.
+ * - active-passive, default policy: clients wrote `<primary alias>.<topic>` on the secondary, which MM2 cannot bring
+ *   back under `<topic>`; `reverse` copies those records back itself (copy-back.ts) and `catch-up` keeps copying
+ *   until the rest is small. Nothing on the primary is stale (the copies are appended after it), so nothing is
+ *   salvaged or purged.
  * - active-active: both mirrors run all along and each cluster already holds the other's data; nothing is stale,
  *   nothing is purged. Failback waits until both directions have caught up, then moves the clients.
  */
-export function phasesFor(config: Pick<DeploymentConfig, 'mode'>): readonly ExecutablePhase[] {
-  return config.mode === 'active-active'
-    ? ['prepare', 'catch-up', 'switch']
+export function phasesFor(
+  config: Pick<DeploymentConfig, 'mode' | 'replicationPolicy'>,
+): readonly ExecutablePhase[] {
+  if (config.mode === 'active-active') return ['prepare', 'catch-up', 'switch'];
+  return copiesBack(config)
+    ? ['prepare', 'reverse', 'catch-up', 'switch', 'restore']
     : ['prepare', 'salvage', 'reverse', 'purge', 'catch-up', 'switch', 'restore'];
+}
+
+/** Failback moves the secondary's records back itself (copy-back.ts) instead of through a reverse MM2 flow. */
+export function copiesBack(config: Pick<DeploymentConfig, 'mode' | 'replicationPolicy'>): boolean {
+  return config.mode === 'active-passive' && config.replicationPolicy === 'default';
 }
 
 /** The first phase of `phases` not in `completed`, or `undefined` when all are done. */
@@ -68,30 +80,4 @@ export function judgePhaseRequest(
     };
   }
   return { kind: 'run', phase: requested };
-}
-
-/**
- * Reasons the deployment cannot fail back automatically at all, checked before anything else.
- *
- * Active-passive with the default (prefixing) policy is refused: after the failover, clients produce to
- * `primary.orders` on the secondary. A reverse MM2 flow under the default policy would write that back as
- * `secondary.primary.orders` on the primary, and MM2 has no topic renaming, so the data cannot return under
- * `orders`. Moving clients back would leave them reading a topic that lacks everything written during the outage.
- */
-export function unsupportedReasons(
-  config: Pick<DeploymentConfig, 'mode' | 'replicationPolicy' | 'clusters' | 'topics'>,
-): string[] {
-  if (config.mode === 'active-passive' && config.replicationPolicy === 'default') {
-    const example = config.topics[0] ?? 'orders';
-    const prefixed = `${config.clusters.primary.alias}.${example}`;
-    return [
-      `active-passive failback needs replicationPolicy 'identity', found 'default': since the failover clients write to '${prefixed}' on the secondary, ` +
-        `and a reverse MirrorMaker 2 flow can only bring that back to the primary as '${config.clusters.secondary.alias}.${prefixed}' (MM2 cannot rename topics), ` +
-        `so '${example}' on the primary would never receive what was written during the outage. ` +
-        `To change: run every MM2 connector with replication.policy.class=org.apache.kafka.connect.mirror.IdentityReplicationPolicy and set ` +
-        `"replicationPolicy": "identity" in the deployment config (takes effect for the next failover); for this outage, move the data back by hand ` +
-        `(docs/failback.md, "Default replication policy").`,
-    ];
-  }
-  return [];
 }

@@ -13,7 +13,7 @@ const POLL_MS = 2_000;
  * what clients now use. So before every restore invocation: the epoch authority must still hold this failback's
  * last stage.
  */
-async function refuseUnlessSwitchHolds(ctx: PhaseContext): Promise<void> {
+export async function refuseUnlessSwitchHolds(ctx: PhaseContext): Promise<void> {
   const { state, deps } = ctx;
   const epoch = state.switch?.epochs.at(-1) ?? state.startEpoch + 2;
   const record = await deps.authority.read();

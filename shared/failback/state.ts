@@ -83,6 +83,41 @@ const salvagePartition = z.preprocess((raw) => {
 }, salvagePartitionNow);
 export type SalvagePartition = z.output<typeof salvagePartition>;
 
+const copyBackRange = z
+  .object({
+    from: z.int().min(0),
+    to: z.int().min(0),
+    /** Every offset in [from, next) is accounted for: copied, proven absent by the broker, or lost. */
+    next: z.int().min(0),
+  })
+  .strict();
+export type CopyBackRange = z.output<typeof copyBackRange>;
+
+/** One partition copied back from the secondary into the deployment's topic on the primary (copy-back.ts). */
+const copyBackPartition = z
+  .object({
+    /** The deployment's topic on the primary, written to. */
+    topic: z.string(),
+    partition: z.int().min(0),
+    /** Where the clients wrote on the secondary after the failover (`<primary alias>.<topic>`, or a local topic). */
+    sourceTopic: z.string(),
+    /** The source offset where the clients' records begin (MM2's first run ends there). */
+    from: z.int().min(0),
+    /** What is copied, in order; MM2's later records (`mm2After`) lie between the ranges; the last grows. */
+    ranges: z.array(copyBackRange),
+    mm2After: z.array(offsetRange),
+    copied: z.int().min(0),
+    absent: z.int().min(0),
+    lost: z.array(offsetRange),
+    /** The primary partition's log end before the first copy, and after the last journaled batch. */
+    targetStart: z.int().min(0),
+    targetMark: z.int().min(0),
+    /** Batch starts: the record at `source` was written at `target` (translates group offsets, from below). */
+    samples: z.array(z.object({ source: z.int().min(0), target: z.int().min(0) }).strict()),
+  })
+  .strict();
+export type CopyBackPartition = z.output<typeof copyBackPartition>;
+
 const purgePartition = z
   .object({
     topic: z.string(),
@@ -143,6 +178,15 @@ export const failbackStateSchema = z
         forwardStopped: z.boolean(),
         quarantineTopic: z.string(),
         partitions: z.record(z.string(), salvagePartition),
+      })
+      .strict()
+      .optional(),
+    copyBack: z
+      .object({
+        forwardStopped: z.boolean(),
+        /** When the failover switched clients to the secondary: MM2's offset syncs written later are its resumption. */
+        failoverAt: z.iso.datetime(),
+        partitions: z.record(z.string(), copyBackPartition),
       })
       .strict()
       .optional(),

@@ -20,8 +20,10 @@ import { describeAtRest, inspectAtRest, matchesAuthority } from '../switch/at-re
 import type { AuthorityRecord, Claim } from '../switch/epoch-authority.ts';
 import { writeClaimed } from '../switch/fenced-write.ts';
 import { credentialSources } from '../switch/refresh-credentials.ts';
+import { translateCopiedGroups } from './copy-back.ts';
 import { awaitGroupsIdle } from './groups-idle.ts';
 import type { PhaseContext, PhaseOutcome } from './phase-context.ts';
+import { copiesBack } from './phases.ts';
 import { lastReplicatedPositions, offsetSyncsLocations } from './salvage.ts';
 import type { FailbackState, RegionWrite } from './state.ts';
 
@@ -266,18 +268,22 @@ async function beforeStage(
         },
       };
     }
-    sw.groups = summarise(await translateGroupsBack(ctx));
+    sw.groups = copiesBack(config)
+      ? await translateCopiedGroups(ctx)
+      : summarise(await translateGroupsBack(ctx));
   }
   if (role === 'producers') {
     sw.producerCut = Object.fromEntries(
       (await deps.primary.offsets(config.topics)).map((o) => [tpKey(o.topic, o.partition), o.high]),
     );
-    const reverse = await lastReplicatedPositions(
-      ctx.mirror,
-      'reverse',
-      offsetSyncsLocations(ctx, 'reverse'),
-    );
-    sw.reverseAtCut = Object.fromEntries(reverse.positions);
+    if (!copiesBack(config)) {
+      const reverse = await lastReplicatedPositions(
+        ctx.mirror,
+        'reverse',
+        offsetSyncsLocations(ctx, 'reverse'),
+      );
+      sw.reverseAtCut = Object.fromEntries(reverse.positions);
+    }
   }
   await ctx.save();
   return undefined;

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 interface Summary {
   ok: boolean;
   scenario: string;
+  policy: string;
   detectionWindowSeconds: number;
   rtoSeconds: number | null;
   missingAfterFailover: number;
@@ -16,11 +17,14 @@ interface Summary {
   failback: { ok: boolean; salvaged: number; lost: number; duplicates: number } | null;
 }
 
-function drill(scenario: string): Promise<{ code: number | null; summary: Summary; stderr: string }> {
+function drill(
+  scenario: string,
+  extra: readonly string[] = [],
+): Promise<{ code: number | null; summary: Summary; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['bin/mm2-failover.ts', 'drill', '--scenario', scenario, '--json'],
+      ['bin/mm2-failover.ts', 'drill', '--scenario', scenario, ...extra, '--json'],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
@@ -62,6 +66,14 @@ describe('drill', () => {
 
     expect(r.summary, progressOf(r)).toMatchObject({ ok: true, scenario: 'kill' });
     expect(r.summary.rtoSeconds).not.toBeNull();
+    expect(r.summary.failback).toMatchObject({ ok: true, lost: 0 });
+    expect(r.code).toBe(0);
+  }, 900_000);
+
+  it('fails over and back under the default policy: failback copies the outage records back and loses nothing', async () => {
+    const r = await drill('kill', ['--policy', 'default']);
+
+    expect(r.summary, progressOf(r)).toMatchObject({ ok: true, scenario: 'kill', policy: 'default' });
     expect(r.summary.failback).toMatchObject({ ok: true, lost: 0 });
     expect(r.code).toBe(0);
   }, 900_000);

@@ -16,8 +16,8 @@ import { type DeploymentConfig, deploymentConfigSchema } from '#shared/config/sc
 import { LockHeldError, RefusedError, ValidationError } from '#shared/errors.ts';
 import { type FailbackWiring, failbackDependencies } from '#shared/failback/dependencies.ts';
 import { type FailbackResult, runFailback } from '#shared/failback/failback.ts';
+import { PROVENANCE } from '#shared/failback/partition-copy.ts';
 import { parseFailbackRequest } from '#shared/failback/payload.ts';
-import { PROVENANCE } from '#shared/failback/salvage.ts';
 import { failoverDependencies } from '#shared/failover/dependencies.ts';
 import { runFailover } from '#shared/failover/failover.ts';
 import { initialiseActiveConfig } from '#shared/failover/initialise-active.ts';

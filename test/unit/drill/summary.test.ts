@@ -31,10 +31,12 @@ describe('drill summary', () => {
       'alarmsFired',
       'reportFile',
       'logFile',
+      'policy',
     ]);
     expect(summary).toMatchObject({
       ok: false,
       scenario: 'kill',
+      policy: 'identity',
       rtoSeconds: null,
       failback: null,
       switches: null,

@@ -3,9 +3,9 @@ import { type DeploymentPaths, deploymentPaths } from '#shared/config/paths.ts';
 import { LockHeldError, RefusedError, ValidationError } from '#shared/errors.ts';
 import { type FailbackResult, runFailback } from '#shared/failback/failback.ts';
 import { failbackJournal } from '#shared/failback/journal.ts';
+import { PROVENANCE } from '#shared/failback/partition-copy.ts';
 import { parseFailbackRequest } from '#shared/failback/payload.ts';
 import type { FailbackDeps } from '#shared/failback/phase-context.ts';
-import { PROVENANCE } from '#shared/failback/salvage.ts';
 import { tpKey } from '#shared/kafka/topic-partition.ts';
 import type { Notification } from '#shared/notify/notification.ts';
 import { Redacted } from '#shared/store/redacted.ts';
@@ -743,21 +743,6 @@ describe('runFailback switch in the extra regions', () => {
 });
 
 describe('runFailback refusals by deployment', () => {
-  it('refuses active-passive with the default replication policy, explaining why and what to change', async () => {
-    // Arrange
-    const w = await world(configOf({ replicationPolicy: 'default' }));
-
-    // Act
-    const refused = w.invoke({});
-
-    // Assert
-    await expect(refused).rejects.toThrow(RefusedError);
-    await expect(refused).rejects.toThrow(/IdentityReplicationPolicy.*"replicationPolicy": "identity"/s);
-    await expect(refused).rejects.toThrow("'secondary.primary.orders'");
-    await expect(refused).rejects.toMatchObject({ reasons: [{ code: 'unsupported-replication-policy' }] });
-    expect(w.lock.acquisitions).toBe(0);
-  });
-
   it('refuses mirrorConfirmed unless the mirror is manual', async () => {
     // Arrange
     const w = await world();

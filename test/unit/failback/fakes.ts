@@ -243,6 +243,11 @@ export class MemoryMirror implements MirrorController {
   syncEvery = 1;
   /** The clock MM2 stamps its offset syncs with. */
   now: () => number = () => 0;
+  /**
+   * The replication policy: `default` names the copy `<source alias>.<topic>` (forward only: a reverse flow under
+   * the default policy never brings a prefixed topic back, which is why failback copies back itself).
+   */
+  policy: 'identity' | 'default' = 'identity';
   readonly #primary: MemoryCluster;
   readonly #secondary: MemoryCluster;
   readonly #topics: string[];
@@ -290,14 +295,16 @@ export class MemoryMirror implements MirrorController {
     const syncTopic = `mm2-offset-syncs.${to.alias}.internal`;
     for (const topic of this.#topics) {
       const partitions = from.topics.get(topic) ?? [];
-      to.createTopic(topic, partitions.length);
+      const copy = this.policy === 'default' ? `${from.alias}.${topic}` : topic;
+      if (this.policy === 'default' && flow === 'reverse') continue;
+      to.createTopic(copy, partitions.length);
       partitions.forEach((p, partition) => {
         const key = tpKey(topic, partition);
         const last = this.positions[flow].get(key) ?? -1;
         const todo = p.records.filter(
           (r) => r.offset > last && r.offset >= p.low && !p.aborted.has(r.offset),
         );
-        const target = to.topics.get(topic)?.[partition];
+        const target = to.topics.get(copy)?.[partition];
         if (target === undefined) return;
         for (const r of todo) {
           const downstream = target.high;

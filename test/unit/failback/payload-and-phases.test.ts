@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { deploymentConfigSchema } from '#shared/config/schema.ts';
 import { ValidationError } from '#shared/errors.ts';
 import { progressOf } from '#shared/failback/catch-up.ts';
 import { chunksOf } from '#shared/failback/kafkajs-cluster.ts';
 import { parseFailbackRequest } from '#shared/failback/payload.ts';
-import { judgePhaseRequest, phasesFor, unsupportedReasons } from '#shared/failback/phases.ts';
+import { judgePhaseRequest, phasesFor } from '#shared/failback/phases.ts';
 
 const base = { action: 'failback', requestedBy: 'alice', reason: 'primary repaired' };
 
@@ -67,11 +66,15 @@ describe('parseFailbackRequest', () => {
 });
 
 describe('phases', () => {
-  const ap = phasesFor({ mode: 'active-passive' });
+  const ap = phasesFor({ mode: 'active-passive', replicationPolicy: 'identity' });
 
   it('orders active-passive and active-active phases', () => {
     expect(ap).toEqual(['prepare', 'salvage', 'reverse', 'purge', 'catch-up', 'switch', 'restore']);
-    expect(phasesFor({ mode: 'active-active' })).toEqual(['prepare', 'catch-up', 'switch']);
+    expect(phasesFor({ mode: 'active-active', replicationPolicy: 'default' })).toEqual([
+      'prepare',
+      'catch-up',
+      'switch',
+    ]);
   });
 
   it('runs the phase that is due, reports one already done, refuses one ahead naming what must finish first', () => {
@@ -95,27 +98,14 @@ describe('phases', () => {
     });
   });
 
-  it('refuses active-passive failback under the default policy and accepts identity and active-active', () => {
-    // Arrange
-    const config = (mode: string, replicationPolicy: string) =>
-      deploymentConfigSchema.parse({
-        name: 'x',
-        mode,
-        replicationPolicy,
-        clusters: {
-          primary: { alias: 'primary', auth: 'none' },
-          secondary: { alias: 'secondary', auth: 'none' },
-        },
-        topics: ['orders'],
-        mirror: { kind: 'manual' },
-      });
-
-    // Act + Assert
-    expect(unsupportedReasons(config('active-passive', 'default'))[0]).toContain(
-      "clients write to 'primary.orders' on the secondary",
-    );
-    expect(unsupportedReasons(config('active-passive', 'identity'))).toEqual([]);
-    expect(unsupportedReasons(config('active-active', 'default'))).toEqual([]);
+  it('copies back instead of salvaging and purging for active-passive under the default policy', () => {
+    expect(phasesFor({ mode: 'active-passive', replicationPolicy: 'default' })).toEqual([
+      'prepare',
+      'reverse',
+      'catch-up',
+      'switch',
+      'restore',
+    ]);
   });
 });
 
