@@ -17,6 +17,7 @@ import { Detection } from './detection.ts';
 import { drillConfig, GROUP, TOPIC } from './drill-config.ts';
 import { runFailoverScenario } from './failover-scenario.ts';
 import type { DrillFunctions, FailbackAnswer, FailoverAnswer } from './functions.ts';
+import { type LambdaEndpoint, startLambdaEndpoint } from './lambda-endpoint.ts';
 import { runNoFailoverScenario } from './no-failover-scenario.ts';
 import { provisionDeployment } from './provision.ts';
 import { DrillRecorder } from './recorder.ts';
@@ -52,6 +53,7 @@ interface Started {
   detection?: Detection;
   watcher?: ActiveConfigWatcher;
   workload?: Workload;
+  lambdaEndpoint?: LambdaEndpoint;
 }
 
 /** Run one drill scenario end to end on a harness of its own; always stops what it started. */
@@ -140,6 +142,13 @@ async function setStage(
   Object.assign(process.env, provisioned.functionEnv);
   const detection = new Detection(alarmSpecs(config), record);
   started.detection = detection;
+  // The probe invokes the failover function (its direct trigger) through its own Lambda client, answered here.
+  const lambdaEndpoint = await startLambdaEndpoint((_name, payload) => detection.probeInvoked(payload));
+  started.lambdaEndpoint = lambdaEndpoint;
+  Object.assign(process.env, {
+    MM2_FAILOVER_FUNCTION: 'mm2-failover-drill-failover',
+    AWS_ENDPOINT_URL_LAMBDA: lambdaEndpoint.url,
+  });
   // Everything the functions print goes to the log file; EMF lines also feed the alarms.
   started.restoreStdout = captureStdout((line) => {
     appendFileSync(files.logFile, `${line}\n`);
@@ -212,9 +221,9 @@ async function loadFunctions(): Promise<DrillFunctions> {
   const fn = (name: string) => `mm2-failover-drill-${name}`;
   return {
     probe: () => probe(scheduledEvent(fn('probe')), lambdaContext(fn('probe'), 20_000)),
-    failover: async () =>
+    failover: async (event) =>
       (await failover(
-        alarmEvent(fn('failover'), 'primary down, secondary up, prober alive'),
+        event ?? alarmEvent(fn('failover'), 'primary down, secondary up, prober alive'),
         lambdaContext(fn('failover'), 300_000),
       )) as FailoverAnswer,
     failback: async (request) =>
@@ -242,6 +251,7 @@ async function reachSteadyState({ workload, detection, record }: DrillStage): Pr
 /** Stop detection and the application, and give the terminal its stdout back. */
 async function stopApplication(started: Started): Promise<void> {
   await started.detection?.stop();
+  await started.lambdaEndpoint?.close();
   await started.workload?.stop().catch(() => {});
   await started.watcher?.stop().catch(() => {});
   started.restoreStdout?.();
