@@ -192,6 +192,13 @@ async function main(): Promise<void> {
     await admin.disconnect();
     const detection = drillConfig(harness.info).detection;
     const intervalMs = detection.probeIntervalSeconds * 1000;
+    const windowSeconds = detection.evaluationPeriods * detection.alarmPeriodSeconds;
+    // Written after every run, so that a session cut short still leaves what it measured.
+    const write = () => {
+      mkdirSync(path.dirname(resultFile), { recursive: true });
+      const result = { windowSeconds, probeIntervalSeconds: detection.probeIntervalSeconds, runs };
+      writeFileSync(resultFile, `${JSON.stringify(result, null, 2)}\n`);
+    };
     // Alternate the paths so both see the same machine load over the session.
     for (let i = 0; i < RUNS; i++) {
       for (const scenario of ['kill', 'hang'] as const) {
@@ -215,13 +222,11 @@ async function main(): Promise<void> {
               phaseMs,
             });
           }
+          write();
         }
       }
     }
-    const windowSeconds = detection.evaluationPeriods * detection.alarmPeriodSeconds;
-    const result = { windowSeconds, probeIntervalSeconds: detection.probeIntervalSeconds, runs };
-    mkdirSync(path.dirname(resultFile), { recursive: true });
-    writeFileSync(resultFile, `${JSON.stringify(result, null, 2)}\n`);
+    write();
     const rows: string[] = [];
     for (const scenario of ['kill', 'hang'] as const) {
       for (const via of ['probe', 'alarm'] as const) {
