@@ -28,6 +28,8 @@ export interface StatusView {
 /** What a failover scenario observed at its end, after failback and the drain. */
 export interface FailoverObserved {
   failoverInvocations: number;
+  /** Invocations that answered `switched` (the probe's trigger and the alarm may both invoke). */
+  switches: number;
   /** The active epoch read once failover settled. */
   epochAfterFailover: number | undefined;
   /** The active cluster at the end, or how the read failed (`absent`, `torn`). */
@@ -39,11 +41,13 @@ export interface FailoverObserved {
 }
 
 /** Failover is one switch (epoch 1); failback's switch moves consumers and producers in two fenced stages. */
-const exactlyOneFailover: Check<Pick<FailoverObserved, 'failoverInvocations' | 'epochAfterFailover'>> = {
+const exactlyOneFailover: Check<
+  Pick<FailoverObserved, 'failoverInvocations' | 'switches' | 'epochAfterFailover'>
+> = {
   name: 'exactly one failover switch',
   judge: (o) => ({
-    ok: o.failoverInvocations === 1 && o.epochAfterFailover === 1,
-    detail: `${o.failoverInvocations} failover invocation(s), epoch ${o.epochAfterFailover} after it`,
+    ok: o.switches === 1 && o.epochAfterFailover === 1,
+    detail: `${o.switches} switch(es) of ${o.failoverInvocations} failover invocation(s), epoch ${o.epochAfterFailover} after it`,
   }),
 };
 
@@ -94,6 +98,35 @@ export const noFailover: Check<{ failoverInvocations: number; finalEpoch: number
     detail: `${o.failoverInvocations} failover invocations, epoch ${o.finalEpoch}`,
   }),
 };
+
+/** Every row states how many duplicates its story may cost; a regression (say, ~1,000 again) fails the run. */
+export const duplicatesWithinBudget: Check<{ duplicates: number; budget: number }> = {
+  name: 'duplicates within the budget',
+  judge: (o) => ({
+    ok: o.duplicates <= o.budget,
+    detail: `${o.duplicates} consumed twice, budget ${o.budget}`,
+  }),
+};
+
+/** A fault the probe must have seen: without it, "no failover" would also pass with a blind probe. */
+export const probeSawDown: Check<{ cluster: string; downDatapoints: number }> = {
+  name: 'the probe saw the faults (ClusterUp = 0)',
+  judge: (o) => ({
+    ok: o.downDatapoints > 0,
+    detail: `${o.downDatapoints} ClusterUp = 0 datapoint(s) for the ${o.cluster}`,
+  }),
+};
+
+/** An alarm that must stay OK through the fault (flapping: never down for a whole window). */
+export function alarmNeverFired(name: string, id: string): Check<{ fired: ReadonlySet<string> }> {
+  return {
+    name,
+    judge: ({ fired }) => ({
+      ok: !fired.has(id),
+      detail: `fired: ${[...fired].join(', ') || 'none'}`,
+    }),
+  };
+}
 
 /** The alert a fault must raise: passes when any of `anyOf` fired; the detail lists every alarm that did. */
 export function alarmFired(name: string, anyOf: readonly string[]): Check<{ fired: ReadonlySet<string> }> {

@@ -32,20 +32,27 @@ export class Detection {
   readonly points: Datapoint[] = [];
   readonly fired = new Set<string>();
   readonly states: Partial<Record<AlarmSpec['id'], AlarmState>> = {};
-  /** When the composite alarm first went to ALARM. */
+  /** When failover was first invoked: by the probe's direct trigger or by the composite alarm. */
   detectedAtMs: number | undefined;
+  /** When the composite alarm first went to ALARM. */
+  alarmAtMs: number | undefined;
+  /** When the probe's direct trigger first invoked failover. */
+  probeTriggeredAtMs: number | undefined;
+  /** Failover invocations that answered `switched`. */
+  switches = 0;
   /** When a failover invocation first answered `switched`. */
   switchedAtMs: number | undefined;
-  /** How often the composite alarm invoked failover (Lambda's retries of a failed invocation not counted). */
+  /** How often the composite alarm or the probe invoked failover (Lambda's retries of a failed one not counted). */
   failoverInvocations = 0;
   /** Lambda's retries of failover invocations that failed. */
   failoverRetries = 0;
-  /** The latest failover invocation, with its retries; the run awaits it before it reads the epoch. */
+  /** Every failover invocation so far, with its retries; the run awaits it before it reads the epoch. */
   failoverInFlight: Promise<void> | undefined;
   #composite: AlarmState = 'OK';
   #running = false;
   #stopped = false;
   #loops: Promise<void>[] = [];
+  #failover: DrillFunctions['failover'] | undefined;
   readonly #specs: readonly AlarmSpec[];
   readonly #record: Recorder;
   readonly #retryDelaysMs: readonly number[];
@@ -67,6 +74,7 @@ export class Detection {
 
   start(functions: Pick<DrillFunctions, 'probe' | 'failover'>): void {
     this.#running = true;
+    this.#failover = functions.failover;
     this.#loops = [this.#probeSchedule(functions.probe), this.#alarmLoop(functions.failover)];
   }
 
@@ -100,12 +108,38 @@ export class Detection {
     const next = evaluateComposite(this.states);
     if (next === 'ALARM' && this.#composite !== 'ALARM') {
       this.detectedAtMs ??= nowMs;
+      this.alarmAtMs ??= nowMs;
       this.fired.add('FailoverComposite');
       this.#record.mark('composite alarm -> ALARM: EventBridge invokes the failover function');
       this.failoverInvocations++;
-      this.failoverInFlight = this.#invokeFailover(failover);
+      this.#inFlight(this.#invokeFailover(failover));
     }
     this.#composite = next;
+  }
+
+  /**
+   * An asynchronous invocation the probe made (drill/lambda-endpoint.ts): its direct failover trigger runs the
+   * failover function as Lambda would; a maintenance ask (repair, refresh-credentials) is only noted, as before.
+   */
+  probeInvoked(payload: unknown): void {
+    const request = (payload ?? {}) as { action?: unknown; trigger?: unknown };
+    if (request.action !== 'failover' || request.trigger !== 'probe' || !this.#failover || this.#stopped) {
+      this.#record.mark(`the probe asked for ${String(request.action)} (not run by the drill)`);
+      return;
+    }
+    const nowMs = Date.now();
+    this.detectedAtMs ??= nowMs;
+    this.probeTriggeredAtMs ??= nowMs;
+    this.#record.mark('the probe saw the primary down for the window: it invokes the failover function');
+    this.failoverInvocations++;
+    const failover = this.#failover;
+    this.#inFlight(this.#invokeFailover(() => failover(payload)));
+  }
+
+  /** The alarm's and the probe's invocations may overlap: the run awaits all of them. */
+  #inFlight(invocation: Promise<void>): void {
+    const before = this.failoverInFlight;
+    this.failoverInFlight = before ? Promise.all([before, invocation]).then(() => {}) : invocation;
   }
 
   /** The health the report draws at `nowMs`: a cluster counts as up or down only on a probe of the last 5 s. */
@@ -132,6 +166,7 @@ export class Detection {
         const result = await failover();
         if (result.status === 'switched') {
           this.switchedAtMs ??= Date.now();
+          this.switches++;
           this.#record.mark(`failover switched clients to the secondary (epoch ${result.epoch})`);
         } else {
           const codes = (result.reasons ?? []).map((r) => r.code).join(', ');

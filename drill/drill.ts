@@ -18,6 +18,7 @@ import { Detection } from './detection.ts';
 import { type DrillPolicy, drillConfig, GROUP, TOPIC } from './drill-config.ts';
 import { runFailoverScenario } from './failover-scenario.ts';
 import type { DrillFunctions, FailbackAnswer, FailoverAnswer } from './functions.ts';
+import { type LambdaEndpoint, startLambdaEndpoint } from './lambda-endpoint.ts';
 import { LiveConsole } from './live-console.ts';
 import { runNoFailoverScenario } from './no-failover-scenario.ts';
 import { type OutputRouting, routeOutput } from './output-routing.ts';
@@ -56,6 +57,7 @@ interface Started {
   detection?: Detection;
   watcher?: ActiveConfigWatcher;
   workload?: Workload;
+  lambdaEndpoint?: LambdaEndpoint;
 }
 
 /**
@@ -173,6 +175,13 @@ async function setStage(
   const detection = new Detection(alarmSpecs(config), record);
   started.detection = detection;
   // From here what the functions print to stdout (EMF lines) also feeds the alarms: see runDrill's routing.
+  // The probe invokes the failover function (its direct trigger) through its own Lambda client, answered here.
+  const lambdaEndpoint = await startLambdaEndpoint((_name, payload) => detection.probeInvoked(payload));
+  started.lambdaEndpoint = lambdaEndpoint;
+  Object.assign(process.env, {
+    MM2_FAILOVER_FUNCTION: 'mm2-failover-drill-failover',
+    AWS_ENDPOINT_URL_LAMBDA: lambdaEndpoint.url,
+  });
   const functions = await loadFunctions();
 
   const logger = clientLogFile(files.clientLog);
@@ -240,9 +249,9 @@ async function loadFunctions(): Promise<DrillFunctions> {
   const fn = (name: string) => `mm2-failover-drill-${name}`;
   return {
     probe: () => probe(scheduledEvent(fn('probe')), lambdaContext(fn('probe'), 20_000)),
-    failover: async () =>
+    failover: async (event) =>
       (await failover(
-        alarmEvent(fn('failover'), 'primary down, secondary up, prober alive'),
+        event ?? alarmEvent(fn('failover'), 'primary down, secondary up, prober alive'),
         lambdaContext(fn('failover'), 300_000),
       )) as FailoverAnswer,
     failback: async (request) =>
@@ -279,6 +288,7 @@ async function reachSteadyState({ workload, detection, record }: DrillStage): Pr
 /** Stop detection and the application. */
 async function stopApplication(started: Started): Promise<void> {
   await started.detection?.stop();
+  await started.lambdaEndpoint?.close();
   await started.workload?.stop().catch(() => {});
   await started.watcher?.stop().catch(() => {});
 }

@@ -1,7 +1,14 @@
 import { kafkaClient } from '#harness/kafka-clients.ts';
 import { describeError } from '#shared/errors.ts';
 import { lostRecords, readNumbers } from './books.ts';
-import { atRestChecks, type FailoverObserved, failoverChecks, isTorn, switchesSince } from './checks.ts';
+import {
+  atRestChecks,
+  duplicatesWithinBudget,
+  type FailoverObserved,
+  failoverChecks,
+  isTorn,
+  switchesSince,
+} from './checks.ts';
 import { QUARANTINE, TOPIC } from './drill-config.ts';
 import { driveFailback } from './failback-driver.ts';
 import type { ScenarioRow } from './scenarios.ts';
@@ -27,6 +34,10 @@ export async function runFailoverScenario(
   await failBack(stage);
   const observed = await observeEnd(stage, epochAfterFailover);
   for (const check of failoverChecks) stage.record.judge(check, observed);
+  stage.record.judge(duplicatesWithinBudget, {
+    duplicates: stage.summary.duplicatesConsumed,
+    budget: row.duplicatesBudget,
+  });
   if (expect.checkAtRest) for (const check of atRestChecks) stage.record.judge(check, stage.summary);
   stage.record.target(rtoTarget(stage.summary));
 }
@@ -111,6 +122,7 @@ async function observeEnd(
   const reported = await functions.status();
   return {
     failoverInvocations: detection.failoverInvocations,
+    switches: detection.switches,
     epochAfterFailover,
     finalCluster: final.kind === 'consistent' ? final.config.cluster : final.kind,
     reported,

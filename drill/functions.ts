@@ -22,8 +22,8 @@ export interface FailbackAnswer {
  */
 export interface DrillFunctions {
   probe(): Promise<unknown>;
-  /** As EventBridge invokes it when the composite alarm goes to ALARM. */
-  failover(): Promise<FailoverAnswer>;
+  /** As EventBridge invokes it when the composite alarm goes to ALARM, or with the probe's `event`. */
+  failover(event?: unknown): Promise<FailoverAnswer>;
   failback(request: Record<string, unknown>): Promise<FailbackAnswer>;
   status(): Promise<StatusView>;
 }

@@ -1,5 +1,14 @@
 import { describeError } from '#shared/errors.ts';
-import { alarmFired, consumerReadEverything, isTorn, noFailover, switchesSince } from './checks.ts';
+import {
+  alarmFired,
+  alarmNeverFired,
+  consumerReadEverything,
+  duplicatesWithinBudget,
+  isTorn,
+  noFailover,
+  probeSawDown,
+  switchesSince,
+} from './checks.ts';
 import { watchObservation } from './observations.ts';
 import type { Expectation, ScenarioRow } from './scenarios.ts';
 import { type DrillStage, epochOf, faultContext } from './stage.ts';
@@ -24,6 +33,15 @@ export async function runNoFailoverScenario(
   const watching = (expect.observe ?? []).map((o) => watchObservation(o, stage));
   await watch(stage, expect, faultAtMs);
   for (const w of watching) record.judge(await w.finish(), undefined);
+  if (expect.seenDown) {
+    const { cluster, alarmNeverFired: id } = expect.seenDown;
+    const downDatapoints = detection.points.filter(
+      (p) =>
+        p.metricName === 'ClusterUp' && p.cluster === cluster && p.value === 0 && p.timestampMs >= faultAtMs,
+    ).length;
+    record.judge(probeSawDown, { cluster, downDatapoints });
+    record.judge(alarmNeverFired(`${id} never in ALARM`, id), { fired: detection.fired });
+  }
   await row.undo(faultContext(stage));
   await detection.failoverInFlight;
   const finalEpoch = epochOf(await stage.readActive());
@@ -39,6 +57,7 @@ export async function runNoFailoverScenario(
   summary.duplicatesByEpoch = Object.fromEntries(workload.duplicatesByEpoch);
   summary.missingAfterFailover = workload.unseen().length;
   record.judge(consumerReadEverything, { unseen: workload.unseen().length });
+  record.judge(duplicatesWithinBudget, { duplicates: workload.duplicates, budget: row.duplicatesBudget });
 }
 
 /** Wait for the expected alarm, hold for the row's watch, and judge the alarm while the fault still holds. */

@@ -72,6 +72,8 @@ export type Expectation =
        * of its injection (for a fault that takes a while to inject).
        */
       watch: { from: 'fault' | 'injected'; seconds(detectionWindowSeconds: number): number };
+      /** The probe must have seen the cluster down (ClusterUp = 0) and this alarm must never have fired. */
+      seenDown?: { cluster: 'primary' | 'secondary'; alarmNeverFired: AlarmSpec['id'] };
     };
 
 export interface ScenarioRow {
@@ -80,6 +82,8 @@ export interface ScenarioRow {
   /** For a failover row, undone after the failover and before failback; otherwise after the watch. */
   undo(context: FaultContext): Promise<void>;
   expect: Expectation;
+  /** Duplicates the consumer may read in the whole run (`duplicatesConsumed`); more fails the drill. */
+  duplicatesBudget: number;
 }
 
 /** The broker of the primary that `broker-down` kills: an index into the harness's brokers (node id 2). */
@@ -104,6 +108,8 @@ const table = {
       mark('primary restarted with its data');
     },
     expect: { outcome: 'failover' },
+    // 12 in the last recorded run; a few hundred leaves room for the clients' rewinds, not for a regression.
+    duplicatesBudget: 250,
   },
   hang: {
     inject: async ({ harness, mark }) => {
@@ -116,6 +122,8 @@ const table = {
       mark('primary resumed (SIGCONT)');
     },
     expect: { outcome: 'failover' },
+    // 116 in the last recorded run (most at failover: the hung primary acknowledged late).
+    duplicatesBudget: 250,
   },
   'mm2-down': {
     inject: async ({ harness, mark }) => {
@@ -136,6 +144,8 @@ const table = {
       },
       watch: { from: 'fault', seconds: (window) => window + 25 },
     },
+    // No switch: nothing should be read twice beyond a producer retry.
+    duplicatesBudget: 50,
   },
   'secondary-down': {
     inject: async ({ harness, mark }) => {
@@ -156,6 +166,7 @@ const table = {
       },
       watch: { from: 'fault', seconds: (window) => window + 25 },
     },
+    duplicatesBudget: 50,
   },
   flapping: {
     // Never down for a whole 2-of-2 window of 10 s periods: no PrimaryDown, so no failover.
@@ -170,7 +181,13 @@ const table = {
       }
     },
     undo: async () => {},
-    expect: { outcome: 'no-failover', watch: { from: 'injected', seconds: (window) => window } },
+    expect: {
+      outcome: 'no-failover',
+      watch: { from: 'injected', seconds: (window) => window },
+      seenDown: { cluster: 'primary', alarmNeverFired: 'PrimaryDown' },
+    },
+    // Producer retries across the hangs may write a record twice.
+    duplicatesBudget: 50,
   },
   'aws-degraded': {
     stage: { awsThroughFaultProxy: true },
@@ -194,6 +211,7 @@ const table = {
       mark('primary restarted with its data');
     },
     expect: { outcome: 'failover', checkAtRest: true },
+    duplicatesBudget: 250,
   },
   'broker-down': {
     stage: { brokers: 3 },
@@ -215,6 +233,7 @@ const table = {
       // Fenced after 6 s without a heartbeat; the watch spans the detection window twice over.
       watch: { from: 'fault', seconds: (window) => window + 25 },
     },
+    duplicatesBudget: 50,
   },
 } satisfies Record<string, ScenarioRow>;
 

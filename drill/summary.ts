@@ -77,7 +77,8 @@ export function initialSummary(
 }
 
 /**
- * The failover's times from the fault: detection (fault to composite alarm), switch (alarm to the active
+ * The failover's times from the fault: detection (fault to the first failover invocation, the probe's direct
+ * trigger or the composite alarm), switch (that invocation to the active
  * configuration written), client follow (switch to the first record the secondary acknowledged) and the RTO
  * (fault to that record). A moment that never came leaves its figures null.
  */

@@ -174,8 +174,8 @@ export class Mm2Failover extends Construct {
         table: this.table,
         notifications: this.notifications,
       });
-      // The probe invokes the failover function asynchronously, for a repair or a credentials refresh only; the
-      // function itself, not its versions or aliases (grantInvoke would add `<arn>:*`).
+      // The probe invokes the failover function asynchronously: its direct failover trigger, a repair or a
+      // credentials refresh; the function itself, not its versions or aliases (grantInvoke would add `<arn>:*`).
       const failover = this.functions.failover;
       if (name === 'probe' && failover) {
         fn.role.addToPrincipalPolicy(

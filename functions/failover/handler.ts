@@ -58,15 +58,16 @@ export const handler = lambdaHandler(
     fn: 'failover',
     logger,
     parse: parseFailoverFunctionInput,
-    // The alarm's event and the probe's repair request arrive asynchronously: a held lock is rethrown so that
-    // Lambda retries them.
+    // The alarm's event and the probe's requests (its failover trigger, a repair) arrive asynchronously: a held
+    // lock is rethrown so that Lambda retries them.
     retryWhenLockHeld: (request) =>
-      request.operation === 'failover' ? request.trigger === 'alarm' : request.requestedBy === 'probe',
+      request.operation === 'failover' ? request.trigger !== 'manual' : request.requestedBy === 'probe',
   },
   async (request, context) => {
     if (request.operation !== 'failover') {
       return runMaintenance({ ...request, operation: request.operation }, context.awsRequestId, deps);
     }
+    if (request.evidence) logger.info('failover triggered by the probe', { evidence: request.evidence });
     const result = await runFailover({ ...request, invocationId: context.awsRequestId }, deps);
     logger.info('failover finished', { status: result.status });
     return result;

@@ -5,6 +5,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { deploymentPaths } from '#shared/config/paths.ts';
 import { probeDependencies, probeEnvironment } from '#shared/health/dependencies.ts';
+import { triggerFailoverFunction } from '#shared/health/failover-trigger-ask.ts';
 import { askFailoverFunction } from '#shared/health/maintenance-ask.ts';
 import { parseProbeInvocation } from '#shared/health/probe-input.ts';
 import { runProbeLoop } from '#shared/health/probe-loop.ts';
@@ -19,6 +20,7 @@ const metrics = createProbeMetrics(Metrics, deploymentPaths(config.name).metrics
 
 // Clients once per container, every AWS call bounded by the config's `aws` limits.
 const aws = awsClientOptions(config.aws);
+const lambda = new LambdaClient(aws);
 const wiring = probeDependencies(
   config,
   { ssm: new SSMClient(aws), secretsManager: new SecretsManagerClient(aws) },
@@ -32,7 +34,10 @@ const wiring = probeDependencies(
             dynamodb: new DynamoDBClient(aws),
             ...(variables.failoverFunction
               ? {
-                  ask: askFailoverFunction(new LambdaClient(aws), variables.failoverFunction),
+                  ask: askFailoverFunction(lambda, variables.failoverFunction),
+                  ...(config.detection.directTrigger
+                    ? { trigger: triggerFailoverFunction(lambda, variables.failoverFunction) }
+                    : {}),
                 }
               : {}),
           },

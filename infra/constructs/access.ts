@@ -48,8 +48,14 @@ function accessStatements(name: FunctionName, ctx: AccessContext): PolicyStateme
   switch (name) {
     case 'probe':
       return [
-        // The active parameters too: the probe checks each cycle that they hold the epoch authority's epoch.
-        readParameters(ctx, [...clusterParameters, p.activeParameter, p.activeBootstrapParameter]),
+        // The active parameters too: the probe checks each cycle that they hold the epoch authority's epoch. Its
+        // own last result: a new container continues the primary's down streak from it (the direct trigger).
+        readParameters(ctx, [
+          ...clusterParameters,
+          p.activeParameter,
+          p.activeBootstrapParameter,
+          p.lastProbeParameter,
+        ]),
         writeParameters(ctx, 'WriteLastProbe', [p.lastProbeParameter]),
         writeParameters(ctx, 'WriteReadinessAudit', [p.readinessParameter]),
         // The active secret's epoch tells whether the stores are torn; the probe already holds the clusters' own.

@@ -100,6 +100,12 @@ const detectionSchema = z
     lagAlarmPeriodSeconds: oneOfNumbers([10, 20, 30, 60]).default(60),
     /** Canary topic produced on each cluster with acks=all and read back through MM2 on the other. */
     canaryTopic: z.string().min(1).default('mm2-failover-canary'),
+    /**
+     * The probe applies the alarm's rule to its own results and invokes failover itself when it holds, a
+     * window plus one interval after the fault instead of after CloudWatch's evaluation (the alarm stays as the
+     * backstop). false: only the alarm triggers failover.
+     */
+    directTrigger: z.boolean().default(true),
   })
   .strict()
   .refine((d) => d.datapointsToAlarm <= d.evaluationPeriods, {

@@ -172,7 +172,7 @@ export async function runFailover(request: FailoverInvocation, deps: FailoverDep
   const startedAt = deps.clock.now();
   const { paths } = deps;
 
-  if (request.trigger === 'alarm') {
+  if (request.trigger !== 'manual') {
     const refusal = await automationRefusal(deps.stores, paths);
     if (refusal) {
       deps.logger.warn('automatic failover refused', { code: refusal.code });
@@ -337,7 +337,7 @@ async function act(
     case 'refuse': {
       const { report } = decision;
       log.warn('failover refused by preflight', { codes: report.refusals.map((r) => r.code) });
-      if (request.trigger === 'alarm') await notifyRefusal(deps, request, report.refusals, report.warnings);
+      if (request.trigger !== 'manual') await notifyRefusal(deps, request, report.refusals, report.warnings);
       return { status: 'refused', reasons: report.refusals, warnings: report.warnings, preflight: report };
     }
     case 'switch':

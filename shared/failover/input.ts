@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { reasonSchema, requestedBySchema } from '../config/operator-request.ts';
 import { problemsOf } from '../config/validate.ts';
 import { ValidationError } from '../errors.ts';
+import { probeTriggerRequestSchema, type TriggerEvidence } from '../health/trigger-request.ts';
 import type { MaintenanceRequest } from '../switch/maintenance.ts';
 
 /**
@@ -62,15 +63,17 @@ const maintenanceSchema = z
   })
   .strict();
 
-/** Every trigger, normalised. */
+/** Every trigger, normalised. `alarm` and `probe` are automatic: the same rule, seen by CloudWatch or by the probe. */
 export interface FailoverRequest {
-  trigger: 'alarm' | 'manual';
+  trigger: 'alarm' | 'manual' | 'probe';
   reason: string;
   requestedBy: string;
   dryRun: boolean;
   force: boolean;
   /** The alarm event's id, for the record. */
   eventId?: string;
+  /** The probe results behind a `probe` trigger. */
+  evidence?: TriggerEvidence;
 }
 
 const anyObject = z.record(z.string(), z.unknown());
@@ -101,6 +104,18 @@ export function parseFailoverInput(input: unknown): FailoverRequest {
       dryRun: false,
       force: false,
       eventId: parsed.data.id,
+    };
+  }
+  if (object.data.trigger === 'probe') {
+    const probe = probeTriggerRequestSchema.safeParse(input);
+    if (!probe.success) throw new ValidationError('probe failover request', problemsOf(probe.error));
+    return {
+      trigger: 'probe',
+      reason: probe.data.reason,
+      requestedBy: probe.data.requestedBy,
+      dryRun: false,
+      force: false,
+      evidence: probe.data.evidence,
     };
   }
   const parsed = manualFailoverSchema.safeParse(input);

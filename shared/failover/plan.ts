@@ -63,7 +63,7 @@ export const failoverPlanSchema = z
     startedAt: z.iso.datetime(),
     trigger: z
       .object({
-        kind: z.enum(['alarm', 'manual']),
+        kind: z.enum(['alarm', 'manual', 'probe']),
         reason: z.string(),
         requestedBy: z.string(),
         force: z.boolean(),

@@ -103,7 +103,7 @@ export async function preflight(input: PreflightInput, deps: PreflightDeps): Pro
     });
   }
 
-  if (request.trigger === 'alarm' && input.lastSwitchAt !== undefined) {
+  if (request.trigger !== 'manual' && input.lastSwitchAt !== undefined) {
     const since = now - Date.parse(input.lastSwitchAt);
     const cooldownMs = config.safety.cooldownMinutes * 60_000;
     if (since < cooldownMs) {

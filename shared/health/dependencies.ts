@@ -9,12 +9,15 @@ import { ProbeReadiness } from '../readiness/probe-readiness.ts';
 import { type StoreClients, storesOf } from '../store/aws-stores.ts';
 import { DynamoLock } from '../store/dynamo-lock.ts';
 import { SecretsManagerStore } from '../store/secrets-manager-store.ts';
+import type { ParameterStore } from '../store/stores.ts';
 import { DynamoEpochAuthority } from '../switch/dynamo-epoch-authority.ts';
 import { ActiveWatch, type MaintenanceAsk } from './active-watch.ts';
 import { ClusterConnections } from './cluster-connections.ts';
+import { type AskForFailover, FailoverTrigger } from './failover-trigger.ts';
 import { ProbeContext } from './probe-cycle.ts';
 import type { ProbeLoopDeps } from './probe-loop.ts';
 import type { MetricsSink } from './probe-metrics.ts';
+import { type ProbeResult, probeResultSchema } from './probe-result.ts';
 
 /**
  * Wires the probe's dependencies from long-lived clients, once per container: the cluster definitions and Kafka
@@ -36,6 +39,8 @@ export interface ActiveWatchSettings {
   table: string;
   dynamodb: Pick<DynamoDBClient, 'send'>;
   ask?: MaintenanceAsk;
+  /** The direct failover trigger's way to the failover function (absent: only the alarm triggers failover). */
+  trigger?: AskForFailover;
 }
 
 export function probeDependencies(
@@ -63,6 +68,12 @@ export function probeDependencies(
         logger: ports.logger,
       })
     : undefined;
+  // One per container: its streak spans the container's invocations, and the stored result spans containers.
+  const trigger = new FailoverTrigger(config.detection, {
+    ...(watch?.trigger ? { ask: watch.trigger } : {}),
+    readLastProbe: () => readLastProbe(stores.parameters, paths.lastProbeParameter),
+    logger: ports.logger,
+  });
   const audit = readinessDependencies({
     config,
     kafkaConfig: (role) => connections.kafkaConfig(role),
@@ -84,12 +95,30 @@ export function probeDependencies(
       context,
       remainingMs,
       ...(activeWatch ? { activeWatch } : {}),
+      trigger,
       readiness,
     }),
     close: async () => {
       await Promise.all([connections.closeAll(), audit.close()]);
     },
   };
+}
+
+/** The stored last result; one that does not parse (an older version, a hand edit) continues no streak. */
+async function readLastProbe(
+  parameters: Pick<ParameterStore, 'get'>,
+  name: string,
+): Promise<ProbeResult | undefined> {
+  const stored = await parameters.get(name);
+  if (!stored) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(stored.value);
+  } catch {
+    return undefined;
+  }
+  const parsed = probeResultSchema.safeParse(json);
+  return parsed.success ? parsed.data : undefined;
 }
 
 const environmentSchema = z.object({

@@ -18,6 +18,7 @@ import {
   remoteCanaryTopic,
   replicationDirections,
 } from './detection-policy.ts';
+import type { FailoverTrigger } from './failover-trigger.ts';
 import { failedCycleMetrics, type MetricsSink, probeMetrics } from './probe-metrics.ts';
 import { type ClusterHealth, type ProbeResult, probeResultSchema, toLastProbeJson } from './probe-result.ts';
 import { measureReplication, ReplicationState } from './replication-probe.ts';
@@ -55,6 +56,8 @@ export interface ProbeCycleDeps {
   clock?: Pick<Clock, 'now'>;
   /** Looks at the active configuration's stores against the epoch authority each cycle; absent: not looked at. */
   activeWatch?: Pick<ActiveWatch, 'observe'>;
+  /** Applies the failover rule to each cycle and asks for the switch itself; absent: only the alarm does. */
+  trigger?: Pick<FailoverTrigger, 'judge' | 'forget'>;
 }
 
 /**
@@ -91,7 +94,22 @@ export async function runProbeCycle(
     // A defect, not a cluster problem: still say something for both clusters (ClusterUp 0, as the alarms expect).
     deps.logger.error('probe cycle failed', { error: oneLine(e), cycle });
     for (const batch of failedCycleMetrics(config.name)) safeEmit(deps, batch);
+    deps.trigger?.forget();
     return failedResult(config, cycle, started, clock, oneLine(e));
+  }
+
+  if (deps.trigger) {
+    // Before the metrics and the store: the ask is the point of the direct trigger, and it is one async invoke.
+    try {
+      const streak = await withTimeout(
+        deps.trigger.judge(result),
+        Math.max(1_000, started + total - clock.now()),
+        'judging the failover rule',
+      );
+      if (streak) result.downStreak = streak;
+    } catch (e: unknown) {
+      deps.logger.warn('probe could not judge the failover rule', { error: oneLine(e) });
+    }
   }
 
   for (const batch of probeMetrics(result)) safeEmit(deps, batch);

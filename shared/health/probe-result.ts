@@ -162,6 +162,21 @@ export const probeResultSchema = z
     replication: z.array(replicationHealthSchema),
     /** What the active configuration's stores hold against the epoch authority (absent: not looked at). */
     active: activeObservationSchema.optional(),
+    /**
+     * The primary's down streak the direct failover trigger counts (absent: the primary was not down). Stored so
+     * that a probe in a new container continues a streak across the boundary between two invocations.
+     */
+    downStreak: z
+      .object({
+        /** Start of the streak's first down cycle. */
+        since: z.iso.datetime(),
+        /** Down cycles in the streak. */
+        cycles: z.int().min(1),
+        /** The probe asked the failover function to switch during this streak. */
+        requested: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type ProbeResult = z.output<typeof probeResultSchema>;

@@ -83,6 +83,7 @@ describe('drill', () => {
 
     expect(r.summary, progressOf(r)).toMatchObject({ ok: true, scenario: 'hang' });
     expect(r.summary.failback).toMatchObject({ ok: true, lost: 0 });
+    expect(r.code).toBe(0);
   }, 900_000);
 
   for (const scenario of ['mm2-down', 'secondary-down', 'flapping']) {
@@ -95,6 +96,7 @@ describe('drill', () => {
         rtoSeconds: null,
         failback: null,
       });
+      expect(r.code).toBe(0);
     }, 600_000);
   }
 });

@@ -1,18 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import {
   alarmFired,
+  alarmNeverFired,
   atRestChecks,
   consumerReadEverything,
+  duplicatesWithinBudget,
   type FailoverObserved,
   failoverChecks,
   isTorn,
   noFailover,
+  probeSawDown,
   switchesSince,
 } from '#drill/checks.ts';
 import type { AtRest } from '#shared/switch/at-rest.ts';
 
 const clean: FailoverObserved = {
   failoverInvocations: 1,
+  switches: 1,
   epochAfterFailover: 1,
   finalCluster: 'primary',
   reported: {
@@ -45,9 +49,37 @@ describe('drill checks', () => {
   });
 
   it('fails a second failover even when it ended at epoch 1', () => {
-    const v = judged({ ...clean, failoverInvocations: 2 })['exactly one failover switch'];
+    const v = judged({ ...clean, failoverInvocations: 2, switches: 2 })['exactly one failover switch'];
 
-    expect(v).toEqual({ ok: false, detail: '2 failover invocation(s), epoch 1 after it' });
+    expect(v).toEqual({ ok: false, detail: '2 switch(es) of 2 failover invocation(s), epoch 1 after it' });
+  });
+
+  it("passes the probe's trigger and the alarm both invoking when only one of them switched", () => {
+    const v = judged({ ...clean, failoverInvocations: 2, switches: 1 })['exactly one failover switch'];
+
+    expect(v).toEqual({ ok: true, detail: '1 switch(es) of 2 failover invocation(s), epoch 1 after it' });
+  });
+
+  it('fails a run whose duplicates exceed its budget, and passes one at the budget', () => {
+    expect(duplicatesWithinBudget.judge({ duplicates: 970, budget: 250 })).toEqual({
+      ok: false,
+      detail: '970 consumed twice, budget 250',
+    });
+    expect(duplicatesWithinBudget.judge({ duplicates: 250, budget: 250 }).ok).toBe(true);
+  });
+
+  it('fails a flapping run whose probe never saw the primary down, or whose PrimaryDown fired', () => {
+    expect(probeSawDown.judge({ cluster: 'primary', downDatapoints: 0 })).toEqual({
+      ok: false,
+      detail: '0 ClusterUp = 0 datapoint(s) for the primary',
+    });
+    expect(probeSawDown.judge({ cluster: 'primary', downDatapoints: 7 }).ok).toBe(true);
+    const never = alarmNeverFired('PrimaryDown never in ALARM', 'PrimaryDown');
+    expect(never.judge({ fired: new Set(['PrimaryDown']) })).toEqual({
+      ok: false,
+      detail: 'fired: PrimaryDown',
+    });
+    expect(never.judge({ fired: new Set() })).toEqual({ ok: true, detail: 'fired: none' });
   });
 
   it('fails when clients end on the secondary or the read was torn', () => {

@@ -127,6 +127,44 @@ describe('drill detection', () => {
     expect(lines.at(-1)).toMatch(/failover answered refused \(secondary-unhealthy, lag-seconds\)$/);
   });
 
+  it("runs the probe's direct trigger as a failover invocation, and only notes its maintenance asks", async () => {
+    const { detection, lines } = detectionWith(probeHistory());
+    const events: unknown[] = [];
+    detection.start({
+      probe: () => new Promise((resolve) => setTimeout(resolve, 5)),
+      failover: async (event) => {
+        events.push(event);
+        return { status: 'switched', epoch: 1 };
+      },
+    });
+    const request = {
+      action: 'failover',
+      trigger: 'probe',
+      requestedBy: 'probe',
+      reason: 'down',
+      evidence: {},
+    };
+
+    detection.probeInvoked({ action: 'repair', requestedBy: 'probe', reason: 'torn' });
+    detection.probeInvoked(request);
+    await detection.failoverInFlight;
+    await detection.stop();
+
+    expect(events).toEqual([request]);
+    expect(detection.failoverInvocations).toBe(1);
+    expect(detection.switches).toBe(1);
+    expect(detection.probeTriggeredAtMs).toBeDefined();
+    expect(detection.detectedAtMs).toBe(detection.probeTriggeredAtMs);
+    expect(detection.alarmAtMs).toBeUndefined();
+    expect(lines.map((l) => l.replace(/^\[\s*[\d.]+s\] /, ''))).toEqual(
+      expect.arrayContaining([
+        'the probe asked for repair (not run by the drill)',
+        'the probe saw the primary down for the window: it invokes the failover function',
+        'failover switched clients to the secondary (epoch 1)',
+      ]),
+    );
+  });
+
   it('samples health from probes of the last 5 s only', () => {
     const { detection } = detectionWith(probeHistory());
 

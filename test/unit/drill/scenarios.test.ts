@@ -27,6 +27,26 @@ describe('drill scenario table', () => {
     for (const s of scenarios) expect(scenarioRow(s).expect.outcome).toMatch(/^(no-)?failover$/);
   });
 
+  it('states a duplicates budget for every row, tighter where nothing switches', () => {
+    const budgets = Object.fromEntries(scenarios.map((s) => [s, scenarioRow(s).duplicatesBudget]));
+
+    expect(budgets).toEqual({
+      kill: 250,
+      hang: 250,
+      'mm2-down': 50,
+      'secondary-down': 50,
+      flapping: 50,
+      'aws-degraded': 250,
+      'broker-down': 50,
+    });
+  });
+
+  it('makes flapping prove the probe saw the hangs and PrimaryDown stayed OK', () => {
+    expect(scenarioRow('flapping').expect).toMatchObject({
+      seenDown: { cluster: 'primary', alarmNeverFired: 'PrimaryDown' },
+    });
+  });
+
   it('expects a failover exactly when the primary dies or hangs for good, AWS degraded or not', () => {
     const failingOver = scenarios.filter((s) => scenarioRow(s).expect.outcome === 'failover');
 

@@ -43,6 +43,23 @@ function alarm(overrides: Partial<FailoverInvocation> = {}): FailoverInvocation 
   });
 }
 
+/** What the probe's direct trigger sends (shared/health/failover-trigger.ts), normalised. */
+function probeTrigger(overrides: Partial<FailoverInvocation> = {}): FailoverInvocation {
+  return manual({
+    trigger: 'probe',
+    reason: 'the probe saw the primary down for 20 s (window 20 s, 10 cycles) and the secondary up',
+    requestedBy: 'probe',
+    evidence: {
+      downSince: '2026-11-21T11:59:40.000Z',
+      downForSeconds: 20,
+      windowSeconds: 20,
+      cycles: [{ cycle: 41, startedAt: '2026-11-21T11:59:58.000Z', reasons: ['connect-refused'] }],
+      secondary: { verdict: 'up', reasons: [] },
+    },
+    ...overrides,
+  });
+}
+
 /** The primary active at `epoch`, as after `initialiseActiveConfig` or a failback. */
 async function primaryActive(h: Harness, epoch = 0, switchedAt = '2026-11-20T00:00:00.000Z') {
   const definition = JSON.parse(h.stores.params.get(paths.clusterParameter('primary'))?.value ?? '{}');
@@ -357,6 +374,62 @@ describe('runFailover', () => {
     }
     expect(epochs).toEqual([1]);
     expect(h.notifier.sent).toHaveLength(1);
+  });
+
+  it("makes one switch when the probe's trigger and the alarm arrive together; the retried one finds it done", async () => {
+    const h = failoverHarness();
+    const epochs = recordActiveEpochs(h);
+    const requests = [probeTrigger({ invocationId: 'probe-1' }), alarm({ invocationId: 'alarm-1' })];
+
+    const first = await Promise.allSettled(requests.map((r) => runFailover(r, h.deps)));
+    // Lambda retries the asynchronous invocation that found the lock held.
+    const retried = await Promise.all(
+      first.flatMap((r, i) =>
+        r.status === 'rejected' ? [runFailover(requests[i] as FailoverInvocation, h.deps)] : [],
+      ),
+    );
+
+    const statuses = [
+      ...first.flatMap((r) => (r.status === 'fulfilled' ? [r.value.status] : [])),
+      ...retried.map((r) => r.status),
+    ];
+    expect(statuses.sort()).toEqual(['already-active', 'switched']);
+    expect(first.filter((r) => r.status === 'rejected').every((r) => r.reason instanceof LockHeldError)).toBe(
+      true,
+    );
+    expect(epochs).toEqual([1]);
+    expect(h.notifier.sent).toHaveLength(1);
+  });
+
+  it("refuses the probe's trigger when the re-probe finds a flapping primary answering, and writes nothing", async () => {
+    const h = failoverHarness();
+    h.probes.primary = [
+      { verdict: 'down', reasons: ['timeout'] },
+      { verdict: 'up', reasons: [] },
+    ];
+
+    const result = await runFailover(probeTrigger(), h.deps);
+
+    expect(result).toMatchObject({ status: 'refused', reasons: [{ code: 'primary-not-down' }] });
+    expect(h.stores.writes).toEqual([]);
+    expect(h.journal.entries.size).toBe(0);
+    expect(h.notifier.sent[0]?.subject).toBe('[mm2-failover] orders-dr: automatic failover refused');
+  });
+
+  it("refuses the probe's trigger as an automatic one: automation disabled, or within the cooldown", async () => {
+    const disabled = failoverHarness();
+    disabled.stores.params.set(paths.automationParameter, { value: 'disabled', version: 1 });
+    expect(await runFailover(probeTrigger(), disabled.deps)).toMatchObject({
+      status: 'refused',
+      reasons: [{ code: 'automation-disabled' }],
+    });
+
+    const cooling = failoverHarness();
+    await primaryActive(cooling, 2, new Date(cooling.clock.now() - 5 * 60_000).toISOString());
+    expect(await runFailover(probeTrigger(), cooling.deps)).toMatchObject({
+      status: 'refused',
+      reasons: [{ code: 'cooldown' }],
+    });
   });
 
   it('is refused by a held lock and names the holder', async () => {

@@ -41,6 +41,52 @@ describe('parseFailoverInput', () => {
     });
   });
 
+  it("turns the probe's direct trigger into an automatic, unforced request that carries its evidence", () => {
+    const evidence = {
+      downSince: '2026-11-21T11:59:40.000Z',
+      downForSeconds: 20,
+      windowSeconds: 20,
+      cycles: [{ cycle: 41, startedAt: '2026-11-21T11:59:58.000Z', reasons: ['connect-refused'] }],
+      secondary: { verdict: 'up', reasons: [] },
+    };
+    const r = parseFailoverInput({
+      action: 'failover',
+      trigger: 'probe',
+      requestedBy: 'probe',
+      reason: 'the probe saw the primary down for 20 s',
+      evidence,
+    });
+
+    expect(r).toEqual({
+      trigger: 'probe',
+      reason: 'the probe saw the primary down for 20 s',
+      requestedBy: 'probe',
+      dryRun: false,
+      force: false,
+      evidence,
+    });
+  });
+
+  it('refuses a probe trigger that would force or carries no evidence, naming each path', () => {
+    const err = (() => {
+      try {
+        parseFailoverInput({
+          action: 'failover',
+          trigger: 'probe',
+          requestedBy: 'probe',
+          reason: 'down',
+          force: true,
+        });
+      } catch (e: unknown) {
+        return e;
+      }
+      return undefined;
+    })();
+
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).problems.map((p) => p.path).sort()).toEqual(['', 'evidence']);
+  });
+
   it.each(malformedPayloads)('refuses $name, listing every problem by path', ({ payload, paths }) => {
     const err = (() => {
       try {

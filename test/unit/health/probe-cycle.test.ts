@@ -4,6 +4,7 @@ import type { ClusterRole } from '#shared/config/schema.ts';
 import { deploymentConfigSchema } from '#shared/config/schema.ts';
 import { MissingConfigurationError } from '#shared/errors.ts';
 import type { ClusterClients } from '#shared/health/cluster-connections.ts';
+import { FailoverTrigger } from '#shared/health/failover-trigger.ts';
 import { ProbeContext, runProbeCycle } from '#shared/health/probe-cycle.ts';
 import type { MetricBatch } from '#shared/health/probe-metrics.ts';
 import { probeResultSchema } from '#shared/health/probe-result.ts';
@@ -111,6 +112,36 @@ describe('runProbeCycle', () => {
     expect(metric('ClusterUp', 'secondary')).toBe(1);
     expect(clients.forget).toHaveBeenCalledWith('primary', 'connect-refused');
     expect(result.replication[0]?.reasons).toContain('source-down');
+  });
+
+  it("stores the primary's down streak with the result and asks for the switch once it covers the window", async () => {
+    fakes.primary.failWith = refused();
+    const asks: unknown[] = [];
+    const trigger = new FailoverTrigger(
+      { ...config.detection, evaluationPeriods: 1, alarmPeriodSeconds: 10, probeIntervalSeconds: 10 },
+      { ask: async (r) => void asks.push(r), logger: log },
+    );
+
+    const result = await runProbeCycle({ config }, { ...deps(), trigger });
+
+    expect(result.downStreak).toEqual({ since: result.startedAt, cycles: 1, requested: true });
+    expect(asks).toHaveLength(1);
+    const stored = probeResultSchema.parse(JSON.parse(put.mock.calls[0]?.[1] as string));
+    expect(stored.downStreak).toEqual(result.downStreak);
+  });
+
+  it('ends the down streak when the cycle itself fails, and judges nothing', async () => {
+    const trigger = { judge: vi.fn(async () => undefined), forget: vi.fn() };
+    // A defect, not a cluster problem: the replication state cannot be had.
+    context.state = () => {
+      throw new Error('a defect');
+    };
+
+    const result = await runProbeCycle({ config }, { ...deps(), trigger });
+
+    expect(result.clusters.primary.reasons).toEqual(['unknown']);
+    expect(trigger.forget).toHaveBeenCalledTimes(1);
+    expect(trigger.judge).not.toHaveBeenCalled();
   });
 
   it('says down with config-error when the cluster definition cannot be read', async () => {

@@ -293,7 +293,7 @@ describe('IAM of the stack', () => {
     expect(status.filter((g) => g.action.startsWith('secretsmanager:'))).toEqual([]);
   });
 
-  it('lets the probe read the active configuration and the epoch authority item, ask only the failover function, and not touch the lock, the journal or the topic', () => {
+  it('lets the probe read the active configuration, its last result and the epoch authority item, invoke only the failover function (its direct trigger and maintenance asks), and not touch the lock, the journal or the topic', () => {
     const probe = grants(s.template, 'Probe');
     expect(probe.filter((g) => g.action.startsWith('sns:'))).toEqual([]);
     expect(probe.filter((g) => g.action.startsWith('dynamodb:')).map((g) => g.action)).toEqual([
@@ -310,6 +310,7 @@ describe('IAM of the stack', () => {
       paths.clusterParameter('secondary'),
       paths.activeParameter,
       paths.activeBootstrapParameter,
+      paths.lastProbeParameter,
     ]);
     expect(probe.filter((g) => g.action === 'lambda:InvokeFunction').map((g) => g.resource)).toEqual([
       expect.stringMatching(/^<FailoverFunction[0-9A-F]+\.Arn>$/),
