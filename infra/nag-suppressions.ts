@@ -20,6 +20,9 @@ const actionsOnlyGrantableOnStar: Readonly<Record<string, string>> = {
     'X-Ray supports no resource-level permission (active tracing, only with -c tracing=true)',
   'xray:PutTelemetryRecords':
     'X-Ray supports no resource-level permission (active tracing, only with -c tracing=true)',
+  'lambda:CreateEventSourceMapping':
+    "Lambda authorizes creating a mapping on * only; a lambda:FunctionArn condition keeps it to the config's functions",
+  'lambda:ListEventSourceMappings': 'Lambda supports no resource-level permission for listing mappings',
 };
 
 /**
@@ -58,6 +61,12 @@ const acceptedResourceWildcards: { pattern: RegExp; reason: string }[] = [
     reason:
       "Versions and aliases of the one function a role may invoke (the failback state machine's Lambda " +
       'integration invokes the function by qualified ARN when asked to).',
+  },
+  {
+    pattern: /:lambda:<AWS::Region>:<AWS::AccountId>:event-source-mapping:\*$/,
+    reason:
+      "A mapping's ARN ends in a UUID Lambda assigns when the switch creates it; a lambda:FunctionArn condition " +
+      "keeps updating and reading mappings to the config's functions.",
   },
   {
     pattern: /:kafka:[a-z0-9-]+:\d{12}:(topic|group)\/[^/]+\/[^/]+\/\*$/,

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -33,6 +34,7 @@ const wiring = failbackDependencies(
     regional: regionalAwsClients(config.aws),
     kafka: new KafkaClientCache(),
     clusterClients: new ClientCache<ClusterClient>((c) => c.close()),
+    ...(config.eventSourceMappings.length > 0 ? { lambda: new LambdaClient(aws) } : {}),
   },
   { logger },
 );

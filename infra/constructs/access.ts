@@ -1,3 +1,4 @@
+import { ArnFormat, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ClusterRole, DeploymentConfig } from '#shared/config/schema.ts';
@@ -91,6 +92,7 @@ function accessStatements(name: FunctionName, ctx: AccessContext): PolicyStateme
         journal(ctx, 'read-write'),
         ...mirrorTokenAccess(ctx, name),
         ...kafkaAccess(config, name),
+        ...eventSourceMappingAccess(ctx),
       ];
     case 'status':
       return [
@@ -245,4 +247,60 @@ function mskClusterArnOf(config: DeploymentConfig, role: ClusterRole): string {
   // checkDeployable() refuses an msk-iam cluster without its ARN before any construct is built.
   if (!arn) throw new Error(`clusters.${role}.mskClusterArn is required for msk-iam`);
   return arn;
+}
+
+/**
+ * Moving the config's Lambda event source mappings (shared/switch/event-source-mappings.ts), only for the functions
+ * the config lists: Lambda authorizes creating a mapping on `*` and updating or reading one on its ARN (a UUID
+ * assigned at creation), each with the `lambda:FunctionArn` condition, which scopes them to those functions
+ * (`:*`: their versions and aliases, which a mapping may name). Listing supports neither. The active credentials
+ * secret's ARN is resolved by name (DescribeSecret) for the mappings' source access configurations.
+ */
+function eventSourceMappingAccess(ctx: AccessContext): PolicyStatement[] {
+  const { config, store } = ctx;
+  if (config.eventSourceMappings.length === 0) return [];
+  const stack = Stack.of(ctx.table);
+  const functionArns = [...new Set(config.eventSourceMappings.map((m) => m.functionName))].flatMap((f) => {
+    const arn = f.startsWith('arn:')
+      ? f
+      : stack.formatArn({
+          service: 'lambda',
+          resource: 'function',
+          resourceName: f,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        });
+    return [arn, `${arn}:*`];
+  });
+  const ofListedFunctions = { ArnLike: { 'lambda:FunctionArn': functionArns } };
+  return [
+    new PolicyStatement({
+      sid: 'CreateEventSourceMappingsOfListedFunctions',
+      actions: ['lambda:CreateEventSourceMapping'],
+      resources: ['*'],
+      conditions: ofListedFunctions,
+    }),
+    new PolicyStatement({
+      sid: 'MoveEventSourceMappingsOfListedFunctions',
+      actions: ['lambda:UpdateEventSourceMapping', 'lambda:GetEventSourceMapping'],
+      resources: [
+        stack.formatArn({
+          service: 'lambda',
+          resource: 'event-source-mapping',
+          resourceName: '*',
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+      conditions: ofListedFunctions,
+    }),
+    new PolicyStatement({
+      sid: 'ListEventSourceMappings',
+      actions: ['lambda:ListEventSourceMappings'],
+      resources: ['*'],
+    }),
+    new PolicyStatement({
+      sid: 'ResolveActiveCredentialsArn',
+      actions: ['secretsmanager:DescribeSecret'],
+      resources: [store.activeCredentials.secretArn],
+    }),
+  ];
 }

@@ -269,6 +269,69 @@ const vpcSchema = z
   })
   .strict();
 
+/** A secret named by its full ARN: Lambda's source access configurations take ARNs, not names. */
+const secretArn = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/,
+    'expected a Secrets Manager secret ARN',
+  );
+
+/**
+ * Secrets in the format Lambda's Kafka event source reads, per cluster. The active credentials secret holds mTLS
+ * material as `cert`/`key`/`ca`, while Lambda reads `certificate`/`privateKey` (client certificate) and
+ * `certificate` (server root CA), so mTLS needs these; SASL needs none (Lambda reads the active secret's
+ * `username`/`password`).
+ */
+const eventSourceSecretsSchema = z
+  .object({
+    /** `{ certificate, privateKey }` (PEM): `CLIENT_CERTIFICATE_TLS_AUTH`, required when the cluster uses mTLS. */
+    clientCertificate: secretArn.optional(),
+    /** `{ certificate }` (PEM): `SERVER_ROOT_CA_CERTIFICATE`, when the brokers' certificate is from a private CA. */
+    serverRootCaCertificate: secretArn.optional(),
+  })
+  .strict();
+
+/** One Lambda function's Kafka event source mapping that the switch moves to the cluster clients use. */
+const eventSourceMappingSchema = z
+  .object({
+    /** The function's name or unqualified ARN. */
+    functionName: z
+      .string()
+      .regex(
+        /^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}$/,
+        'expected a Lambda function name or unqualified function ARN',
+      ),
+    /**
+     * The consumer group, one of `consumerGroups` (the switch translates offsets only for those). Lambda requires
+     * it unique among all Kafka event sources, so one mapping per group.
+     */
+    consumerGroup: z.string().regex(/^[a-zA-Z0-9\-/*:_+=.@]{1,200}$/, 'expected a Lambda consumer group id'),
+    /**
+     * The logical topic, one of `topics`: the mapping reads its name on the cluster it is moved to (after a
+     * failover with the default policy, `primary.orders`). One topic, because a Kafka mapping takes exactly one.
+     */
+    topic: z.string().min(1),
+    /** Records per invocation (Lambda's Kafka range). */
+    batchSize: z.int().min(1).max(10_000).default(100),
+    /** Seconds Lambda may gather records before invoking. */
+    maximumBatchingWindowInSeconds: z.int().min(0).max(300).optional(),
+    /**
+     * Where a mapping starts when its group has no committed offset on that cluster. Lambda ignores it when the
+     * group has offsets there, which the switch translated; `TRIM_HORIZON` gives duplicates rather than loss.
+     */
+    startingPosition: oneOf(['TRIM_HORIZON', 'LATEST']).default('TRIM_HORIZON'),
+    secrets: z
+      .object({
+        primary: eventSourceSecretsSchema.optional(),
+        secondary: eventSourceSecretsSchema.optional(),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+export type EventSourceMappingConfig = z.output<typeof eventSourceMappingSchema>;
+
 export const deploymentConfigSchema = z
   .object({
     /** The editor's pointer to failover.config.schema.json: accepted, and dropped by the loaders. */
@@ -304,9 +367,15 @@ export const deploymentConfigSchema = z
       .default([]),
     vpc: vpcSchema.optional(),
     aws: awsSchema.default(awsSchema.parse({})),
+    /**
+     * Lambda functions behind a self-managed Kafka event source mapping: failover and failback move each mapping
+     * to the cluster consumers use (shared/switch/event-source-mappings.ts).
+     */
+    eventSourceMappings: z.array(eventSourceMappingSchema).default([]),
   })
   .strict()
   .superRefine((c, ctx) => {
+    checkEventSourceMappings(c, ctx);
     if (c.clusters.primary.alias === c.clusters.secondary.alias) {
       ctx.addIssue({
         code: 'custom',
@@ -337,3 +406,61 @@ export type DeploymentConfigInput = z.input<typeof deploymentConfigSchema>;
 export type ClusterRole = 'primary' | 'secondary';
 
 export const clusterRoles: readonly ClusterRole[] = ['primary', 'secondary'];
+
+/** What a mapping needs that one field alone cannot say: its group, topic and cluster auth fit the rest. */
+function checkEventSourceMappings(
+  c: Pick<DeploymentConfig, 'eventSourceMappings' | 'consumerGroups' | 'topics' | 'mode' | 'clusters'>,
+  ctx: z.RefinementCtx,
+): void {
+  const groups = new Set<string>();
+  c.eventSourceMappings.forEach((m, i) => {
+    const at = (...path: (string | number)[]) => ['eventSourceMappings', i, ...path];
+    if (!c.consumerGroups.includes(m.consumerGroup)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: at('consumerGroup'),
+        message: `expected one of consumerGroups (${listed(c.consumerGroups) || 'none listed'}), whose offsets the switch translates, got '${m.consumerGroup}'`,
+      });
+    }
+    if (groups.has(m.consumerGroup)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: at('consumerGroup'),
+        message: `duplicate consumer group '${m.consumerGroup}': Lambda requires a group unique among Kafka event sources`,
+      });
+    }
+    groups.add(m.consumerGroup);
+    if (!c.topics.includes(m.topic)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: at('topic'),
+        message: `expected one of topics (${listed(c.topics)}), got '${m.topic}'`,
+      });
+    }
+    if (c.mode === 'active-active') {
+      ctx.addIssue({
+        code: 'custom',
+        path: at(),
+        message:
+          'active-active consumers read two topics per logical topic (local and mirrored), but a Kafka event source mapping reads one topic and its group may be used by no other mapping: not supported',
+      });
+    }
+    for (const role of clusterRoles) {
+      const auth = c.clusters[role].auth;
+      if (auth === 'msk-iam') {
+        ctx.addIssue({
+          code: 'custom',
+          path: at(),
+          message: `the ${role} cluster uses msk-iam, which a self-managed Kafka event source cannot use (an MSK event source is not supported yet)`,
+        });
+      }
+      if (auth === 'mtls' && m.secrets[role]?.clientCertificate === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: at('secrets', role, 'clientCertificate'),
+          message: `the ${role} cluster uses mtls: expected the ARN of a { certificate, privateKey } secret for Lambda's CLIENT_CERTIFICATE_TLS_AUTH, got nothing`,
+        });
+      }
+    }
+  });
+}

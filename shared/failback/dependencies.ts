@@ -1,4 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { Kafka, type KafkaConfig } from 'kafkajs';
 import * as z from 'zod';
@@ -20,6 +21,11 @@ import { Redacted } from '../store/redacted.ts';
 import { type RegionalClients, regionStoresOf } from '../store/regional-stores.ts';
 import { SecretsManagerStore } from '../store/secrets-manager-store.ts';
 import { DynamoEpochAuthority } from '../switch/dynamo-epoch-authority.ts';
+import {
+  type MoveMappingsInput,
+  moveEventSourceMappings,
+  secretArnOf,
+} from '../switch/event-source-mappings.ts';
 import { AivenController } from './aiven-controller.ts';
 import type { FailbackCluster } from './cluster-ops.ts';
 import type { FailbackInvocation } from './failback.ts';
@@ -46,6 +52,8 @@ export interface FailbackClients extends StoreClients {
   fetch?: Fetch;
   /** Builds a kafkajs instance (tests may tune logging). */
   createKafka?: (config: KafkaConfig) => Kafka;
+  /** Lambda, to move the config's event source mappings (needed only when the config lists some). */
+  lambda?: Pick<LambdaClient, 'send'>;
 }
 
 const environmentSchema = z.object({
@@ -184,14 +192,16 @@ export function failbackDependencies(
     lock,
     clock,
   });
+  const authority = new DynamoEpochAuthority(clients.dynamodb, {
+    table: settings.table,
+    deployment: config.name,
+    lock,
+  });
+  const { lambda } = clients;
   return {
     deps: {
       versions: new SecretsManagerStore(clients.secretsManager),
-      authority: new DynamoEpochAuthority(clients.dynamodb, {
-        table: settings.table,
-        deployment: config.name,
-        lock,
-      }),
+      authority,
       config,
       paths,
       stores,
@@ -205,6 +215,16 @@ export function failbackDependencies(
       logger: ports.logger,
       ...(settings.topicArn && clients.sns
         ? { notifier: new SnsNotifier(clients.sns, settings.topicArn) }
+        : {}),
+      ...(lambda && config.eventSourceMappings.length > 0
+        ? {
+            moveMappings: (input: MoveMappingsInput) =>
+              moveEventSourceMappings(
+                input,
+                { config, activeCredentialsSecret: paths.activeCredentialsSecret },
+                { lambda, secretArn: secretArnOf(clients.secretsManager), authority, logger: ports.logger },
+              ),
+          }
         : {}),
     },
     invocation: (holder, deadlineAt) => ({ journal: failbackJournal(runJournal), lock, holder, deadlineAt }),

@@ -6,6 +6,7 @@ import type { Notifier } from '../notify/notification.ts';
 import type { Stores } from '../store/active-config.ts';
 import type { SecretVersions } from '../store/stores.ts';
 import type { EpochAuthority } from '../switch/epoch-authority.ts';
+import type { MappingMove, MoveMappingsInput } from '../switch/event-source-mappings.ts';
 import type { FailbackCluster } from './cluster-ops.ts';
 import type { MirrorController, MirrorOutcome } from './mirror-controller.ts';
 import type { ExecutablePhase, FailbackRequest, MirrorStep } from './payload.ts';
@@ -36,6 +37,8 @@ export interface FailbackDeps {
   logger: Pick<Logger, 'info' | 'warn'>;
   /** The deployment's SNS topic (failover's): told when clients are switched back and when failback completes. */
   notifier?: Notifier;
+  /** Moves the config's Lambda event source mappings with the consumers' stage of the switch. */
+  moveMappings?: (input: MoveMappingsInput) => Promise<MappingMove[]>;
 }
 
 /** Catch-up progress, reported on every invocation that measures it. */

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { mappingMoveSchema } from '../switch/event-source-mappings.ts';
 import { type ExecutablePhase, mirrorSteps } from './payload.ts';
 
 /**
@@ -234,6 +235,8 @@ export const failbackStateSchema = z
         groupsWaitSince: z.iso.datetime().optional(),
         /** Each stage's outcome per extra region; a region with an outcome for a stage is not written again. */
         regions: z.array(regionWrite).default([]),
+        /** Each Lambda event source mapping moved with the consumers' stage; one with an outcome is not moved again. */
+        eventSourceMappings: z.array(mappingMoveSchema).optional(),
       })
       .strict()
       .optional(),

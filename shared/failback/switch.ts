@@ -18,6 +18,7 @@ import {
 import { extraRegions } from '../store/regional-stores.ts';
 import { describeAtRest, inspectAtRest, matchesAuthority } from '../switch/at-rest.ts';
 import type { AuthorityRecord, Claim } from '../switch/epoch-authority.ts';
+import { mappingKey } from '../switch/event-source-mappings.ts';
 import { writeClaimed } from '../switch/fenced-write.ts';
 import { credentialSources } from '../switch/refresh-credentials.ts';
 import { translateCopiedGroups } from './copy-back.ts';
@@ -108,6 +109,7 @@ export async function runSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
       deps.logger.info('failback switch: stage written', { stage, epoch, moved: role });
     }
     await writeExtraRegions(ctx, sw, regions, { stage, epoch }, written, credentials);
+    if (role === 'consumers') await moveMappings(ctx, sw, written);
     sw.stagesWritten = stage;
     sw.epochs = [...new Set([...sw.epochs, epoch])];
     if (stage === 1) sw.firstStageAt ??= new Date(deps.clock.now()).toISOString();
@@ -127,8 +129,26 @@ export async function runSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
         ok,
         ...(error === undefined ? {} : { error }),
       })),
+      ...(sw.eventSourceMappings === undefined ? {} : { eventSourceMappings: sw.eventSourceMappings }),
     },
   };
+}
+
+/** The Lambda event source mappings follow the consumers, under this stage's claim; each outcome is journaled. */
+async function moveMappings(
+  ctx: PhaseContext,
+  sw: NonNullable<FailbackState['switch']>,
+  written: { claim: Claim; config: ActiveConfig },
+): Promise<void> {
+  await ctx.deps.moveMappings?.({
+    claim: written.claim,
+    target: written.config,
+    done: (key) => (sw.eventSourceMappings ?? []).some((m) => mappingKey(m) === key),
+    onMoved: async (_key, move) => {
+      sw.eventSourceMappings = [...(sw.eventSourceMappings ?? []), move];
+      await ctx.save();
+    },
+  });
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import * as z from 'zod';
 import { type Clock, systemClock } from '../clock.ts';
@@ -22,6 +23,11 @@ import { DynamoLock } from '../store/dynamo-lock.ts';
 import { type RegionalClients, regionStoresOf } from '../store/regional-stores.ts';
 import { SecretsManagerStore } from '../store/secrets-manager-store.ts';
 import { DynamoEpochAuthority } from '../switch/dynamo-epoch-authority.ts';
+import {
+  type MoveMappingsInput,
+  moveEventSourceMappings,
+  secretArnOf,
+} from '../switch/event-source-mappings.ts';
 import type { FailoverDeps } from './failover.ts';
 import type { ReadReplicationLag, ReprobeCluster } from './preflight.ts';
 
@@ -39,6 +45,8 @@ export interface FailoverClients extends StoreClients {
   kafka: KafkaClientCache;
   /** Cluster-level clients (checkpoint reads), one per cluster. */
   clusterClients: ClientCache<ClusterClient>;
+  /** Lambda, to move the config's event source mappings (needed only when the config lists some). */
+  lambda?: Pick<LambdaClient, 'send'>;
 }
 
 export interface FailoverSettings {
@@ -90,6 +98,12 @@ export function failoverDependencies(
       clients.clusterClients.forget(secondaryName);
     },
   });
+  const authority = new DynamoEpochAuthority(clients.dynamodb, {
+    table: settings.table,
+    deployment: config.name,
+    lock,
+  });
+  const { lambda } = clients;
   return {
     config,
     paths,
@@ -98,11 +112,7 @@ export function failoverDependencies(
     ...(settings.homeRegion ? { homeRegion: settings.homeRegion } : {}),
     lock,
     versions: new SecretsManagerStore(clients.secretsManager),
-    authority: new DynamoEpochAuthority(clients.dynamodb, {
-      table: settings.table,
-      deployment: config.name,
-      lock,
-    }),
+    authority,
     journal: new DynamoJournal(clients.dynamodb, {
       table: settings.table,
       deployment: config.name,
@@ -117,6 +127,16 @@ export function failoverDependencies(
     notifier: new SnsNotifier(clients.sns, settings.topicArn),
     clock,
     logger: ports.logger,
+    ...(lambda && config.eventSourceMappings.length > 0
+      ? {
+          moveMappings: (input: MoveMappingsInput) =>
+            moveEventSourceMappings(
+              input,
+              { config, activeCredentialsSecret: paths.activeCredentialsSecret },
+              { lambda, secretArn: secretArnOf(clients.secretsManager), authority, logger: ports.logger },
+            ),
+        }
+      : {}),
   };
 }
 

@@ -14,6 +14,11 @@ import type { RunJournal } from '../store/dynamo-journal.ts';
 import type { Redacted } from '../store/redacted.ts';
 import type { SecretVersions } from '../store/stores.ts';
 import type { Claim, EpochAuthority } from '../switch/epoch-authority.ts';
+import {
+  journaledMappingMoves,
+  type MappingMove,
+  type MoveMappingsInput,
+} from '../switch/event-source-mappings.ts';
 import { writeClaimed } from '../switch/fenced-write.ts';
 import { credentialSources } from '../switch/refresh-credentials.ts';
 import { switchedNotification } from './notification.ts';
@@ -45,6 +50,8 @@ export interface ExecuteDeps {
   readTargetCredentials(): Promise<Redacted<ClusterCredentials>>;
   clock: { now(): number };
   logger: Pick<Logger, 'info' | 'warn'>;
+  /** Moves the config's Lambda event source mappings to the new cluster (shared/switch/event-source-mappings.ts). */
+  moveMappings?: (input: MoveMappingsInput) => Promise<MappingMove[]>;
 }
 
 export interface ExecuteInput {
@@ -64,6 +71,8 @@ export interface ExecutionOutcome {
   completedAt: number;
   groups: GroupOffsetOutcome[];
   regions: RegionOutcome[];
+  /** One per configured Lambda event source mapping, as journaled. */
+  eventSourceMappings: MappingMove[];
   notified: boolean;
   notifyError?: string;
 }
@@ -101,6 +110,13 @@ export async function executePlan(input: ExecuteInput, deps: ExecuteDeps): Promi
     if (results.has(`region:${region}`)) continue;
     await record(`region:${region}`, await writeRegion(region, claim, config, credentials, deps));
   }
+  // Part of the claimed switch: each mapping is moved after the authority's check, and journaled.
+  await deps.moveMappings?.({
+    claim,
+    target: config,
+    done: (key) => results.has(key),
+    onMoved: (key, move) => record(key, move),
+  });
   const groups = groupsOf(results.get('offsets'));
   const regions = plan.regions.map((region): RegionOutcome => {
     const r = results.get(`region:${region}`) as { ok?: unknown; error?: unknown } | undefined;
@@ -120,6 +136,7 @@ export async function executePlan(input: ExecuteInput, deps: ExecuteDeps): Promi
     completedAt: deps.clock.now(),
     groups,
     regions,
+    eventSourceMappings: journaledMappingMoves(results),
     notified: notified?.ok === true,
   };
   if (typeof notified?.error === 'string') outcome.notifyError = notified.error;

@@ -21,9 +21,10 @@ import { extraRegions } from '../store/regional-stores.ts';
 import type { SecretVersions } from '../store/stores.ts';
 import { type Current, readCurrent } from '../switch/current.ts';
 import type { CredentialSources, EpochAuthority } from '../switch/epoch-authority.ts';
+import type { MappingMove } from '../switch/event-source-mappings.ts';
 import { readCredentials } from '../switch/maintenance.ts';
 import { type RepairResult, repairActive } from '../switch/repair.ts';
-import { type ExecutionOutcome, executePlan } from './execute.ts';
+import { type ExecuteDeps, type ExecutionOutcome, executePlan } from './execute.ts';
 import type { FailoverRequest } from './input.ts';
 import { refusedNotification } from './notification.ts';
 import { buildPlan, type FailoverPlan, failoverPlanSchema, type TopicRpo } from './plan.ts';
@@ -68,6 +69,8 @@ export interface FailoverDeps {
   notifier: Notifier;
   clock: Pick<Clock, 'now' | 'sleep'>;
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** Moves the config's Lambda event source mappings as a step of the claimed switch. */
+  moveMappings?: ExecuteDeps['moveMappings'];
 }
 
 export interface FailoverInvocation extends FailoverRequest {
@@ -87,6 +90,8 @@ interface SwitchedResult {
   rpo: TopicRpo[];
   rpoTotal: FailoverPlan['rpoTotal'];
   regions: RegionOutcome[];
+  /** Present when the config lists Lambda event source mappings: where each one was moved. */
+  eventSourceMappings?: MappingMove[];
   notified: boolean;
   warnings: string[];
 }
@@ -521,6 +526,7 @@ async function execute(
       notifier: deps.notifier,
       clock: deps.clock,
       logger: deps.logger,
+      ...(deps.moveMappings ? { moveMappings: deps.moveMappings } : {}),
       readTargetCredentials: async () =>
         credentials ??
         (await readClusterDefinition(deps.stores, paths, plan.to.cluster, plan.credentialsSource))
@@ -566,6 +572,7 @@ function switched(plan: FailoverPlan, outcome: ExecutionOutcome, invokedAt: numb
     rpo: plan.rpo,
     rpoTotal: plan.rpoTotal,
     regions: outcome.regions,
+    ...(outcome.eventSourceMappings.length > 0 ? { eventSourceMappings: outcome.eventSourceMappings } : {}),
     notified: outcome.notified,
     warnings: plan.warnings,
   };

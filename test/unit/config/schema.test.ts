@@ -257,3 +257,120 @@ function thrownBy(fn: () => unknown): ValidationError {
   }
   throw new Error('expected a ValidationError');
 }
+
+describe('deployment config: event source mappings', () => {
+  const sasl = {
+    ...example,
+    replicationPolicy: 'default',
+    clusters: {
+      primary: { alias: 'primary', auth: 'sasl-scram' },
+      secondary: { alias: 'secondary', auth: 'sasl-scram' },
+    },
+  };
+  const billing = { functionName: 'billing-fn', consumerGroup: 'billing', topic: 'orders' };
+
+  it('accepts a mapping by function name or ARN and fills Lambda defaults', () => {
+    const config = parseDeploymentConfig({
+      ...sasl,
+      eventSourceMappings: [
+        billing,
+        {
+          functionName: 'arn:aws:lambda:eu-west-1:111122223333:function:shipping-fn',
+          consumerGroup: 'shipping',
+          topic: 'payments',
+          startingPosition: 'LATEST',
+        },
+      ],
+    });
+
+    expect(config.eventSourceMappings[0]).toEqual({
+      ...billing,
+      batchSize: 100,
+      startingPosition: 'TRIM_HORIZON',
+      secrets: {},
+    });
+    expect(config.eventSourceMappings[1]?.startingPosition).toBe('LATEST');
+    expect(parseDeploymentConfig(sasl).eventSourceMappings).toEqual([]);
+  });
+
+  it('refuses a group the switch does not translate, an unknown topic and a group used twice', () => {
+    const problems = problemsOf(() =>
+      parseDeploymentConfig({
+        ...sasl,
+        eventSourceMappings: [
+          { ...billing, consumerGroup: 'audit', topic: 'refunds' },
+          billing,
+          { ...billing, functionName: 'other-fn' },
+        ],
+      }),
+    );
+
+    expect(problems).toEqual([
+      "eventSourceMappings[0].consumerGroup: expected one of consumerGroups ('billing', 'shipping'), whose offsets the switch translates, got 'audit'",
+      "eventSourceMappings[0].topic: expected one of topics ('orders', 'payments'), got 'refunds'",
+      "eventSourceMappings[2].consumerGroup: duplicate consumer group 'billing': Lambda requires a group unique among Kafka event sources",
+    ]);
+  });
+
+  it('refuses mTLS without the client certificate secret Lambda reads, naming the cluster', () => {
+    const problems = problemsOf(() =>
+      parseDeploymentConfig({
+        ...example,
+        eventSourceMappings: [
+          {
+            ...billing,
+            secrets: {
+              primary: { clientCertificate: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:p-Ab12' },
+            },
+          },
+        ],
+      }),
+    );
+
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /^eventSourceMappings\[0\]\.secrets\.secondary\.clientCertificate: the secondary cluster uses mtls: expected the ARN/,
+      ),
+    ]);
+  });
+
+  it('refuses active-active and msk-iam clusters, which a self-managed Kafka mapping cannot follow', () => {
+    const activeActive = problemsOf(() =>
+      parseDeploymentConfig({ ...sasl, mode: 'active-active', eventSourceMappings: [billing] }),
+    );
+    const iam = problemsOf(() =>
+      parseDeploymentConfig({
+        ...sasl,
+        clusters: { ...sasl.clusters, secondary: { alias: 'secondary', auth: 'msk-iam' } },
+        eventSourceMappings: [billing],
+      }),
+    );
+
+    expect(activeActive).toEqual([
+      expect.stringMatching(/^eventSourceMappings\[0\]: active-active .*not supported$/),
+    ]);
+    expect(iam).toEqual([
+      expect.stringMatching(/^eventSourceMappings\[0\]: the secondary cluster uses msk-iam/),
+    ]);
+  });
+
+  it('refuses a secret given by name and a qualified function ARN', () => {
+    const problems = problemsOf(() =>
+      parseDeploymentConfig({
+        ...sasl,
+        eventSourceMappings: [
+          {
+            ...billing,
+            functionName: 'arn:aws:lambda:eu-west-1:111122223333:function:billing-fn:live',
+            secrets: { primary: { serverRootCaCertificate: 'primary-ca' } },
+          },
+        ],
+      }),
+    );
+
+    expect(problems).toEqual([
+      'eventSourceMappings[0].functionName: expected a Lambda function name or unqualified function ARN',
+      'eventSourceMappings[0].secrets.primary.serverRootCaCertificate: expected a Secrets Manager secret ARN',
+    ]);
+  });
+});

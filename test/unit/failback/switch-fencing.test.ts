@@ -10,6 +10,7 @@ import { runSwitch } from '#shared/failback/switch.ts';
 import { writeActiveStep } from '#shared/store/active-config.ts';
 import { Redacted } from '#shared/store/redacted.ts';
 import { inspectAtRest } from '#shared/switch/at-rest.ts';
+import type { MappingMove, MoveMappingsInput } from '#shared/switch/event-source-mappings.ts';
 import { MemoryEpochAuthority } from '../../fakes/epoch-authority.ts';
 import { FakeRegions, FakeStores } from '../../fakes/stores.ts';
 import { FakeClock, FakeLock } from '../failover/fakes.ts';
@@ -216,5 +217,75 @@ describe('failback restore fencing', () => {
     expect(error).toBeInstanceOf(RefusedError);
     expect((error as RefusedError).reasons[0]?.code).toBe('switch-no-longer-holds');
     expect(mirror.calls).toEqual([]);
+  });
+});
+
+describe('failback switch: event source mappings', () => {
+  const KEY = 'event-source-mapping:billing-fn:billing';
+  const move: MappingMove = {
+    functionName: 'billing-fn',
+    consumerGroup: 'billing',
+    cluster: 'primary',
+    topic: 'orders',
+    ok: true,
+    target: 'enabled',
+    uuid: 'u-primary',
+    disabled: ['u-secondary'],
+  };
+
+  /** The switch with a mapping mover that records what it was given and when; `crash` dies after journaling. */
+  async function withMover(switchOrder: 'consumers-first' | 'producers-first', crash = false) {
+    const w = await switchDue(1);
+    await w.writeAtRest(active(1, 'secondary'));
+    const calls: Array<{ epoch: number; target: string; done: boolean; stagesWritten: number }> = [];
+    let crashes = crash ? 1 : 0;
+    w.ctx.deps = {
+      ...w.ctx.deps,
+      config: { ...config, failback: { ...config.failback, switchOrder } },
+      moveMappings: async (input: MoveMappingsInput) => {
+        calls.push({
+          epoch: input.claim.record.epoch,
+          target: `${input.target.cluster} ${input.target.bootstrapServers.join(',')}`,
+          done: input.done(KEY),
+          stagesWritten: w.ctx.state.switch?.stagesWritten ?? -1,
+        });
+        if (input.done(KEY)) return [];
+        await input.onMoved(KEY, move);
+        if (crashes-- > 0) throw new Error('crashed after journaling the mapping');
+        return [move];
+      },
+    };
+    return { w, calls };
+  }
+
+  it('moves the mappings to the primary with the consumers, under the first stage’s claim when consumers go first', async () => {
+    const { w, calls } = await withMover('consumers-first');
+
+    const outcome = await runSwitch(w.ctx);
+
+    expect(calls).toEqual([{ epoch: 2, target: 'primary primary:9092', done: false, stagesWritten: 0 }]);
+    expect(outcome).toMatchObject({ kind: 'done', summary: { eventSourceMappings: [move] } });
+    expect(w.ctx.state.switch?.eventSourceMappings).toEqual([move]);
+  });
+
+  it('moves them with the second stage when producers go first', async () => {
+    const { w, calls } = await withMover('producers-first');
+
+    await runSwitch(w.ctx);
+
+    expect(calls).toEqual([{ epoch: 3, target: 'primary primary:9092', done: false, stagesWritten: 1 }]);
+  });
+
+  it('does not move a journaled mapping again when the switch is resumed after a crash', async () => {
+    const { w, calls } = await withMover('consumers-first', true);
+    await expect(runSwitch(w.ctx)).rejects.toThrow('crashed after journaling the mapping');
+
+    const outcome = await runSwitch(w.ctx);
+
+    expect(calls.map((c) => [c.epoch, c.done])).toEqual([
+      [2, false],
+      [2, true],
+    ]);
+    expect(outcome).toMatchObject({ kind: 'done', summary: { eventSourceMappings: [move] } });
   });
 });

@@ -33,6 +33,9 @@ const actionsAllowedOnStar = new Set([
   'xray:GetSamplingTargets',
   // ... and the FailbackInProgress metric, under a cloudwatch:namespace condition (checked below).
   'cloudwatch:PutMetricData',
+  // Lambda: creating a mapping (under a lambda:FunctionArn condition, checked below) and listing mappings.
+  'lambda:CreateEventSourceMapping',
+  'lambda:ListEventSourceMappings',
 ]);
 
 interface Statement {
@@ -126,6 +129,9 @@ function widenings(template: Template, config: DeploymentConfig): string[] {
       return true;
     const ec2 = 'arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:';
     if (r === `${ec2}network-interface/*`) return true;
+    // Mappings are known only by the UUID Lambda assigns; a lambda:FunctionArn condition scopes them (checked below).
+    if (r === 'arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:event-source-mapping:*')
+      return true;
     if (config.vpc?.subnetIds.some((id) => r === `${ec2}subnet/${id}`)) return true;
     if (config.vpc?.securityGroupIds.some((id) => r === `${ec2}security-group/${id}`)) return true;
     return false;
@@ -226,6 +232,63 @@ describe('IAM of the stack', () => {
       new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: ['*'] }),
     );
     expect(() => applyNagSuppressions(deployment)).toThrow(/secretsmanager:GetSecretValue on Resource "\*"/);
+  });
+
+  it('scopes the event source mapping actions to the functions the config lists, on failover and failback only', () => {
+    const certs = {
+      clientCertificate: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:billing-cert-AbCdEf',
+    };
+    const withMappings = exampleConfig((c) => {
+      c.eventSourceMappings = [
+        {
+          functionName: 'billing-fn',
+          consumerGroup: 'billing',
+          topic: 'orders',
+          secrets: { primary: certs, secondary: certs },
+        },
+        {
+          functionName: 'arn:aws:lambda:eu-west-1:123456789012:function:shipping-fn',
+          consumerGroup: 'shipping',
+          topic: 'payments',
+          secrets: { primary: certs, secondary: certs },
+        },
+      ];
+    });
+    const { template } = synthesize({ config: withMappings, bundle: false });
+    const functions = [
+      'arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:billing-fn',
+      'arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:billing-fn:*',
+      'arn:aws:lambda:eu-west-1:123456789012:function:shipping-fn',
+      'arn:aws:lambda:eu-west-1:123456789012:function:shipping-fn:*',
+    ];
+    const lambdaStatements = (name: string) =>
+      statementsOfFunction(template, name)
+        .filter((st) =>
+          asArray(st.Action).some((a) => a.startsWith('lambda:') && a.includes('EventSourceMapping')),
+        )
+        .map((st) => ({
+          actions: asArray(st.Action),
+          resources: asArray(st.Resource).map(flat),
+          functions: (st.Condition?.ArnLike?.['lambda:FunctionArn'] as unknown[] | undefined)?.map(flat),
+        }));
+
+    expect(widenings(template, withMappings)).toEqual([]);
+    for (const name of ['Failover', 'Failback']) {
+      expect(lambdaStatements(name)).toEqual([
+        { actions: ['lambda:CreateEventSourceMapping'], resources: ['*'], functions },
+        {
+          actions: ['lambda:UpdateEventSourceMapping', 'lambda:GetEventSourceMapping'],
+          resources: ['arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:event-source-mapping:*'],
+          functions,
+        },
+        { actions: ['lambda:ListEventSourceMappings'], resources: ['*'], functions: undefined },
+      ]);
+    }
+    expect(lambdaStatements('Probe')).toEqual([]);
+    expect(lambdaStatements('Status')).toEqual([]);
+    expect(lambdaStatements('Failover').length).toBeGreaterThan(0);
+    // Without mappings in the config, no function may touch a mapping.
+    expect(grants(s.template, 'Failover').filter((g) => g.action.includes('EventSourceMapping'))).toEqual([]);
   });
 
   it('lets only failover and failback write the active configuration', () => {
