@@ -124,8 +124,12 @@ describe('mm2-failover CLI', () => {
     const out = await cli('--help');
 
     expect(out.code).toBe(0);
-    expect(out.stdout).toContain('mm2-failover failover (--function <name|arn> | --local)');
-    expect(out.stdout).toMatch(/exit codes:\n\s+0\s+done.*\n\s+1\s+refused.*\n\s+2\s+usage error/);
+    expect(out.stdout).toContain(
+      'mm2-failover failover (--deployment <name> | --function <name|arn> | --local)',
+    );
+    expect(out.stdout).toMatch(
+      /exit codes:\n\s+0\s+done.*\n\s+1\s+refused.*\n\s+2\s+usage error.*\n\s+3\s+failback --wait.*approve/,
+    );
     expect(out.stdout).toContain('--scenario kill|hang|mm2-down|secondary-down|flapping');
   });
 
@@ -165,15 +169,36 @@ describe('mm2-failover CLI', () => {
     const cases: [string[], string][] = [
       [
         ['failback', '--wait', '--reason', 'repaired'],
-        'failback --wait drives the loop in this process and needs --local',
+        'failback --wait: give --deployment <name> or --state-machine <arn>',
       ],
-      [['failback', 'progress'], 'failback progress: give --state-machine <arn>'],
+      [
+        ['failback', '--wait', '--function', 'f', '--reason', 'repaired'],
+        'failback --wait: give the state machine with --deployment <name> or --state-machine <arn>, not --function',
+      ],
+      [
+        ['failback', '--wait', '--state-machine', 'arn:x', '--reason', 'repaired'],
+        'failback --wait: give --deployment <name>, or --table <TableName output of the stack>',
+      ],
+      [['failback', 'progress'], 'failback progress: give --deployment <name> or --state-machine <arn>'],
       [['failback', 'approve', '--table', 't'], 'failback approve: give --reason'],
-      [['failback', 'approve', '--reason', 'checked'], 'failback approve: give --table'],
+      [
+        ['failback', 'approve', '--reason', 'checked'],
+        'failback approve: give --deployment <name>, or --table',
+      ],
       [
         ['failback', '--state-machine', 'arn:x', '--reason', 'repaired', '--phase', 'purge'],
-        'the state machine runs every phase',
+        'the driver runs every phase',
       ],
+      [['failback', '--wait', '--local', '--reason', 'repaired', '--confirm'], 'the driver runs every phase'],
+      [
+        ['failback', '--function', 'f', '--reason', 'done', '--mirror-confirmed', 'stop-everything'],
+        "--mirror-confirmed: expected one of stop-forward, start-reverse, stop-reverse, start-forward, got 'stop-everything'",
+      ],
+      [
+        ['status', '--function', 'f', '--deployment', 'd'],
+        'status: give one of --deployment, --function and --local, got --deployment and --function',
+      ],
+      [['status'], 'status: give the deployment with --deployment <name>'],
       [
         ['failback', 'rollback', '--reason', 'x'],
         "failback: expected 'approve', 'progress' or no subcommand",
@@ -214,7 +239,7 @@ describe('mm2-failover CLI', () => {
         ],
         [
           ['repair', '--reason', 'torn'],
-          'repair: give the deployed failover function with --function <name|arn>',
+          'repair: give the deployment with --deployment <name>, the deployed failover function with --function <name|arn>, or --local',
         ],
       ];
       // One process per case, side by side: each is a Node start-up, and the cases do not depend on each other.
@@ -230,9 +255,11 @@ describe('mm2-failover CLI', () => {
     it('lists both commands and the exit code of a repair in --help', async () => {
       const out = await cli('--help');
 
-      expect(out.stdout).toContain('mm2-failover repair   (--function <name|arn> | --local) --reason "..."');
       expect(out.stdout).toContain(
-        'mm2-failover refresh-credentials (--function <name|arn> | --local) --reason',
+        'mm2-failover repair   (--deployment <name> | --function <name|arn> | --local) --reason "..."',
+      );
+      expect(out.stdout).toContain(
+        'mm2-failover refresh-credentials (--deployment <name> | --function <name|arn> | --local) --reason',
       );
       expect(out.stdout).toMatch(/repair: 0 .*consistent or repaired.*, 1 it could not be/);
     });
