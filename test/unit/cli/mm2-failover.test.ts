@@ -204,12 +204,13 @@ describe('mm2-failover CLI', () => {
         "failback: expected 'approve', 'progress' or no subcommand",
       ],
     ];
-    for (const [args, message] of cases) {
-      const out = await cli(...args);
+    // One process per case, side by side: each is a Node start-up, and the cases do not depend on each other.
+    const outs = await Promise.all(cases.map(([args]) => cli(...args)));
 
-      expect(out.code, args.join(' ')).toBe(2);
-      expect(out.stderr).toContain(message);
-    }
+    cases.forEach(([args, message], i) => {
+      expect(outs[i]?.code, args.join(' ')).toBe(2);
+      expect(outs[i]?.stderr, args.join(' ')).toContain(message);
+    });
   });
 
   it('starts a driven failback against the Step Functions API without loading the local runtime', async () => {
