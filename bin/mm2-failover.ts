@@ -29,6 +29,17 @@ const localFile =
   process.env.MM2_FAILOVER_LOCAL_FILE ??
   path.join(import.meta.dirname, '..', '.cache', 'local-deployment.json');
 
+/**
+ * The CLI's answer goes here. With --local the handlers run in this process and log JSON lines to stdout, as
+ * Lambda wants (CloudWatch reads them there); here stdout is the answer a script parses, so once a handler is
+ * loaded, everything else written to stdout is sent to stderr ({@link logsToStderr}).
+ */
+const answerOut = process.stdout.write.bind(process.stdout);
+
+function logsToStderr(): void {
+  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+}
+
 /** The command whose help a usage error prints (the overview until the command line names one). */
 let helpOnError: string | undefined;
 
@@ -51,6 +62,7 @@ async function invoke(
       fail(`no local deployment: start one with 'mm2-failover local up' (${localFile} is missing)`);
     const env = JSON.parse(readFileSync(localFile, 'utf8')) as { functionEnv: Record<string, string> };
     Object.assign(process.env, env.functionEnv);
+    logsToStderr();
     const { lambdaContext } = await import('#harness/lambda.ts');
     const module = (await import(`#functions/${fn}/handler.ts`)) as {
       handler: (e: unknown, c: ReturnType<typeof lambdaContext>) => Promise<unknown>;
@@ -189,7 +201,7 @@ async function main(argv: string[]): Promise<number> {
   const [command, sub] = positionals;
   helpOnError = command;
   if (values.help) {
-    process.stdout.write(`${helpFor(command)}\n`);
+    answerOut(`${helpFor(command)}\n`);
     return exitCodes.done;
   }
   if (!command) fail('give a command');
@@ -210,7 +222,7 @@ async function main(argv: string[]): Promise<number> {
       `${command}: give one of --deployment, --function and --local, got ${chosen.filter(Boolean).join(' and ')}`,
     );
   }
-  const print = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+  const print = (v: unknown) => answerOut(`${JSON.stringify(v, null, 2)}\n`);
 
   switch (command) {
     case 'drill':
@@ -219,7 +231,7 @@ async function main(argv: string[]): Promise<number> {
       const answer = await invoke('status', {}, flags);
       const summary = values.json ? undefined : (await import('./status-summary.ts')).statusSummary(answer);
       if (summary === undefined) print(answer);
-      else process.stdout.write(`${summary}\n`);
+      else answerOut(`${summary}\n`);
       return exitCodeOf(answer);
     }
     case 'failover': {
