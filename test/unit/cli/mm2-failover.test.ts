@@ -229,6 +229,56 @@ describe('mm2-failover CLI', () => {
     expect(run.files.filter(isLocalRuntime)).toEqual([]);
   });
 
+  // Two CLI processes each: Node start-ups take seconds on a loaded 2-core machine, past the default 5 s.
+  it('passes a manual mirror confirmation and an abandon to the failback function as one invocation each', {
+    timeout: 60_000,
+  }, async () => {
+    const lambda = await fakeLambda({ status: 'waiting', currentPhase: 'salvage' });
+    try {
+      const outs = await Promise.all([
+        lambda.cli(
+          'failback',
+          '--function',
+          'fb',
+          '--reason',
+          'flow stopped',
+          '--mirror-confirmed',
+          'stop-forward',
+        ),
+        lambda.cli('failback', '--function', 'fb', '--reason', 'a failover happened', '--abandon'),
+      ]);
+
+      for (const out of outs) expect(out.code, out.stderr).toBe(0);
+      expect(lambda.invocations.map((i) => i.payload)).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            action: 'failback',
+            mirrorConfirmed: 'stop-forward',
+            reason: 'flow stopped',
+          }),
+          expect.objectContaining({ action: 'failback', abandon: true, reason: 'a failover happened' }),
+        ]),
+      );
+      expect(lambda.invocations).toHaveLength(2);
+    } finally {
+      await lambda.close();
+    }
+  });
+
+  it('prints the help of one command with its flags and exit codes', { timeout: 60_000 }, async () => {
+    const [failback, init] = await Promise.all([cli('failback', '--help'), cli('init', '--help')]);
+
+    expect(failback.code).toBe(0);
+    expect(failback.stdout).toMatch(
+      /plan .*\n\s+prepare .*\n\s+salvage .*\n\s+reverse .*\n\s+purge .*\n\s+catch-up .*\n\s+switch .*\n\s+restore /,
+    );
+    expect(failback.stdout).toContain('--mirror-confirmed s');
+    expect(failback.stdout).toMatch(/exit codes: 0 .*\n.*1 refused.*\n.*2 usage error; 3 --wait/);
+    expect(init.code).toBe(0);
+    expect(init.stdout).toContain('usage: mm2-failover init');
+    expect(init.stdout).toContain('creates the active credentials secret empty');
+  });
+
   describe('repair and refresh-credentials', () => {
     it('exits 2 naming what is missing or misplaced', async () => {
       const cases: [string[], string][] = [
