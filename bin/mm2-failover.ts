@@ -1,75 +1,47 @@
 #!/usr/bin/env node
 /**
- * mm2-failover: the operator's commands.
+ * mm2-failover: the operator's commands (`mm2-failover --help` lists them, `<command> --help` explains one).
  *
- *   mm2-failover drill [--scenario kill|hang|mm2-down|secondary-down|flapping|aws-degraded|broker-down] [--policy identity|default] [--json] [--verbose]
- *   mm2-failover status    --function <name|arn> [--region r]          (the deployed status function)
- *   mm2-failover failover  --function <name|arn> (--dry-run | --reason "...") [--force] [--requested-by who]
- *   mm2-failover failback  --function <name|arn> --reason "..." [--phase p] [--confirm] [--requested-by who]
- *   mm2-failover failback  --state-machine <arn> --reason "..."         (failback driven to the end by Step Functions)
- *   mm2-failover failback  progress --state-machine <arn>               (where the latest driven failback is)
- *   mm2-failover failback  approve --table <name> --reason "..." [--config f]  (the purge the state machine waits for)
- *   mm2-failover failback  --local --wait --reason "..."                (the same loop, in-process; approve --local)
- *   mm2-failover repair    --function <name|arn> --reason "..." [--requested-by who]   (torn active config)
- *   mm2-failover refresh-credentials --function <name|arn> --reason "..." [--force]   (after a secret rotation)
- *   mm2-failover init      [--config failover.config.json] [--region r]  (first activation after cdk deploy)
- *   mm2-failover audit     [--config f] [--region r] | --local [--json] [--fix [--apply]]  (standby readiness)
- *   mm2-failover local up                                              (harness + deployment, foreground)
- *   mm2-failover client-config (--deployment <name> | --local) [--format properties|librdkafka|json] [--out-dir d]
- *   mm2-failover status|failover|failback|repair|refresh-credentials --local ...                   (the same handlers, against `local up`)
+ * Against AWS it invokes the deployed functions with the Lambda API (credentials and region from the usual AWS
+ * environment), found by the deployment's name (`--deployment`, from the parameter its stack writes) or given one
+ * by one (`--function`). With --local it runs the very same handlers in this process against the local deployment
+ * that `mm2-failover local up` started and described in .cache/local-deployment.json.
  *
  * Every AWS call is bounded (connection and request timeouts, attempts): by the `aws` section of the deployment
  * config given with --config (init reads failover.config.json by default), or by the defaults.
- *
- * Against AWS it invokes the deployed functions with the Lambda API (credentials and region from the usual AWS
- * environment). With --local it runs the very same handlers in this process against the local deployment that
- * `mm2-failover local up` started and described in .cache/local-deployment.json.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { type Scenario, scenarios } from '#drill/scenarios.ts';
 import { describeError } from '#shared/errors.ts';
 import { type AwsCallLimits, awsClientOptions } from '#shared/store/aws-client-options.ts';
+import { helpFor } from './command-help.ts';
+import type { DeploymentTargets } from './deployment-targets.ts';
 import { exitCodeOf, exitCodes } from './exit-code.ts';
 
 // Only light modules are imported here: the drill, the harness and the in-process Lambda helpers are loaded by
 // the commands that need them, so invoking one deployed function does not load the local runtime.
 
-const usage = `usage:
-  mm2-failover drill [--scenario ${scenarios.join('|')}] [--policy identity|default] [--json] [--verbose]
-                     (logs go to the run's functions.log and client.log; --verbose streams them here too)
-  mm2-failover status   (--function <name|arn> [--region r] | --local)
-  mm2-failover failover (--function <name|arn> | --local) (--dry-run | --reason "...") [--force] [--requested-by who]
-  mm2-failover failback (--function <name|arn> | --local) --reason "..." [--phase p] [--confirm] [--requested-by who]
-  mm2-failover repair   (--function <name|arn> | --local) --reason "..." [--requested-by who]
-  mm2-failover refresh-credentials (--function <name|arn> | --local) --reason "..." [--force] [--requested-by who]
-  mm2-failover init     [--config failover.config.json] [--region r] [--table <the stack's table>]
-  mm2-failover audit    ([--config failover.config.json] [--region r] | --local) [--json] [--fix [--apply]]
-  mm2-failover failback (--state-machine <arn> | --local --wait) --reason "..." [--requested-by who]
-  mm2-failover failback progress --state-machine <arn>
-  mm2-failover failback approve (--table <name> [--config failover.config.json] | --local) --reason "..." [--requested-by who]
-  mm2-failover local up
-  mm2-failover client-config (--deployment <name> [--region r] | --local) [--format properties|librdkafka|json]
-                             [--out-dir dir] [--inline-secrets] [--role producers|consumers]
-                             (a configuration for Kafka clients in any language; client-config --help)
-
---config (failover.config.json by default for init): the deployment config whose "aws" section bounds the CLI's
-AWS calls (connection and request timeouts, attempts); without it the defaults apply.
-
-exit codes:
-  ${exitCodes.done}  done: the function answered (a dry run, a failback that waits or stops at its deadline included)
-  ${exitCodes.refusedOrFailed}  refused ("status": "refused"), invalid input ("status": "invalid"), or failed
-  ${exitCodes.usage}  usage error: unknown command or flag, a required flag missing, a bad value
-  repair: ${exitCodes.done} the configuration at rest is the epoch authority's (consistent or repaired), ${exitCodes.refusedOrFailed} it could not be
-          (nothing was ever claimed, the lock is held, or it failed)
-  audit: ${exitCodes.done} the standby is ready (after the fixes, with --apply), ${exitCodes.refusedOrFailed} it is not or the audit failed`;
-
 // MM2_FAILOVER_LOCAL_FILE points --local at another deployment on the harness than `local up`'s (a test's own).
 const localFile =
   process.env.MM2_FAILOVER_LOCAL_FILE ??
   path.join(import.meta.dirname, '..', '.cache', 'local-deployment.json');
+
+/**
+ * The CLI's answer goes here. With --local the handlers run in this process and log JSON lines to stdout, as
+ * Lambda wants (CloudWatch reads them there); here stdout is the answer a script parses, so once a handler is
+ * loaded, everything else written to stdout is sent to stderr ({@link logsToStderr}).
+ */
+const answerOut = process.stdout.write.bind(process.stdout);
+
+function logsToStderr(): void {
+  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+}
+
+/** The command whose help a usage error prints (the overview until the command line names one). */
+let helpOnError: string | undefined;
 
 /** The command line is wrong: the message and the usage text go to stderr, and the exit code is 2. */
 class UsageError extends Error {
@@ -90,6 +62,7 @@ async function invoke(
       fail(`no local deployment: start one with 'mm2-failover local up' (${localFile} is missing)`);
     const env = JSON.parse(readFileSync(localFile, 'utf8')) as { functionEnv: Record<string, string> };
     Object.assign(process.env, env.functionEnv);
+    logsToStderr();
     const { lambdaContext } = await import('#harness/lambda.ts');
     const module = (await import(`#functions/${fn}/handler.ts`)) as {
       handler: (e: unknown, c: ReturnType<typeof lambdaContext>) => Promise<unknown>;
@@ -99,14 +72,14 @@ async function invoke(
       lambdaContext(`mm2-failover-local-${fn}`, fn === 'failback' ? 900_000 : 300_000),
     );
   }
-  if (!flags.function) fail(`${fn}: give the deployed function with --function <name|arn>, or --local`);
+  const functionName = await deployedFunction(fn, flags);
   const lambda = new LambdaClient({
     ...(flags.region ? { region: flags.region } : {}),
     ...invokeClientOptions(flags.config ? await configuredLimits(flags.config) : {}),
   });
   const out = await lambda.send(
     new InvokeCommand({
-      FunctionName: flags.function,
+      FunctionName: functionName,
       Payload: new TextEncoder().encode(JSON.stringify(payload)),
     }),
   );
@@ -115,8 +88,44 @@ async function invoke(
   return JSON.parse(text) as unknown;
 }
 
+/** `--function` as given, or the deployment's function of that kind (repair and refresh run in failover's). */
+async function deployedFunction(fn: 'status' | 'failover' | 'failback', flags: Flags): Promise<string> {
+  if (flags.function) return flags.function;
+  if (!flags.deployment) {
+    fail(
+      `${fn}: give the deployment with --deployment <name>, the function with --function <name|arn>, or --local`,
+    );
+  }
+  const name = (await targetsOf(flags)).functions[fn];
+  if (!name)
+    throw new Error(`deployment '${flags.deployment}' has no ${fn} function deployed (its stack says)`);
+  return name;
+}
+
+let resolvedTargets: Promise<DeploymentTargets> | undefined;
+
+/** What the stack of `--deployment` wrote about it, read once per command. */
+function targetsOf(flags: Flags): Promise<DeploymentTargets> {
+  const deployment = flags.deployment;
+  if (!deployment) fail('give the deployment with --deployment <name>');
+  resolvedTargets ??= (async () => {
+    const { deploymentTargets } = await import('./deployment-targets.ts');
+    const { SSMClient } = await import('@aws-sdk/client-ssm');
+    const { SsmParameterStore } = await import('#shared/store/ssm-parameter-store.ts');
+    const limits = flags.config ? await configuredLimits(flags.config) : {};
+    const ssm = new SSMClient({
+      ...(flags.region ? { region: flags.region } : {}),
+      ...awsClientOptions(limits),
+    });
+    return deploymentTargets(deployment, new SsmParameterStore(ssm));
+  })();
+  return resolvedTargets;
+}
+
 interface Flags {
   local: boolean;
+  /** `--deployment`: the functions, the table and the state machine come from the parameter its stack writes. */
+  deployment: string | undefined;
   function: string | undefined;
   region: string | undefined;
   /** The deployment config given with --config, whose `aws` limits the CLI's clients take. */
@@ -168,6 +177,9 @@ function parseCommandLine(argv: string[]) {
         config: { type: 'string' },
         'state-machine': { type: 'string' },
         wait: { type: 'boolean', default: false },
+        deployment: { type: 'string' },
+        'mirror-confirmed': { type: 'string' },
+        abandon: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -189,25 +201,39 @@ async function main(argv: string[]): Promise<number> {
   }
   const { values, positionals } = parseCommandLine(argv);
   const [command, sub] = positionals;
+  helpOnError = command;
   if (values.help) {
-    process.stdout.write(`${usage}\n`);
+    answerOut(`${helpFor(command)}\n`);
     return exitCodes.done;
   }
   if (!command) fail('give a command');
   const flags: Flags = {
     local: values.local,
+    deployment: values.deployment,
     function: values.function,
     region: values.region,
     config: values.config,
   };
-  const print = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+  const chosen = [
+    flags.local && '--local',
+    flags.deployment && '--deployment',
+    flags.function && '--function',
+  ];
+  if (chosen.filter(Boolean).length > 1) {
+    fail(
+      `${command}: give one of --deployment, --function and --local, got ${chosen.filter(Boolean).join(' and ')}`,
+    );
+  }
+  const print = (v: unknown) => answerOut(`${JSON.stringify(v, null, 2)}\n`);
 
   switch (command) {
     case 'drill':
       return drill(values.scenario, values.policy, values.json, values.verbose);
     case 'status': {
       const answer = await invoke('status', {}, flags);
-      print(answer);
+      const summary = values.json ? undefined : (await import('./status-summary.ts')).statusSummary(answer);
+      if (summary === undefined) print(answer);
+      else answerOut(`${summary}\n`);
       return exitCodeOf(answer);
     }
     case 'failover': {
@@ -226,77 +252,22 @@ async function main(argv: string[]): Promise<number> {
       print(answer);
       return exitCodeOf(answer);
     }
-    case 'failback': {
-      if (sub === 'approve') return approvePurge(values, flags, print);
-      if (sub === 'progress') return failbackProgress(values, flags, print);
-      if (sub !== undefined) fail(`failback: expected 'approve', 'progress' or no subcommand, got '${sub}'`);
-      if (!values.reason) fail('failback: give --reason "..."');
-      const drive = { requestedBy: values['requested-by'], reason: values.reason };
-      if (values['state-machine']) {
-        if (values.phase || values.confirm)
-          fail(
-            'failback --state-machine: the state machine runs every phase; --phase and --confirm are for --function',
-          );
-        const answer = await startDrivenFailback(values['state-machine'], drive, flags);
-        print(answer);
-        return exitCodes.done;
-      }
-      if (values.wait) {
-        if (!flags.local)
-          fail(
-            'failback --wait drives the loop in this process and needs --local; in AWS, use --state-machine',
-          );
-        const answer = await driveLocalFailback(drive, flags);
-        print(answer);
-        return exitCodeOf(answer);
-      }
-      const answer = await invoke(
-        'failback',
-        {
-          action: 'failback',
-          reason: values.reason,
-          requestedBy: values['requested-by'],
-          ...(values.phase ? { phase: values.phase } : {}),
-          ...(values.confirm ? { confirm: true } : {}),
-        },
-        flags,
-      );
-      print(answer);
-      return exitCodeOf(answer);
-    }
+    case 'failback':
+      return failback(sub, values, flags, print);
     case 'repair':
     case 'refresh-credentials': {
       const request = maintenanceRequest(command, values);
       // The failover function runs both: say so, rather than invoke()'s message about a failover.
-      if (!flags.local && !flags.function)
-        fail(`${command}: give the deployed failover function with --function <name|arn>, or --local`);
+      if (!flags.local && !flags.function && !flags.deployment)
+        fail(
+          `${command}: give the deployment with --deployment <name>, the deployed failover function with --function <name|arn>, or --local`,
+        );
       const answer = await invoke('failover', request, flags);
       print(answer);
       return maintenanceExitCode(answer);
     }
-    case 'init': {
-      // The first activation (primary, epoch 0), written with the operator's own AWS credentials: the stack
-      // never writes the active configuration, so that a stack update cannot roll a switch back.
-      const { loadDeploymentConfigFile } = await import('#shared/config/load.ts');
-      const { createAwsStores } = await import('#shared/store/aws-stores.ts');
-      const { initialiseActiveConfig } = await import('#shared/failover/initialise-active.ts');
-      const { deploymentPaths } = await import('#shared/config/paths.ts');
-      const config = loadDeploymentConfigFile(values.config ?? 'failover.config.json');
-      const region = values.region ? { region: values.region } : {};
-      const stores = createAwsStores({ ...region, ...config.aws });
-      // With the stack's table (its output), epoch 0 is claimed from the epoch authority under the lock.
-      const fencing = values.table ? await fencingFor(values.table, config, region) : undefined;
-      const result = await initialiseActiveConfig(
-        { requestedBy: values['requested-by'], reason: 'first activation after deployment' },
-        { config, stores, paths: deploymentPaths(config.name), ...(fencing ? { fencing } : {}) },
-      );
-      print(
-        result.status === 'initialised'
-          ? { status: 'initialised', cluster: result.config.cluster, epoch: result.config.epoch }
-          : result,
-      );
-      return exitCodes.done;
-    }
+    case 'init':
+      return init(values, print);
     case 'audit': {
       const { auditCommand } = await import('./audit.ts');
       return auditCommand(
@@ -318,6 +289,141 @@ async function main(argv: string[]): Promise<number> {
     default:
       fail(`unknown command '${command}'`);
   }
+}
+
+/**
+ * The first activation (primary, epoch 0), written with the operator's own AWS credentials: the stack never writes
+ * the active configuration, so that a stack update cannot roll a switch back. The stack creates the active
+ * credentials secret empty; init fills it.
+ */
+async function init(values: Values, print: Print): Promise<number> {
+  const { loadDeploymentConfigFile } = await import('#shared/config/load.ts');
+  const { createAwsStores } = await import('#shared/store/aws-stores.ts');
+  const { initialiseActiveConfig } = await import('#shared/failover/initialise-active.ts');
+  const { deploymentPaths } = await import('#shared/config/paths.ts');
+  const { deploymentTargets } = await import('./deployment-targets.ts');
+  const config = loadDeploymentConfigFile(values.config ?? 'failover.config.json');
+  const region = values.region ? { region: values.region } : {};
+  const stores = createAwsStores({ ...region, ...config.aws });
+  // The stack's table (given, or from the parameter the stack writes): epoch 0 is claimed from the epoch
+  // authority under the lock. A deployment whose stack wrote no such parameter is activated unclaimed, as before.
+  const table =
+    values.table ??
+    (await deploymentTargets(config.name, stores.parameters).then(
+      (t) => t.table,
+      (e: unknown) => {
+        if ((e as { name?: unknown }).name === 'MissingConfigurationError') return undefined;
+        throw e;
+      },
+    ));
+  const fencing = table ? await fencingFor(table, config, region) : undefined;
+  const result = await initialiseActiveConfig(
+    { requestedBy: values['requested-by'], reason: 'first activation after deployment' },
+    { config, stores, paths: deploymentPaths(config.name), ...(fencing ? { fencing } : {}) },
+  );
+  print(
+    result.status === 'initialised'
+      ? { status: 'initialised', cluster: result.config.cluster, epoch: result.config.epoch }
+      : result,
+  );
+  return exitCodes.done;
+}
+
+/** `failback`: one invocation by hand, a driven failback (started, followed), its progress, or the approval. */
+async function failback(
+  sub: string | undefined,
+  values: Values,
+  flags: Flags,
+  print: Print,
+): Promise<number> {
+  if (sub === 'approve') return approvePurge(values, flags, print);
+  if (sub === 'progress') return failbackProgress(values, flags, print);
+  if (sub !== undefined) fail(`failback: expected 'approve', 'progress' or no subcommand, got '${sub}'`);
+  if (!values.reason) fail('failback: give --reason "..."');
+  const mirrorConfirmed = await mirrorStep(values['mirror-confirmed']);
+  const drive = { requestedBy: values['requested-by'], reason: values.reason };
+  const driven = values.wait || values['state-machine'] !== undefined;
+  if (driven && (values.phase || values.confirm || mirrorConfirmed || values.abandon)) {
+    fail(
+      'failback --wait/--state-machine: the driver runs every phase; --phase, --confirm, --mirror-confirmed and --abandon are for one invocation (--deployment, --function or --local without --wait)',
+    );
+  }
+  if (values.abandon && values.phase)
+    fail('failback --abandon ends the failback in progress: it takes no --phase');
+  if (values.wait && flags.local) {
+    const answer = await driveLocalFailback(drive, flags);
+    print(answer);
+    return exitCodeOf(answer);
+  }
+  if (driven) {
+    if (flags.function)
+      fail(
+        'failback --wait: give the state machine with --deployment <name> or --state-machine <arn>, not --function',
+      );
+    const stateMachineArn = await stateMachineOf(values, flags, 'failback --wait');
+    if (!values.wait) {
+      print(await startDrivenFailback(stateMachineArn, drive, flags));
+      return exitCodes.done;
+    }
+    const approvals = await approvalsOf(values, flags, 'failback --wait');
+    const started = await startDrivenFailback(stateMachineArn, drive, flags);
+    process.stderr.write(`failback started: ${started.executionArn}\n`);
+    return followExecution(started.executionArn, approvals, flags, print);
+  }
+  const answer = await invoke(
+    'failback',
+    {
+      action: 'failback',
+      reason: values.reason,
+      requestedBy: values['requested-by'],
+      ...(values.phase ? { phase: values.phase } : {}),
+      ...(values.confirm ? { confirm: true } : {}),
+      ...(mirrorConfirmed ? { mirrorConfirmed } : {}),
+      ...(values.abandon ? { abandon: true } : {}),
+    },
+    flags,
+  );
+  print(answer);
+  return exitCodeOf(answer);
+}
+
+/** `--mirror-confirmed`: one of the manual mirror controller's steps, checked here so a typo is a usage error. */
+async function mirrorStep(given: string | undefined): Promise<string | undefined> {
+  if (given === undefined) return undefined;
+  const { mirrorSteps } = await import('#shared/failback/payload.ts');
+  if (!(mirrorSteps as readonly string[]).includes(given)) {
+    fail(`--mirror-confirmed: expected one of ${mirrorSteps.join(', ')}, got '${given}'`);
+  }
+  return given;
+}
+
+/** The failback state machine: `--state-machine`, or the one the stack of `--deployment` wrote down. */
+async function stateMachineOf(values: Values, flags: Flags, what: string): Promise<string> {
+  if (values['state-machine']) return values['state-machine'];
+  if (!flags.deployment) fail(`${what}: give --deployment <name> or --state-machine <arn>`);
+  const arn = (await targetsOf(flags)).failbackStateMachineArn;
+  if (!arn)
+    throw new Error(`deployment '${flags.deployment}' has no failback state machine (its stack says)`);
+  return arn;
+}
+
+/** Where the purge approval of the deployment waits: the table and the name, from --deployment or given. */
+async function approvalsOf(
+  values: Values,
+  flags: Flags,
+  what: string,
+): Promise<{ table: string; deployment: string }> {
+  if (flags.deployment) return { table: (await targetsOf(flags)).table, deployment: flags.deployment };
+  if (!values.table) {
+    fail(
+      `${what}: give --deployment <name>, or --table <TableName output of the stack> (with --config for the deployment's name)`,
+    );
+  }
+  const { loadDeploymentConfigFile } = await import('#shared/config/load.ts');
+  return {
+    table: values.table,
+    deployment: loadDeploymentConfigFile(values.config ?? 'failover.config.json').name,
+  };
 }
 
 /** Run a drill scenario on local processes and print its table (and, with --json, the summary). */
@@ -404,22 +510,74 @@ async function startDrivenFailback(
   stateMachineArn: string,
   input: { requestedBy: string; reason: string },
   flags: Flags,
-): Promise<unknown> {
+): Promise<{ status: 'started'; executionArn: string; nextStep: string }> {
   const { SFNClient, StartExecutionCommand } = await import('@aws-sdk/client-sfn');
   const sfn = new SFNClient(flags.region ? { region: flags.region } : {});
   const out = await sfn.send(new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input) }));
+  if (!out.executionArn) throw new Error(`Step Functions started ${stateMachineArn} but named no execution`);
   return {
     status: 'started',
     executionArn: out.executionArn,
-    nextStep: `follow it with 'mm2-failover failback progress --state-machine ${stateMachineArn}'; it stops once, for 'mm2-failover failback approve' before the purge`,
+    nextStep: `follow it with 'mm2-failover failback progress --wait --state-machine ${stateMachineArn}'; it stops once, for 'mm2-failover failback approve' before the purge`,
   };
 }
 
-/** The latest execution of the failback state machine: its status, the state it is in, the function's last answer. */
+/** How often `--wait` looks at the execution: a failback phase takes minutes, a person reads the lines. */
+const FOLLOW_POLL_MS = 10_000;
+
+/** Follow a driven failback until it ends or waits for the approval; the exit code says which. */
+async function followExecution(
+  executionArn: string,
+  approvalsAt: { table: string; deployment: string },
+  flags: Flags,
+  print: Print,
+): Promise<number> {
+  const { SFNClient } = await import('@aws-sdk/client-sfn');
+  const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+  const { PurgeApprovals } = await import('#shared/failback-driver/purge-approvals.ts');
+  const { followFailback, readExecution } = await import('./failback-execution.ts');
+  const region = flags.region ? { region: flags.region } : {};
+  const sfn = new SFNClient(region);
+  const approvals = new PurgeApprovals(new DynamoDBClient(region), approvalsAt);
+  const pollMs = Number(process.env.MM2_FAILOVER_FOLLOW_POLL_MS ?? FOLLOW_POLL_MS);
+  const followed = await followFailback(
+    executionArn,
+    {
+      read: (arn) => readExecution(sfn, arn),
+      pendingApproval: () => approvals.pending(),
+      sleep: (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+      say: (line) => process.stderr.write(`${line}\n`),
+    },
+    { pollMs: Number.isFinite(pollMs) && pollMs > 0 ? pollMs : FOLLOW_POLL_MS },
+  );
+  switch (followed.outcome) {
+    case 'succeeded':
+      print({ status: 'completed', execution: followed.execution });
+      return exitCodes.done;
+    case 'waiting-for-approval':
+      print({
+        status: 'waiting-for-approval',
+        execution: followed.execution,
+        asked: followed.asked,
+        nextStep:
+          "approve the purge with 'mm2-failover failback approve --reason \"...\"' (same --deployment or --table), then follow the rest with 'mm2-failover failback progress --wait'",
+      });
+      return exitCodes.waitingForApproval;
+    case 'failed':
+      print({ status: 'failed', execution: followed.execution });
+      return exitCodes.refusedOrFailed;
+  }
+}
+
+/**
+ * The latest execution of the failback state machine: its status, the state it is in, the function's last answer;
+ * with --wait, followed like `failback --wait` follows the one it starts.
+ */
 async function failbackProgress(values: Values, flags: Flags, print: Print): Promise<number> {
-  const stateMachineArn = values['state-machine'];
-  if (!stateMachineArn) fail('failback progress: give --state-machine <arn>');
+  const stateMachineArn = await stateMachineOf(values, flags, 'failback progress');
+  const approvalsAt = values.wait ? await approvalsOf(values, flags, 'failback progress --wait') : undefined;
   const sfn = await import('@aws-sdk/client-sfn');
+  const { readExecution } = await import('./failback-execution.ts');
   const client = new sfn.SFNClient(flags.region ? { region: flags.region } : {});
   const list = await client.send(new sfn.ListExecutionsCommand({ stateMachineArn, maxResults: 1 }));
   const latest = list.executions?.[0];
@@ -427,32 +585,9 @@ async function failbackProgress(values: Values, flags: Flags, print: Print): Pro
     print({ status: 'none', nextStep: 'no failback has been started on this state machine' });
     return exitCodes.done;
   }
-  const execution = await client.send(
-    new sfn.DescribeExecutionCommand({ executionArn: latest.executionArn }),
-  );
-  const history = await client.send(
-    new sfn.GetExecutionHistoryCommand({
-      executionArn: latest.executionArn,
-      reverseOrder: true,
-      maxResults: 200,
-      includeExecutionData: true,
-    }),
-  );
-  const events = history.events ?? [];
-  const currentState = events.find((e) => e.stateEnteredEventDetails?.name)?.stateEnteredEventDetails?.name;
-  const lastAnswer = events
-    .filter((e) => e.type === 'TaskSucceeded' && e.taskSucceededEventDetails?.resourceType === 'lambda')
-    .map((e) => (JSON.parse(e.taskSucceededEventDetails?.output ?? '{}') as { Payload?: unknown }).Payload)
-    .find((answer) => answer !== undefined);
-  print({
-    executionArn: latest.executionArn,
-    status: execution.status,
-    startDate: execution.startDate,
-    ...(execution.stopDate ? { stopDate: execution.stopDate } : {}),
-    ...(execution.status === 'RUNNING' && currentState ? { currentState } : {}),
-    ...(execution.error ? { error: execution.error, cause: execution.cause } : {}),
-    ...(lastAnswer === undefined ? {} : { lastAnswer }),
-  });
+  if (approvalsAt) return followExecution(latest.executionArn, approvalsAt, flags, print);
+  const execution = await readExecution(client, latest.executionArn);
+  print(execution);
   return execution.status === 'FAILED' || execution.status === 'TIMED_OUT' || execution.status === 'ABORTED'
     ? exitCodes.refusedOrFailed
     : exitCodes.done;
@@ -467,18 +602,9 @@ async function approvePurge(values: Values, flags: Flags, print: Print): Promise
   const approval = { approvedBy: values['requested-by'], reason: values.reason };
   const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
   const { PurgeApprovals } = await import('#shared/failback-driver/purge-approvals.ts');
-  let table: string;
-  let deployment: string;
-  if (flags.local) {
-    const local = loadLocalDeployment();
-    table = local.table;
-    deployment = local.deployment;
-  } else {
-    if (!values.table) fail('failback approve: give --table <TableName output of the stack>, or --local');
-    table = values.table;
-    const { loadDeploymentConfigFile } = await import('#shared/config/load.ts');
-    deployment = loadDeploymentConfigFile(values.config ?? 'failover.config.json').name;
-  }
+  const { table, deployment } = flags.local
+    ? loadLocalDeployment()
+    : await approvalsOf(values, flags, 'failback approve');
   const approvals = new PurgeApprovals(new DynamoDBClient(flags.region ? { region: flags.region } : {}), {
     table,
     deployment,
@@ -573,13 +699,11 @@ async function localUp(): Promise<number> {
   const harness = await startHarness({ policy: 'identity', log: (l) => process.stderr.write(`${l}\n`) });
   const config = drillConfig(harness.info);
   const provisioned = await provisionDeployment(config, harness.info);
-  writeFileSync(
+  const { describeLocalDeployment } = await import('./local-deployment.ts');
+  await describeLocalDeployment(
     localFile,
-    JSON.stringify(
-      { deployment: config.name, functionEnv: provisioned.functionEnv, harness: harness.info },
-      null,
-      2,
-    ),
+    { deployment: config.name, functionEnv: provisioned.functionEnv, harness: harness.info },
+    provisioned.stores.parameters,
   );
   process.stderr.write(
     `local deployment '${config.name}' is up (primary active, epoch 0); try:\n` +
@@ -601,7 +725,7 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
     if (e instanceof UsageError) {
-      process.stderr.write(`mm2-failover: ${e.message}\n\n${usage}\n`);
+      process.stderr.write(`mm2-failover: ${e.message}\n\n${helpFor(helpOnError)}\n`);
       process.exit(exitCodes.usage);
     }
     process.stderr.write(`mm2-failover: ${describeError(e)}\n`);

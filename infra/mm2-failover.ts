@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, Fn, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
@@ -9,6 +9,7 @@ import { Grant, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SnsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { ParameterTier, StringParameter } from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { parseDeploymentConfig } from '#shared/config/load.ts';
 import type { DeploymentConfig, DeploymentConfigInput } from '#shared/config/schema.ts';
@@ -102,6 +103,8 @@ export class Mm2Failover extends Construct {
   readonly failbackDriver?: FailbackStateMachine;
   /** Present with {@link failbackDriver}. */
   readonly failbackSuppression?: FailbackAlarmSuppression;
+  /** `/mm2-failover/<name>/functions`: where `mm2-failover --deployment <name>` finds the functions and the table. */
+  readonly functionsParameter: StringParameter;
 
   constructor(scope: Construct, id: string, props: Mm2FailoverProps) {
     super(scope, id);
@@ -225,6 +228,8 @@ export class Mm2Failover extends Construct {
       });
     }
 
+    this.functionsParameter = this.describeForOperators();
+
     const deployed: Partial<Record<FunctionName, IFunction>> = {};
     for (const [name, fn] of Object.entries(this.functions)) deployed[name as FunctionName] = fn.function;
     this.dashboard = new OperationsDashboard(this, 'Operations', {
@@ -272,6 +277,28 @@ export class Mm2Failover extends Construct {
     const key = this.store.activeCredentials.encryptionKey;
     if (key) grant = grant.combine(key.grantDecrypt(grantee));
     return grant;
+  }
+
+  /**
+   * The names the operator's CLI needs, in a parameter named after the deployment: with it, `--deployment <name>`
+   * works in any account and region without reading the stack's outputs (the stack may be nested or renamed).
+   * Names only, no secret; it changes only when the stack replaces a function.
+   */
+  private describeForOperators(): StringParameter {
+    const functions: Record<string, string> = {};
+    for (const [name, fn] of Object.entries(this.functions)) functions[name] = fn.function.functionName;
+    return new StringParameter(this, 'FunctionsParameter', {
+      parameterName: this.store.paths.functionsParameter,
+      stringValue: Stack.of(this).toJsonString({
+        functions,
+        table: this.table.tableName,
+        ...(this.failbackDriver
+          ? { failbackStateMachineArn: this.failbackDriver.stateMachine.stateMachineArn }
+          : {}),
+      }),
+      description: `mm2-failover ${this.config.name}: the function names, table and failback state machine the CLI's --deployment finds`,
+      tier: ParameterTier.STANDARD,
+    });
   }
 
   private vpcPlacement(vpc: NonNullable<DeploymentConfig['vpc']>): VpcPlacement {

@@ -23,6 +23,11 @@ export interface DeploymentPaths {
   lastProbeParameter: string;
   /** Latest standby readiness audit (the probe writes it), for the status function and the failover preflight. */
   readinessParameter: string;
+  /**
+   * Stack-written: `{ functions: { <name>: <function name> }, table, failbackStateMachineArn? }`, so the CLI finds
+   * a deployment's functions by its name (`--deployment`) instead of the operator copying them from the outputs.
+   */
+  functionsParameter: string;
   /** CloudWatch metrics namespace. */
   metricsNamespace: string;
 }
@@ -40,6 +45,7 @@ export function deploymentPaths(name: string): DeploymentPaths {
     automationParameter: `${root}/automation`,
     lastProbeParameter: `${root}/status/last-probe`,
     readinessParameter: `${root}/status/readiness`,
+    functionsParameter: `${root}/functions`,
     metricsNamespace: 'MM2Failover',
   };
 }

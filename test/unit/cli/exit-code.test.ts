@@ -16,7 +16,7 @@ describe('exitCodeOf', () => {
     expect(exitCodeOf(answer)).toBe(code);
   });
 
-  it('keeps refused-or-failed and usage errors apart from done', () => {
-    expect(exitCodes).toEqual({ done: 0, refusedOrFailed: 1, usage: 2 });
+  it('keeps refused-or-failed, usage errors and a failback waiting for approval apart from done', () => {
+    expect(exitCodes).toEqual({ done: 0, refusedOrFailed: 1, usage: 2, waitingForApproval: 3 });
   });
 });

@@ -5,7 +5,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+
+// Every case starts CLI processes: a Node start-up is seconds, not milliseconds, on two busy cores (as synth is in
+// the infra tests), and the default 5 s timed these out while other work shared the machine.
+vi.setConfig({ testTimeout: 60_000 });
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../../..');
@@ -124,8 +128,12 @@ describe('mm2-failover CLI', () => {
     const out = await cli('--help');
 
     expect(out.code).toBe(0);
-    expect(out.stdout).toContain('mm2-failover failover (--function <name|arn> | --local)');
-    expect(out.stdout).toMatch(/exit codes:\n\s+0\s+done.*\n\s+1\s+refused.*\n\s+2\s+usage error/);
+    expect(out.stdout).toContain(
+      'mm2-failover failover (--deployment <name> | --function <name|arn> | --local)',
+    );
+    expect(out.stdout).toMatch(
+      /exit codes:\n\s+0\s+done.*\n\s+1\s+refused.*\n\s+2\s+usage error.*\n\s+3\s+failback --wait.*approve/,
+    );
     expect(out.stdout).toContain('--scenario kill|hang|mm2-down|secondary-down|flapping');
   });
 
@@ -165,26 +173,48 @@ describe('mm2-failover CLI', () => {
     const cases: [string[], string][] = [
       [
         ['failback', '--wait', '--reason', 'repaired'],
-        'failback --wait drives the loop in this process and needs --local',
+        'failback --wait: give --deployment <name> or --state-machine <arn>',
       ],
-      [['failback', 'progress'], 'failback progress: give --state-machine <arn>'],
+      [
+        ['failback', '--wait', '--function', 'f', '--reason', 'repaired'],
+        'failback --wait: give the state machine with --deployment <name> or --state-machine <arn>, not --function',
+      ],
+      [
+        ['failback', '--wait', '--state-machine', 'arn:x', '--reason', 'repaired'],
+        'failback --wait: give --deployment <name>, or --table <TableName output of the stack>',
+      ],
+      [['failback', 'progress'], 'failback progress: give --deployment <name> or --state-machine <arn>'],
       [['failback', 'approve', '--table', 't'], 'failback approve: give --reason'],
-      [['failback', 'approve', '--reason', 'checked'], 'failback approve: give --table'],
+      [
+        ['failback', 'approve', '--reason', 'checked'],
+        'failback approve: give --deployment <name>, or --table',
+      ],
       [
         ['failback', '--state-machine', 'arn:x', '--reason', 'repaired', '--phase', 'purge'],
-        'the state machine runs every phase',
+        'the driver runs every phase',
       ],
+      [['failback', '--wait', '--local', '--reason', 'repaired', '--confirm'], 'the driver runs every phase'],
+      [
+        ['failback', '--function', 'f', '--reason', 'done', '--mirror-confirmed', 'stop-everything'],
+        "--mirror-confirmed: expected one of stop-forward, start-reverse, stop-reverse, start-forward, got 'stop-everything'",
+      ],
+      [
+        ['status', '--function', 'f', '--deployment', 'd'],
+        'status: give one of --deployment, --function and --local, got --deployment and --function',
+      ],
+      [['status'], 'status: give the deployment with --deployment <name>'],
       [
         ['failback', 'rollback', '--reason', 'x'],
         "failback: expected 'approve', 'progress' or no subcommand",
       ],
     ];
-    for (const [args, message] of cases) {
-      const out = await cli(...args);
+    // One process per case, side by side: each is a Node start-up, and the cases do not depend on each other.
+    const outs = await Promise.all(cases.map(([args]) => cli(...args)));
 
-      expect(out.code, args.join(' ')).toBe(2);
-      expect(out.stderr).toContain(message);
-    }
+    cases.forEach(([args, message], i) => {
+      expect(outs[i]?.code, args.join(' ')).toBe(2);
+      expect(outs[i]?.stderr, args.join(' ')).toContain(message);
+    });
   });
 
   it('starts a driven failback against the Step Functions API without loading the local runtime', async () => {
@@ -203,6 +233,56 @@ describe('mm2-failover CLI', () => {
     expect(run.files.filter(isLocalRuntime)).toEqual([]);
   });
 
+  // Two CLI processes each: Node start-ups take seconds on a loaded 2-core machine, past the default 5 s.
+  it('passes a manual mirror confirmation and an abandon to the failback function as one invocation each', {
+    timeout: 60_000,
+  }, async () => {
+    const lambda = await fakeLambda({ status: 'waiting', currentPhase: 'salvage' });
+    try {
+      const outs = await Promise.all([
+        lambda.cli(
+          'failback',
+          '--function',
+          'fb',
+          '--reason',
+          'flow stopped',
+          '--mirror-confirmed',
+          'stop-forward',
+        ),
+        lambda.cli('failback', '--function', 'fb', '--reason', 'a failover happened', '--abandon'),
+      ]);
+
+      for (const out of outs) expect(out.code, out.stderr).toBe(0);
+      expect(lambda.invocations.map((i) => i.payload)).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            action: 'failback',
+            mirrorConfirmed: 'stop-forward',
+            reason: 'flow stopped',
+          }),
+          expect.objectContaining({ action: 'failback', abandon: true, reason: 'a failover happened' }),
+        ]),
+      );
+      expect(lambda.invocations).toHaveLength(2);
+    } finally {
+      await lambda.close();
+    }
+  });
+
+  it('prints the help of one command with its flags and exit codes', async () => {
+    const [failback, init] = await Promise.all([cli('failback', '--help'), cli('init', '--help')]);
+
+    expect(failback.code).toBe(0);
+    expect(failback.stdout).toMatch(
+      /plan .*\n\s+prepare .*\n\s+salvage .*\n\s+reverse .*\n\s+purge .*\n\s+catch-up .*\n\s+switch .*\n\s+restore /,
+    );
+    expect(failback.stdout).toContain('--mirror-confirmed s');
+    expect(failback.stdout).toMatch(/exit codes: 0 .*\n.*1 refused.*\n.*2 usage error; 3 --wait/);
+    expect(init.code).toBe(0);
+    expect(init.stdout).toContain('usage: mm2-failover init');
+    expect(init.stdout).toContain('creates the active credentials secret empty');
+  });
+
   describe('repair and refresh-credentials', () => {
     it('exits 2 naming what is missing or misplaced', async () => {
       const cases: [string[], string][] = [
@@ -214,7 +294,7 @@ describe('mm2-failover CLI', () => {
         ],
         [
           ['repair', '--reason', 'torn'],
-          'repair: give the deployed failover function with --function <name|arn>',
+          'repair: give the deployment with --deployment <name>, the deployed failover function with --function <name|arn>, or --local',
         ],
       ];
       // One process per case, side by side: each is a Node start-up, and the cases do not depend on each other.
@@ -230,9 +310,11 @@ describe('mm2-failover CLI', () => {
     it('lists both commands and the exit code of a repair in --help', async () => {
       const out = await cli('--help');
 
-      expect(out.stdout).toContain('mm2-failover repair   (--function <name|arn> | --local) --reason "..."');
       expect(out.stdout).toContain(
-        'mm2-failover refresh-credentials (--function <name|arn> | --local) --reason',
+        'mm2-failover repair   (--deployment <name> | --function <name|arn> | --local) --reason "..."',
+      );
+      expect(out.stdout).toContain(
+        'mm2-failover refresh-credentials (--deployment <name> | --function <name|arn> | --local) --reason',
       );
       expect(out.stdout).toMatch(/repair: 0 .*consistent or repaired.*, 1 it could not be/);
     });

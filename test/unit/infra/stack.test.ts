@@ -337,6 +337,22 @@ describe('Mm2FailoverStack', () => {
       });
     });
 
+    it('writes the function names, the table and the state machine where the CLI finds them by deployment', () => {
+      const [, parameter] = only(s, 'AWS::SSM::Parameter', 'FunctionsParameter');
+      expect(parameter.Properties).toMatchObject({ Name: paths.functionsParameter, Type: 'String' });
+      const value = JSON.stringify(parameter.Properties.Value);
+      for (const name of functionNames) {
+        expect(value).toContain(`\\"${name}\\":\\"`);
+        expect(value).toContain(JSON.stringify({ Ref: fn(s, name)[0] }));
+      }
+      expect(value).toContain(JSON.stringify({ Ref: only(s, 'AWS::DynamoDB::Table', 'LockAndJournal')[0] }));
+      // The same state machine the stack's output names.
+      const outputs = s.template.findOutputs('FailbackStateMachineArn') as Record<string, { Value: unknown }>;
+      const stateMachine = Object.values(outputs)[0]?.Value;
+      expect(stateMachine).toMatchObject({ Ref: expect.any(String) });
+      expect(value).toContain(JSON.stringify(stateMachine));
+    });
+
     it('leaves the active parameters to the functions, so a stack update can never roll a switch back', () => {
       const names = Object.values(s.template.findResources('AWS::SSM::Parameter')).map(
         (r) => (r as Resource).Properties.Name,
