@@ -172,6 +172,12 @@ async function readSyncs(
   return source.exists ? source : undefined;
 }
 
+function sameEnds(a: DrainMeasure | undefined, b: DrainMeasure): boolean {
+  if (!a || a.partitions.length !== b.partitions.length) return false;
+  const ends = new Map(a.partitions.map((p) => [tpKey(p.topic, p.partition), p.primaryEnd]));
+  return b.partitions.every((p) => ends.get(tpKey(p.topic, p.partition)) === p.primaryEnd);
+}
+
 /** The next upstream offset MM2 copies: counted forward from its last sync by the secondary's progress since. */
 export function nextUpstream(
   start: number,
@@ -187,7 +193,10 @@ export type DrainOutcome =
   | { drained: false; measure: DrainMeasure | undefined; waitedMs: number; lastError?: string };
 
 /**
- * Poll until nothing is behind, records and checkpoints, or `timeoutMs` passed. A failed measurement is retried
+ * Poll until nothing is behind, records and checkpoints, with the primary's ends unchanged since the previous
+ * measurement, or `timeoutMs` passed. The unchanged ends are the proof the fence is in force: a broker applies the
+ * fence when it applies the controller's metadata record, a moment after AlterConfigs was acknowledged, so a
+ * write may still land right after the fence was "raised"; two equal ends an interval apart rule that out. A failed measurement is retried
  * until the deadline (the clusters are healthy; a blip must not refuse the switchover) and reported if it is the
  * last word.
  */
@@ -201,9 +210,10 @@ export async function waitForDrain(
   let lastError: string | undefined;
   for (;;) {
     try {
+      const previous = last;
       last = await measure();
       lastError = undefined;
-      if (last.recordsBehind === 0 && last.groupsBehind === 0) {
+      if (last.recordsBehind === 0 && last.groupsBehind === 0 && sameEnds(previous, last)) {
         return { drained: true, measure: last, waitedMs: clock.now() - started };
       }
     } catch (e: unknown) {

@@ -62,6 +62,9 @@ export function plannedDependencies(
       clock,
     }),
     fence: topicConfigFence(async () => clients.kafka.admin(primaryName, await kafkaConfig('primary'))),
+    secondaryFence: topicConfigFence(async () =>
+      clients.kafka.admin(`${config.name}/secondary`, await kafkaConfig('secondary')),
+    ),
     measureDrain: async () => {
       try {
         return await measure();

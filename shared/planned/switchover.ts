@@ -10,6 +10,7 @@ import {
 } from '../failover/failover.ts';
 import { buildPlan, type FailoverPlan } from '../failover/plan.ts';
 import type { ReplicationLag } from '../failover/preflight.ts';
+import { replicationPolicy } from '../kafka/replication-policy.ts';
 import type { RegionOutcome } from '../notify/notification.ts';
 import type { GroupOffsetOutcome } from '../offsets/offset-translation.ts';
 import { readClusterDefinition } from '../store/active-config.ts';
@@ -41,6 +42,11 @@ export interface PlannedDeps extends Omit<FailoverDeps, 'journal'> {
   /** The planned switchovers' own journal (same table; runs `planned-<epoch>`). */
   journal: RunJournal;
   fence: WriteFence;
+  /**
+   * The same fence on the secondary, used only to find and clear a fence MM2's topic-config sync copied there
+   * (MM2 must exclude `max.message.bytes` from `config.properties.exclude`; see docs/design.md).
+   */
+  secondaryFence: WriteFence;
   measureDrain: MeasureDrain;
   /** Between two drain measurements; default 250 ms. */
   drainIntervalMs?: number;
@@ -259,7 +265,8 @@ async function proceed(
       { timeoutMs: plan.drainTimeoutMs, intervalMs: deps.drainIntervalMs ?? DEFAULT_DRAIN_INTERVAL_MS },
       deps.clock,
     );
-    if (!drained.drained) return refuseUndrained(plan, runId, holder, drained, deps);
+    const leaked = await leakedFence(deps);
+    if (!drained.drained || leaked) return refuseUndrained(plan, runId, holder, drained, leaked, deps);
     const offsets = await planOffsetsSafely(deps.config, deps.secondaryGroups);
     await record('drain', { measure: drained.measure, waitedMs: drained.waitedMs, offsets });
   }
@@ -345,19 +352,21 @@ async function refuseUndrained(
   plan: PlannedPlan,
   runId: string,
   holder: string,
-  drained: Extract<Awaited<ReturnType<typeof waitForDrain>>, { drained: false }>,
+  drained: Awaited<ReturnType<typeof waitForDrain>>,
+  leaked: Reason | undefined,
   deps: PlannedDeps,
 ): Promise<PlannedRefused> {
   const m = drained.measure;
-  const behind = m
-    ? `${m.recordsBehind} record(s) not on the secondary and ${m.groupsBehind} group partition(s) not checkpointed`
-    : `no measurement succeeded (${drained.lastError ?? 'unknown error'})`;
-  const reasons: Reason[] = [
-    {
+  const reasons: Reason[] = leaked ? [leaked] : [];
+  if (!drained.drained) {
+    const behind = m
+      ? `${m.recordsBehind} record(s) not on the secondary and ${m.groupsBehind} group partition(s) not checkpointed`
+      : `no measurement succeeded (${drained.lastError ?? 'unknown error'})`;
+    reasons.push({
       code: 'backlog-not-drained',
       message: `expected MM2 to copy everything of the fenced primary within ${plan.drainTimeoutMs} ms (safety.plannedDrainTimeoutSeconds); after ${drained.waitedMs} ms: ${behind}`,
-    },
-  ];
+    });
+  }
   let fenceLowered = true;
   try {
     await deps.fence.lower(plan.fence.topics);
@@ -385,6 +394,24 @@ async function refuseUndrained(
     );
   }
   return { status: 'refused', reasons, drain: { waitedMs: drained.waitedMs, measure: m }, fenceLowered };
+}
+
+/**
+ * A fence MM2 copied to the secondary's remote topics (its topic-config sync, when `max.message.bytes` is not
+ * excluded) would stop MM2 and every client after the switch: found, cleared there, and turned into a refusal.
+ */
+async function leakedFence(deps: PlannedDeps): Promise<Reason | undefined> {
+  const policy = replicationPolicy(deps.config);
+  const remote = deps.config.topics.map((t) =>
+    policy.formatRemoteTopic(deps.config.clusters.primary.alias, t),
+  );
+  const leaked = await deps.secondaryFence.fenced(remote);
+  if (leaked.length === 0) return undefined;
+  await deps.secondaryFence.lower(await deps.secondaryFence.read(leaked));
+  return {
+    code: 'fence-synced-to-secondary',
+    message: `MM2 copied the write fence (max.message.bytes=0) to ${leaked.join(', ')} on the secondary (cleared there now): add max.message.bytes to the source connector's config.properties.exclude before a planned switchover`,
+  };
 }
 
 /** The switch's RPO from the drain: what the notification and the plan report. */

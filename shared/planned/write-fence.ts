@@ -29,6 +29,8 @@ export interface WriteFence {
   raise(before: readonly TopicOverrides[]): Promise<void>;
   /** Write the overrides back as they were before the fence. Idempotent. */
   lower(before: readonly TopicOverrides[]): Promise<void>;
+  /** Which of `topics` carry the fence now (on the secondary: a fence MM2's topic-config sync copied there). */
+  fenced(topics: readonly string[]): Promise<string[]>;
 }
 
 /** kafkajs' ConfigResourceTypes.TOPIC and ConfigSource.TOPIC_CONFIG (numbers kafkajs exports as enums). */
@@ -58,22 +60,38 @@ export function topicConfigFence(admin: () => Promise<FenceAdmin>): WriteFence {
       );
     }
   };
+  const describe = async (topics: readonly string[]) => {
+    try {
+      return await (await admin()).describeConfigs({
+        includeSynonyms: false,
+        resources: topics.map((name) => ({ type: TOPIC_RESOURCE, name })),
+      });
+    } catch (e: unknown) {
+      throw new KafkaOperationError(
+        'fence-failed',
+        `could not read the configuration of topics ${topics.join(', ')}: ${describeError(e)}`,
+        { cause: e },
+      );
+    }
+  };
   return {
+    async fenced(topics) {
+      if (topics.length === 0) return [];
+      const described = await describe(topics);
+      return described.resources
+        .filter((r) =>
+          r.configEntries.some(
+            (e) =>
+              e.configName === FENCE_CONFIG &&
+              e.configSource === TOPIC_CONFIG_SOURCE &&
+              e.configValue === FENCED_VALUE,
+          ),
+        )
+        .map((r) => r.resourceName);
+    },
     async read(topics) {
       if (topics.length === 0) return [];
-      let described: Awaited<ReturnType<FenceAdmin['describeConfigs']>>;
-      try {
-        described = await (await admin()).describeConfigs({
-          includeSynonyms: false,
-          resources: topics.map((name) => ({ type: TOPIC_RESOURCE, name })),
-        });
-      } catch (e: unknown) {
-        throw new KafkaOperationError(
-          'fence-failed',
-          `could not read the configuration of the primary's topics ${topics.join(', ')}: ${describeError(e)}`,
-          { cause: e },
-        );
-      }
+      const described = await describe(topics);
       return topics.map((topic) => {
         const resource = described.resources.find((r) => r.resourceName === topic);
         if (resource?.errorCode !== 0) {

@@ -48,7 +48,10 @@ class FakeFence implements WriteFence {
     if (this.failLower) throw new Error('broker unreachable');
     for (const t of before) this.overrides.set(t.topic, { ...t.overrides });
   }
-  fenced(): boolean {
+  async fenced(topics: readonly string[]): Promise<string[]> {
+    return topics.filter((t) => this.overrides.get(t)?.['max.message.bytes'] === '0');
+  }
+  isUp(): boolean {
     return [...this.overrides.values()].some((o) => o['max.message.bytes'] === '0');
   }
 }
@@ -104,8 +107,9 @@ async function plannedHarness(): Promise<Planned> {
     ...h.deps,
     journal: p.journal,
     fence,
+    secondaryFence: new FakeFence(),
     measureDrain: async () => {
-      planned.fencedWhenMeasured.push(fence.fenced());
+      planned.fencedWhenMeasured.push(fence.isUp());
       const behind = planned.backlog[Math.min(planned.measured++, planned.backlog.length - 1)] ?? 0;
       return measure(behind, 0, new Date(h.clock.now()).toISOString());
     },
@@ -205,7 +209,7 @@ describe('runPlannedSwitchover', () => {
       fenceLowered: true,
       drain: { measure: { recordsBehind: 25 } },
     });
-    expect(p.fence.fenced()).toBe(false);
+    expect(p.fence.isUp()).toBe(false);
     expect(p.fence.overrides.get('orders')).toEqual({ 'retention.ms': '86400000' });
     expect(await activeEpochAndCluster(p.h)).toEqual({ epoch: 3, cluster: 'primary' });
     expect(await p.h.authority.read()).toBeUndefined();
@@ -224,7 +228,27 @@ describe('runPlannedSwitchover', () => {
       status: 'refused',
       reasons: [{ code: 'backlog-not-drained', message: expect.stringContaining('1 group partition(s)') }],
     });
-    expect(p.fence.fenced()).toBe(false);
+    expect(p.fence.isUp()).toBe(false);
+  });
+
+  it("refuses and clears a fence that MM2's topic-config sync copied to the secondary, lowering the primary's", async () => {
+    const p = await plannedHarness();
+    const secondary = new FakeFence();
+    secondary.overrides.set('primary.orders', { 'max.message.bytes': '0', 'retention.ms': '86400000' });
+    p.deps = { ...p.deps, secondaryFence: secondary };
+
+    const result = await runPlannedSwitchover(request(), p.deps);
+
+    expect(result).toMatchObject({
+      status: 'refused',
+      reasons: [
+        { code: 'fence-synced-to-secondary', message: expect.stringContaining('config.properties.exclude') },
+      ],
+      fenceLowered: true,
+    });
+    expect(secondary.overrides.get('primary.orders')).toEqual({ 'retention.ms': '86400000' });
+    expect(p.fence.isUp()).toBe(false);
+    expect(await activeEpochAndCluster(p.h)).toEqual({ epoch: 3, cluster: 'primary' });
   });
 
   it('keeps the run in progress when the fence cannot be lowered on refusal, and the next invocation lowers it', async () => {
@@ -238,7 +262,7 @@ describe('runPlannedSwitchover', () => {
       fenceLowered: false,
       reasons: [{ code: 'backlog-not-drained' }, { code: 'fence-still-up' }],
     });
-    expect(p.fence.fenced()).toBe(true);
+    expect(p.fence.isUp()).toBe(true);
 
     p.fence.failLower = false;
     p.backlog = [0];
@@ -247,7 +271,7 @@ describe('runPlannedSwitchover', () => {
     // The refused run is closed and its fence lowered; this invocation then decides afresh and switches.
     expect(p.journal.entries.get('planned-0000000004')?.status).toBe('abandoned');
     expect(second).toMatchObject({ status: 'switched', epoch: 4 });
-    expect(p.fence.fenced()).toBe(false);
+    expect(p.fence.isUp()).toBe(false);
   });
 
   it('resumes a run that crashed after the fence and the drain: one switch, the fence lifted', async () => {
@@ -263,13 +287,13 @@ describe('runPlannedSwitchover', () => {
     };
 
     await expect(runPlannedSwitchover(request(), p.deps)).rejects.toBeInstanceOf(Crash);
-    expect(p.fence.fenced()).toBe(true);
+    expect(p.fence.isUp()).toBe(true);
     p.h.lock.holder = undefined; // the dead invocation's lease ran out
     const resumed = await runPlannedSwitchover(request({ invocationId: 'req-2' }), p.deps);
 
     expect(resumed).toMatchObject({ status: 'switched', resumed: true, epoch: 4, rpoRecords: 0 });
     expect(await activeEpochAndCluster(p.h)).toEqual({ epoch: 4, cluster: 'secondary' });
-    expect(p.fence.fenced()).toBe(false);
+    expect(p.fence.isUp()).toBe(false);
     expect(p.journal.entries.get('planned-0000000004')?.status).toBe('completed');
     // The drain was measured once: the resumed run trusts its journaled figures.
     expect(p.measured).toBe(3);
@@ -292,7 +316,7 @@ describe('runPlannedSwitchover', () => {
         { code: 'backlog-not-drained', message: expect.stringContaining('secondary: connection refused') },
       ],
     });
-    expect(p.fence.fenced()).toBe(false);
+    expect(p.fence.isUp()).toBe(false);
   });
 
   it('resumes a run that crashed while draining: raises the fence again and drains before switching', async () => {
@@ -311,7 +335,7 @@ describe('runPlannedSwitchover', () => {
 
     expect(resumed).toMatchObject({ status: 'switched', epoch: 4, rpoRecords: 0 });
     expect(q.fencedWhenMeasured.every((f) => f)).toBe(true);
-    expect(q.fence.fenced()).toBe(false);
+    expect(q.fence.isUp()).toBe(false);
   });
 
   it('abandons an interrupted run older than the resume limit and lowers its fence before deciding afresh', async () => {
@@ -334,7 +358,7 @@ describe('runPlannedSwitchover', () => {
       status: 'abandoned',
       outcome: { fenceLowered: true, reason: expect.stringContaining('resume limit') },
     });
-    expect(p.fence.fenced()).toBe(false);
+    expect(p.fence.isUp()).toBe(false);
     expect(result).toMatchObject({
       status: 'refused',
       reasons: [{ code: 'primary-unhealthy' }, { code: 'secondary-unhealthy' }],
