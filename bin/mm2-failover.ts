@@ -4,7 +4,7 @@
  *
  *   mm2-failover drill [--scenario kill|hang|mm2-down|secondary-down|flapping|aws-degraded|broker-down] [--json]
  *   mm2-failover status    --function <name|arn> [--region r]          (the deployed status function)
- *   mm2-failover failover  --function <name|arn> (--dry-run | --reason "...") [--force] [--requested-by who]
+ *   mm2-failover failover  --function <name|arn> (--dry-run | --reason "...") [--planned | --unplanned] [--force] [--requested-by who]
  *   mm2-failover failback  --function <name|arn> --reason "..." [--phase p] [--confirm] [--requested-by who]
  *   mm2-failover failback  --state-machine <arn> --reason "..."         (failback driven to the end by Step Functions)
  *   mm2-failover failback  progress --state-machine <arn>               (where the latest driven failback is)
@@ -40,7 +40,7 @@ import { exitCodeOf, exitCodes } from './exit-code.ts';
 const usage = `usage:
   mm2-failover drill [--scenario ${scenarios.join('|')}] [--json]
   mm2-failover status   (--function <name|arn> [--region r] | --local)
-  mm2-failover failover (--function <name|arn> | --local) (--dry-run | --reason "...") [--force] [--requested-by who]
+  mm2-failover failover (--function <name|arn> | --local) (--dry-run | --reason "...") [--planned | --unplanned] [--force] [--requested-by who]
   mm2-failover failback (--function <name|arn> | --local) --reason "..." [--phase p] [--confirm] [--requested-by who]
   mm2-failover repair   (--function <name|arn> | --local) --reason "..." [--requested-by who]
   mm2-failover refresh-credentials (--function <name|arn> | --local) --reason "..." [--force] [--requested-by who]
@@ -53,6 +53,10 @@ const usage = `usage:
   mm2-failover client-config (--deployment <name> [--region r] | --local) [--format properties|librdkafka|json]
                              [--out-dir dir] [--inline-secrets] [--role producers|consumers]
                              (a configuration for Kafka clients in any language; client-config --help)
+
+failover --planned: a planned switchover with zero RPO while both clusters are up (fence the primary's watched
+topics, wait for MM2 to copy and checkpoint everything, switch, lift the fence); the default for a manual failover
+when the primary answers and --force is not given. --unplanned: the failover with its preflight only.
 
 --config (failover.config.json by default for init): the deployment config whose "aws" section bounds the CLI's
 AWS calls (connection and request timeouts, attempts); without it the defaults apply.
@@ -156,6 +160,8 @@ function parseCommandLine(argv: string[]) {
         'dry-run': { type: 'boolean', default: false },
         reason: { type: 'string' },
         force: { type: 'boolean', default: false },
+        planned: { type: 'boolean', default: false },
+        unplanned: { type: 'boolean', default: false },
         phase: { type: 'string' },
         confirm: { type: 'boolean', default: false },
         fix: { type: 'boolean', default: false },
@@ -209,6 +215,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'failover': {
       if (!values['dry-run'] && !values.reason) fail('failover: give --reason "..." (or --dry-run)');
+      if (values.planned && values.unplanned) fail('failover: give --planned or --unplanned, not both');
       const answer = await invoke(
         'failover',
         {
@@ -217,6 +224,8 @@ async function main(argv: string[]): Promise<number> {
           requestedBy: values['requested-by'],
           dryRun: values['dry-run'],
           force: values.force,
+          // Neither: planned when the primary is up and not forced (the function decides).
+          ...(values.planned ? { planned: true } : values.unplanned ? { planned: false } : {}),
         },
         flags,
       );

@@ -175,7 +175,10 @@ async function underLock(
   return proceed(plan, entry, request.invocationId, current, startedAt, deps);
 }
 
-/** Both clusters must answer: the primary to be fenced and drained, the secondary to take the clients. */
+/**
+ * Both clusters must answer: the primary to be fenced and drained, the secondary to take the clients. A cluster
+ * is judged down only when a second probe agrees (one probe that timed out on a busy network is not a verdict).
+ */
 async function healthRefusals(current: Current, deps: PlannedDeps): Promise<Reason[]> {
   const refusals: Reason[] = [];
   if (!current.consistent) {
@@ -184,15 +187,19 @@ async function healthRefusals(current: Current, deps: PlannedDeps): Promise<Reas
       message: `the active configuration at rest is not consistent (${current.problem ?? 'unknown'}): run repair first`,
     });
   }
-  const [primary, secondary] = await Promise.all([deps.reprobe('primary'), deps.reprobe('secondary')]);
-  for (const [role, probe] of [
+  const probe = async (role: 'primary' | 'secondary') => {
+    const first = await deps.reprobe(role);
+    return first.verdict === 'down' ? deps.reprobe(role) : first;
+  };
+  const [primary, secondary] = await Promise.all([probe('primary'), probe('secondary')]);
+  for (const [role, outcome] of [
     ['primary', primary],
     ['secondary', secondary],
   ] as const) {
-    if (probe.verdict !== 'up') {
+    if (outcome.verdict === 'down') {
       refusals.push({
         code: `${role}-unhealthy`,
-        message: `a planned switchover needs both clusters up; the ${role} is ${probe.verdict}${probe.reasons.length ? ` (${probe.reasons.join('; ')})` : ''}: use an unplanned failover when the primary is down`,
+        message: `a planned switchover needs both clusters answering; the ${role} is down${outcome.reasons.length ? ` (${outcome.reasons.join('; ')})` : ''}${role === 'primary' ? ': use an unplanned failover' : ''}`,
       });
     }
   }

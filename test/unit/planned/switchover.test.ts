@@ -365,18 +365,42 @@ describe('runPlannedSwitchover', () => {
     });
   });
 
-  it('refuses without fencing when the primary does not answer up', async () => {
+  it('refuses without fencing when two probes find the primary down', async () => {
     const p = await plannedHarness();
-    p.h.probes.primary = [{ verdict: 'degraded', reasons: ['1 of 3 brokers down'] }];
+    p.h.probes.primary = [
+      { verdict: 'down', reasons: ['connection refused'] },
+      { verdict: 'down', reasons: ['connection refused'] },
+    ];
 
     const result = await runPlannedSwitchover(request(), p.deps);
 
     expect(result).toMatchObject({
       status: 'refused',
-      reasons: [{ code: 'primary-unhealthy', message: expect.stringContaining('primary is degraded') }],
+      reasons: [
+        {
+          code: 'primary-unhealthy',
+          message: expect.stringContaining('primary is down (connection refused)'),
+        },
+      ],
     });
+    expect(p.h.probeCalls.filter((r) => r === 'primary')).toHaveLength(2);
     expect(p.fence.calls).toEqual([]);
     expect(p.journal.entries.size).toBe(0);
+  });
+
+  it('switches when a first probe of the secondary timed out but the second answers', async () => {
+    const p = await plannedHarness();
+    let secondaryProbes = 0;
+    p.deps = {
+      ...p.deps,
+      reprobe: async (role) =>
+        role === 'secondary' && secondaryProbes++ === 0 ? { verdict: 'down', reasons: ['timeout'] } : up,
+    };
+
+    const result = await runPlannedSwitchover(request(), p.deps);
+
+    expect(result).toMatchObject({ status: 'switched', epoch: 4 });
+    expect(secondaryProbes).toBe(2);
   });
 
   it('does nothing when the secondary is already active', async () => {
