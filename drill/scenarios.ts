@@ -63,6 +63,11 @@ export type Expectation =
    * SSM history) and that nothing is torn at rest at the end (inspectAtRest).
    */
   | { outcome: 'failover'; checkAtRest?: boolean }
+  /**
+   * No fault: the operator's planned switchover (`failover --planned`) with both clusters up; the clients follow
+   * with nothing left behind (RPO 0); failback returns them as after a failover.
+   */
+  | { outcome: 'planned' }
   | {
       outcome: 'no-failover';
       alarm?: ExpectedAlarm;
@@ -215,6 +220,13 @@ const table = {
       // Fenced after 6 s without a heartbeat; the watch spans the detection window twice over.
       watch: { from: 'fault', seconds: (window) => window + 25 },
     },
+  },
+  planned: {
+    inject: async ({ mark }) => {
+      mark('no fault: both clusters up; the operator runs a planned switchover');
+    },
+    undo: async () => {},
+    expect: { outcome: 'planned' },
   },
 } satisfies Record<string, ScenarioRow>;
 
