@@ -60,6 +60,11 @@ export async function runPlannedScenario(stage: DrillStage): Promise<void> {
   await failBack(stage);
   const observed = await observeEnd(stage, epochAfterSwitch);
   // The planned switch is this run's one switch; alarm-triggered ones (there must be none) come on top.
-  const switchesMade = { ...observed, failoverInvocations: detection.failoverInvocations + 1 };
+  // ... and its run is the planned journal's, which the status function reports beside the failover's.
+  const switchesMade = {
+    ...observed,
+    failoverInvocations: detection.failoverInvocations + 1,
+    reported: { ...observed.reported, failover: observed.reported.planned ?? null },
+  };
   for (const check of failoverChecks) record.judge(check, switchesMade);
 }
