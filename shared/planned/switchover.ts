@@ -52,7 +52,7 @@ export interface PlannedDeps extends Omit<FailoverDeps, 'journal'> {
   drainIntervalMs?: number;
 }
 
-export interface PlannedSwitched {
+interface PlannedSwitched {
   status: 'switched';
   planned: true;
   resumed: boolean;

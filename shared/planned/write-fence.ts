@@ -13,7 +13,7 @@ import { describeError, KafkaOperationError } from '../errors.ts';
  * therefore reads every override first, raises with them plus the fence, and lowers by writing them back exactly.
  */
 
-export const FENCE_CONFIG = 'max.message.bytes';
+const FENCE_CONFIG = 'max.message.bytes';
 const FENCED_VALUE = '0';
 
 /** A topic's own configuration overrides before the fence (what lowering writes back). */
