@@ -24,7 +24,7 @@ const targets = `targets (status, failover, failback, repair, refresh-credential
 const usage = `usage: mm2-failover <command> [flags]     ('mm2-failover <command> --help': its flags and exit codes)
 
   mm2-failover status   ${target} [--json]
-  mm2-failover failover ${target} (--dry-run | --reason "...") [--force] [--requested-by who]
+  mm2-failover failover ${target} (--dry-run | --reason "...") [--planned | --unplanned] [--force] [--requested-by who]
   mm2-failover failback ${target} --reason "..." [--phase p] [--confirm] [--mirror-confirmed step] [--abandon]
   mm2-failover failback (--deployment <name> | --state-machine <arn> | --local) --wait --reason "..."
   mm2-failover failback progress (--deployment <name> | --state-machine <arn>) [--wait]
@@ -60,7 +60,7 @@ ${targets}
 
 exit codes: ${exitCodes.done} answered, ${exitCodes.refusedOrFailed} the function could not be invoked or failed, ${exitCodes.usage} usage error`,
 
-  failover: `usage: mm2-failover failover ${target} (--dry-run | --reason "...") [--force] [--requested-by who]
+  failover: `usage: mm2-failover failover ${target} (--dry-run | --reason "...") [--planned | --unplanned] [--force] [--requested-by who]
 
 Switches clients to the secondary: checks the preflight (the primary really down, the secondary healthy, the
 mirror's lag within the safety limits, the standby ready, no cooldown), claims the next epoch, translates the
@@ -69,6 +69,12 @@ consumer groups' offsets and writes the active configuration and credentials.
   --dry-run              what it would do and what it would refuse; writes nothing
   --reason "..."         why (journaled with the switch)
   --force                switch although the preflight refuses (a healthy primary, lag over the limit)
+  --planned              a planned switchover with zero RPO while both clusters are up: fence the primary's watched
+                         topics (max.message.bytes 0: every producer is refused), wait until MM2 has copied and
+                         checkpointed everything, switch, lift the fence; refused, with the fence lifted, if the
+                         backlog does not drain in safety.plannedDrainTimeoutSeconds. The default for a manual
+                         failover when the primary answers and --force is not given
+  --unplanned            the failover with its preflight only (refused while the primary is up, unless --force)
 ${requestedBy}
 
 ${targets}

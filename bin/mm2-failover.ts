@@ -168,6 +168,8 @@ function parseCommandLine(argv: string[]) {
         'dry-run': { type: 'boolean', default: false },
         reason: { type: 'string' },
         force: { type: 'boolean', default: false },
+        planned: { type: 'boolean', default: false },
+        unplanned: { type: 'boolean', default: false },
         phase: { type: 'string' },
         confirm: { type: 'boolean', default: false },
         fix: { type: 'boolean', default: false },
@@ -238,6 +240,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'failover': {
       if (!values['dry-run'] && !values.reason) fail('failover: give --reason "..." (or --dry-run)');
+      if (values.planned && values.unplanned) fail('failover: give --planned or --unplanned, not both');
       const answer = await invoke(
         'failover',
         {
@@ -246,6 +249,8 @@ async function main(argv: string[]): Promise<number> {
           requestedBy: values['requested-by'],
           dryRun: values['dry-run'],
           force: values.force,
+          // Neither: planned when the primary is up and not forced (the function decides).
+          ...(values.planned ? { planned: true } : values.unplanned ? { planned: false } : {}),
         },
         flags,
       );

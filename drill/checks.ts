@@ -23,6 +23,8 @@ export interface StatusView {
   lastProbe?: { clusters?: Partial<Record<'primary' | 'secondary', { verdict?: string }>> } | null;
   failover: { status?: string } | null;
   failback: { status?: string } | null;
+  /** The last planned switchover's run. */
+  planned?: { status?: string } | null;
 }
 
 /** What a failover scenario observed at its end, after failback and the drain. */

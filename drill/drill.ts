@@ -17,11 +17,12 @@ import { clientKafkaLog, clientLogFile } from './client-log.ts';
 import { Detection } from './detection.ts';
 import { type DrillPolicy, drillConfig, GROUP, TOPIC } from './drill-config.ts';
 import { runFailoverScenario } from './failover-scenario.ts';
-import type { DrillFunctions, FailbackAnswer, FailoverAnswer } from './functions.ts';
+import type { DrillFunctions, FailbackAnswer, FailoverAnswer, PlannedAnswer } from './functions.ts';
 import { type LambdaEndpoint, startLambdaEndpoint } from './lambda-endpoint.ts';
 import { LiveConsole } from './live-console.ts';
 import { runNoFailoverScenario } from './no-failover-scenario.ts';
 import { type OutputRouting, routeOutput } from './output-routing.ts';
+import { runPlannedScenario } from './planned-scenario.ts';
 import { provisionDeployment } from './provision.ts';
 import { DrillRecorder } from './recorder.ts';
 import { type RunTimeline, runReportHtml } from './run-report.ts';
@@ -80,6 +81,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillSummary> {
     try {
       await reachSteadyState(stage);
       if (row.expect.outcome === 'failover') await runFailoverScenario(stage, row, row.expect);
+      else if (row.expect.outcome === 'planned') await runPlannedScenario(stage);
       else await runNoFailoverScenario(stage, row, row.expect);
     } finally {
       stopTicker();
@@ -254,6 +256,16 @@ async function loadFunctions(): Promise<DrillFunctions> {
         event ?? alarmEvent(fn('failover'), 'primary down, secondary up, prober alive'),
         lambdaContext(fn('failover'), 300_000),
       )) as FailoverAnswer,
+    plannedSwitchover: async () =>
+      (await failover(
+        {
+          action: 'failover',
+          reason: 'drill: planned maintenance of the primary',
+          requestedBy: 'drill',
+          planned: true,
+        },
+        lambdaContext(fn('failover'), 300_000),
+      )) as PlannedAnswer,
     failback: async (request) =>
       (await failback(request, lambdaContext(fn('failback'), 900_000))) as FailbackAnswer,
     status: async () => (await status({}, lambdaContext(fn('status'), 30_000))) as StatusView,

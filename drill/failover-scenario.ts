@@ -76,7 +76,7 @@ async function followFailover(stage: DrillStage, faultAtMs: number): Promise<num
 }
 
 /** The operator's failback, then the application stops producing and the consumer drains. */
-async function failBack({ harness, functions, workload, record }: DrillStage): Promise<void> {
+export async function failBack({ harness, functions, workload, record }: DrillStage): Promise<void> {
   // The operator's Kafka Connect cluster that writes into the primary: it needs the primary to run.
   await harness.startReverseWorker();
   record.mark('reverse Connect worker (bootstrap: the primary) running, no connectors yet');
@@ -100,7 +100,7 @@ async function failBack({ harness, functions, workload, record }: DrillStage): P
 }
 
 /** The books (every acknowledged record on the primary or in quarantine), the end state, the status answer. */
-async function observeEnd(
+export async function observeEnd(
   stage: DrillStage,
   epochAfterFailover: number | undefined,
 ): Promise<FailoverObserved> {

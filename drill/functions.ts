@@ -8,6 +8,13 @@ export interface FailoverAnswer {
   reasons?: Array<{ code: string }>;
 }
 
+/** What the drill reads of a planned switchover's answer. */
+export interface PlannedAnswer extends FailoverAnswer {
+  rpoRecords?: number;
+  writesStoppedMs?: number;
+  drain?: { waitedMs: number };
+}
+
 /** What the drill reads of a failback answer. */
 export interface FailbackAnswer {
   status: string;
@@ -24,6 +31,8 @@ export interface DrillFunctions {
   probe(): Promise<unknown>;
   /** As EventBridge invokes it when the composite alarm goes to ALARM, or with the probe's `event`. */
   failover(event?: unknown): Promise<FailoverAnswer>;
+  /** As the operator invokes it: `mm2-failover failover --planned`. */
+  plannedSwitchover(): Promise<PlannedAnswer>;
   failback(request: Record<string, unknown>): Promise<FailbackAnswer>;
   status(): Promise<StatusView>;
 }

@@ -63,6 +63,11 @@ export type Expectation =
    * SSM history) and that nothing is torn at rest at the end (inspectAtRest).
    */
   | { outcome: 'failover'; checkAtRest?: boolean }
+  /**
+   * No fault: the operator's planned switchover (`failover --planned`) with both clusters up; the clients follow
+   * with nothing left behind (RPO 0); failback returns them as after a failover.
+   */
+  | { outcome: 'planned' }
   | {
       outcome: 'no-failover';
       alarm?: ExpectedAlarm;
@@ -234,6 +239,15 @@ const table = {
       watch: { from: 'fault', seconds: (window) => window + 25 },
     },
     duplicatesBudget: 50,
+  },
+  planned: {
+    inject: async ({ mark }) => {
+      mark('no fault: both clusters up; the operator runs a planned switchover');
+    },
+    undo: async () => {},
+    expect: { outcome: 'planned' },
+    // The clients switch as in a failover: consumers re-read from the translated offsets.
+    duplicatesBudget: 250,
   },
 } satisfies Record<string, ScenarioRow>;
 

@@ -26,6 +26,13 @@ export interface DrillSummary {
    * is missing or unreadable): what a reader would have to wait out. Null when not read.
    */
   tornAtRest: boolean | null;
+  /**
+   * `planned` only: records the primary acknowledged that the secondary did not hold when clients moved (the
+   * switchover's own figure, from the fenced primary's ends and MM2's progress), and how long the application
+   * could not write: from its last record acknowledged by the primary to its first acknowledged by the secondary.
+   */
+  rpoRecords?: number | null;
+  writesStoppedMs?: number | null;
   /** Scenario-specific findings: which alarms fired, how many failovers, why the run failed. */
   checks: CheckResult[];
   /**

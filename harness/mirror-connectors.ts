@@ -50,6 +50,13 @@ export function mirrorSettings(direction: MirrorDirection): Properties {
     'offset-syncs.topic.location': 'target',
     ...tuned,
     'sync.group.offsets.enabled': 'true',
+    // Kafka's default exclusions plus max.message.bytes: a planned switchover fences the primary's topics with it,
+    // and a synced fence would stop MM2's own writes to the secondary (the connector fails on RecordTooLarge).
+    'config.properties.exclude':
+      'follower\\.replication\\.throttled\\.replicas,leader\\.replication\\.throttled\\.replicas,' +
+      'message\\.timestamp\\.difference\\.max\\.ms,log\\.message\\.timestamp\\.before\\.max\\.ms,' +
+      'log\\.message\\.timestamp\\.after\\.max\\.ms,message\\.timestamp\\.type,' +
+      'unclean\\.leader\\.election\\.enable,min\\.insync\\.replicas,max\\.message\\.bytes',
     // No authorizer on the harness brokers: describing ACLs would only log errors.
     'sync.topic.acls.enabled': 'false',
   };

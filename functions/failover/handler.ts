@@ -5,12 +5,13 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { deploymentPaths } from '#shared/config/paths.ts';
 import { failoverDependencies, failoverEnvironment, healthReprobe } from '#shared/failover/dependencies.ts';
-import { runFailover } from '#shared/failover/failover.ts';
 import { parseFailoverFunctionInput } from '#shared/failover/input.ts';
 import { lastMeasuredLag } from '#shared/failover/last-lag.ts';
 import { ClusterConnections } from '#shared/health/cluster-connections.ts';
 import { ClientCache, KafkaClientCache } from '#shared/kafka/client-factory.ts';
 import type { ClusterClient } from '#shared/kafka/cluster-client.ts';
+import { plannedDependencies } from '#shared/planned/dependencies.ts';
+import { runSwitchRequest } from '#shared/planned/switch-request.ts';
 import { awsClientOptions } from '#shared/store/aws-client-options.ts';
 import { storesOf } from '#shared/store/aws-stores.ts';
 import { regionalAwsClients } from '#shared/store/regional-stores.ts';
@@ -27,6 +28,9 @@ const aws = awsClientOptions(config.aws);
 const ssm = new SSMClient(aws);
 const secretsManager = new SecretsManagerClient(aws);
 const stores = storesOf({ ssm, secretsManager });
+const dynamodb = new DynamoDBClient(aws);
+const kafka = new KafkaClientCache();
+const clusterClients = new ClientCache<ClusterClient>((c) => c.close());
 const deps = failoverDependencies(
   {
     config,
@@ -37,11 +41,11 @@ const deps = failoverDependencies(
   {
     ssm,
     secretsManager,
-    dynamodb: new DynamoDBClient(aws),
+    dynamodb,
     sns: new SNSClient(aws),
     regional: regionalAwsClients(config.aws),
-    kafka: new KafkaClientCache(),
-    clusterClients: new ClientCache<ClusterClient>((c) => c.close()),
+    kafka,
+    clusterClients,
     ...(config.eventSourceMappings.length > 0 ? { lambda: new LambdaClient(aws) } : {}),
   },
   {
@@ -54,6 +58,7 @@ const deps = failoverDependencies(
     readLag: lastMeasuredLag(stores, deploymentPaths(config.name)),
   },
 );
+const planned = plannedDependencies(deps, { table: variables.table }, { dynamodb, kafka, clusterClients });
 
 export const handler = lambdaHandler(
   {
@@ -70,7 +75,10 @@ export const handler = lambdaHandler(
       return runMaintenance({ ...request, operation: request.operation }, context.awsRequestId, deps);
     }
     if (request.evidence) logger.info('failover triggered by the probe', { evidence: request.evidence });
-    const result = await runFailover({ ...request, invocationId: context.awsRequestId }, deps);
+    const result = await runSwitchRequest(
+      { ...request, invocationId: context.awsRequestId },
+      { failover: deps, planned },
+    );
     logger.info('failover finished', { status: result.status });
     return result;
   },

@@ -271,7 +271,7 @@ export class FollowingProducer {
           lastError = outcome.error;
           if (this.#closed) continue; // reported as 'closed' at the top of the loop
           if (this.#gen !== gen) continue; // a switch happened meanwhile: retry on the new cluster
-          if (!isRetriableSendError(outcome.error)) {
+          if (!isRetriableSendError(outcome.error) && !isWriteFenced(outcome.error)) {
             throw new SendFailedError(
               'rejected',
               `send to '${record.topic}' (${route.produce} on ${gen.config.cluster}, epoch ${gen.config.epoch}) ` +
@@ -523,6 +523,21 @@ function signal(): { promise: Promise<void>; resolve: () => void } {
     resolve = r;
   });
   return { promise, resolve };
+}
+
+/**
+ * The broker rejected the batch as too large: what a planned switchover's fence on the primary answers every write
+ * (topic `max.message.bytes=0`, see shared/planned/write-fence.ts). Held back like a retriable error, so the send
+ * moves with the switch that follows, or goes through once the fence is lowered after a refusal; a record that is
+ * really too large fails at `sendTimeoutMs` with this error as its last error.
+ */
+function isWriteFenced(e: unknown): boolean {
+  let current: unknown = e;
+  for (let depth = 0; depth < 8 && current instanceof Error; depth += 1) {
+    if ((current as { type?: unknown }).type === 'MESSAGE_TOO_LARGE') return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 /**

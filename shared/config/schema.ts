@@ -133,6 +133,11 @@ const safetySchema = z
      * lifetime: an asynchronous retry or the next alarm comes well within it.
      */
     resumeMaxAgeMinutes: z.int().min(1).default(15),
+    /**
+     * A planned switchover waits at most this long, with the primary's writes fenced, for MM2 to copy everything
+     * and checkpoint every group; then it lowers the fence and refuses. Writes stay stopped for the wait.
+     */
+    plannedDrainTimeoutSeconds: z.int().min(1).max(600).default(30),
   })
   .strict();
 

@@ -165,7 +165,7 @@ type FailoverDecision =
  * epoch that was abandoned before it claimed the epoch keeps its id (the journal starts an id once), so the next
  * attempt at that epoch takes a numbered suffix, padded to sort after it.
  */
-function failoverRunId(epoch: number, latestRunId?: string): string {
+export function failoverRunId(epoch: number, latestRunId?: string): string {
   const base = String(epoch).padStart(10, '0');
   if (latestRunId === undefined || (latestRunId !== base && !latestRunId.startsWith(`${base}-`))) return base;
   const previous = Number(latestRunId.slice(base.length + 1));
@@ -484,7 +484,7 @@ async function makePlan(
 }
 
 /** Offsets must not stop a switch: a cluster-level failure marks every group as not translated. */
-async function planOffsetsSafely(
+export async function planOffsetsSafely(
   config: DeploymentConfig,
   secondary: SecondaryGroupOffsets,
 ): Promise<GroupOffsetPlan[]> {

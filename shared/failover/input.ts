@@ -36,7 +36,7 @@ const alarmStateChangeEventSchema = z.object({
   }),
 });
 
-/** `{ action: 'failover', reason, requestedBy, dryRun?, force? }`. Strict: a typo such as `forced` is refused. */
+/** `{ action: 'failover', reason, requestedBy, dryRun?, force?, planned? }`. Strict: a typo such as `forced` is refused. */
 const manualFailoverSchema = z
   .object({
     action: z.literal('failover', { error: (i) => `expected 'failover', got ${JSON.stringify(i.input)}` }),
@@ -46,6 +46,11 @@ const manualFailoverSchema = z
     dryRun: z.boolean().default(false),
     /** Skip the confirmation that the primary is down, the lag budget and the healthy-secondary rule. */
     force: z.boolean().default(false),
+    /**
+     * A planned switchover (fence the primary, drain, switch: RPO 0). Absent: planned when the primary is up and
+     * the request is not forced; `false`: the unplanned failover only.
+     */
+    planned: z.boolean().optional(),
   })
   .strict();
 
@@ -70,6 +75,8 @@ export interface FailoverRequest {
   requestedBy: string;
   dryRun: boolean;
   force: boolean;
+  /** Manual only: planned switchover asked for (true), refused (false), or chosen by the primary's health (absent). */
+  planned?: boolean;
   /** The alarm event's id, for the record. */
   eventId?: string;
   /** The probe results behind a `probe` trigger. */
@@ -126,6 +133,7 @@ export function parseFailoverInput(input: unknown): FailoverRequest {
     requestedBy: parsed.data.requestedBy,
     dryRun: parsed.data.dryRun,
     force: parsed.data.force,
+    ...(parsed.data.planned === undefined ? {} : { planned: parsed.data.planned }),
   };
 }
 

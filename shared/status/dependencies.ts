@@ -25,6 +25,7 @@ export function statusDependencies(
     authority: new DynamoEpochAuthority(clients.dynamodb, { table, deployment: config.name, lock }),
     failoverJournal: journal('failover'),
     failbackJournal: journal('failback'),
+    plannedJournal: journal('planned'),
   };
 }
 

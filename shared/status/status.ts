@@ -84,6 +84,8 @@ export interface DeploymentStatus {
   readiness: Section<ReadinessSection | null>;
   failover: Section<OperationSection | null>;
   failback: Section<OperationSection | null>;
+  /** The last planned switchover (shared/planned), when the wiring reads its journal. */
+  planned?: Section<OperationSection | null>;
 }
 
 export interface StatusDeps {
@@ -93,6 +95,7 @@ export interface StatusDeps {
   authority: Pick<EpochAuthority, 'read'>;
   failoverJournal: Pick<RunJournal, 'latest'>;
   failbackJournal: Pick<RunJournal, 'latest'>;
+  plannedJournal?: Pick<RunJournal, 'latest'>;
   now?: () => number;
 }
 
@@ -247,6 +250,10 @@ export async function deploymentStatus(
     section(async () => operation(await deps.failoverJournal.latest())),
     section(async () => operation(await deps.failbackJournal.latest())),
   ]);
+  const { plannedJournal } = deps;
+  const planned = plannedJournal
+    ? await section(async () => operation(await plannedJournal.latest()))
+    : undefined;
   return {
     deployment: config.name,
     mode: config.mode,
@@ -257,5 +264,6 @@ export async function deploymentStatus(
     readiness,
     failover,
     failback,
+    ...(planned ? { planned } : {}),
   };
 }

@@ -15,6 +15,8 @@ interface Summary {
   missingAfterFailover: number;
   duplicatesConsumed: number;
   failback: { ok: boolean; salvaged: number; lost: number; duplicates: number } | null;
+  rpoRecords?: number | null;
+  writesStoppedMs?: number | null;
 }
 
 function drill(
@@ -82,6 +84,15 @@ describe('drill', () => {
     const r = await drill('hang');
 
     expect(r.summary, progressOf(r)).toMatchObject({ ok: true, scenario: 'hang' });
+    expect(r.summary.failback).toMatchObject({ ok: true, lost: 0 });
+    expect(r.code).toBe(0);
+  }, 900_000);
+
+  it('moves clients in a planned switchover with RPO 0 while both clusters are up, and fails back losing nothing', async () => {
+    const r = await drill('planned');
+
+    expect(r.summary, progressOf(r)).toMatchObject({ ok: true, scenario: 'planned', rpoRecords: 0 });
+    expect(r.summary.writesStoppedMs).toEqual(expect.any(Number));
     expect(r.summary.failback).toMatchObject({ ok: true, lost: 0 });
     expect(r.code).toBe(0);
   }, 900_000);

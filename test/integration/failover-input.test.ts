@@ -85,7 +85,13 @@ describe('failover function input (the real handler on moto)', () => {
 
     // Act
     const response = await handler(
-      { action: 'failover', reason: 'is the primary really down?', requestedBy: 'integration test' },
+      // planned: false, since a manual request with the primary up is a planned switchover by default.
+      {
+        action: 'failover',
+        reason: 'is the primary really down?',
+        requestedBy: 'integration test',
+        planned: false,
+      },
       context('refused'),
     );
 

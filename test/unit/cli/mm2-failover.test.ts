@@ -110,6 +110,53 @@ describe('mm2-failover CLI', () => {
     expect(out.stderr).toContain('usage:');
   });
 
+  it('exits 2 when failover is given both --planned and --unplanned', async () => {
+    const out = await cli(
+      'failover',
+      '--function',
+      'x',
+      '--reason',
+      'maintenance',
+      '--planned',
+      '--unplanned',
+    );
+
+    expect(out.code).toBe(2);
+    expect(out.stderr).toContain('failover: give --planned or --unplanned, not both');
+  });
+
+  it('passes --planned and --unplanned to the failover function, and neither when not given', async () => {
+    const lambda = await fakeLambda({
+      status: 'switched',
+      planned: true,
+      rpoRecords: 0,
+      writesStoppedMs: 2100,
+    });
+    try {
+      for (const flag of ['--planned', '--unplanned', undefined]) {
+        const out = await lambda.cli(
+          'failover',
+          '--function',
+          'f',
+          '--reason',
+          'maintenance',
+          '--requested-by',
+          'alice',
+          ...(flag ? [flag] : []),
+        );
+        expect(out.code, out.stderr).toBe(0);
+      }
+
+      expect(lambda.invocations.map((i) => (i.payload as { planned?: boolean }).planned)).toEqual([
+        true,
+        false,
+        undefined,
+      ]);
+    } finally {
+      await lambda.close();
+    }
+  });
+
   it('exits 2 when failback is given no --reason', async () => {
     const out = await cli('failback', '--function', 'x');
 

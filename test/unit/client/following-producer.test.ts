@@ -27,6 +27,13 @@ import {
 
 const failover = { orders: { produce: 'primary.orders', subscribe: ['primary.orders'] } };
 const connectionError = () => new KafkaJSConnectionError('Connection error: connect ECONNREFUSED');
+const invalidRecord = () =>
+  new KafkaJSProtocolError({
+    message: 'This record has failed the validation on broker and hence will be rejected',
+    type: 'INVALID_RECORD',
+    code: 87,
+    retriable: false,
+  } as unknown as string);
 const tooLarge = () =>
   new KafkaJSProtocolError({
     message: 'The request included a message larger than the max message size the server will accept',
@@ -225,7 +232,7 @@ describe('FollowingProducer', () => {
 
   it('rejects with SendFailedError "rejected" when the cluster refuses the record for good', async () => {
     const { kafka, producer } = await connected();
-    kafka.producerBehaviour.set('primary', { send: () => Promise.reject(tooLarge()) });
+    kafka.producerBehaviour.set('primary', { send: () => Promise.reject(invalidRecord()) });
 
     const err = await producer.send(message('big')).catch((e: unknown) => e);
 
@@ -234,6 +241,42 @@ describe('FollowingProducer', () => {
     expect((err as Error).message).toMatch(
       /'orders' \(orders on primary, epoch 1\) rejected: KafkaJSProtocolError/,
     );
+    expect((err as Error).cause).toBeInstanceOf(KafkaJSProtocolError);
+  });
+
+  it("holds a send back while the primary's write fence rejects it, and delivers it on the secondary after the switch", async () => {
+    const { kafka, source, producer } = await connected();
+    kafka.producerBehaviour.set('primary', { send: () => Promise.reject(tooLarge()) });
+
+    const sending = producer.send(message('fenced'));
+    await waitUntil(() => (kafka.producersOf('primary')[0]?.sends.length ?? 0) >= 2);
+    await source.publish(activeConfig('secondary', 2, failover));
+    const result = await sending;
+
+    expect(result).toMatchObject({ cluster: 'secondary', epoch: 2, topic: 'primary.orders' });
+    expect(kafka.producersOf('secondary')[0]?.sends.map((s) => s.messages[0]?.value)).toEqual(['fenced']);
+  });
+
+  it('delivers a held-back send on the primary once the fence is lowered (a refused planned switchover)', async () => {
+    const { kafka, producer } = await connected();
+    let rejections = 0;
+    kafka.producerBehaviour.set('primary', {
+      send: () => (++rejections <= 3 ? Promise.reject(tooLarge()) : Promise.resolve([])),
+    });
+
+    const result = await producer.send(message('after-refusal'));
+
+    expect(result).toMatchObject({ cluster: 'primary', attempts: 4 });
+  });
+
+  it('fails a record that is really too large at sendTimeoutMs, naming the broker error', async () => {
+    const { kafka, producer } = await connected({ sendTimeoutMs: 100 });
+    kafka.producerBehaviour.set('primary', { send: () => Promise.reject(tooLarge()) });
+
+    const err = await producer.send(message('huge')).catch((e: unknown) => e);
+
+    expect(err).toMatchObject({ name: 'SendFailedError', reason: 'timeout' });
+    expect((err as Error).message).toMatch(/last error: .*larger than the max message size/);
     expect((err as Error).cause).toBeInstanceOf(KafkaJSProtocolError);
   });
 

@@ -23,8 +23,10 @@ describe('drill scenario table', () => {
       'flapping',
       'aws-degraded',
       'broker-down',
+      'planned',
     ]);
-    for (const s of scenarios) expect(scenarioRow(s).expect.outcome).toMatch(/^(no-)?failover$/);
+    for (const s of scenarios) expect(scenarioRow(s).expect.outcome).toMatch(/^((no-)?failover|planned)$/);
+    expect(scenarioRow('planned').expect.outcome).toBe('planned');
   });
 
   it('states a duplicates budget for every row, tighter where nothing switches', () => {

@@ -118,7 +118,7 @@ export class FakeLock implements DeploymentLock {
 }
 
 /** The DynamoDB journal's semantics: begin once per run id, writes fenced by the lock, JSON round trips. */
-class FakeJournal implements RunJournal {
+export class FakeJournal implements RunJournal {
   readonly entries = new Map<string, JournalEntry>();
   readonly #lock: FakeLock;
   readonly #clock: { now(): number };
