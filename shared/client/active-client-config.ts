@@ -6,6 +6,7 @@ import type {
   ClientRole,
   SecurityProtocol,
   TopicRoute,
+  TopicRouting,
 } from '../config/contract.ts';
 import { deploymentPaths } from '../config/paths.ts';
 import type { ClusterRole } from '../config/schema.ts';
@@ -49,7 +50,13 @@ export interface ClusterConnection {
    * Redacted because it holds the private key or password: `new Kafka(config.kafka.reveal())`.
    */
   readonly kafka: Redacted<KafkaConfig>;
-  /** Logical topic → the topic to produce to and the topics to subscribe to on this cluster. */
+  /**
+   * How every logical topic maps on this cluster: produce to `producePrefix + topic`, subscribe to each
+   * `subscribePrefix + topic`. Absent only when read from a format 1 parameter, which listed every topic in
+   * `topics`. Use {@link routeOf} rather than either field: it applies both.
+   */
+  readonly routing?: TopicRouting;
+  /** Routes listed one by one: a format 1 parameter's every topic; in format 2 only a topic the rule does not fit. */
   readonly topics: Readonly<Record<string, TopicRoute>>;
 }
 
@@ -119,7 +126,7 @@ export const defaultTornReadDeadlineMs = 10_000;
  * @example
  * ```ts
  * import { Kafka } from 'kafkajs';
- * import { createAwsStores, loadActiveConfig } from '@mm2-failover/client';
+ * import { createAwsStores, loadActiveConfig, routeOf } from '@mm2-failover/client';
  *
  * const active = await loadActiveConfig({
  *   deployment: 'orders-dr',
@@ -128,7 +135,7 @@ export const defaultTornReadDeadlineMs = 10_000;
  * });
  * const producer = new Kafka(active.kafka.reveal()).producer();
  * await producer.connect();
- * await producer.send({ topic: active.topics.orders.produce, messages: [{ value: 'hello' }] });
+ * await producer.send({ topic: routeOf(active, 'orders')?.produce, messages: [{ value: 'hello' }] });
  * ```
  */
 export async function loadActiveConfig(options: LoadActiveConfigOptions): Promise<ActiveClientConfig> {
@@ -176,7 +183,8 @@ export async function loadActiveConfig(options: LoadActiveConfigOptions): Promis
         securityProtocol: config.securityProtocol,
         ...(config.sasl ? { sasl: config.sasl } : {}),
         kafka: new Redacted(kafka),
-        topics: config.topics,
+        ...(config.routing ? { routing: config.routing } : {}),
+        topics: config.topics ?? {},
         switchedAt: config.switchedAt,
         reason: config.reason,
         parameterVersion: read.parameterVersion,
@@ -250,6 +258,7 @@ function heldBackCluster(
     securityProtocol: h.securityProtocol,
     ...(h.sasl ? { sasl: h.sasl } : {}),
     kafka: new Redacted(kafka),
-    topics: h.topics,
+    ...(h.routing ? { routing: h.routing } : {}),
+    topics: h.topics ?? {},
   };
 }

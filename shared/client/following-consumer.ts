@@ -16,7 +16,7 @@ import {
 } from './kafka-clients.ts';
 import { race } from './race.ts';
 import { roleView, sameCluster, sameConnection } from './role-view.ts';
-import { logicalTopicOf, subscriptionOf } from './topic-routes.ts';
+import { listedTopics, logicalTopicOf, subscriptionOf } from './topic-routes.ts';
 
 /** Where a record or a batch came from, as the application's handler receives it. */
 export interface FollowingOrigin {
@@ -247,10 +247,10 @@ export class FollowingConsumer {
     const current = this.#options.source.current();
     this.#noteProducers(current);
     const config = roleView(current, 'consumers');
-    const { unmapped } = subscriptionOf(config.topics, this.#options.topics);
+    const { unmapped } = subscriptionOf(config, this.#options.topics);
     if (unmapped.length > 0) {
       throw new Error(
-        `FollowingConsumer: expected mapped logical topics (${Object.keys(config.topics).join(', ') || 'none'}), ` +
+        `FollowingConsumer: expected mapped logical topics (${listedTopics(config)}), ` +
           `got unmapped ${unmapped.map((t) => `'${t}'`).join(', ')}`,
       );
     }
@@ -404,7 +404,7 @@ export class FollowingConsumer {
     rewindFrom: number | undefined,
     joinedEpoch: number,
   ): Promise<Generation> {
-    const { topics, unmapped } = subscriptionOf(config.topics, this.#options.topics);
+    const { topics, unmapped } = subscriptionOf(config, this.#options.topics);
     if (unmapped.length > 0) {
       this.#logger.error('the active configuration does not map some logical topics; not consuming them', {
         epoch: config.epoch,
@@ -481,7 +481,7 @@ export class FollowingConsumer {
     };
     // gen.config, not config: a later epoch on the same connection replaces it in place.
     const origin = (topic: string): FollowingOrigin => ({
-      logicalTopic: logicalTopicOf(gen.config.topics, topic),
+      logicalTopic: logicalTopicOf(gen.config, topic),
       cluster: gen.config.cluster,
       epoch: gen.config.epoch,
     });
@@ -578,7 +578,7 @@ export class FollowingConsumer {
   /** Whether a consumer for `target` reads where `gen` did: the same cluster and subscription, any credentials. */
   #inPlace(gen: Generation, target: ActiveClientConfig): boolean {
     if (!sameCluster(gen.config, target)) return false;
-    const { topics, unmapped } = subscriptionOf(target.topics, this.#options.topics);
+    const { topics, unmapped } = subscriptionOf(target, this.#options.topics);
     return unmapped.length === 0 && JSON.stringify(topics) === JSON.stringify(gen.topics);
   }
 

@@ -8,7 +8,7 @@ import { type ClientLogger, defaultClientLogger } from './client-logger.ts';
 import { type KafkaFactory, kafkajsFactory, type ProducerLike } from './kafka-clients.ts';
 import { race } from './race.ts';
 import { roleView, sameCluster, sameConnection } from './role-view.ts';
-import { routeOf } from './topic-routes.ts';
+import { listedTopics, routeOf } from './topic-routes.ts';
 
 export interface FollowingProducerOptions {
   /** Usually an {@link ActiveConfigWatcher}, started. */
@@ -202,12 +202,12 @@ export class FollowingProducer {
           { attempts, cause: lastError },
         );
       }
-      const route = routeOf(gen.config.topics, record.topic);
+      const route = routeOf(gen.config, record.topic);
       if (!route) {
         throw new SendFailedError(
           'unknown-topic',
           `send to '${record.topic}' refused: expected one of the mapped topics ` +
-            `(${Object.keys(gen.config.topics).join(', ') || 'none'}) in epoch ${gen.config.epoch}`,
+            `(${listedTopics(gen.config)}) in epoch ${gen.config.epoch}`,
           { attempts },
         );
       }

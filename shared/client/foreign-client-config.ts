@@ -102,6 +102,13 @@ function header(view: ForeignClientView): string[] {
       `cluster ${view.cluster} (alias ${oneLine(view.alias)}), switched at ${view.switchedAt}`,
     '# Re-read it when the epoch in /mm2-failover/<deployment>/active changes. Topics on this cluster',
     '# (logical: produce to / subscribe to):',
+    ...(view.routing
+      ? [
+          `#   <topic>: ${oneLine(view.routing.producePrefix)}<topic> / ${view.routing.subscribePrefixes
+            .map((p) => `${oneLine(p)}<topic>`)
+            .join(', ')}`,
+        ]
+      : []),
     ...Object.entries(view.topics).map(
       ([logical, route]) => `#   ${oneLine(logical)}: ${route.produce} / ${route.subscribe.join(', ')}`,
     ),
@@ -268,6 +275,7 @@ function jsonConfig(view: ForeignClientView, m: Material): object {
           },
         }
       : {}),
+    ...(view.routing ? { routing: view.routing } : {}),
     topics: view.topics,
     librdkafka: Object.fromEntries(librdkafkaProperties(view, m, (kind, text) => [`ssl.${kind}.pem`, text])),
   };

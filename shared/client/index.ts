@@ -31,7 +31,7 @@
  */
 
 export type { Clock } from '../clock.ts';
-export type { ClientRole, TopicRoute } from '../config/contract.ts';
+export type { ClientRole, TopicRoute, TopicRouting } from '../config/contract.ts';
 export type { ClusterRole } from '../config/schema.ts';
 export {
   AccessDeniedError,
@@ -91,3 +91,4 @@ export {
 } from './following-producer.ts';
 export type { AdminLike, ConsumerLike, KafkaFactory, KafkaLike, ProducerLike } from './kafka-clients.ts';
 export { roleView, sameConnection } from './role-view.ts';
+export { routeOf, type TopicRoutes } from './topic-routes.ts';

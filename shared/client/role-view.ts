@@ -13,7 +13,7 @@ import type { ActiveClientConfig } from './active-client-config.ts';
  * const active = await loadActiveConfig({ deployment: 'orders-dr', stores, kafka: { clientId: 'report' } });
  * const view = roleView(active, 'consumers');
  * const consumer = new Kafka(view.kafka.reveal()).consumer({ groupId: 'report' });
- * await consumer.subscribe({ topics: view.topics.orders.subscribe });
+ * await consumer.subscribe({ topics: routeOf(view, 'orders')?.subscribe ?? [] });
  * ```
  */
 export function roleView(config: ActiveClientConfig, role: ClientRole): ActiveClientConfig {

@@ -12,9 +12,23 @@ const saslSchema = z
   .object({
     mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer']),
     /** For `oauthbearer` (MSK IAM): the region the token is signed for. */
-    region: z.string().optional(),
+    region: z.string().max(32).optional(),
   })
   .strict();
+
+/**
+ * Bounds that keep the active parameter inside SSM's Standard tier (4,096 characters) for every input the schemas
+ * accept, a staged failback's holdback (a second cluster) included: the parameter holds the brokers of up to two
+ * clusters, so those are what is bounded. test/unit/config/active-parameter-size.test.ts writes the largest one.
+ */
+const maxBootstrapServers = 16;
+const maxBootstrapLength = 1_024;
+/** SSM Standard-tier parameter value limit, in characters (the active parameter is a Standard parameter). */
+export const standardParameterMaxChars = 4_096;
+/** Secrets Manager's limit on a secret value (the active-credentials secret), in bytes. */
+export const secretValueMaxBytes = 65_536;
+/** The reason a switch records is cut to this many characters of JSON, so that no reason can outgrow the parameter. */
+const maxReasonJsonChars = 400;
 
 /** `bootstrapServers` accepts `"h1:9092,h2:9092"` (Kafka's own form, and Aiven's URI) or an array. */
 const bootstrapServers = z.preprocess(
@@ -27,13 +41,21 @@ const bootstrapServers = z.preprocess(
       : v,
   z
     .array(z.string().regex(/^[^\s:,]+:\d{1,5}$/, 'expected host:port'))
-    .min(1, 'expected at least one host:port'),
+    .min(1, 'expected at least one host:port')
+    .max(
+      maxBootstrapServers,
+      `expected at most ${maxBootstrapServers} host:port (clients need only a few to bootstrap)`,
+    )
+    .refine((servers) => servers.join(',').length <= maxBootstrapLength, {
+      error: (i) =>
+        `expected at most ${maxBootstrapLength} characters joined with commas, got ${(i.input as string[]).join(',').length}`,
+    }),
 );
 
 /** `/mm2-failover/<name>/clusters/<role>`: written once by the operator. */
 export const clusterParameterSchema = z
   .object({
-    alias: z.string().min(1),
+    alias: z.string().min(1).max(64),
     bootstrapServers,
     securityProtocol: z.enum(securityProtocols),
     sasl: saslSchema.optional(),
@@ -81,13 +103,53 @@ const topicRouteSchema = z
   .strict();
 export type TopicRoute = z.output<typeof topicRouteSchema>;
 
+/**
+ * How every logical topic maps on one cluster, as prefixes (format 2): produce to `producePrefix + topic`, subscribe
+ * to `subscribePrefix + topic` for each prefix. The deployment's routes are a rule (mode, replication policy,
+ * aliases; shared/config/topic-mapping.ts), so the parameter carries the rule and not one entry per topic: its size
+ * does not grow with the topic list, and any reader (the client library, a foreign client) applies it in one line.
+ */
+const topicRoutingSchema = z
+  .object({
+    /** `''` (the topic itself) or a remote prefix such as `primary.`. */
+    producePrefix: z.string(),
+    subscribePrefixes: z.array(z.string()).min(1),
+  })
+  .strict();
+export type TopicRouting = z.output<typeof topicRoutingSchema>;
+
 /** The two roles a staged failback switch moves one after the other. */
 const clientRoles = ['producers', 'consumers'] as const;
 export type ClientRole = (typeof clientRoles)[number];
 
+/** The parameter format switches write. Format 1 (no `format` field) carried the whole topic map in `topics`. */
+export const activeConfigFormat = 2;
+
+/**
+ * The routes of one cluster in either format: format 2 has `routing` (and `topics` only for a topic whose route
+ * differs from the rule; none today), format 1 has `topics` for every topic and no `routing`.
+ */
+const routeFields = {
+  routing: topicRoutingSchema.optional(),
+  /** Logical topic → where to produce and what to subscribe to on this cluster (format 1: every topic). */
+  topics: z.record(z.string(), topicRouteSchema).optional(),
+};
+
+/** A reason cut so that its JSON stays within {@link maxReasonJsonChars}; idempotent, so a read-back compares equal. */
+function boundedReason(reason: string): string {
+  if (JSON.stringify(reason).length <= maxReasonJsonChars) return reason;
+  const chars = [...reason];
+  let kept = chars.length;
+  while (kept > 0 && JSON.stringify(`${chars.slice(0, kept).join('')}…`).length > maxReasonJsonChars)
+    kept -= 1;
+  return `${chars.slice(0, kept).join('')}…`;
+}
+
 /** `/mm2-failover/<name>/active`: written only by failover and failback. */
 export const activeConfigSchema = z
   .object({
+    /** Absent in format 1 parameters (written before the routes became a rule). */
+    format: z.literal(activeConfigFormat).optional(),
     /** Fencing token: +1 on every switch. */
     epoch: z.int().min(0),
     cluster: z.enum(['primary', 'secondary']),
@@ -96,10 +158,9 @@ export const activeConfigSchema = z
     securityProtocol: z.enum(securityProtocols),
     sasl: saslSchema.optional(),
     credentialsSecret: z.string().min(1),
-    /** Logical topic → where to produce and what to subscribe to on the active cluster. */
-    topics: z.record(z.string(), topicRouteSchema),
+    ...routeFields,
     switchedAt: z.iso.datetime(),
-    reason: z.string(),
+    reason: z.string().transform(boundedReason),
     /**
      * Only during a staged failback switch: clients of `role` stay on this cluster until the next epoch, while
      * the other role already uses the fields above. Their credentials are in the active-credentials secret under
@@ -116,12 +177,38 @@ export const activeConfigSchema = z
         securityProtocol: z.enum(securityProtocols),
         sasl: saslSchema.optional(),
         credentialsSecret: z.string().min(1),
-        topics: z.record(z.string(), topicRouteSchema),
+        ...routeFields,
       })
       .strict()
       .optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    const formatted = c.format === activeConfigFormat;
+    for (const [path, routes] of [
+      [[], c],
+      [['holdback'], c.holdback],
+    ] as const) {
+      if (routes === undefined) continue;
+      if (formatted && routes.routing === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, 'routing'],
+          message: `expected the topic routing rule in a format ${activeConfigFormat} parameter, found none`,
+        });
+      }
+      if (!formatted && (routes.routing !== undefined || routes.topics === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, routes.routing === undefined ? 'topics' : 'format'],
+          message:
+            routes.routing === undefined
+              ? 'expected the topic map of a format 1 parameter (no format field), found none'
+              : `expected format ${activeConfigFormat} with a routing rule, found no format field`,
+        });
+      }
+    }
+  });
 export type ActiveConfig = z.output<typeof activeConfigSchema>;
 
 const credentialFields = {

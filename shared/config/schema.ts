@@ -14,6 +14,23 @@ const name = z
     'expected 1-40 lowercase letters, digits or dashes, starting with a letter or digit',
   );
 
+/**
+ * The largest deployment the schema accepts, and the one the tests switch (test/unit/config/largest-deployment.ts):
+ * 1,000 topics and 500 consumer groups. The active parameter does not grow with them (it carries the routing rule,
+ * not a map: docs/design.md), but every probe cycle reads the topics' metadata and a failover journals each
+ * group's translated offsets, so the tested size is the supported one.
+ */
+const maxTopics = 1_000;
+const maxConsumerGroups = 500;
+/** Kafka's own limit on a group id is none; a topic's is 249 characters, used for both. */
+const maxGroupIdLength = 249;
+const maxSeparatorLength = 8;
+
+/** A Kafka topic name: Kafka refuses any other (`Topic.validate`: 1-249 of letters, digits, `.`, `_`, `-`). */
+const topicName = z
+  .string()
+  .regex(/^[a-zA-Z0-9._-]{1,249}$/, 'expected a Kafka topic name: 1-249 letters, digits, ., _ or -');
+
 /** MM2 cluster alias: it becomes a topic prefix (`primary.orders`), so no separators or spaces. */
 const alias = z
   .string()
@@ -345,12 +362,21 @@ export const deploymentConfigSchema = z
     name,
     mode: oneOf(['active-passive', 'active-active']),
     replicationPolicy: oneOf(['default', 'identity']),
-    /** Separator of the default replication policy (`replication.policy.separator`). */
-    separator: z.string().min(1).default('.'),
+    /** Separator of the default replication policy (`replication.policy.separator`); part of every mirrored name. */
+    separator: z.string().min(1).max(maxSeparatorLength).default('.'),
     clusters: z.object({ primary: clusterSchema, secondary: clusterSchema }).strict(),
     /** Logical topic names to watch and map. */
-    topics: z.array(z.string().min(1)).min(1),
-    consumerGroups: z.array(z.string().min(1)).default([]),
+    topics: z
+      .array(topicName)
+      .min(1)
+      .max(maxTopics, `expected at most ${maxTopics} topics (the largest deployment tested)`),
+    consumerGroups: z
+      .array(z.string().min(1).max(maxGroupIdLength))
+      .max(
+        maxConsumerGroups,
+        `expected at most ${maxConsumerGroups} consumer groups (the largest deployment tested)`,
+      )
+      .default([]),
     detection: detectionSchema.default(detectionSchema.parse({})),
     safety: safetySchema.default(safetySchema.parse({})),
     mirror: z.discriminatedUnion('kind', mirrors, {

@@ -1,7 +1,7 @@
-import type { ActiveConfig, ClientRole } from '../config/contract.ts';
+import { type ActiveConfig, activeConfigFormat, type ClientRole } from '../config/contract.ts';
 import type { DeploymentPaths } from '../config/paths.ts';
 import type { ClusterRole, DeploymentConfig } from '../config/schema.ts';
-import { topicMapping } from '../config/topic-mapping.ts';
+import { topicRouting } from '../config/topic-mapping.ts';
 import { describeError, RefusedError } from '../errors.ts';
 import { tpKey } from '../kafka/topic-partition.ts';
 import {
@@ -339,7 +339,8 @@ export function activeConfigFor(
     securityProtocol: p.securityProtocol,
     ...(p.sasl ? { sasl: p.sasl } : {}),
     credentialsSecret: o.activeCredentialsSecret,
-    topics: topicMapping(config, 'primary'),
+    format: activeConfigFormat,
+    routing: topicRouting(config, 'primary'),
     switchedAt: o.switchedAt,
     reason: o.reason.slice(0, 1000),
   };
@@ -354,7 +355,7 @@ export function activeConfigFor(
       ...(s.sasl ? { sasl: s.sasl } : {}),
       // The held-back role's credentials live in the active-credentials secret too, under `holdback`.
       credentialsSecret: o.activeCredentialsSecret,
-      topics: topicMapping(config, 'secondary'),
+      routing: topicRouting(config, 'secondary'),
     };
   }
   return next;

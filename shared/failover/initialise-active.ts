@@ -1,7 +1,7 @@
-import type { ActiveConfig } from '../config/contract.ts';
+import { type ActiveConfig, activeConfigFormat } from '../config/contract.ts';
 import type { DeploymentPaths } from '../config/paths.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
-import { topicMapping } from '../config/topic-mapping.ts';
+import { topicRouting } from '../config/topic-mapping.ts';
 import { readClusterDefinition, type Stores, writeActive } from '../store/active-config.ts';
 import type { DeploymentLock } from '../store/dynamo-lock.ts';
 import type { SecretVersions } from '../store/stores.ts';
@@ -101,7 +101,8 @@ export async function initialiseActiveConfig(
       securityProtocol: definition.parameter.securityProtocol,
       ...(definition.parameter.sasl ? { sasl: definition.parameter.sasl } : {}),
       credentialsSecret: paths.activeCredentialsSecret,
-      topics: topicMapping(deps.config, 'primary'),
+      format: activeConfigFormat,
+      routing: topicRouting(deps.config, 'primary'),
       switchedAt: new Date(now()).toISOString(),
       reason: `${input.reason ?? 'initial activation'} (requested by ${input.requestedBy})`,
     };

@@ -1,8 +1,13 @@
 import * as z from 'zod';
-import { type ActiveConfig, activeConfigSchema, type ClusterCredentials } from '../config/contract.ts';
+import {
+  type ActiveConfig,
+  activeConfigFormat,
+  activeConfigSchema,
+  type ClusterCredentials,
+} from '../config/contract.ts';
 import type { DeploymentPaths } from '../config/paths.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
-import { topicMapping } from '../config/topic-mapping.ts';
+import { topicRouting } from '../config/topic-mapping.ts';
 import { type GroupOffsetPlan, groupOffsetPlanSchema } from '../offsets/offset-translation.ts';
 import type { ClusterDefinition } from '../store/active-config.ts';
 import type { CurrentActive } from '../switch/current.ts';
@@ -144,7 +149,8 @@ export function buildPlan(input: PlanInput): FailoverPlan {
     securityProtocol: target.parameter.securityProtocol,
     ...(target.parameter.sasl ? { sasl: target.parameter.sasl } : {}),
     credentialsSecret: paths.activeCredentialsSecret,
-    topics: topicMapping(config, target.role),
+    format: activeConfigFormat,
+    routing: topicRouting(config, target.role),
     switchedAt: new Date(input.now).toISOString(),
     reason: `${request.reason} (requested by ${request.requestedBy})`,
   };

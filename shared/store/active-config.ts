@@ -7,11 +7,13 @@ import {
   type ClusterParameter,
   clusterCredentialsSchema,
   clusterParameterSchema,
+  secretValueMaxBytes,
+  standardParameterMaxChars,
 } from '../config/contract.ts';
 import type { DeploymentPaths } from '../config/paths.ts';
 import type { ClusterRole } from '../config/schema.ts';
 import { parseJsonOrThrow } from '../config/validate.ts';
-import { MissingConfigurationError } from '../errors.ts';
+import { MissingConfigurationError, ValidationError } from '../errors.ts';
 import { Redacted } from './redacted.ts';
 import type { CallOptions, ParameterStore, SecretStore } from './stores.ts';
 
@@ -154,11 +156,23 @@ export async function writeActiveStep(
           ? { holdback: { cluster: next.holdback.cluster, ...holdback.reveal() } }
           : {}),
       };
-      await stores.secrets.put(paths.activeCredentialsSecret, new Redacted(JSON.stringify(body)), options);
+      const text = JSON.stringify(body);
+      // Checked before the first write of the switch: refused halfway, it would leave the two stores torn.
+      writableParameterText(next);
+      const bytes = Buffer.byteLength(text, 'utf8');
+      if (bytes > secretValueMaxBytes) {
+        throw new ValidationError(`secret ${paths.activeCredentialsSecret} at epoch ${next.epoch}`, [
+          {
+            path: next.holdback ? 'holdback' : '',
+            message: `expected at most ${secretValueMaxBytes} bytes (Secrets Manager's limit), found ${bytes}: the cluster secrets' credentials are too large together`,
+          },
+        ]);
+      }
+      await stores.secrets.put(paths.activeCredentialsSecret, new Redacted(text), options);
       return;
     }
     case 'parameter':
-      await stores.parameters.put(paths.activeParameter, activeParameterText(next), {
+      await stores.parameters.put(paths.activeParameter, writableParameterText(next), {
         ...options,
         description: `mm2-failover active configuration, epoch ${next.epoch}`,
       });
@@ -172,6 +186,24 @@ export async function writeActiveStep(
 /** The active parameter's text for `next`: what a switch writes and what its read-back must find. */
 export function activeParameterText(next: ActiveConfig): string {
   return JSON.stringify(activeConfigSchema.parse(next));
+}
+
+/**
+ * {@link activeParameterText}, refused when it would not fit a Standard-tier parameter. The schemas' bounds keep
+ * every accepted deployment inside it (docs/design.md, the active parameter's size); this says so in words
+ * before anything is written, rather than SSM refusing the parameter after the secret moved to the new epoch.
+ */
+function writableParameterText(next: ActiveConfig): string {
+  const text = activeParameterText(next);
+  if (text.length > standardParameterMaxChars) {
+    throw new ValidationError(`active configuration epoch ${next.epoch}`, [
+      {
+        path: '',
+        message: `expected at most ${standardParameterMaxChars} characters (an SSM Standard-tier parameter), found ${text.length}`,
+      },
+    ]);
+  }
+  return text;
 }
 
 /** Write a whole switch in the fencing order (the holdback's credentials, if any, in the same secret write). */

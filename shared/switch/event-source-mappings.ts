@@ -8,8 +8,9 @@ import {
 } from '@aws-sdk/client-lambda';
 import { DescribeSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod';
-import type { TopicRoute } from '../config/contract.ts';
+import type { TopicRoute, TopicRouting } from '../config/contract.ts';
 import type { ClusterRole, DeploymentConfig, EventSourceMappingConfig } from '../config/schema.ts';
+import { routeByRule } from '../config/topic-mapping.ts';
 import { describeError, Mm2FailoverError, mapAwsError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Claim, EpochAuthority } from './epoch-authority.ts';
@@ -51,7 +52,9 @@ export type MappingMove = z.output<typeof mappingMoveSchema>;
 interface MappingTarget {
   cluster: ClusterRole;
   bootstrapServers: readonly string[];
-  topics: Record<string, TopicRoute>;
+  /** Format 2 of the active parameter routes by rule; a listed route (format 1, or an exception) wins. */
+  routing?: TopicRouting;
+  topics?: Record<string, TopicRoute>;
 }
 
 export interface MoveMappingsInput {
@@ -213,7 +216,10 @@ export function secretArnOf(sm: Pick<SecretsManagerClient, 'send'>): (name: stri
 
 /** The one topic the mapping reads on the target cluster: what consumers subscribe to there. */
 function targetTopic(mapping: EventSourceMappingConfig, target: MappingTarget): string {
-  const subscribe = target.topics[mapping.topic]?.subscribe ?? [];
+  const route =
+    target.topics?.[mapping.topic] ??
+    (target.routing === undefined ? undefined : routeByRule(target.routing, mapping.topic));
+  const subscribe = route?.subscribe ?? [];
   if (subscribe.length !== 1) {
     throw new Mm2FailoverError(
       `event source mapping of ${mapping.functionName}: expected topic '${mapping.topic}' to map to one topic on the ${target.cluster} cluster, found ${subscribe.length === 0 ? 'none' : subscribe.join(', ')}`,

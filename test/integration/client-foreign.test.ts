@@ -80,12 +80,21 @@ describe('clients in other languages following a failover with client-config (Ja
       const described = JSON.parse(readFileSync(json, 'utf8')) as {
         epoch: number;
         cluster: string;
+        routing?: { producePrefix: string; subscribePrefixes: string[] };
         topics: Record<string, { produce: string; subscribe: string[] }>;
         librdkafka: Record<string, string>;
       };
       const properties = readFileSync(java, 'utf8');
       const bootstrap = /^bootstrap\.servers=(.*)$/m.exec(properties)?.[1] ?? '';
-      return { java, librdkafka, json, described, properties, bootstrap, topic: described.topics[d.topic] };
+      // A foreign client applies the routing rule itself: prefix + logical topic (a listed route wins).
+      const r = described.routing;
+      const topic =
+        described.topics[d.topic] ??
+        (r && {
+          produce: `${r.producePrefix}${d.topic}`,
+          subscribe: r.subscribePrefixes.map((p) => `${p}${d.topic}`),
+        });
+      return { java, librdkafka, json, described, properties, bootstrap, topic };
     };
     const ids = (client: string, epoch: number) =>
       Array.from({ length: PER_CLIENT }, (_, i) => `${client}-epoch${epoch}-${i}`);

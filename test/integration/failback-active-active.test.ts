@@ -12,6 +12,7 @@ import { createMirror, mirrorStatus, restartFailedMirror, reverseOf } from '#har
 import { produceNumbered } from '#harness/produce.ts';
 import { uniqueName } from '#harness/unique-name.ts';
 import { waitFor } from '#harness/wait-for.ts';
+import { routeOf } from '#shared/client/topic-routes.ts';
 import { deploymentPaths } from '#shared/config/paths.ts';
 import { type DeploymentConfig, deploymentConfigSchema } from '#shared/config/schema.ts';
 import { type FailbackWiring, failbackDependencies } from '#shared/failback/dependencies.ts';
@@ -254,7 +255,7 @@ describe('failback, active-active with the default policy, on the harness', () =
     const active = await readActiveOnce(stores, deploymentPaths(config.name));
     expect(active.kind === 'consistent' && active.config.cluster).toBe('primary');
     expect(active.kind === 'consistent' && active.config.epoch).toBe(3);
-    expect(active.kind === 'consistent' && active.config.topics[topic]?.subscribe).toEqual([
+    expect(active.kind === 'consistent' && routeOf(active.config, topic)?.subscribe).toEqual([
       topic,
       `secondary.${topic}`,
     ]);

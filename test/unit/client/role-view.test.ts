@@ -2,6 +2,7 @@ import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { type ActiveClientConfig, loadActiveConfig } from '#shared/client/active-client-config.ts';
 import { roleView, sameCluster, sameConnection } from '#shared/client/role-view.ts';
+import { routeOf } from '#shared/client/topic-routes.ts';
 import type { ClientRole } from '#shared/config/contract.ts';
 import { deploymentPaths } from '#shared/config/paths.ts';
 import { type DeploymentConfig, deploymentConfigSchema } from '#shared/config/schema.ts';
@@ -119,7 +120,10 @@ describe('roleView', () => {
       cert: pem('CERTIFICATE', 'SECONDARYCERT'),
       holdback: undefined,
     });
-    expect(roleView(stage1, 'producers').topics).toEqual(topicMapping(config, 'secondary'));
+    const producers = roleView(stage1, 'producers');
+    expect(Object.fromEntries(config.topics.map((t) => [t, routeOf(producers, t)]))).toEqual(
+      topicMapping(config, 'secondary'),
+    );
     for (const role of ['producers', 'consumers'] as const) {
       expect(where(roleView(stage2, role))).toMatchObject({ epoch: 3, cluster: 'primary' });
     }

@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { logicalTopicOf, routeOf, subscriptionOf } from '#shared/client/topic-routes.ts';
 
 const activeActive = {
-  orders: { produce: 'orders', subscribe: ['orders', 'K1.orders'] },
-  payments: { produce: 'payments', subscribe: ['payments', 'K1.payments'] },
+  topics: {
+    orders: { produce: 'orders', subscribe: ['orders', 'K1.orders'] },
+    payments: { produce: 'payments', subscribe: ['payments', 'K1.payments'] },
+  },
 };
 
 describe('topic routes', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { routeOf } from '#shared/client/topic-routes.ts';
 import { deploymentPaths } from '#shared/config/paths.ts';
 import { LockHeldError } from '#shared/errors.ts';
 import {
@@ -125,7 +126,10 @@ describe('runFailover', () => {
       cluster: 'secondary',
       bootstrapServers: ['127.0.0.1:29092'],
     });
-    expect(active.config.topics.orders).toEqual({ produce: 'primary.orders', subscribe: ['primary.orders'] });
+    expect(routeOf(active.config, 'orders')).toEqual({
+      produce: 'primary.orders',
+      subscribe: ['primary.orders'],
+    });
     expect(active.credentials).toEqual({ epoch: 5, cluster: 'secondary', ...SECONDARY_CREDS });
     expect(h.stores.params.get(paths.activeBootstrapParameter)?.value).toBe('127.0.0.1:29092');
     expect(h.lock.holder).toBeUndefined();

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { routeOf } from '#shared/client/topic-routes.ts';
 import { deploymentPaths } from '#shared/config/paths.ts';
 import { LockHeldError } from '#shared/errors.ts';
 import { initialiseActiveConfig } from '#shared/failover/initialise-active.ts';
@@ -29,8 +30,11 @@ describe('initialiseActiveConfig', () => {
       epoch: 0,
       cluster: 'primary',
       bootstrapServers: ['127.0.0.1:19092'],
-      topics: { orders: { produce: 'orders', subscribe: ['orders'] } },
       reason: 'initial activation (requested by drill)',
+    });
+    expect(read.kind === 'consistent' && routeOf(read.config, 'orders')).toEqual({
+      produce: 'orders',
+      subscribe: ['orders'],
     });
     expect(read.kind === 'consistent' && read.credentials.reveal()).toEqual({
       epoch: 0,
