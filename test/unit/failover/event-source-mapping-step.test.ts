@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { deploymentPaths } from '#shared/config/paths.ts';
+import { routeByRule } from '#shared/config/topic-mapping.ts';
 import { type FailoverInvocation, runFailover } from '#shared/failover/failover.ts';
 import type { RunJournal } from '#shared/store/dynamo-journal.ts';
 import { inspectAtRest } from '#shared/switch/at-rest.ts';
@@ -85,8 +86,10 @@ describe('failover: the event source mapping step', () => {
     expect(calls[0]?.input.target).toMatchObject({
       cluster: 'secondary',
       bootstrapServers: ['127.0.0.1:29092'],
-      topics: { orders: { subscribe: ['primary.orders'] } },
     });
+    // The parameter's format 2 routes by rule: the mapping reads the mirrored topic.
+    const routing = calls[0]?.input.target.routing;
+    expect(routing && routeByRule(routing, 'orders').subscribe).toEqual(['primary.orders']);
     expect(result.status === 'switched' && result.eventSourceMappings).toEqual([moved]);
     const steps = (await h.journal.latest())?.steps.map((s) => s.name) ?? [];
     expect(steps.indexOf(KEY)).toBeGreaterThan(steps.indexOf('plain-parameters'));
