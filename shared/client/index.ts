@@ -91,3 +91,4 @@ export {
 } from './following-producer.ts';
 export type { AdminLike, ConsumerLike, KafkaFactory, KafkaLike, ProducerLike } from './kafka-clients.ts';
 export { roleView, sameConnection } from './role-view.ts';
+export type { SubscriptionMode } from './topic-routes.ts';
