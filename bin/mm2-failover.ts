@@ -2,7 +2,7 @@
 /**
  * mm2-failover: the operator's commands.
  *
- *   mm2-failover drill [--scenario kill|hang|mm2-down|secondary-down|flapping|aws-degraded|broker-down] [--json]
+ *   mm2-failover drill [--scenario kill|hang|mm2-down|secondary-down|flapping|aws-degraded|broker-down] [--mode active-passive|active-active] [--json]
  *   mm2-failover status    --function <name|arn> [--region r]          (the deployed status function)
  *   mm2-failover failover  --function <name|arn> (--dry-run | --reason "...") [--force] [--requested-by who]
  *   mm2-failover failback  --function <name|arn> --reason "..." [--phase p] [--confirm] [--requested-by who]
@@ -29,6 +29,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { type DrillMode, drillModes } from '#drill/drill-mode.ts';
 import { type Scenario, scenarios } from '#drill/scenarios.ts';
 import { describeError } from '#shared/errors.ts';
 import { type AwsCallLimits, awsClientOptions } from '#shared/store/aws-client-options.ts';
@@ -38,7 +39,7 @@ import { exitCodeOf, exitCodes } from './exit-code.ts';
 // the commands that need them, so invoking one deployed function does not load the local runtime.
 
 const usage = `usage:
-  mm2-failover drill [--scenario ${scenarios.join('|')}] [--json]
+  mm2-failover drill [--scenario ${scenarios.join('|')}] [--mode ${drillModes.join('|')}] [--json]
   mm2-failover status   (--function <name|arn> [--region r] | --local)
   mm2-failover failover (--function <name|arn> | --local) (--dry-run | --reason "...") [--force] [--requested-by who]
   mm2-failover failback (--function <name|arn> | --local) --reason "..." [--phase p] [--confirm] [--requested-by who]
@@ -149,6 +150,7 @@ function parseCommandLine(argv: string[]) {
       strict: true,
       options: {
         scenario: { type: 'string', default: 'kill' },
+        mode: { type: 'string', default: 'active-passive' },
         json: { type: 'boolean', default: false },
         local: { type: 'boolean', default: false },
         function: { type: 'string' },
@@ -201,7 +203,7 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case 'drill':
-      return drill(values.scenario, values.json);
+      return drill(values.scenario, values.mode, values.json);
     case 'status': {
       const answer = await invoke('status', {}, flags);
       print(answer);
@@ -318,14 +320,19 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** Run a drill scenario on local processes and print its table (and, with --json, the summary). */
-async function drill(scenario: string, json: boolean): Promise<number> {
+async function drill(scenario: string, mode: string, json: boolean): Promise<number> {
   if (!(scenarios as readonly string[]).includes(scenario)) {
     fail(`--scenario: expected one of ${scenarios.join(', ')}, got '${scenario}'`);
   }
+  if (!(drillModes as readonly string[]).includes(mode)) {
+    fail(`--mode: expected one of ${drillModes.join(', ')}, got '${mode}'`);
+  }
   const { runDrill } = await import('#drill/drill.ts');
-  const summary = await runDrill({ scenario: scenario as Scenario });
+  const summary = await runDrill({ scenario: scenario as Scenario, mode: mode as DrillMode });
   const line = (label: string, v: unknown) => process.stderr.write(`  ${label.padEnd(28)} ${v}\n`);
-  process.stderr.write(`\ndrill ${summary.scenario}: ${summary.ok ? 'OK' : 'FAILED'}\n`);
+  process.stderr.write(
+    `\ndrill ${summary.scenario} (${summary.mode}, ${summary.policy} policy): ${summary.ok ? 'OK' : 'FAILED'}\n`,
+  );
   line('detection window (s)', summary.detectionWindowSeconds);
   line('detection (s)', summary.detectionSeconds ?? '-');
   line('switch (s)', summary.switchSeconds ?? '-');

@@ -1,6 +1,7 @@
 import type { HarnessInfo } from '#harness/info.ts';
 import { parseDeploymentConfig } from '#shared/config/load.ts';
 import type { DeploymentConfig } from '#shared/config/schema.ts';
+import type { DrillMode } from './drill-mode.ts';
 
 /** The application's topic and consumer group, and failback's quarantine topic on the secondary. */
 export const TOPIC = 'orders';
@@ -8,15 +9,17 @@ export const GROUP = 'drill-app';
 export const QUARANTINE = 'mm2-failover.quarantine';
 
 /**
- * The drill's deployment: the harness's clusters over mTLS, the identity policy (the failback main path), and
+ * The drill's deployment (in active-active: the primary's, whose clients are the primary's application): the
+ * harness's clusters over mTLS, the identity policy in active-passive (the failback main path), and
  * detection compressed to CloudWatch's finest: 10 s alarm periods, 2 of 2, probes every 2 s.
  */
-export function drillConfig(info: HarnessInfo): DeploymentConfig {
+export function drillConfig(info: HarnessInfo, mode: DrillMode = 'active-passive'): DeploymentConfig {
   if (!info.mirror.connectUrl) throw new Error('the drill needs MM2 in Connect mode');
   return parseDeploymentConfig({
     name: 'drill',
-    mode: 'active-passive',
-    replicationPolicy: 'identity',
+    mode,
+    // Active-active needs the default policy: the identity policy cannot tell a mirrored record from a local one.
+    replicationPolicy: mode === 'active-active' ? 'default' : 'identity',
     clusters: {
       // As many as the harness runs (one, or three for broker-down): one fewer alive is `degraded`.
       primary: {

@@ -4,10 +4,13 @@ import { awsClientConfig } from '#harness/aws-clients.ts';
 import { type Harness, startHarness } from '#harness/harness.ts';
 import { kafkaClient } from '#harness/kafka-clients.ts';
 import { alarmEvent, captureStdout, lambdaContext, scheduledEvent } from '#harness/lambda.ts';
+import { createMirror, reverseOf } from '#harness/mirror-connectors.ts';
 import { repoRoot } from '#harness/paths.ts';
 import { alarmSpecs } from '#shared/alarms/specs.ts';
+import { loadActiveConfig } from '#shared/client/active-client-config.ts';
 import { type ActiveConfigWatcher, watchActiveConfig } from '#shared/client/active-config-watcher.ts';
 import { deploymentPaths } from '#shared/config/paths.ts';
+import type { ClusterRole } from '#shared/config/schema.ts';
 import { readActiveOnce } from '#shared/store/active-config.ts';
 import { createAwsStores } from '#shared/store/aws-stores.ts';
 import { inspectAtRest } from '#shared/switch/at-rest.ts';
@@ -15,6 +18,7 @@ import type { StatusView } from './checks.ts';
 import { clientLogFile } from './client-log.ts';
 import { Detection } from './detection.ts';
 import { drillConfig, GROUP, TOPIC } from './drill-config.ts';
+import type { DrillMode } from './drill-mode.ts';
 import { runFailoverScenario } from './failover-scenario.ts';
 import type { DrillFunctions, FailbackAnswer, FailoverAnswer } from './functions.ts';
 import { runNoFailoverScenario } from './no-failover-scenario.ts';
@@ -22,6 +26,7 @@ import { provisionDeployment } from './provision.ts';
 import { DrillRecorder } from './recorder.ts';
 import { reportHtml } from './report.ts';
 import { type Scenario, type StageSetup, scenarioRow } from './scenarios.ts';
+import { SECONDARY_FIRST_NUMBER, secondaryHome } from './secondary-application.ts';
 import type { DrillStage } from './stage.ts';
 import { Stopwatch } from './stopwatch.ts';
 import { type DrillSummary, initialSummary, reportFigures } from './summary.ts';
@@ -33,6 +38,8 @@ export type { DrillSummary } from './summary.ts';
 
 export interface DrillOptions {
   scenario: Scenario;
+  /** Default `active-passive`. */
+  mode?: DrillMode;
   /** Progress lines (to the terminal's stderr by default). */
   progress?: (line: string) => void;
 }
@@ -52,6 +59,8 @@ interface Started {
   detection?: Detection;
   watcher?: ActiveConfigWatcher;
   workload?: Workload;
+  /** Active-active: the secondary's own application. */
+  secondaryWorkload?: Workload;
 }
 
 /** Run one drill scenario end to end on a harness of its own; always stops what it started. */
@@ -61,11 +70,16 @@ export async function runDrill(options: DrillOptions): Promise<DrillSummary> {
     options.progress ?? ((line: string) => process.stderr.write(`${line}\n`)),
   );
   const files = runFiles(options.scenario);
-  const summary = initialSummary(options.scenario, record, files);
+  const mode = options.mode ?? 'active-passive';
+  const summary = initialSummary(
+    { scenario: options.scenario, mode, policy: mode === 'active-active' ? 'default' : 'identity' },
+    record,
+    files,
+  );
   const started: Started = {};
   const row = scenarioRow(options.scenario);
   try {
-    const stage = await setStage(record, summary, files, started, row.stage ?? {});
+    const stage = await setStage(record, summary, files, started, row.stage ?? {}, mode);
     const stopTicker = startTicker(stage);
     try {
       await reachSteadyState(stage);
@@ -113,22 +127,32 @@ async function setStage(
   files: RunFiles,
   started: Started,
   setup: StageSetup,
+  mode: DrillMode,
 ): Promise<DrillStage> {
   const brokers = setup.brokers ?? 1;
   record.mark(
     `starting the harness (two KRaft clusters of ${brokers === 1 ? 'one broker' : `${brokers} brokers`}, MM2 in Kafka Connect, moto)`,
   );
   const harness = await startHarness({
-    policy: 'identity',
+    policy: summary.policy,
     tls: true,
     moto: true,
     controlServer: false,
     brokers,
   });
   started.harness = harness;
-  const config = drillConfig(harness.info);
+  const config = drillConfig(harness.info, mode);
   summary.detectionWindowSeconds = config.detection.alarmPeriodSeconds * config.detection.evaluationPeriods;
-  await createApplicationTopic(harness, brokers);
+  await createApplicationTopic(
+    harness,
+    brokers,
+    mode === 'active-active' ? ['primary', 'secondary'] : ['primary'],
+  );
+  if (mode === 'active-active') {
+    const { connectUrl } = await harness.startReverseWorker();
+    await createMirror(connectUrl, reverseOf(harness.info.mirror.direction));
+    record.mark('active-active: the reverse mirror (secondary -> primary) runs beside the forward one');
+  }
 
   const viaProxy = setup.awsThroughFaultProxy === true;
   record.mark(
@@ -166,6 +190,25 @@ async function setStage(
   record.mark(
     'application producer and consumer started (client library, following the active configuration)',
   );
+  if (mode === 'active-active') {
+    // The secondary's own application: never in the primary's deployment, so no failover of it moves this one.
+    const home = await loadActiveConfig({
+      deployment: config.name,
+      stores: provisioned.stores,
+      kafka: { clientId: 'drill-app-secondary' },
+    });
+    const own = secondaryHome(home, harness.info);
+    started.secondaryWorkload = new Workload(own, {
+      topic: TOPIC,
+      groupId: GROUP,
+      intervalMs: 50,
+      logger,
+      ledger: workload.ledger,
+      firstNumber: SECONDARY_FIRST_NUMBER,
+    });
+    await started.secondaryWorkload.start();
+    record.mark("the secondary's own application started (same consumer group, its local topic only)");
+  }
   detection.start(functions);
 
   const paths = deploymentPaths(config.name);
@@ -178,6 +221,7 @@ async function setStage(
     functions,
     detection,
     workload,
+    ...(started.secondaryWorkload ? { secondaryWorkload: started.secondaryWorkload } : {}),
     readActive,
     atRest,
     activeEpochHistory: provisioned.activeEpochHistory,
@@ -185,17 +229,24 @@ async function setStage(
 }
 
 /**
- * The application's topic exists before anyone uses it, on the primary, with a replica on every broker (so that
+ * The application's topic exists before anyone uses it, on the primary (and in active-active on the secondary, whose
+ * own application writes there), with a replica on every broker (so that
  * one of three can die and every acknowledged record survives); MM2 creates its mirror.
  */
-async function createApplicationTopic(harness: Harness, brokers: number): Promise<void> {
-  const admin = kafkaClient(harness.info, 'primary').admin();
-  await admin.connect();
-  await admin.createTopics({
-    topics: [{ topic: TOPIC, numPartitions: 3, replicationFactor: brokers }],
-    waitForLeaders: true,
-  });
-  await admin.disconnect();
+async function createApplicationTopic(
+  harness: Harness,
+  brokers: number,
+  clusters: readonly ClusterRole[],
+): Promise<void> {
+  for (const cluster of clusters) {
+    const admin = kafkaClient(harness.info, cluster).admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [{ topic: TOPIC, numPartitions: 3, replicationFactor: brokers }],
+      waitForLeaders: true,
+    });
+    await admin.disconnect();
+  }
 }
 
 type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
@@ -243,6 +294,7 @@ async function reachSteadyState({ workload, detection, record }: DrillStage): Pr
 async function stopApplication(started: Started): Promise<void> {
   await started.detection?.stop();
   await started.workload?.stop().catch(() => {});
+  await started.secondaryWorkload?.stop().catch(() => {});
   await started.watcher?.stop().catch(() => {});
   started.restoreStdout?.();
 }

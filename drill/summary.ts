@@ -1,8 +1,13 @@
+import type { DeploymentConfig } from '#shared/config/schema.ts';
 import type { CheckResult, TargetResult } from './recorder.ts';
 import type { Scenario } from './scenarios.ts';
 
 export interface DrillSummary {
   ok: boolean;
+  /** The setup: `active-passive` or `active-active`. */
+  mode: DeploymentConfig['mode'];
+  /** MirrorMaker 2's replication policy the deployment runs with. */
+  policy: DeploymentConfig['replicationPolicy'];
   scenario: Scenario;
   detectionWindowSeconds: number;
   detectionSeconds: number | null;
@@ -43,13 +48,17 @@ export interface DrillSummary {
  * lists, so what is recorded is in the summary however the run ends.
  */
 export function initialSummary(
-  scenario: Scenario,
+  setup: {
+    scenario: Scenario;
+    mode: DeploymentConfig['mode'];
+    policy: DeploymentConfig['replicationPolicy'];
+  },
   recorded: { checks: CheckResult[]; targets: TargetResult[] },
   files: { reportFile: string; logFile: string },
 ): DrillSummary {
   return {
     ok: false,
-    scenario,
+    scenario: setup.scenario,
     detectionWindowSeconds: 0,
     detectionSeconds: null,
     switchSeconds: null,
@@ -68,6 +77,9 @@ export function initialSummary(
     alarmsFired: [],
     reportFile: files.reportFile,
     logFile: files.logFile,
+    // After the fields summary.json has always had, so that readers of its order keep working.
+    mode: setup.mode,
+    policy: setup.policy,
   };
 }
 
