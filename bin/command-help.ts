@@ -36,7 +36,8 @@ const usage = `usage: mm2-failover <command> [flags]     ('mm2-failover <command
   mm2-failover client-config (--deployment <name> [--region r] | --local) [--format properties|librdkafka|json]
                              [--out-dir dir] [--inline-secrets] [--role producers|consumers]
   mm2-failover local up
-  mm2-failover drill [--scenario ${scenarios.join('|')}] [--policy identity|default] [--json] [--verbose]
+  mm2-failover drill [--scenario ${scenarios.join('|')}] [--mode active-passive|active-active] [--policy identity|default]
+                     [--json] [--verbose]
 
 ${targets}
 
@@ -173,11 +174,15 @@ ACLs the config asks for. --fix lists what would make it ready; --apply does it.
 
 exit codes: ${exitCodes.done} the standby is ready (after the fixes, with --apply), ${exitCodes.refusedOrFailed} it is not or the audit failed, ${exitCodes.usage} usage error`,
 
-  drill: `usage: mm2-failover drill [--scenario ${scenarios.join('|')}] [--policy identity|default] [--json] [--verbose]
+  drill: `usage: mm2-failover drill [--scenario ${scenarios.join('|')}] [--mode active-passive|active-active]
+                          [--policy identity|default] [--json] [--verbose]
 
 Runs a failover story on local clusters, end to end, and prints its phases, live counters and figures (RTO, data
 lost, duplicates); writes a report, summary.json, functions.log and client.log to .out/drill/<time>-<scenario>/.
 
+  --mode     active-passive (default) or active-active: MM2 both ways, an application on each cluster, the
+             primary's clients moving to the secondary and draining the primary's copy first (always the default
+             policy)
   --policy   MM2's replication policy on the harness and in the deployment (default identity; default prefixes
              topics, and failback copies back what was written on the secondary)
   --json     the last line of standard output is the JSON summary

@@ -14,6 +14,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { type DrillMode, drillModes } from '#drill/drill-mode.ts';
 import { type Scenario, scenarios } from '#drill/scenarios.ts';
 import { describeError } from '#shared/errors.ts';
 import { type AwsCallLimits, awsClientOptions } from '#shared/store/aws-client-options.ts';
@@ -160,6 +161,7 @@ function parseCommandLine(argv: string[]) {
       options: {
         scenario: { type: 'string', default: 'kill' },
         policy: { type: 'string', default: 'identity' },
+        mode: { type: 'string', default: 'active-passive' },
         json: { type: 'boolean', default: false },
         verbose: { type: 'boolean', default: false },
         local: { type: 'boolean', default: false },
@@ -230,7 +232,7 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case 'drill':
-      return drill(values.scenario, values.policy, values.json, values.verbose);
+      return drill(values.scenario, values.mode, values.policy, values.json, values.verbose);
     case 'status': {
       const answer = await invoke('status', {}, flags);
       const summary = values.json ? undefined : (await import('./status-summary.ts')).statusSummary(answer);
@@ -432,18 +434,32 @@ async function approvalsOf(
 }
 
 /** Run a drill scenario on local processes and print its table (and, with --json, the summary). */
-async function drill(scenario: string, policy: string, json: boolean, verbose: boolean): Promise<number> {
+async function drill(
+  scenario: string,
+  mode: string,
+  policy: string,
+  json: boolean,
+  verbose: boolean,
+): Promise<number> {
   if (!(scenarios as readonly string[]).includes(scenario)) {
     fail(`--scenario: expected one of ${scenarios.join(', ')}, got '${scenario}'`);
   }
   if (policy !== 'identity' && policy !== 'default') {
     fail(`--policy: expected one of identity, default, got '${policy}'`);
   }
+  if (!(drillModes as readonly string[]).includes(mode)) {
+    fail(`--mode: expected one of ${drillModes.join(', ')}, got '${mode}'`);
+  }
   const { runDrill } = await import('#drill/drill.ts');
   const { figuresTable } = await import('#drill/figures-table.ts');
-  const summary = await runDrill({ scenario: scenario as Scenario, policy, verbose });
+  const summary = await runDrill({
+    scenario: scenario as Scenario,
+    mode: mode as DrillMode,
+    policy,
+    verbose,
+  });
   process.stderr.write(
-    `\ndrill ${summary.scenario} (${summary.policy} policy): ${summary.ok ? 'OK' : 'FAILED'}\n`,
+    `\ndrill ${summary.scenario} (${summary.mode}, ${summary.policy} policy): ${summary.ok ? 'OK' : 'FAILED'}\n`,
   );
   for (const line of figuresTable(summary)) process.stderr.write(`  ${line}\n`);
   if (json) {

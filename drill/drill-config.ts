@@ -1,6 +1,7 @@
 import type { HarnessInfo } from '#harness/info.ts';
 import { parseDeploymentConfig } from '#shared/config/load.ts';
 import type { DeploymentConfig } from '#shared/config/schema.ts';
+import type { DrillMode } from './drill-mode.ts';
 
 /** The application's topic and consumer group, and failback's quarantine topic on the secondary. */
 export const TOPIC = 'orders';
@@ -11,15 +12,22 @@ export const QUARANTINE = 'mm2-failover.quarantine';
 export type DrillPolicy = 'identity' | 'default';
 
 /**
- * The drill's deployment: the harness's clusters over mTLS, the replication policy the harness's MM2 runs (identity
- * unless asked), and detection compressed to CloudWatch's finest: 10 s alarm periods, 2 of 2, probes every 2 s.
+ * The drill's deployment (in active-active: the primary's, whose clients are the primary's application): the
+ * harness's clusters over mTLS, the replication policy the harness's MM2 runs (identity unless asked; always the
+ * default policy in active-active), and detection compressed to CloudWatch's finest: 10 s alarm periods, 2 of 2,
+ * probes every 2 s.
  */
-export function drillConfig(info: HarnessInfo, policy: DrillPolicy = 'identity'): DeploymentConfig {
+export function drillConfig(
+  info: HarnessInfo,
+  mode: DrillMode = 'active-passive',
+  policy: DrillPolicy = 'identity',
+): DeploymentConfig {
   if (!info.mirror.connectUrl) throw new Error('the drill needs MM2 in Connect mode');
   return parseDeploymentConfig({
     name: 'drill',
-    mode: 'active-passive',
-    replicationPolicy: policy,
+    mode,
+    // Active-active needs the default policy: the identity policy cannot tell a mirrored record from a local one.
+    replicationPolicy: mode === 'active-active' ? 'default' : policy,
     clusters: {
       // As many as the harness runs (one, or three for broker-down): one fewer alive is `degraded`.
       primary: {

@@ -4,10 +4,13 @@ import { awsClientConfig } from '#harness/aws-clients.ts';
 import { type Harness, startHarness } from '#harness/harness.ts';
 import { kafkaClient } from '#harness/kafka-clients.ts';
 import { alarmEvent, lambdaContext, scheduledEvent } from '#harness/lambda.ts';
+import { createMirror, reverseOf } from '#harness/mirror-connectors.ts';
 import { repoRoot } from '#harness/paths.ts';
 import { alarmSpecs } from '#shared/alarms/specs.ts';
+import { loadActiveConfig } from '#shared/client/active-client-config.ts';
 import { type ActiveConfigWatcher, watchActiveConfig } from '#shared/client/active-config-watcher.ts';
 import { deploymentPaths } from '#shared/config/paths.ts';
+import type { ClusterRole } from '#shared/config/schema.ts';
 import { fixRequestQueueTimer } from '#shared/kafka/request-queue-timer-fix.ts';
 import { readActiveOnce } from '#shared/store/active-config.ts';
 import { createAwsStores } from '#shared/store/aws-stores.ts';
@@ -16,6 +19,7 @@ import type { StatusView } from './checks.ts';
 import { clientKafkaLog, clientLogFile } from './client-log.ts';
 import { Detection } from './detection.ts';
 import { type DrillPolicy, drillConfig, GROUP, TOPIC } from './drill-config.ts';
+import type { DrillMode } from './drill-mode.ts';
 import { runFailoverScenario } from './failover-scenario.ts';
 import type { DrillFunctions, FailbackAnswer, FailoverAnswer, PlannedAnswer } from './functions.ts';
 import { type LambdaEndpoint, startLambdaEndpoint } from './lambda-endpoint.ts';
@@ -27,6 +31,7 @@ import { provisionDeployment } from './provision.ts';
 import { DrillRecorder } from './recorder.ts';
 import { type RunTimeline, runReportHtml } from './run-report.ts';
 import { type Scenario, type StageSetup, scenarioRow } from './scenarios.ts';
+import { SECONDARY_FIRST_NUMBER, secondaryHome } from './secondary-application.ts';
 import type { DrillStage } from './stage.ts';
 import { Stopwatch } from './stopwatch.ts';
 import { type DrillSummary, initialSummary } from './summary.ts';
@@ -42,6 +47,8 @@ export interface DrillOptions {
   verbose?: boolean;
   /** MM2's replication policy on the harness and in the deployment (default: identity). */
   policy?: DrillPolicy;
+  /** Default `active-passive`. */
+  mode?: DrillMode;
 }
 
 /** Where a run writes: `.out/drill/<time>-<scenario>/`. */
@@ -59,6 +66,8 @@ interface Started {
   watcher?: ActiveConfigWatcher;
   workload?: Workload;
   lambdaEndpoint?: LambdaEndpoint;
+  /** Active-active: the secondary's own application. */
+  secondaryWorkload?: Workload;
 }
 
 /**
@@ -70,13 +79,16 @@ export async function runDrill(options: DrillOptions): Promise<DrillSummary> {
   // Before the first kafkajs connection (the drill's own admin): otherwise Node warns TimeoutNegativeWarning.
   fixRequestQueueTimer();
   const files = runFiles(options.scenario);
+  const mode = options.mode ?? 'active-passive';
   const started: Started = {};
   const { screen, routing } = routeRunOutput(files, started, options.verbose === true);
   const record = new DrillRecorder(new Stopwatch(), (line) => screen.line(line));
-  const summary = initialSummary(options.scenario, record, files, options.policy ?? 'identity');
+  // Active-active needs the default policy: the identity policy cannot tell a mirrored record from a local one.
+  const policy = mode === 'active-active' ? 'default' : (options.policy ?? 'identity');
+  const summary = initialSummary({ scenario: options.scenario, mode, policy }, record, files);
   const row = scenarioRow(options.scenario);
   try {
-    const stage = await setStage(record, summary, files, started, row.stage ?? {}, summary.policy);
+    const stage = await setStage(record, summary, files, started, row.stage ?? {}, mode);
     const stopTicker = startTicker(stage, screen);
     try {
       await reachSteadyState(stage);
@@ -147,14 +159,14 @@ async function setStage(
   files: RunFiles,
   started: Started,
   setup: StageSetup,
-  policy: DrillPolicy,
+  mode: DrillMode,
 ): Promise<DrillStage> {
   const brokers = setup.brokers ?? 1;
   record.mark(
     `starting the harness (two KRaft clusters of ${brokers === 1 ? 'one broker' : `${brokers} brokers`}, MM2 in Kafka Connect, moto)`,
   );
   const harness = await startHarness({
-    policy,
+    policy: summary.policy,
     tls: true,
     moto: true,
     controlServer: false,
@@ -162,9 +174,18 @@ async function setStage(
     log: (line) => record.say(`  harness: ${line}`),
   });
   started.harness = harness;
-  const config = drillConfig(harness.info, policy);
+  const config = drillConfig(harness.info, mode, summary.policy);
   summary.detectionWindowSeconds = config.detection.alarmPeriodSeconds * config.detection.evaluationPeriods;
-  await createApplicationTopic(harness, brokers);
+  await createApplicationTopic(
+    harness,
+    brokers,
+    mode === 'active-active' ? ['primary', 'secondary'] : ['primary'],
+  );
+  if (mode === 'active-active') {
+    const { connectUrl } = await harness.startReverseWorker();
+    await createMirror(connectUrl, reverseOf(harness.info.mirror.direction));
+    record.mark('active-active: the reverse mirror (secondary -> primary) runs beside the forward one');
+  }
 
   const viaProxy = setup.awsThroughFaultProxy === true;
   record.mark(
@@ -205,6 +226,25 @@ async function setStage(
   record.mark(
     'application producer and consumer started (client library, following the active configuration)',
   );
+  if (mode === 'active-active') {
+    // The secondary's own application: never in the primary's deployment, so no failover of it moves this one.
+    const home = await loadActiveConfig({
+      deployment: config.name,
+      stores: provisioned.stores,
+      kafka: { clientId: 'drill-app-secondary' },
+    });
+    const own = secondaryHome(home, harness.info);
+    started.secondaryWorkload = new Workload(own, {
+      topic: TOPIC,
+      groupId: GROUP,
+      intervalMs: 50,
+      logger,
+      ledger: workload.ledger,
+      firstNumber: SECONDARY_FIRST_NUMBER,
+    });
+    await started.secondaryWorkload.start();
+    record.mark("the secondary's own application started (same consumer group, its local topic only)");
+  }
   detection.start(functions);
 
   const paths = deploymentPaths(config.name);
@@ -217,6 +257,7 @@ async function setStage(
     functions,
     detection,
     workload,
+    ...(started.secondaryWorkload ? { secondaryWorkload: started.secondaryWorkload } : {}),
     readActive,
     atRest,
     activeEpochHistory: provisioned.activeEpochHistory,
@@ -224,17 +265,24 @@ async function setStage(
 }
 
 /**
- * The application's topic exists before anyone uses it, on the primary, with a replica on every broker (so that
+ * The application's topic exists before anyone uses it, on the primary (and in active-active on the secondary, whose
+ * own application writes there), with a replica on every broker (so that
  * one of three can die and every acknowledged record survives); MM2 creates its mirror.
  */
-async function createApplicationTopic(harness: Harness, brokers: number): Promise<void> {
-  const admin = kafkaClient(harness.info, 'primary').admin();
-  await admin.connect();
-  await admin.createTopics({
-    topics: [{ topic: TOPIC, numPartitions: 3, replicationFactor: brokers }],
-    waitForLeaders: true,
-  });
-  await admin.disconnect();
+async function createApplicationTopic(
+  harness: Harness,
+  brokers: number,
+  clusters: readonly ClusterRole[],
+): Promise<void> {
+  for (const cluster of clusters) {
+    const admin = kafkaClient(harness.info, cluster).admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [{ topic: TOPIC, numPartitions: 3, replicationFactor: brokers }],
+      waitForLeaders: true,
+    });
+    await admin.disconnect();
+  }
 }
 
 type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
@@ -302,6 +350,7 @@ async function stopApplication(started: Started): Promise<void> {
   await started.detection?.stop();
   await started.lambdaEndpoint?.close();
   await started.workload?.stop().catch(() => {});
+  await started.secondaryWorkload?.stop().catch(() => {});
   await started.watcher?.stop().catch(() => {});
 }
 

@@ -76,7 +76,8 @@ async function followFailover(stage: DrillStage, faultAtMs: number): Promise<num
 }
 
 /** The operator's failback, then the application stops producing and the consumer drains. */
-export async function failBack({ harness, functions, workload, record }: DrillStage): Promise<void> {
+export async function failBack(stage: DrillStage): Promise<void> {
+  const { harness, functions, workload, record } = stage;
   // The operator's Kafka Connect cluster that writes into the primary: it needs the primary to run.
   await harness.startReverseWorker();
   record.mark('reverse Connect worker (bootstrap: the primary) running, no connectors yet');
@@ -92,7 +93,7 @@ export async function failBack({ harness, functions, workload, record }: DrillSt
   );
   record.mark('failback complete: clients write to the primary again', back.atMs);
   await sleep(5_000);
-  await workload.stopProducing();
+  await Promise.all([workload.stopProducing(), stage.secondaryWorkload?.stopProducing()]);
   record.mark(
     `producer stopped after ${workload.produced} acknowledged records (${workload.failedSends.length} sends reported failed)`,
   );
@@ -107,7 +108,14 @@ export async function observeEnd(
   const { harness, functions, detection, workload, summary } = stage;
   const onPrimary = new Set(await readNumbers(kafkaClient(harness.info, 'primary'), TOPIC));
   const quarantined = await readNumbers(kafkaClient(harness.info, 'secondary'), QUARANTINE);
-  const lost = lostRecords(workload.acks.keys(), onPrimary, new Set(quarantined));
+  // Active-active: what the primary's producers wrote on the secondary during the outage stays in its topic there
+  // (the secondary's own data from then on), as does everything the secondary's application wrote.
+  const kept =
+    summary.mode === 'active-active'
+      ? await readNumbers(kafkaClient(harness.info, 'secondary'), TOPIC)
+      : quarantined;
+  const acknowledged = [...workload.acks.keys(), ...(stage.secondaryWorkload?.acks.keys() ?? [])];
+  const lost = lostRecords(acknowledged, onPrimary, new Set([...quarantined, ...kept]));
   summary.duplicatesConsumed = workload.duplicates;
   summary.duplicatesByEpoch = Object.fromEntries(workload.duplicatesByEpoch);
   summary.failback = {
@@ -127,7 +135,7 @@ export async function observeEnd(
     finalCluster: final.kind === 'consistent' ? final.config.cluster : final.kind,
     reported,
     lost,
-    acknowledged: workload.acks.size,
-    unseen: workload.unseen().length,
+    acknowledged: acknowledged.length,
+    unseen: workload.unseen().length + (stage.secondaryWorkload?.unseen().length ?? 0),
   };
 }

@@ -20,6 +20,8 @@ export interface DrillStage {
   functions: DrillFunctions;
   detection: Detection;
   workload: Workload;
+  /** Active-active: the secondary's own application (the same consumer group, its numbers apart). */
+  secondaryWorkload?: Workload;
   /** The active configuration, read once as a client reads it. */
   readActive(): Promise<ActiveRead>;
   /** What the active configuration's parameter, secret and plain parameter hold, read leniently. */

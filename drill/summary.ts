@@ -1,9 +1,13 @@
-import type { DrillPolicy } from './drill-config.ts';
+import type { DeploymentConfig } from '#shared/config/schema.ts';
 import type { CheckResult, TargetResult } from './recorder.ts';
 import type { Scenario } from './scenarios.ts';
 
 export interface DrillSummary {
   ok: boolean;
+  /** The setup: `active-passive` or `active-active`. */
+  mode: DeploymentConfig['mode'];
+  /** MirrorMaker 2's replication policy the deployment runs with: with `default`, failback copies back. */
+  policy: DeploymentConfig['replicationPolicy'];
   scenario: Scenario;
   detectionWindowSeconds: number;
   detectionSeconds: number | null;
@@ -44,8 +48,6 @@ export interface DrillSummary {
   alarmsFired: string[];
   reportFile: string;
   logFile: string;
-  /** MM2's replication policy of the run: with `default`, failback copies the outage's records back (copy-back). */
-  policy: DrillPolicy;
 }
 
 /**
@@ -53,14 +55,17 @@ export interface DrillSummary {
  * lists, so what is recorded is in the summary however the run ends.
  */
 export function initialSummary(
-  scenario: Scenario,
+  setup: {
+    scenario: Scenario;
+    mode: DeploymentConfig['mode'];
+    policy: DeploymentConfig['replicationPolicy'];
+  },
   recorded: { checks: CheckResult[]; targets: TargetResult[] },
   files: { reportFile: string; logFile: string },
-  policy: DrillPolicy = 'identity',
 ): DrillSummary {
   return {
     ok: false,
-    scenario,
+    scenario: setup.scenario,
     detectionWindowSeconds: 0,
     detectionSeconds: null,
     switchSeconds: null,
@@ -79,7 +84,9 @@ export function initialSummary(
     alarmsFired: [],
     reportFile: files.reportFile,
     logFile: files.logFile,
-    policy,
+    // After the fields summary.json has always had, so that readers of its order keep working.
+    mode: setup.mode,
+    policy: setup.policy,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { ActiveConfigWatcher } from '#shared/client/active-config-watcher.ts';
+import type { ActiveConfigSource } from '#shared/client/active-config-watcher.ts';
 import type { ClientLogger } from '#shared/client/client-logger.ts';
 import { FollowingConsumer } from '#shared/client/following-consumer.ts';
 import { FollowingProducer } from '#shared/client/following-producer.ts';
@@ -16,15 +16,23 @@ export interface Ack {
   atMs: number;
 }
 
-export class Workload {
-  readonly acks = new Map<number, Ack>();
-  readonly failedSends: number[] = [];
+/**
+ * What the consumer group read, by record number. In active-active the two applications' consumers are one
+ * group: after a failover either may read a record the other produced, so they keep one ledger.
+ */
+export class Ledger {
   readonly consumed = new Map<number, number>();
   /** Extra deliveries by the epoch of the configuration the consumer read them under: where duplicates arise. */
   readonly duplicatesByEpoch = new Map<number, number>();
   consumedTotal = 0;
+}
+
+export class Workload {
+  readonly acks = new Map<number, Ack>();
+  readonly failedSends: number[] = [];
+  readonly ledger: Ledger;
   lastError: string | undefined;
-  #next = 0;
+  #next: number;
   #running = false;
   #loop: Promise<void> | undefined;
   readonly #producer: FollowingProducer;
@@ -33,9 +41,20 @@ export class Workload {
   readonly #intervalMs: number;
 
   constructor(
-    watcher: ActiveConfigWatcher,
-    options: { topic: string; groupId: string; intervalMs: number; logger?: ClientLogger },
+    watcher: ActiveConfigSource,
+    options: {
+      topic: string;
+      groupId: string;
+      intervalMs: number;
+      logger?: ClientLogger;
+      /** Shared with the other cluster's application in active-active. */
+      ledger?: Ledger;
+      /** The first record number: the other application's numbers start elsewhere, so the books can tell them apart. */
+      firstNumber?: number;
+    },
   ) {
+    this.ledger = options.ledger ?? new Ledger();
+    this.#next = options.firstNumber ?? 0;
     this.#topic = options.topic;
     this.#intervalMs = options.intervalMs;
     // A send may wait through a whole detection window while the primary is dead: it is retried on the
@@ -53,10 +72,11 @@ export class Workload {
       eachMessage: async ({ message, epoch }) => {
         const n = Number(message.value?.toString('utf8'));
         if (Number.isInteger(n)) {
-          const seen = this.consumed.get(n) ?? 0;
-          if (seen > 0) this.duplicatesByEpoch.set(epoch, (this.duplicatesByEpoch.get(epoch) ?? 0) + 1);
-          this.consumed.set(n, seen + 1);
-          this.consumedTotal++;
+          const l = this.ledger;
+          const seen = l.consumed.get(n) ?? 0;
+          if (seen > 0) l.duplicatesByEpoch.set(epoch, (l.duplicatesByEpoch.get(epoch) ?? 0) + 1);
+          l.consumed.set(n, seen + 1);
+          l.consumedTotal++;
         }
       },
     });
@@ -66,9 +86,17 @@ export class Workload {
     return this.acks.size;
   }
 
-  /** Records read more than once, counted per extra delivery. */
+  get consumed(): ReadonlyMap<number, number> {
+    return this.ledger.consumed;
+  }
+
+  get duplicatesByEpoch(): ReadonlyMap<number, number> {
+    return this.ledger.duplicatesByEpoch;
+  }
+
+  /** Records read more than once by the group, counted per extra delivery. */
   get duplicates(): number {
-    return this.consumedTotal - this.consumed.size;
+    return this.ledger.consumedTotal - this.ledger.consumed.size;
   }
 
   /** The first acknowledgement by `cluster` at or after `sinceMs`. */

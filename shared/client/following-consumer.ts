@@ -1,5 +1,6 @@
 import type { ConsumerConfig, ConsumerRunConfig, EachBatchPayload, EachMessagePayload } from 'kafkajs';
 import { type Clock, systemClock } from '../clock.ts';
+import { drainGroupOf } from '../config/contract.ts';
 import type { ClusterRole } from '../config/schema.ts';
 import { describeError } from '../errors.ts';
 import { type Offset, toOffset } from '../kafka/offset.ts';
@@ -16,7 +17,13 @@ import {
 } from './kafka-clients.ts';
 import { race } from './race.ts';
 import { roleView, sameCluster, sameConnection } from './role-view.ts';
-import { listedTopics, logicalTopicOf, subscriptionOf } from './topic-routes.ts';
+import {
+  drainTopicsOf,
+  listedTopics,
+  logicalTopicOf,
+  type SubscriptionMode,
+  subscriptionOf,
+} from './topic-routes.ts';
 
 /** Where a record or a batch came from, as the application's handler receives it. */
 export interface FollowingOrigin {
@@ -79,6 +86,14 @@ export interface FollowingConsumerSettings {
   groupId: string;
   /** Logical topics (keys of the active configuration's `topics`). Each expands to what the mapping subscribes to. */
   topics: string[];
+  /**
+   * Active-active: `local` (default, the documented model) reads the topic produced on the consumer's cluster
+   * only, so each record is processed once, by the consumers of the cluster it was produced on; after a failover
+   * moved this consumer to the other cluster it first reads the copy mirrored from the cluster it left to its end
+   * (drain-then-switch), then joins its group on the local topic there. `aggregate` also reads the copies mirrored
+   * in from the other cluster, all the time: every record is processed on both sides.
+   */
+  subscription?: SubscriptionMode;
   /**
    * Where to start in a partition the group has no committed offset for on the cluster it joins. Default `true`:
    * after a switch with no translated offsets, reading the mirrored topic from its start duplicates records;
@@ -171,7 +186,8 @@ interface Generation {
  * A consumer that follows the active configuration. On a switch it drains the old cluster if it still answers
  * (see {@link ConsumerDrainOptions}), disconnects there (committing what was processed), and joins the same
  * group on the new cluster, subscribed to the topics the new mapping names: the mirrored `primary.orders` after
- * a failover with the default policy, and both `orders` and `K1.orders` in active-active.
+ * a failover with the default policy. Where the mapping names topics to drain first (active-active, and
+ * active-passive with `failoverTopics: 'local'`), it reads them to their end before it joins (see `subscription`).
  *
  * It follows the consumers' view of the configuration ({@link roleView}): during stage 1 of a staged failback
  * switch that holds consumers back, it stays in the group on the secondary (no drain, no rejoin; records report
@@ -202,6 +218,7 @@ export class FollowingConsumer {
   readonly #startTimeoutMs: number;
   readonly #callTimeoutMs: number;
   readonly #retryBackoffMs: number;
+  readonly #mode: SubscriptionMode;
   #gen: Generation | undefined;
   #target: ActiveClientConfig | undefined;
   /** Where the producers' view points, and since which epoch (and its `switchedAt`): for the switch rewind. */
@@ -227,6 +244,7 @@ export class FollowingConsumer {
     this.#startTimeoutMs = options.startTimeoutMs ?? 30_000;
     this.#callTimeoutMs = options.callTimeoutMs ?? 5_000;
     this.#retryBackoffMs = options.retryBackoffMs ?? 500;
+    this.#mode = options.subscription ?? 'local';
   }
 
   /**
@@ -247,13 +265,14 @@ export class FollowingConsumer {
     const current = this.#options.source.current();
     this.#noteProducers(current);
     const config = roleView(current, 'consumers');
-    const { unmapped } = subscriptionOf(config, this.#options.topics);
+    const { unmapped } = subscriptionOf(config, this.#options.topics, this.#mode);
     if (unmapped.length > 0) {
       throw new Error(
         `FollowingConsumer: expected mapped logical topics (${listedTopics(config)}), ` +
           `got unmapped ${unmapped.map((t) => `'${t}'`).join(', ')}`,
       );
     }
+    await this.#drainFirst(config);
     this.#gen = await this.#startOn(config, undefined, config.epoch);
     this.#unsubscribe = this.#options.source.subscribe((next) => this.#follow(next));
     const latest = this.#options.source.current();
@@ -354,6 +373,8 @@ export class FollowingConsumer {
       // Decided against the target of now: a newer configuration may have arrived while leaving.
       const inPlace = left !== undefined && this.#inPlace(left.gen, target);
       try {
+        // Decided again below against the target of now: a newer configuration may have arrived while draining.
+        if (!inPlace && (await this.#drainFirst(target)) === 'superseded') continue;
         this.#gen = inPlace
           ? // The same cluster and group: the committed offsets are where it stopped; its joined epoch is kept.
             await this.#startOn(target, undefined, joinedEpoch ?? target.epoch)
@@ -403,8 +424,11 @@ export class FollowingConsumer {
     config: ActiveClientConfig,
     rewindFrom: number | undefined,
     joinedEpoch: number,
+    drainPhase?: { topics: string[] },
   ): Promise<Generation> {
-    const { topics, unmapped } = subscriptionOf(config, this.#options.topics);
+    const { topics, unmapped } = drainPhase
+      ? { topics: drainPhase.topics, unmapped: [] }
+      : subscriptionOf(config, this.#options.topics, this.#mode);
     if (unmapped.length > 0) {
       this.#logger.error('the active configuration does not map some logical topics; not consuming them', {
         epoch: config.epoch,
@@ -421,7 +445,7 @@ export class FollowingConsumer {
     const consumer = kafka.consumer({
       allowAutoTopicCreation: false,
       ...this.#options.consumer,
-      groupId: this.#options.groupId,
+      groupId: drainPhase ? drainGroupOf(this.#options.groupId) : this.#options.groupId,
       retry: {
         ...userRetry,
         // kafkajs restarts a crashed consumer on a timer, and a disconnect() that races the crash (the cluster we
@@ -540,6 +564,11 @@ export class FollowingConsumer {
   #rewindFrom(target: ActiveClientConfig, leftJoinedAt: number | undefined): number | undefined {
     const margin = this.#options.switchRewindMarginMs ?? 10_000;
     if (margin === false) return undefined;
+    if (drainTopicsOf(target.topics, this.#options.topics, this.#mode).length > 0) {
+      // The mirrored copy was drained first; the subscription is a topic MM2 does not write into, whose committed
+      // offsets are the group's own (in active-active the other cluster's consumers keep them): nothing to protect.
+      return undefined;
+    }
     const producers = this.#producers;
     if (producers !== undefined && producers.cluster !== target.cluster) {
       this.#logger.info('no rewind: producers do not write to this cluster in this epoch', {
@@ -578,7 +607,7 @@ export class FollowingConsumer {
   /** Whether a consumer for `target` reads where `gen` did: the same cluster and subscription, any credentials. */
   #inPlace(gen: Generation, target: ActiveClientConfig): boolean {
     if (!sameCluster(gen.config, target)) return false;
-    const { topics, unmapped } = subscriptionOf(target, this.#options.topics);
+    const { topics, unmapped } = subscriptionOf(target, this.#options.topics, this.#mode);
     return unmapped.length === 0 && JSON.stringify(topics) === JSON.stringify(gen.topics);
   }
 
@@ -666,6 +695,82 @@ export class FollowingConsumer {
         cluster: gen.config.cluster,
         outcome: done.kind === 'error' ? describeError(done.error) : done.kind,
       });
+    }
+  }
+
+  /**
+   * Drain-then-switch: read the mapping's `drain` topics on `config`'s cluster to their end in the drain group
+   * ({@link drainGroupOf}, where the failover committed the offsets translated from the checkpoints), before the
+   * consumer joins its group on the subscription. "Their end" is the end offsets read when the drain starts: the
+   * drained topic is the mirrored copy of the cluster the clients left, and nothing more arrives from a cluster
+   * that died. Every member of the group compares the drain group's committed offsets with those ends, so a
+   * consumer that restarts after the drain finds nothing left and joins at once. `superseded`: a newer
+   * configuration arrived (or the consumer stopped) before the end; the caller decides again.
+   */
+  async #drainFirst(config: ActiveClientConfig): Promise<'drained' | 'none' | 'superseded'> {
+    const topics = drainTopicsOf(config.topics, this.#options.topics, this.#mode);
+    if (topics.length === 0) return 'none';
+    const group = drainGroupOf(this.#options.groupId);
+    const superseded = () =>
+      this.#closed || (this.#target !== undefined && this.#target.epoch !== config.epoch);
+    const admin = this.#factory(config.kafka.reveal()).admin();
+    let gen: Generation | undefined;
+    try {
+      await this.#bounded(admin.connect());
+      const ends = new Map<string, { high: Offset; low: Offset }>();
+      for (const topic of topics) {
+        for (const p of await this.#bounded(admin.fetchTopicOffsets(topic))) {
+          const tp = tpKey(topic, p.partition);
+          ends.set(tp, {
+            high: toOffset(p.high, `log end of ${tp}`),
+            low: toOffset(p.low, `log start of ${tp}`),
+          });
+        }
+      }
+      const behind = async (): Promise<number> => {
+        const committed = new Map<string, Offset>();
+        for (const t of await this.#bounded(admin.fetchOffsets({ groupId: group, topics }))) {
+          for (const p of t.partitions) {
+            const tp = tpKey(t.topic, p.partition);
+            committed.set(tp, toOffset(p.offset, `committed offset of ${tp}`));
+          }
+        }
+        let n = 0;
+        for (const [tp, { high, low }] of ends) {
+          const c = committed.get(tp) ?? -1;
+          const position = c >= 0 ? c : this.#fromBeginning ? low : high;
+          if (high > position) n += high - position;
+        }
+        return n;
+      };
+      const left = await behind();
+      if (left === 0) return 'drained';
+      this.#logger.info('reading the mirrored copy to its end before joining the group', {
+        cluster: config.cluster,
+        epoch: config.epoch,
+        topics,
+        group,
+        records: left,
+      });
+      gen = await this.#startOn(config, undefined, config.epoch, { topics });
+      for (;;) {
+        if (superseded()) return 'superseded';
+        if (gen.crashed !== undefined) throw new Error(`the drain consumer crashed: ${gen.crashed}`);
+        if ((await behind()) === 0) break;
+        await this.#clock.sleep(
+          this.#options.drain ? (this.#options.drain.checkIntervalMs ?? 250) : 250,
+          this.#stopping.signal,
+        );
+      }
+      this.#logger.info('read the mirrored copy to its end; joining the group', {
+        cluster: config.cluster,
+        epoch: config.epoch,
+        topics,
+      });
+      return 'drained';
+    } finally {
+      if (gen) await this.#disconnect(gen);
+      await race(admin.disconnect(), { clock: this.#clock, timeoutMs: this.#callTimeoutMs });
     }
   }
 

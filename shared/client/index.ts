@@ -91,4 +91,4 @@ export {
 } from './following-producer.ts';
 export type { AdminLike, ConsumerLike, KafkaFactory, KafkaLike, ProducerLike } from './kafka-clients.ts';
 export { roleView, sameConnection } from './role-view.ts';
-export { routeOf, type TopicRoutes } from './topic-routes.ts';
+export { routeOf, type SubscriptionMode, type TopicRoutes } from './topic-routes.ts';

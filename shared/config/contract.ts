@@ -97,8 +97,20 @@ const topicRouteSchema = z
   .object({
     /** Topic to produce to on the active cluster. */
     produce: z.string().min(1),
-    /** Topics to subscribe to on the active cluster (active-active: the local one and the remote one). */
+    /** Topics the group reads on the active cluster in normal running (active-active: the local one only). */
     subscribe: z.array(z.string().min(1)).min(1),
+    /**
+     * Active-active: the copies MirrorMaker 2 mirrors in from the other cluster (`K2.orders`). Read only by
+     * consumers that ask for the global view (`subscription: 'aggregate'`); the documented model leaves them to
+     * the other cluster's own consumers.
+     */
+    remote: z.array(z.string().min(1)).optional(),
+    /**
+     * After a failover that moves clients onto a cluster they were not producing into: the mirrored topics to
+     * read to their end first (`K1.orders`, `primary.orders`), from the offsets translated into the drain group
+     * ({@link drainGroupOf}), before joining the group on `subscribe`.
+     */
+    drain: z.array(z.string().min(1)).optional(),
   })
   .strict();
 export type TopicRoute = z.output<typeof topicRouteSchema>;
@@ -114,9 +126,23 @@ const topicRoutingSchema = z
     /** `''` (the topic itself) or a remote prefix such as `primary.`. */
     producePrefix: z.string(),
     subscribePrefixes: z.array(z.string()).min(1),
+    /** Active-active: the copies mirrored in from the other cluster, read only for the global view (`aggregate`). */
+    remotePrefixes: z.array(z.string()).min(1).optional(),
+    /** What moved consumers read to its end before they join their group on the subscription (drain-then-switch). */
+    drainPrefixes: z.array(z.string()).min(1).optional(),
   })
   .strict();
 export type TopicRouting = z.output<typeof topicRoutingSchema>;
+
+/**
+ * The consumer group that reads a route's `drain` topics for `group`. It is not `group` itself: in active-active
+ * the other cluster's consumers are members of `group` there, reading `subscribe` only, and kafkajs' leader assigns
+ * only the topics it subscribes to, so one group cannot read two subscriptions at once. The failover commits the
+ * offsets translated from the checkpoints into this group.
+ */
+export function drainGroupOf(group: string): string {
+  return `${group}.drain`;
+}
 
 /** The two roles a staged failback switch moves one after the other. */
 const clientRoles = ['producers', 'consumers'] as const;

@@ -365,6 +365,13 @@ export const deploymentConfigSchema = z
     /** Separator of the default replication policy (`replication.policy.separator`); part of every mirrored name. */
     separator: z.string().min(1).max(maxSeparatorLength).default('.'),
     clusters: z.object({ primary: clusterSchema, secondary: clusterSchema }).strict(),
+    /**
+     * Active-passive with the default policy: where clients go on the secondary after a failover. `mirrored`
+     * (default): producers write into `primary.<topic>` beside what MM2 copied, consumers read on there. `local`:
+     * producers write into `<topic>` on the secondary, consumers first finish `primary.<topic>` and then read
+     * `<topic>` (drain-then-switch, as active-active does). Ignored with the identity policy and in active-active.
+     */
+    failoverTopics: oneOf(['mirrored', 'local']).default('mirrored'),
     /** Logical topic names to watch and map. */
     topics: z
       .array(topicName)

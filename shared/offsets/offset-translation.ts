@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { drainGroupOf } from '../config/contract.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
 import { topicMapping } from '../config/topic-mapping.ts';
 import { describeError } from '../errors.ts';
@@ -88,13 +89,25 @@ export const groupOffsetOutcomeSchema = z
   .strict();
 export type GroupOffsetOutcome = z.output<typeof groupOffsetOutcomeSchema>;
 
-/** The topics the groups read on the secondary once it is active: every subscribed topic of the mapping. */
+/**
+ * The topics the groups read on the secondary once it is active: every topic of the mapping a consumer reads
+ * there (subscribed, drained first, or read for the global view).
+ */
 export function secondarySideTopics(config: DeploymentConfig): string[] {
   const topics = new Set<string>();
   for (const route of Object.values(topicMapping(config, 'secondary'))) {
-    for (const t of route.subscribe) topics.add(t);
+    for (const t of [...route.subscribe, ...(route.remote ?? []), ...(route.drain ?? [])]) topics.add(t);
   }
   return [...topics];
+}
+
+/** The topics read first, in each group's drain group ({@link drainGroupOf}), once the secondary is active. */
+function secondarySideDrainTopics(config: DeploymentConfig): Set<string> {
+  const topics = new Set<string>();
+  for (const route of Object.values(topicMapping(config, 'secondary'))) {
+    for (const t of route.drain ?? []) topics.add(t);
+  }
+  return topics;
 }
 
 /** MirrorClient semantics: the last checkpoint per (group, topic, partition) wins. */
@@ -117,10 +130,19 @@ export async function planGroupOffsets(
   const checkpoints = [...latestCheckpoints(await secondary.readCheckpoints(groups)).values()].filter(
     (c) => wanted.has(c.topic) && c.downstreamOffset >= 0,
   );
+  // Drained topics are read in the drain group, whose offsets come from the group's checkpoints: in active-active
+  // the group itself is busy on the secondary (its own consumers), so its offsets could not be committed anyway.
+  const drainTopics = secondarySideDrainTopics(config);
+  const targets = groups.flatMap((group) => {
+    const own = { group, from: group, topics: undefined as Set<string> | undefined };
+    return drainTopics.size === 0
+      ? [own]
+      : [own, { group: drainGroupOf(group), from: group, topics: drainTopics }];
+  });
   return Promise.all(
-    groups.map(async (group): Promise<GroupOffsetPlan> => {
+    targets.map(async ({ group, from, topics: only }): Promise<GroupOffsetPlan> => {
       const mine = checkpoints
-        .filter((c) => c.group === group)
+        .filter((c) => c.group === from && (only === undefined || only.has(c.topic)))
         .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
       try {
         const { state, members } = await secondary.describeGroup(group);

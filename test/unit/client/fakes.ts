@@ -289,6 +289,8 @@ export class FakeConsumer implements ConsumerLike {
 export class FakeAdmin implements AdminLike {
   readonly high = new Map<string, number>();
   readonly committed = new Map<string, number>();
+  /** `group topic:partition` → committed offset of that group, over `committed` (which answers for any group). */
+  readonly groupCommitted = new Map<string, number>();
   unreachable = false;
   calls = 0;
   readonly #log: string[];
@@ -330,7 +332,10 @@ export class FakeAdmin implements AdminLike {
       topic,
       partitions: [...this.high.keys()]
         .filter((tp) => parseTpKey(tp).topic === topic)
-        .map((tp) => ({ partition: parseTpKey(tp).partition, offset: String(this.committed.get(tp) ?? -1) })),
+        .map((tp) => ({
+          partition: parseTpKey(tp).partition,
+          offset: String(this.groupCommitted.get(`${options.groupId} ${tp}`) ?? this.committed.get(tp) ?? -1),
+        })),
     }));
   }
 }

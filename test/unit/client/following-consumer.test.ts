@@ -52,11 +52,13 @@ async function started(
 }
 
 describe('FollowingConsumer', () => {
-  it('subscribes to the local and the remote topic in active-active, labelling records with their logical topic', async () => {
+  it('with aggregate, subscribes to the local and the remote topic in active-active, labelling records with their logical topic', async () => {
     // Arrange
     const { kafka, received } = await started(
-      {},
-      activeConfig('secondary', 4, { orders: { produce: 'orders', subscribe: ['orders', 'K1.orders'] } }),
+      { subscription: 'aggregate' },
+      activeConfig('secondary', 4, {
+        orders: { produce: 'orders', subscribe: ['orders'], remote: ['K1.orders'], drain: ['K1.orders'] },
+      }),
     );
     const consumer = kafka.consumers[0];
 
@@ -309,6 +311,110 @@ describe('FollowingConsumer', () => {
     expect(kafka.consumers).toHaveLength(1);
     expect(kafka.consumers[0]?.disconnects).toBe(1);
     expect(source.listenerCount).toBe(0);
+  });
+});
+
+describe('FollowingConsumer in active-active, local (the default)', () => {
+  const k1Home = { orders: { produce: 'orders', subscribe: ['orders'], remote: ['K2.orders'] } };
+  const movedToK2 = {
+    orders: { produce: 'orders', subscribe: ['orders'], remote: ['K1.orders'], drain: ['K1.orders'] },
+  };
+
+  it('reads only the local topic in normal running', async () => {
+    const { kafka } = await started({}, activeConfig('primary', 1, k1Home));
+
+    expect(kafka.consumers.map((c) => [c.cluster, c.groupId, c.subscriptions[0]?.topics])).toEqual([
+      ['primary', 'billing', ['orders']],
+    ]);
+  });
+
+  it("after a failover reads K1's copy to its end in the drain group first, then joins the group on the local topic, without a rewind", async () => {
+    // Arrange: the failover translated the group to offset 5 of K1.orders; MM2 had copied 8 records.
+    const { kafka, source, consumer, received, switches } = await started(
+      {},
+      activeConfig('primary', 1, k1Home),
+    );
+    const k2 = kafka.admin('secondary');
+    k2.high.set('K1.orders:0', 8);
+    k2.high.set('orders:0', 40);
+    k2.groupCommitted.set('billing.drain K1.orders:0', 5);
+    k2.groupCommitted.set('billing orders:0', 30);
+
+    // Act
+    await source.publish(activeConfig('secondary', 2, movedToK2));
+    await waitUntil(() => kafka.consumers.length === 2);
+    const drainer = kafka.consumers[1];
+    await drainer?.deliver('K1.orders', 0, '5');
+    const stillDrainingAfterOne = kafka.consumers.length;
+    await drainer?.deliver('K1.orders', 0, '6');
+    await drainer?.deliver('K1.orders', 0, '7');
+    k2.groupCommitted.set('billing.drain K1.orders:0', 8);
+    await consumer.settled();
+
+    // Assert
+    expect(stillDrainingAfterOne).toBe(2);
+    expect(kafka.consumers.map((c) => [c.cluster, c.groupId, c.subscriptions[0]?.topics])).toEqual([
+      ['primary', 'billing', ['orders']],
+      ['secondary', 'billing.drain', ['K1.orders']],
+      ['secondary', 'billing', ['orders']],
+    ]);
+    expect(kafka.log.filter((l) => !l.startsWith('ends'))).toEqual([
+      'subscribe primary orders',
+      'disconnect consumer primary',
+      'subscribe secondary K1.orders',
+      'disconnect consumer secondary',
+      'subscribe secondary orders',
+    ]);
+    expect(received.map((r) => [r.logicalTopic, r.topic, r.cluster, r.message.offset])).toEqual([
+      ['orders', 'K1.orders', 'secondary', '5'],
+      ['orders', 'K1.orders', 'secondary', '6'],
+      ['orders', 'K1.orders', 'secondary', '7'],
+    ]);
+    kafka.consumers[2]?.join({ orders: [0] });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(k2.timestampsAsked).toEqual([]);
+    expect(kafka.consumers[2]?.seeks).toEqual([]);
+    expect(switches.map((e) => [e.to.cluster, e.topics])).toEqual([['secondary', ['orders']]]);
+  });
+
+  it('joins at once when the drain group already reached the end (a consumer that restarts after the drain)', async () => {
+    const kafka = new FakeKafka();
+    const k2 = kafka.admin('secondary');
+    k2.high.set('K1.orders:0', 8);
+    k2.groupCommitted.set('billing.drain K1.orders:0', 8);
+    const consumer = new FollowingConsumer({
+      source: new FakeSource(activeConfig('secondary', 2, movedToK2)),
+      groupId: 'billing',
+      topics: ['orders'],
+      kafkaFactory: kafka.factory,
+      logger: new MemoryLogger(),
+      eachMessage: async () => {},
+    });
+
+    await consumer.start();
+
+    expect(kafka.consumers.map((c) => [c.groupId, c.subscriptions[0]?.topics])).toEqual([
+      ['billing', ['orders']],
+    ]);
+    await consumer.stop();
+  });
+
+  it('abandons the drain for a newer configuration that arrives first (the primary is back) and follows it', async () => {
+    const { kafka, source, consumer } = await started({}, activeConfig('primary', 1, k1Home));
+    const k2 = kafka.admin('secondary');
+    k2.high.set('K1.orders:0', 8);
+
+    await source.publish(activeConfig('secondary', 2, movedToK2));
+    await waitUntil(() => kafka.consumers.length === 2);
+    await source.publish(activeConfig('primary', 3, k1Home));
+    await consumer.settled();
+
+    expect(kafka.consumers.map((c) => [c.cluster, c.groupId, c.disconnects])).toEqual([
+      ['primary', 'billing', 1],
+      ['secondary', 'billing.drain', 1],
+      ['primary', 'billing', 0],
+    ]);
+    expect(consumer.active?.epoch).toBe(3);
   });
 });
 

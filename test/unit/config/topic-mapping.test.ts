@@ -38,16 +38,34 @@ describe('topicMapping', () => {
     });
   });
 
-  it('subscribes to the local and the remote topic in active-active, on either side', () => {
+  it('in active-active reads the local topic and names the remote copy apart, on either side', () => {
     const c = config({ mode: 'active-active' });
 
     expect(topicMapping(c, 'primary').orders).toEqual({
       produce: 'orders',
-      subscribe: ['orders', 'K2.orders'],
+      subscribe: ['orders'],
+      remote: ['K2.orders'],
     });
     expect(topicMapping(c, 'secondary').orders).toEqual({
       produce: 'orders',
-      subscribe: ['orders', 'K1.orders'],
+      subscribe: ['orders'],
+      remote: ['K1.orders'],
+      drain: ['K1.orders'],
+    });
+  });
+
+  it("drains the mirrored topic before the local one on the secondary with failoverTopics 'local'", () => {
+    const c = config({ failoverTopics: 'local' });
+
+    expect(topicMapping(c, 'secondary').orders).toEqual({
+      produce: 'orders',
+      subscribe: ['orders'],
+      drain: ['K1.orders'],
+    });
+    expect(topicMapping(c, 'primary').orders).toEqual({ produce: 'orders', subscribe: ['orders'] });
+    expect(topicMapping({ ...c, replicationPolicy: 'identity' }, 'secondary').orders).toEqual({
+      produce: 'orders',
+      subscribe: ['orders'],
     });
   });
 });

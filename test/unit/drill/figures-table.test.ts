@@ -8,7 +8,7 @@ describe('drill figures table', () => {
     const outDir = path.join(process.cwd(), '.out', 'drill', 'run-kill');
     const summary = {
       ...initialSummary(
-        'kill',
+        { scenario: 'kill', mode: 'active-passive', policy: 'identity' },
         {
           checks: [{ name: 'no acknowledged record lost', ok: true, detail: '0 lost of 2153' }],
           targets: [],

@@ -8,7 +8,11 @@ describe('drill summary', () => {
   it('starts not ok, without figures, with every field summary.json has always had, in its order', () => {
     const { record } = recorder();
 
-    const summary = initialSummary('kill', record, files);
+    const summary = initialSummary(
+      { scenario: 'kill', mode: 'active-passive', policy: 'identity' },
+      record,
+      files,
+    );
 
     expect(Object.keys(summary)).toEqual([
       'ok',
@@ -31,12 +35,14 @@ describe('drill summary', () => {
       'alarmsFired',
       'reportFile',
       'logFile',
+      'mode',
       'policy',
     ]);
     expect(summary).toMatchObject({
       ok: false,
-      scenario: 'kill',
+      mode: 'active-passive',
       policy: 'identity',
+      scenario: 'kill',
       rtoSeconds: null,
       failback: null,
       switches: null,
@@ -46,7 +52,11 @@ describe('drill summary', () => {
 
   it('holds what the recorder records after it was built, so a run that throws still reports its checks', () => {
     const { record } = recorder();
-    const summary = initialSummary('hang', record, files);
+    const summary = initialSummary(
+      { scenario: 'hang', mode: 'active-passive', policy: 'identity' },
+      record,
+      files,
+    );
 
     record.stoppedBy(new Error('harness did not start'));
     record.target({ name: 'RTO', met: false, detail: 'null s against 35 s' });
@@ -96,7 +106,11 @@ describe('drill summary', () => {
 
   it('gives the report every figure but the checks', () => {
     const { record } = recorder();
-    const summary = initialSummary('flapping', record, files);
+    const summary = initialSummary(
+      { scenario: 'flapping', mode: 'active-passive', policy: 'identity' },
+      record,
+      files,
+    );
 
     const figures = reportFigures(summary);
 

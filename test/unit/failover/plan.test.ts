@@ -67,12 +67,22 @@ describe('buildPlan topic mapping', () => {
     });
   });
 
-  it('produces locally and consumes the local and the mirrored topic when active-active', async () => {
+  it('produces and consumes locally when active-active, draining the mirrored copy of the primary first', async () => {
     const plan = await planFor({ mode: 'active-active', replicationPolicy: 'default' });
 
     expect(routesOf(plan.next)).toEqual({
-      orders: { produce: 'orders', subscribe: ['orders', 'primary.orders'] },
-      payments: { produce: 'payments', subscribe: ['payments', 'primary.payments'] },
+      orders: {
+        produce: 'orders',
+        subscribe: ['orders'],
+        remote: ['primary.orders'],
+        drain: ['primary.orders'],
+      },
+      payments: {
+        produce: 'payments',
+        subscribe: ['payments'],
+        remote: ['primary.payments'],
+        drain: ['primary.payments'],
+      },
     });
   });
 

@@ -136,6 +136,44 @@ describe('planGroupOffsets', () => {
     expect(plan?.partitions.map((p) => p.topic)).toEqual(['orders', 'primary.orders']);
   });
 
+  it('commits the translated offsets of the topic to drain into the drain group while the group itself is busy there (active-active)', async () => {
+    // Arrange: the secondary's own consumers are members of billing there.
+    const groups = new FakeSecondaryGroups();
+    groups.states.set('billing', { state: 'Stable', members: 2 });
+    groups.checkpoints = [cp('billing', 'orders', 0, 7, 7), cp('billing', 'primary.orders', 0, 9, 8)];
+
+    // Act
+    const plans = await planGroupOffsets(testConfig({ mode: 'active-active' }), groups);
+    const outcomes = await commitGroupOffsets(plans, groups);
+
+    // Assert
+    expect(plans.map((p) => [p.group, p.decision, p.partitions.map((x) => x.topic)])).toEqual([
+      ['billing', 'group-active', ['orders', 'primary.orders']],
+      ['billing.drain', 'commit', ['primary.orders']],
+    ]);
+    expect(outcomes.map((o) => [o.group, o.outcome])).toEqual([
+      ['billing', 'group-active'],
+      ['billing.drain', 'committed'],
+    ]);
+    expect(groups.commits).toEqual([
+      { group: 'billing.drain', topic: 'primary.orders', partitions: [{ partition: 0, offset: 8 }] },
+    ]);
+  });
+
+  it("plans the drain group with failoverTopics 'local' and not with the mirrored default", async () => {
+    const groups = new FakeSecondaryGroups();
+    groups.checkpoints = [cp('billing', 'primary.orders', 0, 9, 8)];
+
+    const local = await planGroupOffsets(testConfig({ failoverTopics: 'local' }), groups);
+    const mirrored = await planGroupOffsets(testConfig(), groups);
+
+    expect(local.map((p) => [p.group, p.decision])).toEqual([
+      ['billing', 'commit'],
+      ['billing.drain', 'commit'],
+    ]);
+    expect(mirrored.map((p) => p.group)).toEqual(['billing']);
+  });
+
   it('reports a group that cannot be described as an error without failing the others', async () => {
     const groups = new FakeSecondaryGroups();
     groups.checkpoints = [
