@@ -564,7 +564,7 @@ export class FollowingConsumer {
   #rewindFrom(target: ActiveClientConfig, leftJoinedAt: number | undefined): number | undefined {
     const margin = this.#options.switchRewindMarginMs ?? 10_000;
     if (margin === false) return undefined;
-    if (drainTopicsOf(target.topics, this.#options.topics, this.#mode).length > 0) {
+    if (drainTopicsOf(target, this.#options.topics, this.#mode).length > 0) {
       // The mirrored copy was drained first; the subscription is a topic MM2 does not write into, whose committed
       // offsets are the group's own (in active-active the other cluster's consumers keep them): nothing to protect.
       return undefined;
@@ -708,7 +708,7 @@ export class FollowingConsumer {
    * configuration arrived (or the consumer stopped) before the end; the caller decides again.
    */
   async #drainFirst(config: ActiveClientConfig): Promise<'drained' | 'none' | 'superseded'> {
-    const topics = drainTopicsOf(config.topics, this.#options.topics, this.#mode);
+    const topics = drainTopicsOf(config, this.#options.topics, this.#mode);
     if (topics.length === 0) return 'none';
     const group = drainGroupOf(this.#options.groupId);
     const superseded = () =>
