@@ -11,7 +11,8 @@ import type { Checkpoint, SecondaryGroupOffsets } from './offset-translation.ts'
  * once); committed offsets one OffsetFetch per group; commits one OffsetCommit per group and topic, as Kafka's own
  * admin client commits for an empty group (the coordinator refuses it while the group has members, a second
  * guard). kafkajs' admin asked FindCoordinator before every call and its `setOffsets` joined the group with a
- * throwaway consumer for every commit: about 10 s per group on this project's machine, against 2.8 s for all 500 groups this way (bench/groups.bench.ts).
+ * throwaway consumer for every commit: about 10 s per group on this project's machine, against 2.8 s for all 500
+ * groups this way (bench/groups.bench.ts).
  */
 export interface KafkaGroupOffsetsDeps {
   cluster(): Promise<
