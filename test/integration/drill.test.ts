@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 interface Summary {
   ok: boolean;
   scenario: string;
+  mode: string;
   policy: string;
   detectionWindowSeconds: number;
   rtoSeconds: number | null;
@@ -76,6 +77,20 @@ describe('drill', () => {
     const r = await drill('kill', ['--policy', 'default']);
 
     expect(r.summary, progressOf(r)).toMatchObject({ ok: true, scenario: 'kill', policy: 'default' });
+    expect(r.summary.failback).toMatchObject({ ok: true, lost: 0 });
+    expect(r.code).toBe(0);
+  }, 900_000);
+
+  it("active-active: only the primary's clients move, drain its copy, and come back; the secondary's stay", async () => {
+    const r = await drill('kill', ['--mode', 'active-active']);
+
+    expect(r.summary, progressOf(r)).toMatchObject({
+      ok: true,
+      scenario: 'kill',
+      mode: 'active-active',
+      policy: 'default',
+    });
+    expect(r.summary.rtoSeconds).not.toBeNull();
     expect(r.summary.failback).toMatchObject({ ok: true, lost: 0 });
     expect(r.code).toBe(0);
   }, 900_000);
