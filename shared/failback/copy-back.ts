@@ -192,16 +192,26 @@ function copyBackJob(ctx: PhaseContext, p: CopyBackPartition): CopyJob {
         p.targetMark = offset;
       },
     },
-    onBatch: (source, target) => addSample(p, source, target),
+    onBatch: (source, target, count, lastSource) => addSample(p, source, target, count, lastSource),
     label: 'failback copy-back',
   };
 }
 
-/** Keep at most {@link MAX_SAMPLES} batch starts, thinning evenly: any subset still bounds from below. */
-function addSample(p: CopyBackPartition, source: Offset, target: Offset): void {
+/**
+ * Keep at most {@link MAX_SAMPLES} batch starts, thinning evenly: any subset still bounds from below. A batch whose
+ * records sat at consecutive source offsets (no marker, compaction gap or skipped range inside) is `dense`: an
+ * offset inside it translates exactly, not to the batch's start.
+ */
+function addSample(
+  p: CopyBackPartition,
+  source: Offset,
+  target: Offset,
+  count: number,
+  lastSource: Offset,
+): void {
   const last = p.samples[p.samples.length - 1];
   if (last !== undefined && last.source >= source) return;
-  p.samples.push({ source, target });
+  p.samples.push({ source, target, ...(lastSource - source + 1 === count ? { dense: count } : {}) });
   if (p.samples.length > MAX_SAMPLES)
     p.samples = p.samples.filter((_, i) => i % 2 === 0 || i === p.samples.length - 1);
 }
@@ -347,17 +357,25 @@ export async function runCopyBackRestore(ctx: PhaseContext): Promise<PhaseOutcom
 }
 
 /**
- * A consumer group's committed offset on the source partition, as an offset in the target partition: the target
- * offset of the last sampled batch that starts at or before it (the group re-reads at most a batch, never skips).
- * `undefined` when the offset is before the clients' records (the group keeps its offset on the primary).
+ * A consumer group's committed offset on the source partition (the next offset it would read), as an offset in the
+ * target partition, from the last sampled batch that starts at or before it: within a dense batch exactly (the
+ * records before `committed` were read: that many of the batch are skipped), past its end the batch's end, and in a
+ * batch with gaps its start (the group re-reads at most that batch, never skips a record). `undefined` when the
+ * offset is before the clients' records (the group keeps its offset on the primary).
  */
-function translateCopiedOffset(p: CopyBackPartition, committed: Offset): Offset | undefined {
+export function translateCopiedOffset(
+  p: Pick<CopyBackPartition, 'from' | 'ranges' | 'targetStart' | 'targetMark' | 'samples'>,
+  committed: Offset,
+): Offset | undefined {
   if (committed < p.from) return undefined;
   const done = p.ranges.every((r) => r.next >= r.to);
   const end = p.ranges[p.ranges.length - 1]?.to ?? p.from;
   if (done && committed >= end) return p.targetMark;
   let at = p.targetStart;
-  for (const s of p.samples) if (s.source <= committed) at = s.target;
+  for (const s of p.samples) {
+    if (s.source > committed) break;
+    at = s.dense === undefined ? s.target : s.target + Math.min(committed - s.source, s.dense);
+  }
   return at;
 }
 
@@ -392,12 +410,20 @@ function copyBackSummary(copyBack: { partitions: Record<string, CopyBackPartitio
  */
 export async function translateCopiedGroups(
   ctx: PhaseContext,
-): Promise<Array<{ group: string; committed: number; untranslated: string[]; skipped?: string }>> {
+): Promise<
+  Array<{ group: string; committed: number; untranslated: string[]; alreadyAt: string[]; skipped?: string }>
+> {
   const { deps, state } = ctx;
   const partitions = Object.values(state.copyBack?.partitions ?? {});
   const bySource = new Map(partitions.map((p) => [tpKey(p.sourceTopic, p.partition), p]));
   const sources = [...new Set(partitions.map((p) => p.sourceTopic))];
-  const results: Array<{ group: string; committed: number; untranslated: string[]; skipped?: string }> = [];
+  const results: Array<{
+    group: string;
+    committed: number;
+    untranslated: string[];
+    alreadyAt: string[];
+    skipped?: string;
+  }> = [];
   for (const group of deps.config.consumerGroups) {
     const onPrimary = new Map(
       (await deps.primary.committedOffsets(group, deps.config.topics)).map((o) => [
@@ -407,6 +433,8 @@ export async function translateCopiedGroups(
     );
     const byTopic = new Map<string, Array<{ partition: number; offset: Offset }>>();
     const untranslated: string[] = [];
+    // Partitions whose offset on the primary is already at or past the translation (say so: nothing is silent).
+    const alreadyAt: string[] = [];
     for (const o of await deps.secondary.committedOffsets(group, sources)) {
       const p = bySource.get(tpKey(o.topic, o.partition));
       const translated = p === undefined ? undefined : translateCopiedOffset(p, o.offset);
@@ -414,7 +442,11 @@ export async function translateCopiedGroups(
         untranslated.push(tpKey(o.topic, o.partition));
         continue;
       }
-      if ((onPrimary.get(tpKey(p.topic, p.partition)) ?? -1) >= translated) continue;
+      const current = onPrimary.get(tpKey(p.topic, p.partition)) ?? -1;
+      if (current >= translated) {
+        alreadyAt.push(`${tpKey(p.topic, p.partition)}@${current}>=${translated}`);
+        continue;
+      }
       byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), { partition: p.partition, offset: translated }]);
     }
     let committed = 0;
@@ -422,7 +454,7 @@ export async function translateCopiedGroups(
       await deps.primary.commitOffsets(group, topic, offsets);
       committed += offsets.length;
     }
-    results.push({ group, committed, untranslated });
+    results.push({ group, committed, untranslated, alreadyAt });
   }
   return results;
 }

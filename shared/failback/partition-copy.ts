@@ -51,8 +51,11 @@ export interface CopyJob {
   progress: CopyProgress;
   /** The target partition's log end after the last journaled batch: the crash scan starts there. */
   mark: { get(): Offset; set(offset: Offset): void };
-  /** Told where each written batch landed (copy-back keeps samples to translate group offsets). */
-  onBatch?(firstSourceOffset: Offset, targetBase: Offset, count: number): void;
+  /**
+   * Told where each written batch landed (copy-back keeps samples to translate group offsets): its first and last
+   * source offsets, where its first record went, and how many records it held.
+   */
+  onBatch?(firstSourceOffset: Offset, targetBase: Offset, count: number, lastSourceOffset: Offset): void;
   /** Prefix of log messages, e.g. 'failback salvage'. */
   label: string;
 }
@@ -167,7 +170,12 @@ async function copyPartition(ctx: Work, job: CopyJob): Promise<'done' | 'deadlin
         );
         if (base >= 0) {
           job.mark.set(base + records.length);
-          job.onBatch?.((records[0] as CopiedRecord).offset, base, records.length);
+          job.onBatch?.(
+            (records[0] as CopiedRecord).offset,
+            base,
+            records.length,
+            (records[records.length - 1] as CopiedRecord).offset,
+          );
         }
       }
       p.copied += records.length;
@@ -241,7 +249,7 @@ async function resumeFromTarget(ctx: Work, job: CopyJob, range: CopyRange): Prom
         src.offset >= range.next &&
         src.offset < range.to
       ) {
-        if (max < 0) job.onBatch?.(src.offset, r.offset, 1);
+        if (max < 0) job.onBatch?.(src.offset, r.offset, 1, src.offset);
         max = Math.max(max, src.offset);
         count += 1;
       }

@@ -114,7 +114,16 @@ const copyBackPartition = z
     targetStart: z.int().min(0),
     targetMark: z.int().min(0),
     /** Batch starts: the record at `source` was written at `target` (translates group offsets, from below). */
-    samples: z.array(z.object({ source: z.int().min(0), target: z.int().min(0) }).strict()),
+    samples: z.array(
+      z
+        .object({
+          source: z.int().min(0),
+          target: z.int().min(0),
+          /** The batch held this many records at consecutive source offsets from `source`: translated exactly. */
+          dense: z.int().min(1).optional(),
+        })
+        .strict(),
+    ),
   })
   .strict();
 export type CopyBackPartition = z.output<typeof copyBackPartition>;
@@ -154,6 +163,8 @@ const groupResult = z
     group: z.string(),
     committed: z.int().min(0),
     untranslated: z.array(z.string()),
+    /** Copy-back: partitions whose offset on the primary was already at or past the translation. */
+    alreadyAt: z.array(z.string()).optional(),
     skipped: z.string().optional(),
   })
   .strict();

@@ -73,14 +73,6 @@ describe('drill', () => {
     expect(r.code).toBe(0);
   }, 900_000);
 
-  it('fails over and back under the default policy: failback copies the outage records back and loses nothing', async () => {
-    const r = await drill('kill', ['--policy', 'default']);
-
-    expect(r.summary, progressOf(r)).toMatchObject({ ok: true, scenario: 'kill', policy: 'default' });
-    expect(r.summary.failback).toMatchObject({ ok: true, lost: 0 });
-    expect(r.code).toBe(0);
-  }, 900_000);
-
   it("active-active: only the primary's clients move, drain its copy, and come back; the secondary's stay", async () => {
     const r = await drill('kill', ['--mode', 'active-active']);
 

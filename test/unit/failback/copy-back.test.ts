@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { copyBackRanges } from '#shared/failback/copy-back.ts';
+import { copyBackRanges, translateCopiedOffset } from '#shared/failback/copy-back.ts';
 import type { FailbackResult } from '#shared/failback/failback.ts';
 import { PROVENANCE } from '#shared/failback/partition-copy.ts';
 import { tpKey } from '#shared/kafka/topic-partition.ts';
@@ -125,6 +125,37 @@ describe('failback with prefixed topics (copy-back)', () => {
     const committed = w.primary.committed.get('billing')?.get(tpKey('orders', 1));
     expect(committed).toBeGreaterThanOrEqual(3);
     expect(committed).toBeLessThanOrEqual(5);
+  });
+});
+
+describe('translateCopiedOffset', () => {
+  // Client records at source offsets 48.. of primary.orders, copied after the primary's own 109 records: one
+  // dense batch of 200 (48..247 -> 109..308), then a batch of 50 records over 60 offsets (markers inside).
+  const partition = {
+    from: 48,
+    ranges: [{ from: 48, to: 400, next: 308 }],
+    targetStart: 109,
+    targetMark: 359,
+    samples: [
+      { source: 48, target: 109, dense: 200 },
+      { source: 248, target: 309 },
+    ],
+  };
+
+  it('translates an offset inside a dense batch exactly: nothing read is read again', () => {
+    expect(translateCopiedOffset(partition, 48)).toBe(109);
+    expect(translateCopiedOffset(partition, 235)).toBe(109 + 187);
+  });
+
+  it('takes the start of a batch with gaps, and never a position past what was read', () => {
+    expect(translateCopiedOffset(partition, 290)).toBe(309);
+    expect(
+      translateCopiedOffset({ ...partition, samples: [{ source: 48, target: 109, dense: 100 }] }, 235),
+    ).toBe(209);
+  });
+
+  it('leaves a group whose offset is before the clients records where it is on the primary', () => {
+    expect(translateCopiedOffset(partition, 47)).toBeUndefined();
   });
 });
 
