@@ -28,6 +28,8 @@ export interface ApplicationTarget {
   stores: Stores;
   /** The consumer group; default a fresh one. */
   groupId?: string;
+  /** Active-active: `aggregate` also reads the copies mirrored in from the other cluster (default `local`). */
+  subscription?: 'local' | 'aggregate';
 }
 
 export type Application = Awaited<ReturnType<typeof startApplication>>;
@@ -95,6 +97,7 @@ export async function startApplication(d: ApplicationTarget) {
       error: (message) => rewinds.push(`error: ${message}`),
     },
     groupId: d.groupId ?? uniqueName('billing'),
+    ...(d.subscription ? { subscription: d.subscription } : {}),
     topics: [d.topic],
     eachMessage: async ({ message, cluster, epoch }) => {
       const id = String(message.value);

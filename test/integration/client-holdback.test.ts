@@ -100,11 +100,20 @@ describe('staged failback switch with a library producer and consumer (real Kafk
         what: `MM2 to create ${name}`,
       });
     await Promise.all([
-      remote(secondaryAdmin, topicMapping(config, 'secondary')[topic]?.subscribe[1] ?? ''),
-      remote(primaryAdmin, topicMapping(config, 'primary')[topic]?.subscribe[1] ?? ''),
+      remote(secondaryAdmin, topicMapping(config, 'secondary')[topic]?.remote?.[0] ?? ''),
+      remote(primaryAdmin, topicMapping(config, 'primary')[topic]?.remote?.[0] ?? ''),
     ]);
     await writeFailedOver(stores, stores, paths, config);
-    const app = await startApplication({ name: config.name, topic, stores, groupId: group });
+    // The global view: the consumer moved to the primary at stage 1 reads what the held-back producer still writes
+    // to the secondary (mirrored in as `secondary.<topic>`); in the documented `local` model that is for the
+    // secondary's own consumers (drill --mode active-active covers that).
+    const app = await startApplication({
+      name: config.name,
+      topic,
+      stores,
+      groupId: group,
+      subscription: 'aggregate',
+    });
     const table = uniqueName('failback');
     const dynamodb = new DynamoDBClient(awsConfig);
     const wiring = failbackDependencies(
