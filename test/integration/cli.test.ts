@@ -217,14 +217,14 @@ describe('mm2-failover CLI against a deployment on the harness', () => {
   });
 
   it('failback: a refusal exits 1 with the reasons on stdout and the function logs on stderr', async () => {
-    const plan = await d.cli(['failback', '--local', '--reason', 'look first', '--phase', 'plan']);
+    const plan = await d.cli(['failback', '--local', '--reason', 'look first', '--phase', 'salvage']);
 
-    // The shared harness mirrors with MM2's default policy, which active-passive failback refuses (the drill
-    // runs failback itself on an identity-policy harness).
+    // The shared harness mirrors with MM2's default policy, whose active-passive failback copies back instead of
+    // salvaging: asking for salvage is refused, naming the phases there are (the drill runs a whole failback).
     expect(plan.code, plan.stderr).toBe(1);
     expect(json(plan)).toMatchObject({
       status: 'refused',
-      reasons: [expect.objectContaining({ code: 'unsupported-replication-policy' })],
+      reasons: [expect.objectContaining({ code: 'phase-not-in-mode' })],
     });
     expect(plan.stderr).toContain('"message":"failback refused"');
   });

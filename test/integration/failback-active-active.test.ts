@@ -255,10 +255,12 @@ describe('failback, active-active with the default policy, on the harness', () =
     const active = await readActiveOnce(stores, deploymentPaths(config.name));
     expect(active.kind === 'consistent' && active.config.cluster).toBe('primary');
     expect(active.kind === 'consistent' && active.config.epoch).toBe(3);
-    expect(active.kind === 'consistent' && routeOf(active.config, topic)?.subscribe).toEqual([
-      topic,
-      `secondary.${topic}`,
-    ]);
+    // Active-active back home: the group reads the local topic; the secondary's copy is the global view's.
+    expect(active.kind === 'consistent' && routeOf(active.config, topic)).toEqual({
+      produce: topic,
+      subscribe: [topic],
+      remote: [`secondary.${topic}`],
+    });
     // Caught up both ways: the primary's tail is on the secondary, the outage's records are on the primary.
     const forward = [...p1, ...p2];
     expect(

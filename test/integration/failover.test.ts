@@ -7,6 +7,7 @@ import { kafkaClient } from '#harness/kafka-clients.ts';
 import { produceNumbered } from '#harness/produce.ts';
 import { uniqueName } from '#harness/unique-name.ts';
 import { waitFor } from '#harness/wait-for.ts';
+import { routeOf } from '#shared/client/topic-routes.ts';
 import { LockHeldError } from '#shared/errors.ts';
 import { type FailoverInvocation, type FailoverResult, runFailover } from '#shared/failover/failover.ts';
 import { parseFailoverInput } from '#shared/failover/input.ts';
@@ -227,8 +228,9 @@ describe('failover with the primary killed (real Kafka, MirrorMaker 2, moto)', (
       alias: info.clusters.secondary.alias,
       bootstrapServers: [info.clusters.secondary.tlsBootstrapServers],
       securityProtocol: 'SSL',
-      topics: { [topic]: { produce: mirrored, subscribe: [mirrored] } },
     });
+    // The parameter routes by rule (format 2): the topic's route is the mirrored copy.
+    expect(routeOf(active.config, topic)).toEqual({ produce: mirrored, subscribe: [mirrored] });
     expect(active.credentials.reveal()).toEqual({
       epoch: 1,
       cluster: 'secondary',
