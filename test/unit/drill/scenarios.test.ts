@@ -40,7 +40,7 @@ describe('drill scenario table', () => {
       flapping: 50,
       'aws-degraded': 250,
       'broker-down': 50,
-      planned: 250,
+      planned: 400,
     });
   });
 
