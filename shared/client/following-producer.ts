@@ -22,7 +22,8 @@ export interface FollowingProducerOptions {
   sendTimeoutMs?: number;
   /**
    * On a switch, how long sends already in flight on the old cluster may take to be acknowledged there before
-   * they are abandoned and retried on the new cluster. A dead cluster never answers, so this bounds the pause.
+   * they are abandoned and retried on the new cluster. A dead cluster never answers, so this bounds the pause; a
+   * cluster that has already gone this long without acknowledging any of them (hung) is not waited for at all.
    * Default 3,000 ms.
    */
   drainTimeoutMs?: number;
@@ -81,6 +82,11 @@ interface Generation {
   /** Aborted when this generation is retired: sends still waiting on it move to the next one. */
   readonly retired: AbortController;
   inFlight: number;
+  /**
+   * Since when sends have been in flight here without any being acknowledged (clock time), or undefined while
+   * nothing waits. A failed send does not reset it: kafkajs retries on a hung cluster fail and go again.
+   */
+  unansweredSince: number | undefined;
   readonly idle: Set<() => void>;
 }
 
@@ -238,6 +244,7 @@ export class FollowingProducer {
 
       attempts += 1;
       gen.inFlight += 1;
+      gen.unansweredSince ??= this.#clock.now();
       this.#keyOrder.dispatched(ordered, gen);
       const sent = gen.producer.send({
         topic: route.produce,
@@ -255,6 +262,7 @@ export class FollowingProducer {
       this.#keyOrder.dispatched(ordered, undefined);
       switch (outcome.kind) {
         case 'value':
+          gen.unansweredSince = gen.inFlight > 0 ? this.#clock.now() : undefined;
           return {
             cluster: gen.config.cluster,
             epoch: gen.config.epoch,
@@ -393,9 +401,15 @@ export class FollowingProducer {
     }
   }
 
-  /** Give in-flight sends `drainTimeoutMs`, abandon the rest to the next generation, disconnect. */
+  /**
+   * Give in-flight sends `drainTimeoutMs`, abandon the rest to the next generation, disconnect. A cluster that has
+   * acknowledged none of them for `drainTimeoutMs` already (a hung broker: TCP accepts, nothing answers) gets no
+   * further wait: it would only lengthen the pause before the sends are retried on the new cluster.
+   */
   async #retire(gen: Generation): Promise<number> {
-    if (gen.inFlight > 0) {
+    const stalled =
+      gen.unansweredSince !== undefined && this.#clock.now() - gen.unansweredSince >= this.#drainTimeoutMs;
+    if (gen.inFlight > 0 && !stalled) {
       const drained = new Promise<void>((resolve) => {
         gen.idle.add(resolve);
       });
@@ -432,7 +446,7 @@ export class FollowingProducer {
     retired = new AbortController(),
   ): Generation {
     ready.catch(() => {}); // observed by sends through race(); an unobserved rejection must not crash the app
-    return { config, producer, ready, retired, inFlight: 0, idle: new Set() };
+    return { config, producer, ready, retired, inFlight: 0, unansweredSince: undefined, idle: new Set() };
   }
 
   #newProducer(config: ActiveClientConfig): ProducerLike {

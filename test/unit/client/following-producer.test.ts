@@ -131,6 +131,40 @@ describe('FollowingProducer', () => {
     expect(kafka.producersOf('primary')[0]?.disconnects).toBe(1);
   });
 
+  it('does not wait for the drain when the old cluster has already left its sends unanswered for drainTimeoutMs (hung)', async () => {
+    // The clock reads real time plus a jump: the send has been in flight 10 s when the switch comes. The drain
+    // would be 60 s of real time, past the test's own timeout, if the producer waited for it.
+    let jumpMs = 0;
+    const clock = {
+      now: () => Date.now() + jumpMs,
+      sleep: (ms: number, signal?: AbortSignal) =>
+        new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, ms);
+          signal?.addEventListener('abort', () => {
+            clearTimeout(t);
+            resolve();
+          });
+        }),
+      random: () => 0.5,
+    };
+    const { kafka, source, producer, switches } = await connected({
+      drainTimeoutMs: 60_000,
+      sendTimeoutMs: 600_000,
+      clock,
+    });
+    kafka.producerBehaviour.set('primary', { send: () => new Promise<RecordMetadata[]>(() => {}) });
+    const sending = producer.send(message('h'));
+    await waitUntil(() => kafka.producersOf('primary')[0]?.sends.length === 1);
+    jumpMs = 10_000 + 60_000;
+
+    await source.publish(activeConfig('secondary', 2, failover));
+    const result = await sending;
+
+    expect(result).toMatchObject({ cluster: 'secondary', attempts: 2 });
+    await producer.settled();
+    expect(switches[0]?.abandonedInFlight).toBe(1);
+  });
+
   it('resolves with the old cluster, without resending, when it acknowledges during the drain', async () => {
     const { kafka, source, producer } = await connected();
     const onPrimary = deferred<RecordMetadata[]>();
