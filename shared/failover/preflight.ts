@@ -1,6 +1,7 @@
 import type { ClusterRole, DeploymentConfig } from '../config/schema.ts';
 import { describeError } from '../errors.ts';
 import { confirmedDown, isFitTarget, lagWithinBudget } from '../health/detection-policy.ts';
+import type { TriggerEvidence } from '../health/trigger-request.ts';
 import { findingSeverities } from '../readiness/finding-codes.ts';
 import type { StoredReadiness } from '../readiness/stored-readiness.ts';
 import type { FailoverRequest } from './input.ts';
@@ -10,7 +11,8 @@ import type { FailoverRequest } from './input.ts';
  * operator sees all reasons at once. Nothing here writes.
  *
  * - the primary is re-probed `detection.confirmProbes` times, `confirmIntervalMs` apart, and every probe must say
- *   `down` (skipped when forced: the operator has decided);
+ *   `down` (skipped when forced: the operator has decided). A probe's direct trigger whose evidence is fresh
+ *   stands for the re-probes instead (see {@link confirmationFromEvidence});
  * - the secondary is probed and must not be `down` when `safety.requireHealthySecondary` (unless forced);
  * - the replication lag last measured must be within `safety.maxLagRecords` / `maxLagSeconds` (unless forced);
  * - an automatic trigger is refused within `safety.cooldownMinutes` of the last switch;
@@ -69,6 +71,8 @@ export interface PreflightReport {
   warnings: Finding[];
   /** The confirmation probes of the primary, in order (empty when forced). */
   primaryProbes: ProbeOutcome[];
+  /** Whether the failover re-probed the primary or took the probe trigger's fresh cycles as the confirmation. */
+  confirmedBy?: 'reprobe' | 'probe-evidence';
   secondary?: ProbeOutcome;
   lag?: ReplicationLag;
   /** The readiness audit the findings come from: when it ran, its verdict, a count per finding kind. */
@@ -76,7 +80,7 @@ export interface PreflightReport {
 }
 
 export interface PreflightInput {
-  request: Pick<FailoverRequest, 'trigger' | 'force'>;
+  request: Pick<FailoverRequest, 'trigger' | 'force' | 'evidence'>;
   config: Pick<DeploymentConfig, 'detection' | 'safety'> & Partial<Pick<DeploymentConfig, 'readiness'>>;
   /** The last switch, when there was one (epoch > 0): the cooldown runs from it. */
   lastSwitchAt?: string;
@@ -116,8 +120,9 @@ export async function preflight(input: PreflightInput, deps: PreflightDeps): Pro
 
   // The secondary and the primary are probed at the same time: the confirmation takes seconds on its own.
   const readiness = config.readiness?.enabled !== false ? deps.readReadiness : undefined;
+  const fromEvidence = forced ? undefined : confirmationFromEvidence(request.evidence, config.detection, now);
   const [primaryProbes, secondary, lag, stored] = await Promise.all([
-    forced ? Promise.resolve([]) : confirmDown(config.detection, deps),
+    forced ? Promise.resolve([]) : (fromEvidence ?? confirmDown(config.detection, deps)),
     probeSafely(deps.reprobe, 'secondary'),
     readLagSafely(deps.readLag),
     readiness ? readReadinessSafely(readiness) : Promise.resolve(undefined),
@@ -160,12 +165,45 @@ export async function preflight(input: PreflightInput, deps: PreflightDeps): Pro
   }
 
   const report: PreflightReport = { ok: refusals.length === 0, refusals, warnings, primaryProbes, secondary };
+  if (!forced) report.confirmedBy = fromEvidence ? 'probe-evidence' : 'reprobe';
   if (lag.value) report.lag = lag.value;
   if (stored?.value) {
     const { auditedAt, ready, counts } = stored.value;
     report.readiness = { auditedAt, ready, counts };
   }
   return report;
+}
+
+/**
+ * The confirmation re-probes exist because a trigger can be stale: a CloudWatch alarm fires a period or more after
+ * the datapoints it judged, and an event can wait in a queue. The probe's direct trigger carries its own down
+ * cycles with their times. When its last `confirmProbes` cycles are consecutive and the newest started within one
+ * probe interval plus one cycle deadline of now (no later cycle can have finished and said otherwise), they are
+ * what the re-probes would have been, and newer: the failover takes them instead of probing a hung cluster again
+ * (each re-probe of a hung cluster costs a full cycle deadline). Anything less fresh or less complete is
+ * re-probed as usual.
+ */
+function confirmationFromEvidence(
+  evidence: TriggerEvidence | undefined,
+  detection: Pick<
+    DeploymentConfig['detection'],
+    'confirmProbes' | 'probeIntervalSeconds' | 'cycleDeadlineMs'
+  >,
+  now: number,
+): ProbeOutcome[] | undefined {
+  if (!evidence) return undefined;
+  const cycles = evidence.cycles.slice(-detection.confirmProbes);
+  if (cycles.length < detection.confirmProbes || cycles.length === 0) return undefined;
+  const consecutive = cycles.every((c, i) => i === 0 || c.cycle === (cycles[i - 1]?.cycle ?? -2) + 1);
+  // A second of skew between the probe's clock and this one is tolerated; more means the times cannot be trusted.
+  const newestStart = Date.parse(cycles.at(-1)?.startedAt ?? '');
+  const ageMs = now - newestStart;
+  const freshForMs = detection.probeIntervalSeconds * 1000 + detection.cycleDeadlineMs;
+  if (!consecutive || !(ageMs >= -1_000 && ageMs <= freshForMs)) return undefined;
+  return cycles.map((c) => ({
+    verdict: 'down' as const,
+    reasons: [`probe cycle ${c.cycle} at ${c.startedAt}`, ...c.reasons],
+  }));
 }
 
 /** All confirmation probes must say down; the first that does not ends the confirmation. */

@@ -236,3 +236,76 @@ describe('preflight', () => {
     expect(codes(await preflight(input, deps))).toEqual(['primary-not-down']);
   });
 });
+
+describe('preflight: a probe trigger whose evidence is fresh', () => {
+  // testConfig: confirmProbes 3, probes every 10 s with a 7 s cycle deadline, so the evidence is fresh for 17 s.
+  const now = Date.parse('2026-11-21T12:00:00.000Z');
+  const cycle = (n: number, secondsAgo: number) => ({
+    cycle: n,
+    startedAt: new Date(now - secondsAgo * 1000).toISOString(),
+    reasons: ['request timed out'],
+  });
+  const evidenceOf = (cycles: ReturnType<typeof cycle>[]) => ({
+    downSince: cycles[0]?.startedAt ?? new Date(now).toISOString(),
+    downForSeconds: 30,
+    windowSeconds: 20,
+    cycles,
+    secondary: { verdict: 'up' as const, reasons: [] },
+  });
+  const probeSetup = (cycles: ReturnType<typeof cycle>[]) => {
+    const s = setup({ primary: [up, up, up] });
+    s.input.request = { trigger: 'probe', force: false, evidence: evidenceOf(cycles) };
+    return s;
+  };
+
+  it('takes its last down cycles as the confirmation and does not re-probe the primary', async () => {
+    const { deps, input, calls, clock } = probeSetup([cycle(7, 25), cycle(8, 15), cycle(9, 5)]);
+
+    const report = await preflight(input, deps);
+
+    expect(report.ok).toBe(true);
+    expect(report.confirmedBy).toBe('probe-evidence');
+    expect(report.primaryProbes.map((p) => p.verdict)).toEqual(['down', 'down', 'down']);
+    expect(report.primaryProbes[2]?.reasons[0]).toBe(`probe cycle 9 at ${cycle(9, 5).startedAt}`);
+    expect(calls).toEqual(['secondary']);
+    expect(clock.sleeps).toEqual([]);
+  });
+
+  it('re-probes when the newest cycle is older than one interval plus one cycle deadline', async () => {
+    const { deps, input, calls } = probeSetup([cycle(7, 38), cycle(8, 28), cycle(9, 18)]);
+
+    const report = await preflight(input, deps);
+
+    expect(report.confirmedBy).toBe('reprobe');
+    expect(calls.filter((c) => c === 'primary')).toHaveLength(1);
+    expect(codes(report)).toEqual(['primary-not-down']);
+  });
+
+  it('re-probes when the evidence holds fewer down cycles than confirmProbes', async () => {
+    const { deps, input, calls } = probeSetup([cycle(8, 15), cycle(9, 5)]);
+
+    const report = await preflight(input, deps);
+
+    expect(report.confirmedBy).toBe('reprobe');
+    expect(calls).toContain('primary');
+    expect(report.ok).toBe(false);
+  });
+
+  it('re-probes when the last cycles are not consecutive (a cycle in between is missing)', async () => {
+    const { deps, input, calls } = probeSetup([cycle(6, 25), cycle(8, 15), cycle(9, 5)]);
+
+    const report = await preflight(input, deps);
+
+    expect(report.confirmedBy).toBe('reprobe');
+    expect(calls).toContain('primary');
+  });
+
+  it('re-probes when the evidence is dated in the future beyond a second of clock skew', async () => {
+    const { deps, input, calls } = probeSetup([cycle(7, 20), cycle(8, 10), cycle(9, -5)]);
+
+    const report = await preflight(input, deps);
+
+    expect(report.confirmedBy).toBe('reprobe');
+    expect(calls).toContain('primary');
+  });
+});
