@@ -6,7 +6,7 @@ import { loadavg } from 'node:os';
  * gives one side, the next round gives the other), and each side is reported by its median. Every sample is kept
  * with the Node process's CPU time (what the copy loop itself costs, whatever the load) and the load average.
  */
-export interface Sample {
+interface Sample {
   round: number;
   first: 'copy' | 'plain';
   copyMs: number;
