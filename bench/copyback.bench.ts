@@ -2,14 +2,16 @@
 // on the secondary after a failover (`primary.<topic>`) into `<topic>` on the primary, against a plain kafkajs copy.
 //
 // On a harness of its own (no mirror, no moto), RECORDS records of RECORD_BYTES bytes are written to a 4-partition
-// `primary.<topic>` on the secondary, and copied to the primary twice, alternating (ROUNDS times each, into fresh
-// topics; each is taken at its best, the machine's load swings):
+// `primary.<topic>` on the secondary, and copied to the primary twice per round, interleaved (ROUNDS rounds, into
+// fresh topics, the one that goes first alternating; each side reported by its median: the machine's load swings;
+// interleaved-samples.ts):
 // - copy-back: the failback phase's own code (runCopyBack: forward mirror "stopped", offset syncs read (none),
-//   direct fetches without a consumer group, read_committed, provenance headers, idempotent acks=all writes,
-//   progress journaled after every batch to an in-memory journal);
+//   direct fetches without a consumer group, read_committed, provenance headers, idempotent acks=all batches the
+//   cluster client encodes itself, progress journaled after every batch to an in-memory journal);
 // - plain: consumer eachBatch → producer sendBatch (one consumer group, acks=all, no headers, nothing journaled).
 // Both copies are verified complete. Written: bench/results/copyback.json =
-// { records, recordsPerSecond, plainRecordsPerSecond, ratio } (ratio = copy-back / plain; the goal is at least 1).
+// { records, recordsPerSecond, plainRecordsPerSecond, ratio } (ratio = copy-back / plain; the goal is at least 1),
+// with every sample, its Node CPU time and the load average.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { logLevel } from 'kafkajs';
@@ -22,11 +24,12 @@ import { runCopyBack } from '#shared/failback/copy-back.ts';
 import { KafkajsCluster } from '#shared/failback/kafkajs-cluster.ts';
 import type { PhaseContext } from '#shared/failback/phase-context.ts';
 import { createClusterClient } from '#shared/kafka/cluster-client.ts';
+import { interleave } from './interleaved-samples.ts';
 
 const RECORDS = Number(process.env.BENCH_COPYBACK_RECORDS ?? 100_000);
 const RECORD_BYTES = Number(process.env.BENCH_COPYBACK_RECORD_BYTES ?? 1_000);
 const PARTITIONS = 4;
-const ROUNDS = Number(process.env.BENCH_COPYBACK_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_COPYBACK_ROUNDS ?? 5);
 const resultFile = path.join(import.meta.dirname, 'results', 'copyback.json');
 
 const unusedGroups = {
@@ -201,33 +204,40 @@ async function main(): Promise<void> {
       return ms;
     };
 
-    const copyBackSamples: number[] = [];
-    const plainSamples: number[] = [];
     let journalWrites = 0;
-    for (let round = 0; round < ROUNDS; round += 1) {
-      const run = await copyBackRun();
-      copyBackSamples.push(run.ms);
-      journalWrites = run.journalWrites;
-      plainSamples.push(await plainRun());
-    }
-    const copyBackMs = Math.min(...copyBackSamples);
-    const plainMs = Math.min(...plainSamples);
+    const compared = await interleave(RECORDS, ROUNDS, {
+      copy: async () => {
+        const run = await copyBackRun();
+        journalWrites = run.journalWrites;
+        return run.ms;
+      },
+      plain: plainRun,
+    });
     const results = {
-      records: RECORDS,
-      recordsPerSecond: Math.round((RECORDS / copyBackMs) * 1000),
-      plainRecordsPerSecond: Math.round((RECORDS / plainMs) * 1000),
-      ratio: Math.round((plainMs / copyBackMs) * 100) / 100,
+      records: compared.records,
+      recordsPerSecond: compared.recordsPerSecond,
+      plainRecordsPerSecond: compared.plainRecordsPerSecond,
+      ratio: compared.ratio,
+      statistic: compared.statistic,
       recordBytes: RECORD_BYTES,
       partitions: PARTITIONS,
-      copyBackMs: Math.round(copyBackMs),
-      plainMs: Math.round(plainMs),
-      copyBackSamplesMs: copyBackSamples.map(Math.round),
-      plainSamplesMs: plainSamples.map(Math.round),
+      copyBackMs: compared.copyMedianMs,
+      plainMs: compared.plainMedianMs,
+      copyBackCpuMs: compared.copyCpuMedianMs,
+      plainCpuMs: compared.plainCpuMedianMs,
       copyBackJournalWrites: journalWrites,
+      loadAverage: compared.loadAverage,
+      samples: compared.samples.map(({ copyMs, copyCpuMs, ...s }) => ({
+        ...s,
+        copyBackMs: copyMs,
+        copyBackCpuMs: copyCpuMs,
+      })),
     };
     mkdirSync(path.dirname(resultFile), { recursive: true });
     writeFileSync(resultFile, `${JSON.stringify(results, null, 2)}\n`);
-    for (const [k, v] of Object.entries(results)) console.log(`${k.padEnd(24)} ${JSON.stringify(v)}`);
+    for (const [k, v] of Object.entries(results)) {
+      if (k !== 'samples') console.log(`${k.padEnd(24)} ${JSON.stringify(v)}`);
+    }
     console.log(`written to ${path.relative(process.cwd(), resultFile)}`);
   } finally {
     await h.stop();

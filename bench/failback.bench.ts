@@ -6,14 +6,15 @@
 // copied to the secondary twice:
 // - salvage: the phase's own code path (copyTails: direct fetches without a consumer group, read_committed,
 //   progress in broker offsets, the next batch read while the current one is written, provenance headers,
-//   idempotent writes in requests of at most 512 KiB, progress journaled after every batch to an in-memory
-//   journal);
-// - plain: the plainest correct copy with kafkajs (one consumer group, eachBatch, one acks=all send per batch,
-//   no headers added, nothing journaled), measured in the same run.
-// Both copies are verified complete. The machine's load swings, so the two alternate (ROUNDS times each, into fresh
-// topics) and each is taken at its best. Reported: { records, recordsPerSecond, plainRecordsPerSecond, ratio }
-// (ratio = salvage / plain; at least 1 is the target: what salvage adds must not make it slower than a naive
-// copy), with every sample.
+//   idempotent batches of at most 512 KiB that the cluster client encodes itself, progress journaled after every
+//   batch to an in-memory journal);
+// - plain: the plainest correct copy with kafkajs (one consumer group, eachBatch, one acks=all send per 400
+//   records, no headers added, nothing journaled), measured in the same run.
+// Both copies are verified complete. The machine's load swings, so the two are interleaved (ROUNDS rounds, into
+// fresh topics, the one that goes first alternating; interleaved-samples.ts) and each side is reported by its
+// median. Reported: { records, recordsPerSecond, plainRecordsPerSecond, ratio } (ratio = salvage / plain; at least
+// 1 is the target: what salvage adds must not make it slower than a naive copy), with every sample, its Node CPU
+// time and the load average.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { logLevel } from 'kafkajs';
@@ -28,11 +29,12 @@ import type { PhaseContext } from '#shared/failback/phase-context.ts';
 import { copyTails, measureTail } from '#shared/failback/salvage.ts';
 import { createClusterClient } from '#shared/kafka/cluster-client.ts';
 import { tpKey } from '#shared/kafka/topic-partition.ts';
+import { interleave } from './interleaved-samples.ts';
 
 const RECORDS = Number(process.env.BENCH_FAILBACK_RECORDS ?? 100_000);
 const RECORD_BYTES = Number(process.env.BENCH_FAILBACK_RECORD_BYTES ?? 1_000);
 const PARTITIONS = 4;
-const ROUNDS = Number(process.env.BENCH_FAILBACK_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_FAILBACK_ROUNDS ?? 5);
 const resultFile = path.join(import.meta.dirname, 'results', 'failback.json');
 
 // The mirror below reports exactly what was replicated (nothing), so salvage never reads MM2's offset syncs.
@@ -219,45 +221,49 @@ async function main(): Promise<void> {
       return ms;
     };
 
-    // The machine is shared and its load swings: the two copies alternate, and each is taken at its best.
-    const salvageSamples: number[] = [];
-    const plainSamples: number[] = [];
     let journalWrites = 0;
-    for (let round = 0; round < ROUNDS; round += 1) {
-      const run = await salvageRun();
-      salvageSamples.push(run.ms);
-      journalWrites = run.journalWrites;
-      plainSamples.push(await plainRun());
-    }
-    const salvageMs = Math.min(...salvageSamples);
-    const baselineMs = Math.min(...plainSamples);
-    const recordsPerSecond = Math.round((RECORDS / salvageMs) * 1000);
-    const plainRecordsPerSecond = Math.round((RECORDS / baselineMs) * 1000);
+    const compared = await interleave(RECORDS, ROUNDS, {
+      copy: async () => {
+        const run = await salvageRun();
+        journalWrites = run.journalWrites;
+        return run.ms;
+      },
+      plain: plainRun,
+    });
     const results = {
-      records: RECORDS,
-      recordsPerSecond,
-      plainRecordsPerSecond,
-      ratio: Math.round((baselineMs / salvageMs) * 100) / 100,
+      records: compared.records,
+      recordsPerSecond: compared.recordsPerSecond,
+      plainRecordsPerSecond: compared.plainRecordsPerSecond,
+      ratio: compared.ratio,
+      statistic: compared.statistic,
       recordBytes: RECORD_BYTES,
       partitions: PARTITIONS,
-      salvageMs: Math.round(salvageMs),
-      plainMs: Math.round(baselineMs),
-      salvageSamplesMs: salvageSamples.map(Math.round),
-      plainSamplesMs: plainSamples.map(Math.round),
+      salvageMs: compared.copyMedianMs,
+      plainMs: compared.plainMedianMs,
+      salvageCpuMs: compared.copyCpuMedianMs,
+      plainCpuMs: compared.plainCpuMedianMs,
       salvageJournalWrites: journalWrites,
-      recordsPerInvocationEstimate: Math.round((RECORDS / salvageMs) * (14 * 60_000)),
+      recordsPerInvocationEstimate: Math.round(compared.recordsPerSecond * 14 * 60),
+      loadAverage: compared.loadAverage,
+      samples: compared.samples.map(({ copyMs, copyCpuMs, ...s }) => ({
+        ...s,
+        salvageMs: copyMs,
+        salvageCpuMs: copyCpuMs,
+      })),
     };
     mkdirSync(path.dirname(resultFile), { recursive: true });
     writeFileSync(resultFile, `${JSON.stringify(results, null, 2)}\n`);
     const rows: Array<[string, string | number]> = [
       ['records x bytes', `${RECORDS} x ${RECORD_BYTES}`],
-      ['salvage ms', results.salvageMs],
+      ['salvage ms (median)', results.salvageMs],
       ['salvage records/s', results.recordsPerSecond],
       ['salvage journal writes', results.salvageJournalWrites],
-      ['plain copy ms', results.plainMs],
+      ['plain copy ms (median)', results.plainMs],
       ['plain copy records/s', results.plainRecordsPerSecond],
       ['throughput salvage / plain copy', results.ratio],
       ['records per 14-minute invocation (est.)', results.recordsPerInvocationEstimate],
+      ['Node CPU ms salvage / plain (median)', `${results.salvageCpuMs} / ${results.plainCpuMs}`],
+      ['load average at start / end', `${results.loadAverage.start[0]} / ${results.loadAverage.end[0]}`],
     ];
     for (const [k, v] of rows) console.log(`${k.padEnd(42)} ${v}`);
     console.log(`written to ${path.relative(process.cwd(), resultFile)}`);

@@ -1,4 +1,4 @@
-import type { Admin, Kafka, Producer } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import { describeError, KafkaOperationError } from '../errors.ts';
 import { ClientCache } from '../kafka/client-factory.ts';
 import type { ClusterClient, FetchedRecord } from '../kafka/cluster-client.ts';
@@ -10,12 +10,11 @@ import type { Checkpoint, SecondaryGroupOffsets } from '../offsets/offset-transl
 import type { CopiedRecord, FailbackCluster, PartitionOffsets, RangeRead, TopicSpec } from './cluster-ops.ts';
 
 /**
- * {@link FailbackCluster} on kafkajs. The admin and the idempotent producers are created once per container and
- * forgotten after a failure. A partition is always written by the same one of {@link PRODUCERS} producers: kafkajs
- * keeps one request in flight per idempotent producer, so partitions written at once by salvage would otherwise
- * wait for each other, while idempotence and order only need one producer per partition. Ranges are read through the cluster client's direct fetch (no consumer group: no
- * join, nothing committed), read_committed, headers kept, so that what salvage copies is measured in the
- * broker's own offsets. MM2's offset syncs are read through the same client, by the product's one reader of
+ * {@link FailbackCluster} on kafkajs. The admin is created once per container and forgotten after a failure.
+ * Ranges are read through the cluster client's direct fetch (no consumer group: no join, nothing committed),
+ * read_committed, headers kept, so that what salvage copies is measured in the broker's own offsets; copies are
+ * written through the same client as idempotent batches it encodes itself (`appendBatch`: kafkajs' producer spent
+ * more on encoding the provenance headers than the rest of the copy cost), each partition's writes one at a time. MM2's offset syncs are read through the same client, by the product's one reader of
  * MM2's internal topics. Offsets from kafkajs become {@link Offset}s through `toOffset`.
  */
 export interface KafkajsClusterOptions {
@@ -27,7 +26,7 @@ export interface KafkajsClusterOptions {
    */
   groups: SecondaryGroupOffsets;
   /** The cluster client ranges and MM2's internal topics are read through (the one `groups` reads with). */
-  clusterClient(): Promise<Pick<ClusterClient, 'metadata' | 'listOffsets' | 'fetch'>>;
+  clusterClient(): Promise<Pick<ClusterClient, 'metadata' | 'listOffsets' | 'fetch' | 'appendBatch'>>;
   /** Called after a failed read through the cluster client, so a cached one with half-dead sockets is rebuilt. */
   onClusterClientFailure?(): void;
   /** Bytes of records one read asks the broker for (memory bound of a Lambda); default 4 MiB. */
@@ -42,7 +41,6 @@ export class KafkajsCluster implements FailbackCluster {
   readonly #onClusterClientFailure: (() => void) | undefined;
   readonly #readMaxBytes: number;
   readonly #admins = new ClientCache<Admin>((a) => a.disconnect());
-  readonly #producers = new ClientCache<Producer>((p) => p.disconnect());
 
   constructor(options: KafkajsClusterOptions) {
     this.alias = options.alias;
@@ -54,7 +52,7 @@ export class KafkajsCluster implements FailbackCluster {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.#admins.closeAll(), this.#producers.closeAll()]);
+    await this.#admins.closeAll();
   }
 
   async health(): Promise<{ healthy: boolean; detail: string }> {
@@ -178,37 +176,15 @@ export class KafkajsCluster implements FailbackCluster {
     records: readonly Omit<CopiedRecord, 'offset'>[],
   ): Promise<Offset> {
     try {
-      const producer = await this.#producers.get(producerKey(partition), 'v1', async () => {
-        const p = this.#kafka.producer({
-          idempotent: true,
-          maxInFlightRequests: 1,
-          allowAutoTopicCreation: false,
-        });
-        await p.connect();
-        return p;
-      });
+      const client = await this.#clusterClient();
       let first = -1;
       for (const chunk of chunksOf(records, MAX_REQUEST_BYTES)) {
-        const meta = await producer.send({
-          topic,
-          acks: -1,
-          messages: chunk.map((r) => ({
-            partition,
-            key: r.key,
-            value: r.value,
-            headers: r.headers,
-            timestamp: r.timestamp,
-          })),
-        });
-        const base = toOffset(
-          meta.find((m) => m.partition === partition)?.baseOffset ?? -1,
-          `base offset in ${tpKey(topic, partition)}`,
-        );
+        const base = await client.appendBatch(topic, partition, chunk);
         if (first < 0) first = base;
       }
       return first;
     } catch (e: unknown) {
-      this.#producers.forget(producerKey(partition));
+      this.#onClusterClientFailure?.();
       throw new KafkaOperationError(
         'produce-failed',
         `writing to ${topic} on ${this.alias} failed: ${describeError(e)}`,
@@ -280,15 +256,8 @@ export class KafkajsCluster implements FailbackCluster {
   }
 }
 
-/** Idempotent producers per cluster (the partitions salvage writes at once). */
-const PRODUCERS = 4;
-
-function producerKey(partition: number): string {
-  return `idempotent-${partition % PRODUCERS}`;
-}
-
 /**
- * kafkajs sends one record batch per partition per request, and brokers refuse a batch over
+ * Each write is one record batch, and brokers refuse a batch over
  * `message.max.bytes` (1 MiB by default): salvage writes in chunks well below that.
  */
 const MAX_REQUEST_BYTES = 512 * 1024;

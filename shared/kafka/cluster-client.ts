@@ -8,8 +8,10 @@ import apiKeys from 'kafkajs/src/protocol/requests/apiKeys.js';
 import { requests } from 'kafkajs/src/protocol/requests/index.js';
 import { describeError, KafkaOperationError } from '../errors.ts';
 import { classifyKafkaError, type FailureReason, reasonForErrorType } from './failure-reason.ts';
+import { IdempotentAppender } from './idempotent-append.ts';
 import { type Offset, toOffset } from './offset.ts';
 import { sendPerLeader } from './per-leader.ts';
+import type { BatchRecord } from './record-batch.ts';
 import { type TopicPartition, tpKey } from './topic-partition.ts';
 
 /**
@@ -47,6 +49,11 @@ export interface ClusterClient {
     records: readonly ProduceRecord[],
     options: { timeoutMs: number; acks?: -1 | 1 },
   ): Promise<ProduceResult[]>;
+  /**
+   * Append records to one partition as one idempotent batch (acks=all), one call per partition at a time; returns
+   * the first offset written. The batch must fit the broker's `message.max.bytes`.
+   */
+  appendBatch(topic: string, partition: number, records: readonly BatchRecord[]): Promise<Offset>;
   /** A consumer group's committed offsets (all topics), from its coordinator; offsets -1 (none) left out. */
   groupOffsets(groupId: string): Promise<GroupOffset[]>;
   /**
@@ -295,6 +302,7 @@ class KafkajsClusterClient implements ClusterClient {
    * groups a failover translates doubled its requests. Forgotten when a request to it fails.
    */
   readonly #coordinators = new Map<string, Promise<Broker>>();
+  readonly #appender: IdempotentAppender;
 
   constructor(config: KafkaConfig, options: ClusterClientOptions) {
     const logger = createLogger({
@@ -322,6 +330,31 @@ class KafkajsClusterClient implements ClusterClient {
       maxInFlightRequests: null,
       isolationLevel: READ_UNCOMMITTED,
     });
+    this.#appender = new IdempotentAppender(
+      {
+        leader: async (topic, partition) => {
+          await this.#connect();
+          const { groups, orphans } = await this.#byLeader([{ topic, partition }]);
+          const [nodeId] = groups.keys();
+          if (nodeId === undefined) {
+            throw new KafkaOperationError(
+              'produce-failed',
+              `writing to ${tpKey(topic, partition)}: expected a leader, got ${orphans[0]?.error ?? 'none'}`,
+            );
+          }
+          return this.#broker(nodeId);
+        },
+        anyBroker: async () => {
+          await this.#connect();
+          return this.#cluster.brokerPool.findConnectedBroker();
+        },
+        forgetMetadata: () => {
+          this.#last = undefined;
+        },
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      },
+      { timeoutMs: this.#requestTimeoutMs },
+    );
     const pool = this.#cluster.brokerPool;
     const createBroker = pool.createBroker;
     pool.createBroker = (brokerOptions: object) => {
@@ -563,6 +596,10 @@ class KafkajsClusterClient implements ClusterClient {
       }),
     );
     return results.concat(perBroker.flat());
+  }
+
+  appendBatch(topic: string, partition: number, records: readonly BatchRecord[]): Promise<Offset> {
+    return this.#appender.append(topic, partition, records);
   }
 
   async produce(

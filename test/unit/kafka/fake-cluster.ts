@@ -11,6 +11,8 @@ import type {
   ProduceRecord,
   ProduceResult,
 } from '#shared/kafka/cluster-client.ts';
+import { type Offset, toOffset } from '#shared/kafka/offset.ts';
+import type { BatchRecord } from '#shared/kafka/record-batch.ts';
 import { parseTpKey, type TopicPartition, tpKey } from '#shared/kafka/topic-partition.ts';
 
 /**
@@ -224,6 +226,21 @@ export class FakeCluster implements ClusterClient {
       );
       return { topic, partition: r.partition, baseOffset };
     });
+  }
+
+  async appendBatch(topic: string, partition: number, records: readonly BatchRecord[]): Promise<Offset> {
+    await this.#enter('appendBatch', { topic, partition, count: records.length });
+    const p = this.partition(topic, partition);
+    if (p.produceError) throw new Error(p.produceError);
+    const base = p.next;
+    for (const r of records) {
+      const headers: Record<string, Buffer> = {};
+      // The fake's log keeps one value per header key: the last, as a reader of a repeated key sees it.
+      for (const [k, v] of Object.entries(r.headers))
+        headers[k] = Buffer.isBuffer(v) ? v : (v.at(-1) ?? Buffer.alloc(0));
+      this.append(topic, partition, r.key, r.value, Number(r.timestamp), headers);
+    }
+    return toOffset(base, `base offset in ${tpKey(topic, partition)}`);
   }
 
   async describeGroups(groupIds: readonly string[]): Promise<GroupDescription[]> {
