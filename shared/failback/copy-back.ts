@@ -403,28 +403,62 @@ function copyBackSummary(copyBack: { partitions: Record<string, CopyBackPartitio
   };
 }
 
+type GroupTranslation = {
+  group: string;
+  committed: number;
+  untranslated: string[];
+  alreadyAt: string[];
+  skipped?: string;
+};
+
+/** What the consumers' stage waits on under copy-back: the groups translated, or the copy they need first. */
+type CopiedGroups =
+  | { kind: 'translated'; groups: GroupTranslation[] }
+  | { kind: 'copying'; outcome: PhaseOutcome };
+
+/**
+ * One round of copying to the source's log end as it is now (clients on the secondary keep writing: what they
+ * write during the round is left for the next).
+ */
+async function copyToEnd(ctx: PhaseContext): Promise<CopyOutcome> {
+  // Nothing measured (the switch driven on its own, as the switch protocol tests do): nothing to copy.
+  if (ctx.state.copyBack === undefined) return { kind: 'done' };
+  await extendToEnd(ctx);
+  await ctx.save();
+  return copyBackAll(ctx);
+}
+
 /**
  * The consumer groups' positions on the secondary, moved to the primary: for each partition a group committed on
  * the source topic at or past the clients' first record, the translated offset is committed on the primary where the
  * group is behind it (the switch has waited for the groups to have no members there).
+ *
+ * Every record a group has read on the secondary is copied before its position is translated. Catch-up stops with
+ * up to `catchUpMaxLagRecords` left, and the wait for idle groups on the primary lasts up to
+ * `groupIdleWaitSeconds` while consumers still read on the secondary and clients still write there: a position past
+ * the copy's end can only translate to the copy's end, and every record read in between would be copied after it
+ * and read a second time on the primary (the drill read ~370 twice that way at ~18 records/s: 12 left by catch-up,
+ * 16 s of waiting, the consumers' drain). So: a round to the log end (the backlog), the groups' positions then, and
+ * a round to the log end again, which now lies past every one of those positions. What consumers read on the
+ * secondary after that snapshot, until they leave it after the stage is written (their watcher's poll, the drain's
+ * settle time), is read again on the primary: that residue is the switch's, not the copy's.
  */
-export async function translateCopiedGroups(
-  ctx: PhaseContext,
-): Promise<
-  Array<{ group: string; committed: number; untranslated: string[]; alreadyAt: string[]; skipped?: string }>
-> {
+export async function translateCopiedGroups(ctx: PhaseContext): Promise<CopiedGroups> {
   const { deps, state } = ctx;
   const partitions = Object.values(state.copyBack?.partitions ?? {});
   const bySource = new Map(partitions.map((p) => [tpKey(p.sourceTopic, p.partition), p]));
   const sources = [...new Set(partitions.map((p) => p.sourceTopic))];
-  const results: Array<{
-    group: string;
-    committed: number;
-    untranslated: string[];
-    alreadyAt: string[];
-    skipped?: string;
-  }> = [];
+  const producerCut = state.switch?.producerCut;
+  const backlog = await copyToEnd(ctx);
+  if (backlog.kind !== 'done') return copying(ctx, backlog);
+  const positions = new Map<string, Array<{ topic: string; partition: number; offset: Offset }>>();
   for (const group of deps.config.consumerGroups) {
+    positions.set(group, await deps.secondary.committedOffsets(group, sources));
+  }
+  const rest = await copyToEnd(ctx);
+  if (rest.kind !== 'done') return copying(ctx, rest);
+  const results: GroupTranslation[] = [];
+  for (const [group, onSecondary] of positions) {
     const onPrimary = new Map(
       (await deps.primary.committedOffsets(group, deps.config.topics)).map((o) => [
         tpKey(o.topic, o.partition),
@@ -435,9 +469,12 @@ export async function translateCopiedGroups(
     const untranslated: string[] = [];
     // Partitions whose offset on the primary is already at or past the translation (say so: nothing is silent).
     const alreadyAt: string[] = [];
-    for (const o of await deps.secondary.committedOffsets(group, sources)) {
+    for (const o of onSecondary) {
       const p = bySource.get(tpKey(o.topic, o.partition));
-      const translated = p === undefined ? undefined : translateCopiedOffset(p, o.offset);
+      const copied = p === undefined ? undefined : translateCopiedOffset(p, o.offset);
+      const cut = p === undefined ? undefined : producerCut?.[tpKey(p.topic, p.partition)];
+      // Producers first: from the cut on, the primary holds producers' own records among the copies, none read yet.
+      const translated = copied === undefined || cut === undefined ? copied : Math.min(copied, cut);
       if (p === undefined || translated === undefined) {
         untranslated.push(tpKey(o.topic, o.partition));
         continue;
@@ -456,5 +493,17 @@ export async function translateCopiedGroups(
     }
     results.push({ group, committed, untranslated, alreadyAt });
   }
-  return results;
+  return { kind: 'translated', groups: results };
+}
+
+/** The consumers' stage waits for the copy: the next invocation copies on, then translates. */
+function copying(ctx: PhaseContext, outcome: Exclude<CopyOutcome, { kind: 'done' }>): CopiedGroups {
+  const summary = { copyingBeforeTranslation: true, ...copyBackSummary(ctx.state.copyBack) };
+  return {
+    kind: 'copying',
+    outcome: {
+      kind: 'deadline',
+      summary: outcome.kind === 'stalled' ? { ...summary, stalled: outcome.stalled } : summary,
+    },
+  };
 }

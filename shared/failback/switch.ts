@@ -288,9 +288,13 @@ async function beforeStage(
         },
       };
     }
-    sw.groups = copiesBack(config)
-      ? await translateCopiedGroups(ctx)
-      : summarise(await translateGroupsBack(ctx));
+    if (copiesBack(config)) {
+      const copied = await translateCopiedGroups(ctx);
+      if (copied.kind === 'copying') return copied.outcome;
+      sw.groups = copied.groups;
+    } else {
+      sw.groups = summarise(await translateGroupsBack(ctx));
+    }
   }
   if (role === 'producers') {
     sw.producerCut = Object.fromEntries(

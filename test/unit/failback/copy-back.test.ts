@@ -128,6 +128,76 @@ describe('failback with prefixed topics (copy-back)', () => {
   });
 });
 
+describe('consumer positions at the switch under copy-back', () => {
+  /**
+   * While the switch waits for the group to have no members on the primary, clients on the secondary write c4 and
+   * c5 into primary.orders:1 (offsets 5 and 6) and billing reads them there (committed 7): catch-up had copied up
+   * to offset 5 only.
+   */
+  async function readDuringTheWait(switchOrder: 'consumers-first' | 'producers-first'): Promise<World> {
+    const w = await world(
+      configOf({
+        replicationPolicy: 'default',
+        failback: { stableSeconds: 0, switchStageSeconds: 0, catchUpMaxLagRecords: 0, switchOrder },
+      }),
+      ({ primary, secondary, mirror }) => {
+        mirror.policy = 'default';
+        primary.createTopic('orders', 2);
+        primary.write('orders', 1, ['a3', 'a4']);
+        mirror.poll();
+        mirror.frozen.forward = true;
+        primary.write('orders', 1, ['b2']);
+        secondary.write(SOURCE, 1, ['c1', 'c2']);
+        mirror.now = () => BACK_AT;
+        mirror.frozen.forward = false;
+        mirror.poll();
+      },
+    );
+    let waited = false;
+    w.primary.membersOf = () => {
+      if (!waited) {
+        waited = true;
+        w.secondary.write(SOURCE, 1, ['c4', 'c5']);
+        w.secondary.committed.set('billing', new Map([[tpKey(SOURCE, 1), 7]]));
+      }
+      return 0;
+    };
+    return w;
+  }
+
+  it('copies what a group read on the secondary before translating its position, so nothing is read twice', async () => {
+    // Arrange
+    const w = await readDuringTheWait('consumers-first');
+
+    // Act
+    await untilDone(w);
+
+    // Assert: a3 a4 b2 c1 c2 c4 c5 on the primary; billing has read through c5, so it resumes right after it.
+    expect(valuesOf(w.primary, 'orders', 1)).toEqual(['a3', 'a4', 'b2', 'c1', 'c2', 'c4', 'c5']);
+    expect(w.primary.committed.get('billing')?.get(tpKey('orders', 1))).toBe(7);
+  });
+
+  it('producers first: never moves a group past the cut, where producers wrote records nobody has read', async () => {
+    // Arrange: producers moved first (the cut on orders:1 is 5, after c2); p0 is theirs, written on the primary
+    // before the consumers' stage, and the copy of c4 and c5 lands after it.
+    const w = await readDuringTheWait('producers-first');
+    const wait = w.primary.membersOf;
+    w.primary.membersOf = (group) => {
+      if (w.primary.topics.get('orders')?.[1]?.records.every((r) => String(r.value) !== 'p0')) {
+        w.primary.write('orders', 1, ['p0']);
+      }
+      return wait(group);
+    };
+
+    // Act
+    await untilDone(w);
+
+    // Assert: billing resumes at p0 (re-reading c4 and c5 rather than skipping p0).
+    expect(valuesOf(w.primary, 'orders', 1)).toEqual(['a3', 'a4', 'b2', 'c1', 'c2', 'p0', 'c4', 'c5']);
+    expect(w.primary.committed.get('billing')?.get(tpKey('orders', 1))).toBe(5);
+  });
+});
+
 describe('translateCopiedOffset', () => {
   // Client records at source offsets 48.. of primary.orders, copied after the primary's own 109 records: one
   // dense batch of 200 (48..247 -> 109..308), then a batch of 50 records over 60 offsets (markers inside).
