@@ -11,6 +11,7 @@ interface Summary {
   scenario: string;
   mode: string;
   policy: string;
+  mirrorTiming: string;
   detectionWindowSeconds: number;
   rtoSeconds: number | null;
   missingAfterFailover: number;
@@ -83,6 +84,20 @@ describe('drill', () => {
       policy: 'default',
     });
     expect(r.summary.rtoSeconds).not.toBeNull();
+    expect(r.summary.failback).toMatchObject({ ok: true, lost: 0 });
+    expect(r.code).toBe(0);
+  }, 900_000);
+
+  it("with MM2's production defaults (60 s checkpoints, offset.lag.max 100) fails over once, loses nothing and stays within the row's duplicates budget", async () => {
+    const r = await drill('kill', ['--mirror-timing', 'production']);
+
+    expect(r.summary, progressOf(r)).toMatchObject({
+      ok: true,
+      scenario: 'kill',
+      mirrorTiming: 'production',
+    });
+    expect(r.summary.rtoSeconds).not.toBeNull();
+    expect(r.summary.rpoRecords).toEqual(expect.any(Number));
     expect(r.summary.failback).toMatchObject({ ok: true, lost: 0 });
     expect(r.code).toBe(0);
   }, 900_000);
