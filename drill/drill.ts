@@ -37,7 +37,7 @@ import { SECONDARY_FIRST_NUMBER, secondaryHome } from './secondary-application.t
 import type { DrillStage } from './stage.ts';
 import { Stopwatch } from './stopwatch.ts';
 import { type DrillSummary, initialSummary } from './summary.ts';
-import { until } from './wait.ts';
+import { sleep, until } from './wait.ts';
 import { progressLine, Workload } from './workload.ts';
 
 export { drillConfig } from './drill-config.ts';
@@ -270,6 +270,8 @@ async function setStage(
 }
 
 const TOPIC_PARTITIONS = 3;
+/** How far into MM2's 60 s checkpoint interval (production timing) the drill lets the fault land. */
+const CHECKPOINT_AGE_AT_FAULT_MS = 45_000;
 
 /**
  * The application's topic exists before anyone uses it, on the primary (and in active-active on the secondary, whose
@@ -351,6 +353,12 @@ async function startProductionMirror(
     }
     record.mark(`MM2 checkpointed ${GROUP} (${checkpoints} on the ${target})`);
   }
+  // Right after a checkpoint the translation is nearly exact; a fault lands anywhere in the interval. This one lands
+  // late in it, short of the next (60 s), so that consumers resume from a checkpoint as old as it gets.
+  await sleep(CHECKPOINT_AGE_AT_FAULT_MS);
+  record.mark(
+    `${CHECKPOINT_AGE_AT_FAULT_MS / 1000} s later: the fault will find the last checkpoint about that old`,
+  );
 }
 
 /**

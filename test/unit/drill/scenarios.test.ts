@@ -48,7 +48,7 @@ describe('drill scenario table', () => {
     const kill = scenarioRow('kill');
 
     expect(duplicatesBudget(kill, 'best')).toBe(250);
-    expect(duplicatesBudget(kill, 'production')).toBe(4_850);
+    expect(duplicatesBudget(kill, 'production')).toBe(7_850);
     expect(duplicatesBudget(scenarioRow('hang'), 'production')).toBe(250);
   });
 
