@@ -128,7 +128,7 @@ const table = {
     // copied from the forward one, so the same timing) emits its first checkpoint 60 s after it starts, later than
     // the drill's switch: the switch finds none (`skipped: no-checkpoints`) and consumers resume on the primary from
     // their pre-failover offsets in what the reverse mirror copied back: at most everything the secondary held at
-    // the switch, the drill's ~300 s until then at 20 records/s: 6,000 (measured 1,199 and 2,196 on 2026-12-03).
+    // the switch, the drill's ~300 s until then at 20 records/s: 6,000 (measured 1,199, 2,196 and 3,111 on 2026-12-03).
     // Plus the best case's 250: 7,850. A switch that waited for that first checkpoint would bring failback's share
     // down to failover's 1,600 (docs/failback.md, Limits).
     productionTimingDuplicatesBudget: 7_850,
