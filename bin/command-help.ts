@@ -37,7 +37,7 @@ const usage = `usage: mm2-failover <command> [flags]     ('mm2-failover <command
                              [--out-dir dir] [--inline-secrets] [--role producers|consumers]
   mm2-failover local up
   mm2-failover drill [--scenario ${scenarios.join('|')}] [--mode active-passive|active-active] [--policy identity|default]
-                     [--json] [--verbose]
+                     [--mirror-timing best|production] [--json] [--verbose]
 
 ${targets}
 
@@ -175,7 +175,7 @@ ACLs the config asks for. --fix lists what would make it ready; --apply does it.
 exit codes: ${exitCodes.done} the standby is ready (after the fixes, with --apply), ${exitCodes.refusedOrFailed} it is not or the audit failed, ${exitCodes.usage} usage error`,
 
   drill: `usage: mm2-failover drill [--scenario ${scenarios.join('|')}] [--mode active-passive|active-active]
-                          [--policy identity|default] [--json] [--verbose]
+                          [--policy identity|default] [--mirror-timing best|production] [--json] [--verbose]
 
 Runs a failover story on local clusters, end to end, and prints its phases, live counters and figures (RTO, data
 lost, duplicates); writes a report, summary.json, functions.log and client.log to .out/drill/<time>-<scenario>/.
@@ -185,6 +185,10 @@ lost, duplicates); writes a report, summary.json, functions.log and client.log t
              policy)
   --policy   MM2's replication policy on the harness and in the deployment (default identity; default prefixes
              topics, and failback copies back what was written on the secondary)
+  --mirror-timing
+             MM2's timing on the harness: best (default: every interval 1 s, offset.lag.max 0, exact offset
+             translation) or production (MM2's own defaults: offset.lag.max 100, checkpoints and group-offset syncs
+             every 60 s, so consumers resume from a checkpoint up to a minute old and read more twice)
   --json     the last line of standard output is the JSON summary
   --verbose  also stream functions.log and client.log to the console
 

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { type DrillMode, drillModes } from '#drill/drill-mode.ts';
+import { type DrillMirrorTiming, drillMirrorTimings } from '#drill/mirror-timing.ts';
 import { type Scenario, scenarios } from '#drill/scenarios.ts';
 import { describeError } from '#shared/errors.ts';
 import { type AwsCallLimits, awsClientOptions } from '#shared/store/aws-client-options.ts';
@@ -162,6 +163,7 @@ function parseCommandLine(argv: string[]) {
         scenario: { type: 'string', default: 'kill' },
         policy: { type: 'string', default: 'identity' },
         mode: { type: 'string', default: 'active-passive' },
+        'mirror-timing': { type: 'string', default: 'best' },
         json: { type: 'boolean', default: false },
         verbose: { type: 'boolean', default: false },
         local: { type: 'boolean', default: false },
@@ -232,7 +234,12 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case 'drill':
-      return drill(values.scenario, values.mode, values.policy, values.json, values.verbose);
+      return drill(
+        values.scenario,
+        { mode: values.mode, policy: values.policy, mirrorTiming: values['mirror-timing'] },
+        values.json,
+        values.verbose,
+      );
     case 'status': {
       const answer = await invoke('status', {}, flags);
       const summary = values.json ? undefined : (await import('./status-summary.ts')).statusSummary(answer);
@@ -436,8 +443,7 @@ async function approvalsOf(
 /** Run a drill scenario on local processes and print its table (and, with --json, the summary). */
 async function drill(
   scenario: string,
-  mode: string,
-  policy: string,
+  { mode, policy, mirrorTiming }: { mode: string; policy: string; mirrorTiming: string },
   json: boolean,
   verbose: boolean,
 ): Promise<number> {
@@ -450,16 +456,20 @@ async function drill(
   if (!(drillModes as readonly string[]).includes(mode)) {
     fail(`--mode: expected one of ${drillModes.join(', ')}, got '${mode}'`);
   }
+  if (!(drillMirrorTimings as readonly string[]).includes(mirrorTiming)) {
+    fail(`--mirror-timing: expected one of ${drillMirrorTimings.join(', ')}, got '${mirrorTiming}'`);
+  }
   const { runDrill } = await import('#drill/drill.ts');
   const { figuresTable } = await import('#drill/figures-table.ts');
   const summary = await runDrill({
     scenario: scenario as Scenario,
     mode: mode as DrillMode,
     policy,
+    mirrorTiming: mirrorTiming as DrillMirrorTiming,
     verbose,
   });
   process.stderr.write(
-    `\ndrill ${summary.scenario} (${summary.mode}, ${summary.policy} policy): ${summary.ok ? 'OK' : 'FAILED'}\n`,
+    `\ndrill ${summary.scenario} (${summary.mode}, ${summary.policy} policy, MM2 ${summary.mirrorTiming} timing): ${summary.ok ? 'OK' : 'FAILED'}\n`,
   );
   for (const line of figuresTable(summary)) process.stderr.write(`  ${line}\n`);
   if (json) {

@@ -10,7 +10,8 @@ import { alarmSpecs } from '#shared/alarms/specs.ts';
 import { loadActiveConfig } from '#shared/client/active-client-config.ts';
 import { type ActiveConfigWatcher, watchActiveConfig } from '#shared/client/active-config-watcher.ts';
 import { deploymentPaths } from '#shared/config/paths.ts';
-import type { ClusterRole } from '#shared/config/schema.ts';
+import type { ClusterRole, DeploymentConfig } from '#shared/config/schema.ts';
+import { localCanaryTopic, policyOf } from '#shared/health/detection-policy.ts';
 import { fixRequestQueueTimer } from '#shared/kafka/request-queue-timer-fix.ts';
 import { readActiveOnce } from '#shared/store/active-config.ts';
 import { createAwsStores } from '#shared/store/aws-stores.ts';
@@ -24,6 +25,7 @@ import { runFailoverScenario } from './failover-scenario.ts';
 import type { DrillFunctions, FailbackAnswer, FailoverAnswer, PlannedAnswer } from './functions.ts';
 import { type LambdaEndpoint, startLambdaEndpoint } from './lambda-endpoint.ts';
 import { LiveConsole } from './live-console.ts';
+import type { DrillMirrorTiming } from './mirror-timing.ts';
 import { runNoFailoverScenario } from './no-failover-scenario.ts';
 import { type OutputRouting, routeOutput } from './output-routing.ts';
 import { runPlannedScenario } from './planned-scenario.ts';
@@ -35,7 +37,7 @@ import { SECONDARY_FIRST_NUMBER, secondaryHome } from './secondary-application.t
 import type { DrillStage } from './stage.ts';
 import { Stopwatch } from './stopwatch.ts';
 import { type DrillSummary, initialSummary } from './summary.ts';
-import { until } from './wait.ts';
+import { sleep, until } from './wait.ts';
 import { progressLine, Workload } from './workload.ts';
 
 export { drillConfig } from './drill-config.ts';
@@ -49,6 +51,8 @@ export interface DrillOptions {
   policy?: DrillPolicy;
   /** Default `active-passive`. */
   mode?: DrillMode;
+  /** MirrorMaker 2's timing on the harness (default `best`). */
+  mirrorTiming?: DrillMirrorTiming;
 }
 
 /** Where a run writes: `.out/drill/<time>-<scenario>/`. */
@@ -85,7 +89,11 @@ export async function runDrill(options: DrillOptions): Promise<DrillSummary> {
   const record = new DrillRecorder(new Stopwatch(), (line) => screen.line(line));
   // Active-active needs the default policy: the identity policy cannot tell a mirrored record from a local one.
   const policy = mode === 'active-active' ? 'default' : (options.policy ?? 'identity');
-  const summary = initialSummary({ scenario: options.scenario, mode, policy }, record, files);
+  const summary = initialSummary(
+    { scenario: options.scenario, mode, policy, mirrorTiming: options.mirrorTiming ?? 'best' },
+    record,
+    files,
+  );
   const row = scenarioRow(options.scenario);
   try {
     const stage = await setStage(record, summary, files, started, row.stage ?? {}, mode);
@@ -162,8 +170,9 @@ async function setStage(
   mode: DrillMode,
 ): Promise<DrillStage> {
   const brokers = setup.brokers ?? 1;
+  const production = summary.mirrorTiming === 'production';
   record.mark(
-    `starting the harness (two KRaft clusters of ${brokers === 1 ? 'one broker' : `${brokers} brokers`}, MM2 in Kafka Connect, moto)`,
+    `starting the harness (two KRaft clusters of ${brokers === 1 ? 'one broker' : `${brokers} brokers`}, MM2 in Kafka Connect${production ? " with MM2's production defaults" : ''}, moto)`,
   );
   const harness = await startHarness({
     policy: summary.policy,
@@ -171,21 +180,16 @@ async function setStage(
     moto: true,
     controlServer: false,
     brokers,
+    ...(production ? { mirrorTiming: 'production' as const, mirror: false } : {}),
     log: (line) => record.say(`  harness: ${line}`),
   });
   started.harness = harness;
   const config = drillConfig(harness.info, mode, summary.policy);
   summary.detectionWindowSeconds = config.detection.alarmPeriodSeconds * config.detection.evaluationPeriods;
-  await createApplicationTopic(
-    harness,
-    brokers,
-    mode === 'active-active' ? ['primary', 'secondary'] : ['primary'],
-  );
-  if (mode === 'active-active') {
-    const { connectUrl } = await harness.startReverseWorker();
-    await createMirror(connectUrl, reverseOf(harness.info.mirror.direction));
-    record.mark('active-active: the reverse mirror (secondary -> primary) runs beside the forward one');
-  }
+  const homes: ClusterRole[] = mode === 'active-active' ? ['primary', 'secondary'] : ['primary'];
+  await createApplicationTopic(harness, brokers, homes);
+  if (production) await createApplicationGroup(harness, homes);
+  else if (mode === 'active-active') await startReverseMirror(harness, record);
 
   const viaProxy = setup.awsThroughFaultProxy === true;
   record.mark(
@@ -246,6 +250,7 @@ async function setStage(
     record.mark("the secondary's own application started (same consumer group, its local topic only)");
   }
   detection.start(functions);
+  if (production) await startProductionMirror(harness, config, homes, record);
 
   const paths = deploymentPaths(config.name);
   const readActive = () => readActiveOnce(provisioned.stores, paths);
@@ -264,6 +269,10 @@ async function setStage(
   };
 }
 
+const TOPIC_PARTITIONS = 3;
+/** How far into MM2's 60 s checkpoint interval (production timing) the drill lets the fault land. */
+const CHECKPOINT_AGE_AT_FAULT_MS = 45_000;
+
 /**
  * The application's topic exists before anyone uses it, on the primary (and in active-active on the secondary, whose
  * own application writes there), with a replica on every broker (so that
@@ -278,10 +287,99 @@ async function createApplicationTopic(
     const admin = kafkaClient(harness.info, cluster).admin();
     await admin.connect();
     await admin.createTopics({
-      topics: [{ topic: TOPIC, numPartitions: 3, replicationFactor: brokers }],
+      topics: [{ topic: TOPIC, numPartitions: TOPIC_PARTITIONS, replicationFactor: brokers }],
       waitForLeaders: true,
     });
     await admin.disconnect();
+  }
+}
+
+async function startReverseMirror(harness: Harness, record: DrillRecorder): Promise<void> {
+  const { connectUrl } = await harness.startReverseWorker();
+  await createMirror(connectUrl, reverseOf(harness.info.mirror.direction));
+  record.mark('active-active: the reverse mirror (secondary -> primary) runs beside the forward one');
+}
+
+/**
+ * MM2 at its defaults finds topics and groups when it starts, then every 10 minutes: it starts once the
+ * application's topic and group and the probe's canary exist on every cluster it mirrors from, as where MM2 is set
+ * up beside a deployment that already runs. Until then the probe sees the canary not replicated.
+ */
+async function startProductionMirror(
+  harness: Harness,
+  config: DeploymentConfig,
+  sources: readonly ClusterRole[],
+  record: DrillRecorder,
+): Promise<void> {
+  for (const cluster of sources) {
+    const canary = localCanaryTopic(config, cluster);
+    const admin = kafkaClient(harness.info, cluster).admin();
+    await admin.connect();
+    try {
+      await until(`the probe's canary topic ${canary} on the ${cluster}`, 120_000, async () =>
+        (await admin.listTopics()).includes(canary) ? true : undefined,
+      );
+    } finally {
+      await admin.disconnect();
+    }
+  }
+  await harness.startMirror();
+  if (sources.includes('secondary')) await startReverseMirror(harness, record);
+  record.mark(
+    "MM2 started with its production defaults once the application's topic and group and the probe's canary existed (offset.lag.max 100, checkpoints and group-offset syncs every 60 s)",
+  );
+  // A deployment's MM2 has checkpointed its groups long before a fault; before its first checkpoint a failover has
+  // nothing to translate and consumers would re-read the whole copy. MM2 emits it one interval after it starts.
+  for (const source of sources) {
+    const target: ClusterRole = source === 'primary' ? 'secondary' : 'primary';
+    const checkpoints = policyOf(config).checkpointsTopic(config.clusters[source].alias);
+    const admin = kafkaClient(harness.info, target).admin();
+    await admin.connect();
+    try {
+      await until(
+        `MM2's first checkpoints of ${GROUP} in ${checkpoints} on the ${target}`,
+        180_000,
+        async () => {
+          if (!(await admin.listTopics()).includes(checkpoints)) return undefined;
+          const emitted = (await admin.fetchTopicOffsets(checkpoints)).reduce(
+            (n, o) => n + Number(o.high),
+            0,
+          );
+          return emitted >= TOPIC_PARTITIONS ? true : undefined;
+        },
+      );
+    } finally {
+      await admin.disconnect();
+    }
+    record.mark(`MM2 checkpointed ${GROUP} (${checkpoints} on the ${target})`);
+  }
+  // Right after a checkpoint the translation is nearly exact; a fault lands anywhere in the interval. This one lands
+  // late in it, short of the next (60 s), so that consumers resume from a checkpoint as old as it gets.
+  await sleep(CHECKPOINT_AGE_AT_FAULT_MS);
+  record.mark(
+    `${CHECKPOINT_AGE_AT_FAULT_MS / 1000} s later: the fault will find the last checkpoint about that old`,
+  );
+}
+
+/**
+ * The application's consumer group with offset 0 committed on every partition of its topic (where a new group starts
+ * anyway: the client library reads from the beginning), so that MM2's checkpoint connector finds it when it starts.
+ */
+async function createApplicationGroup(harness: Harness, clusters: readonly ClusterRole[]): Promise<void> {
+  for (const cluster of clusters) {
+    const admin = kafkaClient(harness.info, cluster).admin();
+    await admin.connect();
+    try {
+      // Not from the topic's offsets: a broker that just created the topic may not lead its partitions in every
+      // client's metadata yet (NOT_LEADER_FOR_PARTITION); the group commit goes through its coordinator instead.
+      const partitions = Array.from({ length: TOPIC_PARTITIONS }, (_, partition) => ({
+        partition,
+        offset: '0',
+      }));
+      await admin.setOffsets({ groupId: GROUP, topic: TOPIC, partitions });
+    } finally {
+      await admin.disconnect();
+    }
   }
 }
 

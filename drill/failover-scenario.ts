@@ -11,7 +11,7 @@ import {
 } from './checks.ts';
 import { QUARANTINE, TOPIC } from './drill-config.ts';
 import { driveFailback } from './failback-driver.ts';
-import type { ScenarioRow } from './scenarios.ts';
+import { duplicatesBudget, type ScenarioRow } from './scenarios.ts';
 import { type DrillStage, epochOf, faultContext } from './stage.ts';
 import { failoverTimes, rtoTarget } from './summary.ts';
 import { sleep, until } from './wait.ts';
@@ -36,7 +36,7 @@ export async function runFailoverScenario(
   for (const check of failoverChecks) stage.record.judge(check, observed);
   stage.record.judge(duplicatesWithinBudget, {
     duplicates: stage.summary.duplicatesConsumed,
-    budget: row.duplicatesBudget,
+    budget: duplicatesBudget(row, stage.summary.mirrorTiming),
   });
   if (expect.checkAtRest) for (const check of atRestChecks) stage.record.judge(check, stage.summary);
   stage.record.target(rtoTarget(stage.summary));
@@ -67,12 +67,25 @@ async function followFailover(stage: DrillStage, faultAtMs: number): Promise<num
   await detection.failoverInFlight;
   const epochAfterFailover = epochOf(await stage.readActive());
   summary.ackedOnPrimary = [...workload.acks.values()].filter((a) => a.cluster === 'primary').length;
-  // RPO in records: acknowledged by the primary, never seen by the consumer before failback.
+  // Acknowledged by the primary, never seen by the consumer before failback: the RPO plus what it has not reached.
   summary.missingAfterFailover = workload.unseen((a) => a.cluster === 'primary').length;
+  summary.rpoRecords = await rpoRecords(stage);
   record.mark(
-    `before failback: ${summary.missingAfterFailover} records acknowledged by the primary not yet consumed`,
+    `before failback: ${summary.missingAfterFailover} records acknowledged by the primary not yet consumed, ${summary.rpoRecords} not on the secondary (RPO)`,
   );
   return epochAfterFailover;
+}
+
+/**
+ * The RPO in records: acknowledged by the primary and missing from MM2's copy on the secondary. Read once failover
+ * settled: the failed primary sends MM2 nothing more, so that copy is what the secondary held at the switch.
+ */
+async function rpoRecords({ harness, workload }: DrillStage): Promise<number> {
+  const { direction } = harness.info.mirror;
+  const copy =
+    direction.policy === 'default' ? `${direction.source.alias}${direction.separator}${TOPIC}` : TOPIC;
+  const onSecondary = new Set(await readNumbers(kafkaClient(harness.info, 'secondary'), copy));
+  return [...workload.acks.values()].filter((a) => a.cluster === 'primary' && !onSecondary.has(a.n)).length;
 }
 
 /** The operator's failback, then the application stops producing and the consumer drains. */

@@ -1,4 +1,5 @@
 import type { DeploymentConfig } from '#shared/config/schema.ts';
+import type { DrillMirrorTiming } from './mirror-timing.ts';
 import type { CheckResult, TargetResult } from './recorder.ts';
 import type { Scenario } from './scenarios.ts';
 
@@ -8,6 +9,8 @@ export interface DrillSummary {
   mode: DeploymentConfig['mode'];
   /** MirrorMaker 2's replication policy the deployment runs with: with `default`, failback copies back. */
   policy: DeploymentConfig['replicationPolicy'];
+  /** MirrorMaker 2's timing on the harness: `best` (1 s intervals, exact offsets) or `production` (its defaults). */
+  mirrorTiming: DrillMirrorTiming;
   scenario: Scenario;
   detectionWindowSeconds: number;
   detectionSeconds: number | null;
@@ -31,9 +34,12 @@ export interface DrillSummary {
    */
   tornAtRest: boolean | null;
   /**
-   * `planned` only: records the primary acknowledged that the secondary did not hold when clients moved (the
-   * switchover's own figure, from the fenced primary's ends and MM2's progress), and how long the application
-   * could not write: from its last record acknowledged by the primary to its first acknowledged by the secondary.
+   * Records the primary acknowledged that the secondary did not hold when clients moved: the RPO. `planned`: the
+   * switchover's own figure, from the fenced primary's ends and MM2's progress. A failover row (active-passive):
+   * counted by the drill, the acknowledged numbers missing from the secondary's copy once failover settled (the
+   * dead primary sends nothing more; failback's salvage recovers them). `writesStoppedMs`, `planned` only: how
+   * long the application could not write, from its last record acknowledged by the primary to its first
+   * acknowledged by the secondary.
    */
   rpoRecords?: number | null;
   writesStoppedMs?: number | null;
@@ -59,6 +65,7 @@ export function initialSummary(
     scenario: Scenario;
     mode: DeploymentConfig['mode'];
     policy: DeploymentConfig['replicationPolicy'];
+    mirrorTiming: DrillMirrorTiming;
   },
   recorded: { checks: CheckResult[]; targets: TargetResult[] },
   files: { reportFile: string; logFile: string },
@@ -87,6 +94,7 @@ export function initialSummary(
     // After the fields summary.json has always had, so that readers of its order keep working.
     mode: setup.mode,
     policy: setup.policy,
+    mirrorTiming: setup.mirrorTiming,
   };
 }
 

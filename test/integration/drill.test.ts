@@ -11,6 +11,7 @@ interface Summary {
   scenario: string;
   mode: string;
   policy: string;
+  mirrorTiming: string;
   detectionWindowSeconds: number;
   rtoSeconds: number | null;
   missingAfterFailover: number;
@@ -101,6 +102,20 @@ describe('drill', () => {
     // The kill row's budget: what consumers read on the secondary between the translation and leaving it (~5 s at
     // ~20 records/s) plus the failover's rewind; ~370 came from records read there but copied after the translation.
     expect(r.summary.duplicatesConsumed).toBeLessThanOrEqual(250);
+    expect(r.code).toBe(0);
+  }, 900_000);
+
+  it("with MM2's production defaults (60 s checkpoints, offset.lag.max 100) fails over once, loses nothing and stays within the row's duplicates budget", async () => {
+    const r = await drill('kill', ['--mirror-timing', 'production']);
+
+    expect(r.summary, progressOf(r)).toMatchObject({
+      ok: true,
+      scenario: 'kill',
+      mirrorTiming: 'production',
+    });
+    expect(r.summary.rtoSeconds).not.toBeNull();
+    expect(r.summary.rpoRecords).toEqual(expect.any(Number));
+    expect(r.summary.failback).toMatchObject({ ok: true, lost: 0 });
     expect(r.code).toBe(0);
   }, 900_000);
 

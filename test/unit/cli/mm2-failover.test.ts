@@ -164,6 +164,14 @@ describe('mm2-failover CLI', () => {
     expect(out.stderr).toContain('failback: give --reason');
   });
 
+  it('exits 2 for a drill --mirror-timing it does not know, naming both timings, before starting anything', async () => {
+    const [bad, help] = await Promise.all([cli('drill', '--mirror-timing', 'fast'), cli('drill', '--help')]);
+
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--mirror-timing: expected one of best, production, got 'fast'");
+    expect(help.stdout).toContain('[--mirror-timing best|production]');
+  });
+
   it('exits 2 for a flag without its value', async () => {
     const out = await cli('status', '--function');
 

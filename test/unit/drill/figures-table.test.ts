@@ -8,7 +8,7 @@ describe('drill figures table', () => {
     const outDir = path.join(process.cwd(), '.out', 'drill', 'run-kill');
     const summary = {
       ...initialSummary(
-        { scenario: 'kill', mode: 'active-passive', policy: 'identity' },
+        { scenario: 'kill', mode: 'active-passive', policy: 'identity', mirrorTiming: 'best' },
         {
           checks: [{ name: 'no acknowledged record lost', ok: true, detail: '0 lost of 2153' }],
           targets: [],
@@ -22,6 +22,7 @@ describe('drill figures table', () => {
 
     const row = (label: string) => table.find((line) => line.startsWith(`${label} `));
     expect(row('failback › lost')).toMatch(/^failback › lost +0$/);
+    expect(row('mirror timing')).toMatch(/^mirror timing +best$/);
     expect(table).toContain('ok   no acknowledged record lost: 0 lost of 2153');
     expect(row('client log')).toMatch(/^client log +\.out\/drill\/run-kill\/client\.log$/);
     // One column for the values: every value starts where the longest label ends, plus two spaces.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { drillConfig } from '#drill/drill-config.ts';
-import { type Scenario, scenarioRow, scenarios } from '#drill/scenarios.ts';
+import { duplicatesBudget, type Scenario, scenarioRow, scenarios } from '#drill/scenarios.ts';
 import { alarmSpecs } from '#shared/alarms/specs.ts';
 import { harnessInfo, recordingFaults } from './fakes.ts';
 
@@ -42,6 +42,14 @@ describe('drill scenario table', () => {
       'broker-down': 50,
       planned: 400,
     });
+  });
+
+  it("holds kill to a budget reasoned from MM2's production timing only under that timing, other rows to their own", () => {
+    const kill = scenarioRow('kill');
+
+    expect(duplicatesBudget(kill, 'best')).toBe(250);
+    expect(duplicatesBudget(kill, 'production')).toBe(7_850);
+    expect(duplicatesBudget(scenarioRow('hang'), 'production')).toBe(250);
   });
 
   it('makes flapping prove the probe saw the hangs and PrimaryDown stayed OK', () => {

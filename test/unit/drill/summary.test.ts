@@ -9,7 +9,7 @@ describe('drill summary', () => {
     const { record } = recorder();
 
     const summary = initialSummary(
-      { scenario: 'kill', mode: 'active-passive', policy: 'identity' },
+      { scenario: 'kill', mode: 'active-passive', policy: 'identity', mirrorTiming: 'best' },
       record,
       files,
     );
@@ -37,11 +37,13 @@ describe('drill summary', () => {
       'logFile',
       'mode',
       'policy',
+      'mirrorTiming',
     ]);
     expect(summary).toMatchObject({
       ok: false,
       mode: 'active-passive',
       policy: 'identity',
+      mirrorTiming: 'best',
       scenario: 'kill',
       rtoSeconds: null,
       failback: null,
@@ -53,7 +55,7 @@ describe('drill summary', () => {
   it('holds what the recorder records after it was built, so a run that throws still reports its checks', () => {
     const { record } = recorder();
     const summary = initialSummary(
-      { scenario: 'hang', mode: 'active-passive', policy: 'identity' },
+      { scenario: 'hang', mode: 'active-passive', policy: 'identity', mirrorTiming: 'best' },
       record,
       files,
     );
@@ -107,7 +109,7 @@ describe('drill summary', () => {
   it('gives the report every figure but the checks', () => {
     const { record } = recorder();
     const summary = initialSummary(
-      { scenario: 'flapping', mode: 'active-passive', policy: 'identity' },
+      { scenario: 'flapping', mode: 'active-passive', policy: 'identity', mirrorTiming: 'best' },
       record,
       files,
     );
