@@ -128,6 +128,10 @@ function config(name: string, topics: string[]): DeploymentConfig {
   });
 }
 
+// The probe function's configured memory, from the construct's own catalogue (the memory does not depend on the
+// topics; a config needs one). Read before the minutes of set-up so that a mistake here fails at once.
+const memoryMb = functionSpecs(config('memory', ['bench-memory'])).probe.memoryMb;
+
 interface Rig {
   cycle(): Promise<ProbeResult>;
   close(): Promise<void>;
@@ -295,7 +299,6 @@ try {
   const deadVerdictMs = await verdictAfter('killed primary', () => h.kill('primary'));
   const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
   const largest = Math.max(...scales.map((s) => s.partitions));
-  const memoryMb = functionSpecs(config('memory', [])).probe.memoryMb;
   const probeRssMb = probeRssMbByScale.get(largest) ?? null;
 
   const report = {

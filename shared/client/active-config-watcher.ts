@@ -1,3 +1,4 @@
+import * as z from 'zod';
 import { type Clock, systemClock } from '../clock.ts';
 import { activeConfigSchema } from '../config/contract.ts';
 import { deploymentPaths } from '../config/paths.ts';
@@ -7,6 +8,7 @@ import {
   EpochRegressionError,
   MissingConfigurationError,
   Mm2FailoverError,
+  TornReadError,
 } from '../errors.ts';
 import type { Stores } from '../store/active-config.ts';
 import {
@@ -42,12 +44,19 @@ export interface WatchActiveConfigOptions {
   stores: Stores;
   kafka: KafkaClientOptions;
   /**
-   * Mean time between polls of the active parameter. Each poll is one `GetParameter` call; the secret is read
-   * only when the epoch changes. Default 5,000 ms: the Powertools Parameters default cache age, and one
-   * poll interval is most of a producer's follow time. Watch the account's shared SSM throughput (40 TPS by
-   * default) when many processes watch: 200 processes at 5 s use 40.
+   * Mean time between polls. Each poll is one call (see `pollVia`); the rest of the configuration is read only
+   * when the epoch changes. Default 5,000 ms: the Powertools Parameters default cache age, and one poll interval
+   * is most of a producer's follow time.
    */
   intervalMs?: number;
+  /**
+   * What each poll reads to learn the epoch. `'parameter'` (default): one SSM `GetParameter`, free in SSM's
+   * standard throughput, which is 40 TPS shared by the whole account and region (the failover functions
+   * included): 200 processes at 5 s use all of it. `'secret'`: one Secrets Manager `GetSecretValue`, whose quota
+   * is 10,000 TPS but which is charged per call; the parameter is then read only when the epoch changes. Use
+   * `'secret'` for a fleet of more than about 100 processes (docs/client.md, "A large fleet").
+   */
+  pollVia?: PollVia;
   /** Each wait is `intervalMs` × (1 ± `jitter`), so a fleet started together does not poll in lockstep. Default 0.2. */
   jitter?: number;
   tornReadDeadlineMs?: number;
@@ -64,6 +73,9 @@ export interface WatchActiveConfigOptions {
   logger?: ClientLogger;
   clock?: Clock;
 }
+
+/** Which store a poll reads to learn the epoch: see {@link WatchActiveConfigOptions.pollVia}. */
+export type PollVia = 'parameter' | 'secret';
 
 export const defaultPollIntervalMs = 5_000;
 export const defaultPollTimeoutMs = 15_000;
@@ -86,8 +98,9 @@ export interface WatcherStatus {
 /**
  * Keeps the active configuration of a deployment current and tells subscribers when it switches.
  *
- * Each poll reads only the JSON parameter (one cheap `GetParameter`); when its epoch differs, the parameter and
- * the secret are read together with the torn-read check of {@link loadActiveConfig}. On any error — missing
+ * Each poll reads one thing to learn the epoch: the JSON parameter (one `GetParameter`, the default) or, with
+ * `pollVia: 'secret'`, the secret (one `GetSecretValue`); when the epoch differs, the parameter and the secret
+ * are read together with the torn-read check of {@link loadActiveConfig}. On any error — missing
  * parameter or secret, JSON edited by hand into something invalid, denied access, a lower epoch — the last
  * good configuration stays current, the error goes to `onError`, and the next poll tries again.
  *
@@ -113,6 +126,10 @@ export class ActiveConfigWatcher implements ActiveConfigSource {
   readonly #pollTimeoutMs: number;
   readonly #jitter: number;
   readonly #parameterName: string;
+  readonly #secretName: string;
+  readonly #pollVia: PollVia;
+  /** Secret-polling only: when the secret was first seen ahead of the parameter at its epoch (a switch in flight). */
+  #tornSince: { secretEpoch: number; at: number } | undefined;
   readonly #listeners = new Set<ActiveConfigListener>();
   #current: ActiveClientConfig | undefined;
   #abort: AbortController | undefined;
@@ -136,7 +153,13 @@ export class ActiveConfigWatcher implements ActiveConfigSource {
     if (!(this.#pollTimeoutMs > 0)) {
       throw new RangeError(`pollTimeoutMs: expected > 0, got ${this.#pollTimeoutMs}`);
     }
-    this.#parameterName = deploymentPaths(options.deployment).activeParameter;
+    this.#pollVia = options.pollVia ?? 'parameter';
+    if (this.#pollVia !== 'parameter' && this.#pollVia !== 'secret') {
+      throw new RangeError(`pollVia: expected 'parameter' or 'secret', got ${String(this.#pollVia)}`);
+    }
+    const paths = deploymentPaths(options.deployment);
+    this.#parameterName = paths.activeParameter;
+    this.#secretName = paths.activeCredentialsSecret;
   }
 
   get maxPollDelayMs(): number {
@@ -240,8 +263,15 @@ export class ActiveConfigWatcher implements ActiveConfigSource {
     return { kind: 'switched', from: previous.epoch, to: next.epoch };
   }
 
-  /** The configuration after `previous`, or undefined when the epoch has not moved. Changes no state. */
-  async #readNext(
+  /** The configuration after `previous`, or undefined when the epoch has not moved. */
+  #readNext(previous: ActiveClientConfig, signal: AbortSignal): Promise<ActiveClientConfig | undefined> {
+    return this.#pollVia === 'secret'
+      ? this.#readNextViaSecret(previous, signal)
+      : this.#readNextViaParameter(previous, signal);
+  }
+
+  /** Polls the parameter (one `GetParameter`); reads parameter and secret together only on a new epoch. */
+  async #readNextViaParameter(
     previous: ActiveClientConfig,
     signal: AbortSignal,
   ): Promise<ActiveClientConfig | undefined> {
@@ -262,6 +292,63 @@ export class ActiveConfigWatcher implements ActiveConfigSource {
       throw new EpochRegressionError(`parameter ${this.#parameterName}`, previous.epoch, next.epoch);
     }
     return next;
+  }
+
+  /**
+   * Polls the secret (one `GetSecretValue`, no SSM call); on a new epoch reads parameter and secret together once.
+   *
+   * Writers put the secret first, so a poll can land between the two writes: then the parameter is still behind
+   * and the poll reports no change rather than waiting as `start()` does. Waiting here would cost every watcher of
+   * a fleet a dozen `GetParameter` calls per poll while a writer that stopped half-way stays stopped; instead the
+   * next poll reads again, and the torn state is reported only once it has lasted `tornReadDeadlineMs`.
+   */
+  async #readNextViaSecret(
+    previous: ActiveClientConfig,
+    signal: AbortSignal,
+  ): Promise<ActiveClientConfig | undefined> {
+    const secret = await this.#options.stores.secrets.get(this.#secretName, { signal });
+    if (!secret) {
+      throw new MissingConfigurationError(
+        `secret ${this.#secretName} (the active credentials; they existed before, were they deleted?)`,
+      );
+    }
+    const polled = secretEpochSchema.safeParse(parseOrUndefined(secret.reveal()));
+    if (!polled.success) {
+      // Only the expected shape: the value holds credentials and never goes into a message.
+      throw new MissingConfigurationError(
+        `secret ${this.#secretName} in a usable form: expected JSON { epoch, cluster, ...credentials }`,
+      );
+    }
+    const { epoch } = polled.data;
+    if (epoch < previous.epoch) {
+      throw new EpochRegressionError(`secret ${this.#secretName}`, previous.epoch, epoch);
+    }
+    if (epoch === previous.epoch) {
+      this.#tornSince = undefined;
+      return undefined;
+    }
+    try {
+      const next = await this.#load(signal, 0);
+      this.#tornSince = undefined;
+      if (next.epoch < previous.epoch) {
+        throw new EpochRegressionError(`parameter ${this.#parameterName}`, previous.epoch, next.epoch);
+      }
+      return next;
+    } catch (e: unknown) {
+      if (!(e instanceof TornReadError)) throw e;
+      const now = this.#clock.now();
+      if (this.#tornSince?.secretEpoch !== e.secretEpoch)
+        this.#tornSince = { secretEpoch: e.secretEpoch, at: now };
+      const waited = now - this.#tornSince.at;
+      const deadlineMs = this.#options.tornReadDeadlineMs ?? defaultTornReadDeadlineMs;
+      if (waited < deadlineMs) return undefined;
+      throw new TornReadError(
+        `active configuration of deployment '${this.#options.deployment}'`,
+        e.parameterEpoch,
+        e.secretEpoch,
+        waited,
+      );
+    }
   }
 
   /**
@@ -292,12 +379,15 @@ export class ActiveConfigWatcher implements ActiveConfigSource {
     };
   }
 
-  #load(signal: AbortSignal): Promise<ActiveClientConfig> {
+  #load(
+    signal: AbortSignal,
+    tornReadDeadlineMs = this.#options.tornReadDeadlineMs ?? defaultTornReadDeadlineMs,
+  ): Promise<ActiveClientConfig> {
     return loadActiveConfig({
       deployment: this.#options.deployment,
       stores: this.#options.stores,
       kafka: this.#options.kafka,
-      tornReadDeadlineMs: this.#options.tornReadDeadlineMs ?? defaultTornReadDeadlineMs,
+      tornReadDeadlineMs,
       signal,
       clock: this.#clock,
     });
@@ -332,6 +422,17 @@ export class ActiveConfigWatcher implements ActiveConfigSource {
       });
     }
     return { kind: 'failed', error };
+  }
+}
+
+/** The one field a secret poll needs; the credentials beside it are left unparsed until the full read. */
+const secretEpochSchema = z.looseObject({ epoch: z.int().min(0) });
+
+function parseOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 

@@ -64,6 +64,7 @@ export {
   defaultPollIntervalMs,
   defaultPollTimeoutMs,
   type PollOutcome,
+  type PollVia,
   type WatchActiveConfigOptions,
   type WatcherStatus,
   watchActiveConfig,

@@ -14,6 +14,7 @@ import {
 import type { ActiveConfig } from '#shared/config/contract.ts';
 import { deploymentPaths } from '#shared/config/paths.ts';
 import { writeActive, writeActiveStep } from '#shared/store/active-config.ts';
+import { storesOf } from '#shared/store/aws-stores.ts';
 import { Redacted } from '#shared/store/redacted.ts';
 import { harness } from './shared-harness.ts';
 
@@ -116,6 +117,61 @@ describe('active configuration through SSM and Secrets Manager (moto)', () => {
       expect(errors[2]?.message).toContain(`missing parameter ${paths.activeParameter}`);
       expect(repaired).toEqual({ kind: 'switched', from: 1, to: 3 });
       expect(watcher.current().cluster).toBe('secondary');
+    } finally {
+      await watcher.stop();
+    }
+  });
+
+  it("polls only Secrets Manager with pollVia: 'secret', and reads the parameter once to follow a switch", async () => {
+    // Arrange: clients of the watcher's own, every request counted by API as SSM's and Secrets Manager's quotas count them.
+    const name = uniqueName('client');
+    const paths = deploymentPaths(name);
+    await writeActive(stores, paths, active(name, 1, 'primary'), creds);
+    const calls: string[] = [];
+    const countedSsm = new SSMClient(aws);
+    const countedSm = new SecretsManagerClient(aws);
+    const step = { step: 'finalizeRequest', priority: 'low', name: 'countCalls' } as const;
+    countedSsm.middlewareStack.add(
+      (next, context) => (args) => {
+        calls.push(context.commandName ?? 'unknown');
+        return next(args);
+      },
+      step,
+    );
+    countedSm.middlewareStack.add(
+      (next, context) => (args) => {
+        calls.push(context.commandName ?? 'unknown');
+        return next(args);
+      },
+      step,
+    );
+    const watcher = new ActiveConfigWatcher({
+      deployment: name,
+      stores: storesOf({ ssm: countedSsm, secretsManager: countedSm }),
+      kafka,
+      pollVia: 'secret',
+      intervalMs: 60_000, // polled by hand below
+    });
+    await watcher.start();
+
+    try {
+      // Act
+      calls.length = 0;
+      const steady = [await watcher.poll(), await watcher.poll(), await watcher.poll()];
+      const steadyCalls = calls.splice(0);
+      await writeActive(stores, paths, active(name, 2, 'secondary'), creds);
+      const followed = await watcher.poll();
+
+      // Assert
+      expect(steady.map((o) => o.kind)).toEqual(['unchanged', 'unchanged', 'unchanged']);
+      expect(steadyCalls).toEqual([
+        'GetSecretValueCommand',
+        'GetSecretValueCommand',
+        'GetSecretValueCommand',
+      ]);
+      expect(followed).toEqual({ kind: 'switched', from: 1, to: 2 });
+      expect(calls.filter((c) => c === 'GetParameterCommand')).toHaveLength(1);
+      expect(watcher.current().kafka.reveal().brokers).toEqual(['secondary.example:9096']);
     } finally {
       await watcher.stop();
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ActiveClientConfig } from '#shared/client/active-client-config.ts';
-import { ActiveConfigWatcher } from '#shared/client/active-config-watcher.ts';
+import { ActiveConfigWatcher, type WatchActiveConfigOptions } from '#shared/client/active-config-watcher.ts';
 import type { ActiveConfig } from '#shared/config/contract.ts';
 import { deploymentPaths } from '#shared/config/paths.ts';
 import {
@@ -8,10 +8,11 @@ import {
   EpochRegressionError,
   MissingConfigurationError,
   type Mm2FailoverError,
+  TornReadError,
   ValidationError,
 } from '#shared/errors.ts';
 import type { Stores } from '#shared/store/active-config.ts';
-import { writeActive } from '#shared/store/active-config.ts';
+import { writeActive, writeActiveStep } from '#shared/store/active-config.ts';
 import { Redacted } from '#shared/store/redacted.ts';
 import { FakeStores } from '../../fakes/stores.ts';
 import { FakeClock } from './fake-clock.ts';
@@ -57,7 +58,7 @@ function counting(stores: FakeStores): Stores & { calls: { parameter: number; se
   };
 }
 
-async function setup(): Promise<{
+async function setup(extra: Pick<WatchActiveConfigOptions, 'pollVia' | 'tornReadDeadlineMs'> = {}): Promise<{
   stores: FakeStores;
   counted: ReturnType<typeof counting>;
   watcher: ActiveConfigWatcher;
@@ -78,6 +79,7 @@ async function setup(): Promise<{
     onError: (e) => errors.push(e),
     clock,
     logger: new MemoryLogger(),
+    ...extra,
   });
   watcher.subscribe((next, prev) => {
     switches.push([next, prev]);
@@ -358,6 +360,135 @@ describe('ActiveConfigWatcher', () => {
 
     await expect(w.start()).rejects.toBeInstanceOf(MissingConfigurationError);
     expect(() => w.current()).toThrow(/start\(\)/);
+  });
+});
+
+describe("ActiveConfigWatcher with pollVia: 'secret'", () => {
+  it('reads only the secret on a poll when the epoch has not changed: no SSM call', async () => {
+    const { counted, watcher, switches } = await setup({ pollVia: 'secret' });
+    await startWithoutLoop(watcher);
+    const before = { ...counted.calls };
+
+    const outcomes = [await watcher.poll(), await watcher.poll(), await watcher.poll()];
+
+    expect(outcomes.map((o) => o.kind)).toEqual(['unchanged', 'unchanged', 'unchanged']);
+    expect(counted.calls.parameter - before.parameter).toBe(0);
+    expect(counted.calls.secret - before.secret).toBe(3);
+    expect(switches).toHaveLength(0);
+  });
+
+  it('follows a switch with one parameter read', async () => {
+    const { stores, counted, watcher, switches } = await setup({ pollVia: 'secret' });
+    await startWithoutLoop(watcher);
+    await writeActive(stores, paths, active(2, 'secondary'), creds);
+    const before = { ...counted.calls };
+
+    const outcome = await watcher.poll();
+
+    expect(outcome).toEqual({ kind: 'switched', from: 1, to: 2 });
+    expect(counted.calls.parameter - before.parameter).toBe(1);
+    expect(counted.calls.secret - before.secret).toBe(2);
+    expect(switches.map(([next, prev]) => [prev.cluster, next.cluster])).toEqual([['primary', 'secondary']]);
+    expect(watcher.current().kafka.reveal().brokers).toEqual(['secondary:9092']);
+  });
+
+  it('reports no change, without an error or a wait, when a poll lands between the secret write and the parameter write', async () => {
+    const { stores, counted, watcher, switches, errors, clock } = await setup({ pollVia: 'secret' });
+    await startWithoutLoop(watcher);
+    const next = active(2, 'secondary');
+    await writeActiveStep(stores, paths, 'secret', next, creds);
+    const before = { ...counted.calls };
+    const sleepsBefore = clock.sleeps.length;
+
+    const torn = await watcher.poll();
+
+    expect(torn).toEqual({ kind: 'unchanged', epoch: 1 });
+    expect(counted.calls.parameter - before.parameter).toBe(1);
+    expect(clock.sleeps.length).toBe(sleepsBefore);
+    expect(errors).toEqual([]);
+    expect(watcher.current().epoch).toBe(1);
+
+    await writeActiveStep(stores, paths, 'parameter', next, creds);
+    expect(await watcher.poll()).toEqual({ kind: 'switched', from: 1, to: 2 });
+    expect(switches).toHaveLength(1);
+  });
+
+  it('reports a TornReadError once a switch has stayed half-written for tornReadDeadlineMs, one parameter read per poll', async () => {
+    const { stores, counted, watcher, errors, clock } = await setup({
+      pollVia: 'secret',
+      tornReadDeadlineMs: 10_000,
+    });
+    await startWithoutLoop(watcher);
+    await writeActiveStep(stores, paths, 'secret', active(2, 'secondary'), creds);
+    const before = counted.calls.parameter;
+
+    const outcomes = [];
+    for (let i = 0; i < 3; i += 1) {
+      outcomes.push((await watcher.poll()).kind);
+      clock.t += 5_000;
+    }
+
+    expect(outcomes).toEqual(['unchanged', 'unchanged', 'failed']);
+    expect(counted.calls.parameter - before).toBe(3);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(TornReadError);
+    expect(errors[0]?.message).toMatch(
+      /still torn after 10000 ms: expected the parameter's epoch \(1\) to equal the secret's \(2\)/,
+    );
+    expect(watcher.current().epoch).toBe(1);
+  });
+
+  it.each([
+    [
+      'the secret was deleted',
+      (s: FakeStores) => s.secretValues.delete(paths.activeCredentialsSecret),
+      MissingConfigurationError,
+      /missing secret mm2-failover\/d\/active-credentials \(the active credentials/,
+    ],
+    [
+      'the secret holds no epoch',
+      (s: FakeStores) =>
+        s.secretValues.set(paths.activeCredentialsSecret, '{"username":"app","password":"hunter2"}'),
+      MissingConfigurationError,
+      /expected JSON \{ epoch, cluster, \.\.\.credentials \}/,
+    ],
+    [
+      "the secret's epoch went down",
+      (s: FakeStores) =>
+        s.secretValues.set(
+          paths.activeCredentialsSecret,
+          JSON.stringify({ epoch: 0, cluster: 'primary', username: 'app', password: 'hunter2' }),
+        ),
+      EpochRegressionError,
+      /secret mm2-failover\/d\/active-credentials.*expected an epoch of at least 1, found 0/,
+    ],
+  ])(
+    'keeps the last good configuration and reports a named error when %s',
+    async (_what, breakIt, type, message) => {
+      const { stores, watcher, errors } = await setup({ pollVia: 'secret' });
+      await startWithoutLoop(watcher);
+      breakIt(stores);
+
+      const outcome = await watcher.poll();
+
+      expect(outcome.kind).toBe('failed');
+      expect(errors[0]).toBeInstanceOf(type);
+      expect(errors[0]?.message).toMatch(message);
+      expect(errors[0]?.message).not.toContain('hunter2');
+      expect(watcher.current().epoch).toBe(1);
+    },
+  );
+
+  it('refuses an unknown pollVia', () => {
+    expect(
+      () =>
+        new ActiveConfigWatcher({
+          deployment: 'd',
+          stores: new FakeStores(),
+          kafka: { clientId: 'test' },
+          pollVia: 'dynamodb' as 'secret',
+        }),
+    ).toThrow(/pollVia: expected 'parameter' or 'secret', got dynamodb/);
   });
 });
 
